@@ -1,0 +1,267 @@
+//! Command-line definitions (clap derive). Doc comments here are the `--help` text.
+//!
+//! Environment variable names live in [`env`] so that configuration resolution, tests and
+//! docs agree on them.
+
+use crate::error::EXIT_CODES_HELP;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Environment variable names, in one place.
+pub mod env {
+    pub const REGION: &str = "GENESYS_REGION";
+    pub const CLIENT_ID: &str = "GENESYS_CLIENT_ID";
+    pub const CLIENT_SECRET: &str = "GENESYS_CLIENT_SECRET";
+    /// CX-as-Code (Terraform provider) names, accepted as fallbacks.
+    pub const CXAC_REGION: &str = "GENESYSCLOUD_REGION";
+    pub const CXAC_CLIENT_ID: &str = "GENESYSCLOUD_OAUTHCLIENT_ID";
+    pub const CXAC_CLIENT_SECRET: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
+    pub const API_BASE_URL: &str = "GENESYS_API_BASE_URL";
+    pub const LOGIN_BASE_URL: &str = "GENESYS_LOGIN_BASE_URL";
+    pub const CLIENT_SECRET_FILE: &str = "GENESYS_CLIENT_SECRET_FILE";
+    pub const NO_TOKEN_CACHE: &str = "FLOWCTL_NO_TOKEN_CACHE";
+    pub const LOG: &str = "FLOWCTL_LOG";
+}
+
+/// Create, publish and verify Genesys Cloud shared flows (common modules) and the inbound
+/// call flows that call them.
+#[derive(Debug, Parser)]
+#[command(name = "flowctl", version, after_help = EXIT_CODES_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Output format. `junit` is for `verify` only.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace). Secrets are always redacted.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Genesys Cloud region, by name (eu-west-1) or domain (mypurecloud.ie). [env: GENESYS_REGION, GENESYSCLOUD_REGION]
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// OAuth client id (client credentials grant). [env: GENESYS_CLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_ID]
+    #[arg(long, global = true)]
+    pub client_id: Option<String>,
+    /// Read the OAuth client secret from this file (the secret is never taken as a flag).
+    /// [env: GENESYS_CLIENT_SECRET_FILE; or the secret itself in GENESYS_CLIENT_SECRET]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// API base URL replacing the region's (for the emulator and tests). [env: GENESYS_API_BASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_base_url: Option<String>,
+    /// Login base URL; default: the API base with `api.` turned into `login.`. [env: GENESYS_LOGIN_BASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub login_base_url: Option<String>,
+    /// Do not read or write the token cache.
+    #[arg(long, global = true)]
+    pub no_token_cache: bool,
+    /// Run against a local emulated org kept under `.flowctl/` instead of Genesys Cloud.
+    #[arg(long, global = true)]
+    pub emulator: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update the shared flow (a common module) and publish it.
+    #[command(
+        after_help = "Example:\n  flowctl create-shared --name \"Shared Greeting Module\" --greeting \"Hello, thanks for calling.\""
+    )]
+    CreateShared(CreateSharedArgs),
+    /// Create or update inbound call flows that call the shared flow, then queue the caller.
+    #[command(
+        after_help = "Example:\n  flowctl create-parent --name \"Inbound Sales Flow\" --name \"Inbound Support Flow\" \\\n      --shared \"Shared Greeting Module\" --queue \"General Support\""
+    )]
+    CreateParent(CreateParentArgs),
+    /// Verify that every parent flow is published and references the shared flow.
+    #[command(
+        after_help = "Example:\n  flowctl verify --shared \"Shared Greeting Module\" --parent \"Inbound Sales Flow\" --output junit > verify.xml"
+    )]
+    Verify(VerifyArgs),
+    /// Check Architect YAML files offline and list every problem.
+    #[command(after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home")]
+    Lint(LintArgs),
+    /// List the Genesys Cloud regions with their API and login hosts.
+    Regions,
+    /// Run the whole scenario on an embedded emulator: no org or credentials needed.
+    Demo,
+    /// The offline Genesys Cloud emulator.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PublishArgs {
+    /// Print the Architect YAML and the POST /api/v2/flows body; no credentials, no network.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Give up waiting for an Architect job after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub job_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateSharedArgs {
+    /// Name of the common module (1-200 characters).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Description of the module.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Text-to-speech greeting the module plays.
+    #[arg(long, default_value = "Hello, thank you for calling.")]
+    pub greeting: String,
+    /// Division to create the module in.
+    #[arg(long, default_value = "Home")]
+    pub division: String,
+    /// Language of the flow.
+    #[arg(long, default_value = "en-us")]
+    pub language: String,
+    /// Publish your own Architect YAML (a commonModule) instead of the built-in greeting.
+    #[arg(long, value_name = "FLOW.yaml", conflicts_with = "greeting")]
+    pub file: Option<PathBuf>,
+    /// Substitution for `{{key}}` placeholders in --file, as key=value (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateParentArgs {
+    /// Name of an inbound call flow (repeat for several; they are created concurrently).
+    #[arg(long = "name", required = true)]
+    pub names: Vec<String>,
+    /// The shared flow (common module) to call, by exact name or id.
+    #[arg(long)]
+    pub shared: String,
+    /// The queue to transfer the caller to, by exact name or id.
+    #[arg(long)]
+    pub queue: String,
+    /// Description of the flows.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Division to create the flows in.
+    #[arg(long, default_value = "Home")]
+    pub division: String,
+    /// Language of the flows.
+    #[arg(long, default_value = "en-us")]
+    pub language: String,
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The shared flow (common module), by exact name or id.
+    #[arg(long)]
+    pub shared: String,
+    /// A parent flow that must call it, by exact name or id (repeatable).
+    #[arg(long = "parent", required = true)]
+    pub parents: Vec<String>,
+    /// A queue every parent must transfer to, by exact name or id.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// How long to wait for the dependency index to show missing links.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub wait: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LintArgs {
+    /// Architect YAML files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Serve the emulator; prints its base URL as the first line of standard output.
+    #[command(
+        after_help = "Example:\n  flowctl emulator serve --addr 127.0.0.1:8787 --job-ms 2000 --latency-ms 50"
+    )]
+    Serve(EmulatorServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorServeArgs {
+    /// Address to listen on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// The OAuth client id the emulator accepts.
+    #[arg(long, default_value = crate::emulator::DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+    /// The OAuth client secret the emulator accepts.
+    #[arg(long, default_value = crate::emulator::DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+    /// Persist the org to this file after every change, and load it at start.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// JSON file with queues, divisions and pre-existing or locked flows.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Added latency per API request, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// How long an Architect job takes, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub job_ms: u64,
+    /// Requests allowed per token per 60 seconds.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub rate_limit: u32,
+    /// How long the dependency index lags a publish, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub index_lag_ms: u64,
+    /// Access token lifetime in seconds.
+    #[arg(long, value_name = "N", default_value_t = 86399)]
+    pub token_lifetime: u64,
+    /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02` (random rates).
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+}
+
+/// Parses `key=value` for `--var`.
+pub fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got '{s}'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn var_needs_a_key_and_an_equals_sign() {
+        assert_eq!(parse_var("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(parse_var("novalue").is_err());
+        assert!(parse_var("=x").is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! The client's typed errors. Any non-2xx answer from `/api/v2` becomes [`ApiError`];
+//! [`ClientError::is_retryable`] is the retry decision's input, and
+//! [`ClientError::exit_status`] feeds the CLI's exit code.
+
+use crate::error::ExitStatus;
+use crate::models::ErrorBody;
+use std::time::Duration;
+
+/// A non-2xx answer from the Platform API, with the fields support asks for.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{method} {path} failed with {status} {code}: {message}{}", context_suffix(.context_id, .correlation_id))]
+pub struct ApiError {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// `code` of the error body (`not.found`, `too.many.requests`, ...); empty if the body
+    /// was not the Genesys error shape.
+    pub code: String,
+    pub message: String,
+    pub context_id: Option<String>,
+    /// The `inin-correlation-id` header.
+    pub correlation_id: Option<String>,
+    /// Seconds from `Retry-After`, when present and valid.
+    pub retry_after: Option<u64>,
+    /// The whole parsed body, when it was the Genesys error shape.
+    pub body: Option<ErrorBody>,
+}
+
+fn context_suffix(context_id: &Option<String>, correlation_id: &Option<String>) -> String {
+    match (context_id, correlation_id) {
+        (Some(c), _) => format!(" (contextId {c})"),
+        (None, Some(c)) => format!(" (correlation id {c})"),
+        (None, None) => String::new(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The API answered with a non-2xx status.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The login service refused the client credentials.
+    #[error("authentication failed at {login_url}: {error}: {description}")]
+    Auth {
+        login_url: String,
+        error: String,
+        description: String,
+    },
+    /// The request could not be sent or its answer not received.
+    #[error("network error on {method} {url}: {message}")]
+    Network {
+        method: String,
+        url: String,
+        message: String,
+    },
+    /// Retries ran out (attempts or total time) on a retryable failure.
+    #[error("gave up on {method} {path} after {attempts} attempts in {elapsed:.1?}: {last}")]
+    RetriesExhausted {
+        method: String,
+        path: String,
+        attempts: u32,
+        elapsed: Duration,
+        last: Box<ClientError>,
+    },
+    /// Waiting for something (an Architect job) took longer than allowed.
+    #[error("timed out after {after:.0?} waiting for {what}")]
+    Timeout { what: String, after: Duration },
+    /// A 2xx answer whose body is not what the API documents.
+    #[error("unexpected answer from {method} {path}: {message}")]
+    Decode {
+        method: String,
+        path: String,
+        message: String,
+    },
+}
+
+impl ClientError {
+    /// What the official SDKs retry: connection errors, 429, 502/503/504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Network { .. } => true,
+            ClientError::Api(e) => matches!(e.status, 429 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status, for API errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api(e) => Some(e.status),
+            ClientError::RetriesExhausted { last, .. } => last.status(),
+            _ => None,
+        }
+    }
+
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            ClientError::Auth { .. } => ExitStatus::AuthFailed,
+            ClientError::Api(e) if matches!(e.status, 401 | 403) => ExitStatus::AuthFailed,
+            ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
+            ClientError::Network { .. }
+            | ClientError::RetriesExhausted { .. }
+            | ClientError::Timeout { .. } => ExitStatus::Network,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ClientError::Auth { .. } => Some(
+                "check GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and that GENESYS_REGION is the org's region \
+                 (a wrong region also fails as invalid_client)"
+                    .to_string(),
+            ),
+            ClientError::Api(e) if e.status == 403 => Some(
+                "give the OAuth client a role with the Architect permissions named above".to_string(),
+            ),
+            ClientError::Api(e) if e.status == 401 => {
+                Some("the token was refused; run again with --no-token-cache".to_string())
+            }
+            ClientError::Network { .. } | ClientError::RetriesExhausted { .. } => {
+                Some("check the network and the API base URL, then run again".to_string())
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The flowctl binary: parse, set up tracing, run, map the result to an exit code.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = flowctl::cli::Cli::parse();
+    flowctl::init_tracing(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flowctl: error: cannot start the async runtime: {e}");
+            return ExitCode::from(5);
+        }
+    };
+    runtime.block_on(flowctl::run(cli)).into()
+}

@@ -1,0 +1,499 @@
+//! Wire models of the Genesys Cloud Platform API v2, shared by the client and the emulator.
+//!
+//! Field names and types follow the official SDK (`purecloudplatformclientv2`): note that
+//! `FlowVersion.dateCreated` is epoch milliseconds while `datePublished` is an ISO-8601 string.
+//! Every optional field is omitted when absent, as the real service does. Unknown fields are
+//! ignored on input so newer server answers keep parsing.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A flow type as the API writes it in JSON (`COMMONMODULE`); lower case in query strings
+/// and camelCase as the top-level key of Architect YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FlowType {
+    Bot,
+    BusinessProcess,
+    CommonModule,
+    DigitalBot,
+    EmailSend,
+    InboundCall,
+    InboundChat,
+    InboundEmail,
+    InboundShortMessage,
+    InQueueCall,
+    InQueueEmail,
+    InQueueShortMessage,
+    OutboundCall,
+    SecureCall,
+    Speech,
+    SurveyInvite,
+    Voice,
+    Voicemail,
+    VoiceSurvey,
+    Workflow,
+    Workitem,
+}
+
+impl FlowType {
+    pub const ALL: [FlowType; 21] = [
+        FlowType::Bot,
+        FlowType::BusinessProcess,
+        FlowType::CommonModule,
+        FlowType::DigitalBot,
+        FlowType::EmailSend,
+        FlowType::InboundCall,
+        FlowType::InboundChat,
+        FlowType::InboundEmail,
+        FlowType::InboundShortMessage,
+        FlowType::InQueueCall,
+        FlowType::InQueueEmail,
+        FlowType::InQueueShortMessage,
+        FlowType::OutboundCall,
+        FlowType::SecureCall,
+        FlowType::Speech,
+        FlowType::SurveyInvite,
+        FlowType::Voice,
+        FlowType::Voicemail,
+        FlowType::VoiceSurvey,
+        FlowType::Workflow,
+        FlowType::Workitem,
+    ];
+
+    /// The JSON spelling: `COMMONMODULE`.
+    pub fn as_wire(self) -> &'static str {
+        match self {
+            FlowType::Bot => "BOT",
+            FlowType::BusinessProcess => "BUSINESSPROCESS",
+            FlowType::CommonModule => "COMMONMODULE",
+            FlowType::DigitalBot => "DIGITALBOT",
+            FlowType::EmailSend => "EMAILSEND",
+            FlowType::InboundCall => "INBOUNDCALL",
+            FlowType::InboundChat => "INBOUNDCHAT",
+            FlowType::InboundEmail => "INBOUNDEMAIL",
+            FlowType::InboundShortMessage => "INBOUNDSHORTMESSAGE",
+            FlowType::InQueueCall => "INQUEUECALL",
+            FlowType::InQueueEmail => "INQUEUEEMAIL",
+            FlowType::InQueueShortMessage => "INQUEUESHORTMESSAGE",
+            FlowType::OutboundCall => "OUTBOUNDCALL",
+            FlowType::SecureCall => "SECURECALL",
+            FlowType::Speech => "SPEECH",
+            FlowType::SurveyInvite => "SURVEYINVITE",
+            FlowType::Voice => "VOICE",
+            FlowType::Voicemail => "VOICEMAIL",
+            FlowType::VoiceSurvey => "VOICESURVEY",
+            FlowType::Workflow => "WORKFLOW",
+            FlowType::Workitem => "WORKITEM",
+        }
+    }
+
+    /// The query-string spelling: `commonmodule`.
+    pub fn as_query(self) -> String {
+        self.as_wire().to_ascii_lowercase()
+    }
+
+    /// The Architect YAML top-level key: `commonModule`, `inboundCall`, `inQueueCall`.
+    pub fn yaml_key(self) -> &'static str {
+        match self {
+            FlowType::Bot => "bot",
+            FlowType::BusinessProcess => "businessProcess",
+            FlowType::CommonModule => "commonModule",
+            FlowType::DigitalBot => "digitalBot",
+            FlowType::EmailSend => "emailSend",
+            FlowType::InboundCall => "inboundCall",
+            FlowType::InboundChat => "inboundChat",
+            FlowType::InboundEmail => "inboundEmail",
+            FlowType::InboundShortMessage => "inboundShortMessage",
+            FlowType::InQueueCall => "inQueueCall",
+            FlowType::InQueueEmail => "inQueueEmail",
+            FlowType::InQueueShortMessage => "inQueueShortMessage",
+            FlowType::OutboundCall => "outboundCall",
+            FlowType::SecureCall => "secureCall",
+            FlowType::Speech => "speech",
+            FlowType::SurveyInvite => "surveyInvite",
+            FlowType::Voice => "voice",
+            FlowType::Voicemail => "voicemail",
+            FlowType::VoiceSurvey => "voiceSurvey",
+            FlowType::Workflow => "workflow",
+            FlowType::Workitem => "workitem",
+        }
+    }
+
+    /// Parses any of the three spellings, ignoring case (`inboundCall`, `inboundcall`,
+    /// `INBOUNDCALL`).
+    pub fn parse_any(s: &str) -> Option<FlowType> {
+        FlowType::ALL
+            .into_iter()
+            .find(|t| t.as_wire().eq_ignore_ascii_case(s))
+    }
+
+    /// The dependency-tracking object type: `COMMONMODULE` → `COMMONMODULEFLOW`;
+    /// `WORKFLOW` stays `WORKFLOW`.
+    pub fn object_type(self) -> String {
+        match self {
+            FlowType::Workflow => "WORKFLOW".to_string(),
+            other => format!("{}FLOW", other.as_wire()),
+        }
+    }
+}
+
+impl fmt::Display for FlowType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_wire())
+    }
+}
+
+/// `{id, name, selfUri}`: DomainEntityRef, WritableDivision, User, AddressableEntityRef.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `Flow`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flow {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<EntityRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_user: Option<EntityRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_client: Option<EntityRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_version: Option<FlowVersion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_version: Option<FlowVersion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_version: Option<FlowVersion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_by: Option<EntityRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_operation: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_languages: Option<Vec<serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatible_flow_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `FlowVersion`. `id` is `"1.0"`, `"2.0"`, ...
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowVersion {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_version: Option<String>,
+    /// `PUBLISH`, `CHECKIN` or `SAVE`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub version_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<EntityRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_client: Option<EntityRef>,
+    /// Epoch milliseconds (an integer in the SDK model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_created: Option<i64>,
+    /// ISO-8601, e.g. `2026-11-25T04:23:18.123Z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// Body of `POST /api/v2/flows` and `PUT /api/v2/flows/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowCreate {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<EntityRef>,
+}
+
+/// The paged listing shape used by every list endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityListing<T> {
+    #[serde(default = "Vec::new")]
+    pub entities: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_number: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `RegisterArchitectJobResponse`: answer of `POST /api/v2/flows/jobs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRegistration {
+    pub id: String,
+    pub presigned_url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `status` of an Architect job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    Registered,
+    Started,
+    Success,
+    Failure,
+}
+
+impl JobStatus {
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobStatus::Success | JobStatus::Failure)
+    }
+}
+
+/// `ArchitectJobStateResponse`: answer of `GET /api/v2/flows/jobs/{id}?expand=messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchitectJob {
+    pub id: String,
+    pub status: JobStatus,
+    /// `Publish`, `Create`, `Update`, `Export` or `Validate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<EntityRef>,
+    #[serde(default)]
+    pub messages: Vec<JobMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `ArchitectJobMessage`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMessage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_time: Option<String>,
+    /// `Error`, `Warning` or `Unknown`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<serde_json::Value>,
+}
+
+/// `Dependency` / `DependencyObject`: one entity of a dependency-tracking answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `COMMONMODULEFLOW`, `INBOUNDCALLFLOW`, `QUEUE`, ...
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub object_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_unknown: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `DependencyStatus`: answer of `GET /api/v2/architect/dependencytracking/build`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DependencyStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    /// `OPERATIONAL`, `BUILDINPROGRESS`, `BUILDQUEUED`, `BUILDINITIALIZING`,
+    /// `BUILDINCOMPLETE`, `NOTBUILT` or `OPERATIONALNEEDSREBUILD`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_started: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_completed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+impl DependencyStatus {
+    /// Only `OPERATIONAL` means the index is complete.
+    pub fn is_operational(&self) -> bool {
+        self.status == "OPERATIONAL"
+    }
+}
+
+/// `Queue` (the fields flowctl reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Queue {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<EntityRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `AuthzDivision`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Division {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_division: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `Organization` (the fields flowctl reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_party_org_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `ErrorBody`: the body of every non-2xx answer under `/api/v2`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_with_params: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub message_params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<serde_json::Value>,
+}
+
+/// The OAuth token answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub token_type: String,
+    pub expires_in: u64,
+}
+
+/// The OAuth error answer: `{"error":"invalid_client","error_description":"..."}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OAuthError {
+    #[serde(default)]
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_type_spellings_round_trip() {
+        for t in FlowType::ALL {
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.as_wire()));
+            assert_eq!(FlowType::parse_any(t.yaml_key()), Some(t));
+            assert_eq!(FlowType::parse_any(&t.as_query()), Some(t));
+        }
+        assert_eq!(FlowType::CommonModule.object_type(), "COMMONMODULEFLOW");
+        assert_eq!(FlowType::Workflow.object_type(), "WORKFLOW");
+        assert_eq!(FlowType::parse_any("CALL"), None);
+    }
+
+    #[test]
+    fn flow_version_dates_have_sdk_types() {
+        let v: FlowVersion = serde_json::from_str(
+            r#"{"id":"1.0","dateCreated":1764044598000,"datePublished":"2026-11-25T04:23:18.123Z","extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(v.date_created, Some(1764044598000));
+        assert_eq!(
+            v.date_published.as_deref(),
+            Some("2026-11-25T04:23:18.123Z")
+        );
+    }
+}
