@@ -57,7 +57,7 @@ pub enum Error {
     },
     /// The API or the login service failed.
     #[error(transparent)]
-    Client(#[from] ClientError),
+    Client(Box<ClientError>),
     /// Genesys Cloud refused or failed an operation (a failed Architect job, a lock).
     #[error("{message}")]
     Rejected {
@@ -81,6 +81,12 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+impl From<ClientError> for Error {
+    fn from(e: ClientError) -> Self {
+        Error::Client(Box::new(e))
+    }
 }
 
 impl Error {

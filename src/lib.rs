@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod error;
 pub mod flow;
 pub mod models;
+pub mod output;
 
 pub use error::{Error, ExitStatus};
 
@@ -36,8 +37,47 @@ pub fn init_tracing(global: &GlobalArgs) {
         .try_init();
 }
 
-/// Runs one command and returns its exit status; errors are printed here.
+/// Runs one command and returns its exit status; errors are printed here, with the whole
+/// chain and the next step.
 pub async fn run(cli: Cli) -> ExitStatus {
-    let _ = cli;
-    ExitStatus::Success
+    match dispatch(cli).await {
+        Ok(()) => ExitStatus::Success,
+        Err(err) => {
+            report_error(&err);
+            err.exit_status()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), Error> {
+    use cli::{Command, EmulatorCommand, OutputFormat};
+    let global = &cli.global;
+    let out = output::Printer::new(global.output, global.quiet);
+    if global.output == OutputFormat::Junit && !matches!(cli.command, Command::Verify(_)) {
+        return Err(Error::input(
+            "--output junit is only for `verify`",
+            Some("use --output text or --output json".to_string()),
+        ));
+    }
+    match &cli.command {
+        Command::CreateShared(args) => commands::create_shared::run(args, global, out).await,
+        Command::CreateParent(args) => commands::create_parent::run(args, global, out).await,
+        Command::Verify(args) => commands::verify::run(args, global, out).await,
+        Command::Lint(args) => commands::lint::run(args, global.output).await,
+        Command::Regions => {
+            commands::regions::run(out);
+            Ok(())
+        }
+        Command::Demo => commands::demo::run(out).await,
+        Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
+    }
+}
+
+/// `flowctl: error: <what failed: why>` then `  hint: <next step>` on stderr. A failed
+/// verification has already printed its report, so it only gets a one-line summary.
+fn report_error(err: &Error) {
+    eprintln!("flowctl: error: {err}");
+    if let Some(hint) = err.hint() {
+        eprintln!("  hint: {hint}");
+    }
 }

@@ -38,7 +38,7 @@ fn context_suffix(context_id: &Option<String>, correlation_id: &Option<String>) 
 pub enum ClientError {
     /// The API answered with a non-2xx status.
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Api(Box<ApiError>),
     /// The login service refused the client credentials.
     #[error("authentication failed at {login_url}: {error}: {description}")]
     Auth {
@@ -72,6 +72,12 @@ pub enum ClientError {
         path: String,
         message: String,
     },
+}
+
+impl From<ApiError> for ClientError {
+    fn from(e: ApiError) -> Self {
+        ClientError::Api(Box::new(e))
+    }
 }
 
 impl ClientError {

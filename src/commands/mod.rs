@@ -1,1 +1,79 @@
-//! One module per subcommand.
+//! One module per subcommand, plus what they share: connecting to an org (real or
+//! emulated), resolving names and ids, and the idempotent publish of a flow.
+
+pub mod create_parent;
+pub mod create_shared;
+pub mod demo;
+pub mod lint;
+pub mod publish;
+pub mod regions;
+pub mod resolve;
+pub mod verify;
+
+use crate::cli::GlobalArgs;
+use crate::client::Client;
+use crate::config::{self, Config, ProcessEnv};
+use crate::emulator::{Emulator, EmulatorConfig};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Where the `--emulator` org is kept, relative to the working directory.
+pub const LOCAL_ORG_DIR: &str = ".flowctl";
+
+/// An authenticated client, and the in-process emulator behind it when there is one.
+pub struct Session {
+    pub client: Client,
+    /// Kept alive for the session's length; dropped (and stopped) with it.
+    pub emulator: Option<Emulator>,
+}
+
+impl Session {
+    /// Resolves configuration (or starts the local emulated org with `--emulator`),
+    /// then authenticates so that credential problems surface before any change.
+    pub async fn connect(global: &GlobalArgs) -> Result<Session> {
+        if global.emulator {
+            return Session::local_emulator(Path::new(LOCAL_ORG_DIR)).await;
+        }
+        let env = ProcessEnv::load(Path::new("."))?;
+        let config = config::resolve(global, &env)?;
+        Session::with_config(config, None).await
+    }
+
+    /// Starts an emulator whose org persists in `dir/org.json`.
+    pub async fn local_emulator(dir: &Path) -> Result<Session> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let emulator = Emulator::start(EmulatorConfig {
+            state_file: Some(dir.join("org.json")),
+            ..EmulatorConfig::default()
+        })
+        .await?;
+        Session::for_emulator(emulator).await
+    }
+
+    /// A session on an already started emulator (the demo, tests).
+    pub async fn for_emulator(emulator: Emulator) -> Result<Session> {
+        let config = Config::for_emulator(
+            &emulator.base_url(),
+            crate::emulator::DEFAULT_CLIENT_ID,
+            crate::emulator::DEFAULT_CLIENT_SECRET,
+            None::<PathBuf>,
+        );
+        Session::with_config(config, Some(emulator)).await
+    }
+
+    async fn with_config(config: Config, emulator: Option<Emulator>) -> Result<Session> {
+        let client = Client::new(&config)?;
+        client.authenticate().await?;
+        Ok(Session { client, emulator })
+    }
+
+    /// Stops the in-process emulator, if any, after its state is saved.
+    pub async fn close(self) {
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
+    }
+}
