@@ -95,6 +95,18 @@ pub enum Command {
         after_help = "Example:\n  flowctl verify --shared \"Shared Greeting Module\" --parent \"Inbound Sales Flow\" --output junit > verify.xml"
     )]
     Verify(VerifyArgs),
+    /// Show what `apply` would do for a manifest, and why (no changes).
+    #[command(after_help = "Example:\n  flowctl plan -f flows.yaml --var region_queue=Sales")]
+    Plan(PlanArgs),
+    /// Publish a manifest: modules before their callers, in parallel, no churn, with cascade.
+    #[command(after_help = "Example:\n  flowctl apply -f flows.yaml --parallel 8")]
+    Apply(ApplyArgs),
+    /// Delete a manifest's flows: callers before modules.
+    #[command(after_help = "Example:\n  flowctl destroy -f flows.yaml --yes")]
+    Destroy(DestroyArgs),
+    /// Draw modules, flows and queues as Mermaid or DOT.
+    #[command(after_help = "Example:\n  flowctl graph -f flows.yaml --format mermaid > flows.mmd")]
+    Graph(GraphArgs),
     /// Check Architect YAML files offline and list every problem.
     #[command(after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home")]
     Lint(LintArgs),
@@ -171,10 +183,14 @@ pub struct CreateParentArgs {
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     /// The shared flow (common module), by exact name or id.
-    #[arg(long)]
-    pub shared: String,
+    #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+    pub shared: Option<String>,
     /// A parent flow that must call it, by exact name or id (repeatable).
-    #[arg(long = "parent", required = true)]
+    #[arg(
+        long = "parent",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
     pub parents: Vec<String>,
     /// A queue every parent must transfer to, by exact name or id.
     #[arg(long)]
@@ -182,6 +198,73 @@ pub struct VerifyArgs {
     /// How long to wait for the dependency index to show missing links.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub wait: u64,
+    /// Verify every flow of a manifest instead (each against the modules and queues it uses).
+    #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
+    pub file: Option<PathBuf>,
+    /// Substitution for `{{key}}` placeholders in the manifest, as key=value (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var, requires = "file")]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// The manifest (YAML: substitutions, modules, flows).
+    #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
+    pub file: PathBuf,
+    /// Substitution for `{{key}}` placeholders, as key=value (repeatable); wins over the
+    /// environment and the manifest's `substitutions`.
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// How many flows publish at once (the rate limit is honoured whatever this is).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Give up waiting for an Architect job after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub job_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Really delete (without it, destroy only says what it would delete).
+    #[arg(long)]
+    pub yes: bool,
+    /// Also try to delete modules that flows outside the manifest still use.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum GraphFormat {
+    #[default]
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+    /// Draw what the org's dependency tracking says about the manifest's flows, instead of
+    /// what the manifest declares.
+    #[arg(long)]
+    pub from_org: bool,
 }
 
 #[derive(Debug, Clone, Args)]

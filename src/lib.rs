@@ -12,6 +12,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod flow;
+pub mod manifest;
 pub mod models;
 pub mod output;
 
@@ -63,6 +64,10 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::CreateShared(args) => commands::create_shared::run(args, global, out).await,
         Command::CreateParent(args) => commands::create_parent::run(args, global, out).await,
         Command::Verify(args) => commands::verify::run(args, global, out).await,
+        Command::Plan(args) => commands::plan::run(args, global, out).await,
+        Command::Apply(args) => commands::apply::run(args, global, out).await,
+        Command::Destroy(args) => commands::destroy::run(args, global, out).await,
+        Command::Graph(args) => commands::graph::run(args, global, out).await,
         Command::Lint(args) => commands::lint::run(args, global.output).await,
         Command::Regions => {
             commands::regions::run(out);

@@ -95,6 +95,7 @@ pub async fn create(
             .published_version
             .as_ref()
             .and_then(|v| v.date_published.clone()),
+        force: false,
     };
     let results: Vec<Result<Published>> = stream::iter(docs.iter())
         .map(|doc| {

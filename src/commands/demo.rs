@@ -80,12 +80,14 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         PARENTS[0], PARENTS[1]
     ));
     let verify_args = VerifyArgs {
-        shared: SHARED.into(),
+        shared: Some(SHARED.into()),
         parents: PARENTS.iter().map(|s| s.to_string()).collect(),
         queue: Some(QUEUE.into()),
         wait: 30,
+        file: None,
+        vars: Vec::new(),
     };
-    let report = verify::verify(&session.client, &verify_args).await?;
+    let report = verify::verify(&session.client, &verify::Spec::from_args(&verify_args)?).await?;
     verify::print_report(&report, text);
     if !report.ok {
         return Err(Error::VerificationFailed {

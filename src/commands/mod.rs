@@ -1,10 +1,14 @@
 //! One module per subcommand, plus what they share: connecting to an org (real or
 //! emulated), resolving names and ids, and the idempotent publish of a flow.
 
+pub mod apply;
 pub mod create_parent;
 pub mod create_shared;
 pub mod demo;
+pub mod destroy;
+pub mod graph;
 pub mod lint;
+pub mod plan;
 pub mod publish;
 pub mod regions;
 pub mod resolve;

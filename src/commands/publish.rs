@@ -64,6 +64,8 @@ pub struct Freshness {
     /// module into its callers only when they publish, so a caller published before it
     /// still runs the old copy and is republished.
     pub modules_published_at: Option<String>,
+    /// Publish even if the content is unchanged (a module it calls changes in this run).
+    pub force: bool,
 }
 
 impl Default for PublishOptions {
@@ -105,9 +107,24 @@ pub async fn publish(
         .map_err(|e| Error::from(e).context(format!("looking up {what}")))?
         .into_iter()
         .next();
+    publish_known(client, doc, division, existing, freshness, options).await
+}
 
+/// [`publish`] when the caller has already looked the flow up (`existing`).
+pub async fn publish_known(
+    client: &Client,
+    doc: &FlowDocument,
+    division: &Division,
+    existing: Option<Flow>,
+    freshness: &Freshness,
+    options: PublishOptions,
+) -> Result<Published> {
+    let what = format!("{} '{}'", kind(doc.flow_type), doc.name);
     if let Some(flow) = &existing {
-        if is_up_to_date(flow, doc) && !is_stale(flow, freshness.modules_published_at.as_deref()) {
+        if !freshness.force
+            && is_up_to_date(flow, doc)
+            && !is_stale(flow, freshness.modules_published_at.as_deref())
+        {
             tracing::info!(flow = %flow.id, "content unchanged; no job");
             return Ok(Published {
                 id: flow.id.clone(),

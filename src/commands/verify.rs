@@ -86,8 +86,15 @@ fn check(
 }
 
 pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+    let spec = match &args.file {
+        Some(path) => {
+            let manifest = crate::manifest::load(path, &args.vars, &crate::manifest::process_env)?;
+            Spec::from_manifest(&manifest, args.wait)
+        }
+        None => Spec::from_args(args)?,
+    };
     let session = Session::connect(global).await?;
-    let result = verify(&session.client, args).await;
+    let result = verify(&session.client, &spec).await;
     session.close().await;
     let report = result?;
     print_report(&report, out);
@@ -101,121 +108,219 @@ pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result
     }
 }
 
-/// A parent as found in the org, with the checks already made on it.
-struct Parent {
-    label: String,
+/// What to verify: parents, each with the modules it must call and the queues it must
+/// transfer to. `verify --shared --parent` and `verify -f manifest` both become one.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub parents: Vec<ParentSpec>,
+    pub wait: Duration,
+    pub fix: FixStyle,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParentSpec {
+    /// Name or id, as the user wrote it.
+    pub parent: String,
+    pub modules: Vec<String>,
+    pub queues: Vec<String>,
+}
+
+/// How the report words the command that fixes a failure.
+#[derive(Debug, Clone)]
+pub enum FixStyle {
+    /// `flowctl create-shared ...` / `flowctl create-parent ...`
+    Commands { queue: Option<String> },
+    /// `flowctl apply -f FILE`
+    Manifest { path: String },
+}
+
+impl FixStyle {
+    fn module(&self, module: &str) -> String {
+        match self {
+            FixStyle::Commands { .. } => format!("flowctl create-shared --name \"{module}\""),
+            FixStyle::Manifest { path } => format!("flowctl apply -f {path}"),
+        }
+    }
+
+    fn parent(&self, parent: &str, modules: &[String]) -> String {
+        match self {
+            FixStyle::Commands { queue } => format!(
+                "flowctl create-parent --name \"{parent}\" --shared \"{}\" --queue \"{}\"",
+                modules.first().map(String::as_str).unwrap_or("MODULE"),
+                queue.as_deref().unwrap_or("QUEUE")
+            ),
+            FixStyle::Manifest { path } => format!("flowctl apply -f {path}"),
+        }
+    }
+}
+
+impl Spec {
+    pub fn from_args(args: &VerifyArgs) -> Result<Spec> {
+        let Some(shared) = args.shared.clone() else {
+            return Err(Error::input(
+                "verify needs --shared and --parent, or -f MANIFEST",
+                None,
+            ));
+        };
+        if args.parents.is_empty() {
+            return Err(Error::input(
+                "verify needs at least one --parent (or -f MANIFEST)",
+                None,
+            ));
+        }
+        Ok(Spec {
+            parents: args
+                .parents
+                .iter()
+                .map(|p| ParentSpec {
+                    parent: p.clone(),
+                    modules: vec![shared.clone()],
+                    queues: args.queue.iter().cloned().collect(),
+                })
+                .collect(),
+            wait: Duration::from_secs(args.wait),
+            fix: FixStyle::Commands {
+                queue: args.queue.clone(),
+            },
+        })
+    }
+
+    /// Every flow of the manifest that calls modules or transfers to queues.
+    pub fn from_manifest(manifest: &crate::manifest::Manifest, wait: u64) -> Spec {
+        Spec {
+            parents: manifest
+                .flows
+                .iter()
+                .map(|item| ParentSpec {
+                    parent: item.doc.name.clone(),
+                    modules: item.doc.modules.clone(),
+                    queues: item.doc.queues.clone(),
+                })
+                .collect(),
+            wait: Duration::from_secs(wait),
+            fix: FixStyle::Manifest {
+                path: manifest.path.display().to_string(),
+            },
+        }
+    }
+}
+
+/// A parent as found in the org.
+struct Parent<'a> {
+    spec: &'a ParentSpec,
+    subject: String,
     flow: Flow,
     version: String,
 }
 
-pub async fn verify(client: &Client, args: &VerifyArgs) -> Result<Report> {
+/// Unique values in first-seen order.
+fn unique<'a>(values: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .filter(|v| seen.insert(v.as_str()))
+        .cloned()
+        .collect()
+}
+
+pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut checks = Vec::new();
 
-    // The module.
-    let module_subject = format!("shared flow '{}'", args.shared);
-    let module = lookup(client, &args.shared, FlowType::CommonModule).await?;
-    let module = match module {
-        Lookup::Missing => {
-            checks.push(check(
-                &module_subject,
+    // Each module once.
+    let mut modules: HashMap<String, Flow> = HashMap::new();
+    for name in unique(spec.parents.iter().flat_map(|p| p.modules.iter())) {
+        let subject = format!("shared flow '{name}'");
+        match lookup(client, &name, FlowType::CommonModule).await? {
+            Lookup::Missing => checks.push(check(
+                &subject,
                 "exists",
                 CheckStatus::Fail,
                 "no common module with this name or id",
-                Some(format!("flowctl create-shared --name \"{}\"", args.shared)),
-            ));
-            None
-        }
-        Lookup::WrongType(f) => {
-            checks.push(check(
-                &module_subject,
+                Some(spec.fix.module(&name)),
+            )),
+            Lookup::WrongType(f) => checks.push(check(
+                &subject,
                 "is a common module",
                 CheckStatus::Fail,
                 format!("'{}' is a {}, not a COMMONMODULE", f.name, f.flow_type),
                 None,
-            ));
-            None
-        }
-        Lookup::Found(f) => {
-            checks.push(check(
-                &module_subject,
-                "exists",
-                CheckStatus::Pass,
-                format!("COMMONMODULE {}", f.id),
-                None,
-            ));
-            match &f.published_version {
-                Some(v) => {
-                    checks.push(check(
-                        &module_subject,
-                        "published",
-                        CheckStatus::Pass,
-                        format!("version {}", v.id),
-                        None,
-                    ));
-                    Some(f)
-                }
-                None => {
-                    checks.push(check(
-                        &module_subject,
+            )),
+            Lookup::Found(f) => {
+                checks.push(check(
+                    &subject,
+                    "exists",
+                    CheckStatus::Pass,
+                    format!("COMMONMODULE {}", f.id),
+                    None,
+                ));
+                match &f.published_version {
+                    Some(v) => {
+                        checks.push(check(
+                            &subject,
+                            "published",
+                            CheckStatus::Pass,
+                            format!("version {}", v.id),
+                            None,
+                        ));
+                        modules.insert(name, f);
+                    }
+                    None => checks.push(check(
+                        &subject,
                         "published",
                         CheckStatus::Fail,
                         "never published",
-                        Some(format!("flowctl create-shared --name \"{}\"", f.name)),
-                    ));
-                    None
+                        Some(spec.fix.module(&f.name)),
+                    )),
                 }
             }
         }
-    };
+    }
 
-    // The queue.
-    let queue: Option<Queue> = match &args.queue {
-        None => None,
-        Some(q) => {
-            let subject = format!("queue '{q}'");
-            match resolve::queue(client, q).await {
-                Ok(queue) => {
-                    checks.push(check(
-                        &subject,
-                        "exists",
-                        CheckStatus::Pass,
-                        queue.id.clone(),
-                        None,
-                    ));
-                    Some(queue)
-                }
-                Err(e @ Error::Input { .. }) => {
-                    let fix = e.hint();
-                    checks.push(check(
-                        &subject,
-                        "exists",
-                        CheckStatus::Fail,
-                        e.to_string(),
-                        fix,
-                    ));
-                    None
-                }
-                Err(e) => return Err(e),
+    // Each queue once.
+    let mut queues: HashMap<String, Queue> = HashMap::new();
+    for name in unique(spec.parents.iter().flat_map(|p| p.queues.iter())) {
+        let subject = format!("queue '{name}'");
+        match resolve::queue(client, &name).await {
+            Ok(queue) => {
+                checks.push(check(
+                    &subject,
+                    "exists",
+                    CheckStatus::Pass,
+                    queue.id.clone(),
+                    None,
+                ));
+                queues.insert(name, queue);
             }
+            Err(e @ Error::Input { .. }) => {
+                let fix = e.hint();
+                checks.push(check(
+                    &subject,
+                    "exists",
+                    CheckStatus::Fail,
+                    e.to_string(),
+                    fix,
+                ));
+            }
+            Err(e) => return Err(e),
         }
-    };
+    }
 
     // The parents, looked up concurrently.
-    let lookups: Vec<(String, Result<Lookup>)> = stream::iter(args.parents.iter())
-        .map(|p| async move { (p.clone(), lookup(client, p, FlowType::InboundCall).await) })
+    let lookups: Vec<(&ParentSpec, Result<Lookup>)> = stream::iter(spec.parents.iter())
+        .map(|p| async move { (p, lookup(client, &p.parent, FlowType::InboundCall).await) })
         .buffered(8)
         .collect()
         .await;
     let mut parents = Vec::new();
-    for (label, found) in lookups {
-        let subject = format!("parent '{label}'");
+    for (p, found) in lookups {
+        let subject = format!("parent '{}'", p.parent);
+        let fix = Some(spec.fix.parent(&p.parent, &p.modules));
         match found? {
             Lookup::Missing => checks.push(check(
                 &subject,
                 "exists",
                 CheckStatus::Fail,
                 "no inbound call flow with this name or id",
-                Some(fix_command(&label, args)),
+                fix,
             )),
             Lookup::WrongType(f) => checks.push(check(
                 &subject,
@@ -238,7 +343,7 @@ pub async fn verify(client: &Client, args: &VerifyArgs) -> Result<Report> {
                         "published",
                         CheckStatus::Fail,
                         "never published",
-                        Some(fix_command(&f.name, args)),
+                        fix,
                     )),
                     Some(v) => {
                         checks.push(check(
@@ -249,7 +354,8 @@ pub async fn verify(client: &Client, args: &VerifyArgs) -> Result<Report> {
                             None,
                         ));
                         parents.push(Parent {
-                            label,
+                            spec: p,
+                            subject,
                             flow: f,
                             version: v.id,
                         });
@@ -259,9 +365,7 @@ pub async fn verify(client: &Client, args: &VerifyArgs) -> Result<Report> {
         }
     }
 
-    if let Some(module) = &module {
-        checks.extend(links(client, module, queue.as_ref(), &parents, args).await?);
-    }
+    checks.extend(links(client, &modules, &queues, &parents, spec).await?);
     Ok(Report::from_checks(checks))
 }
 
@@ -289,14 +393,6 @@ async fn lookup(client: &Client, name_or_id: &str, flow_type: FlowType) -> Resul
             Some(f) => Lookup::Found(f),
             None => Lookup::Missing,
         },
-    )
-}
-
-fn fix_command(parent: &str, args: &VerifyArgs) -> String {
-    format!(
-        "flowctl create-parent --name \"{parent}\" --shared \"{}\" --queue \"{}\"",
-        args.shared,
-        args.queue.as_deref().unwrap_or("QUEUE")
     )
 }
 
@@ -333,51 +429,62 @@ fn link(
     }
 }
 
-/// The link checks, waiting up to `--wait` for the dependency index to catch up.
+/// One link to check: a parent and a module or queue it must reference.
+struct Target<'a> {
+    id: &'a str,
+    label: String,
+    /// The target's consumers, by flow id (from `consumingresources`).
+    consumers: &'a HashMap<String, Dependency>,
+}
+
+/// The link checks, waiting up to `spec.wait` for the dependency index to catch up. The
+/// consumers of each module and queue are read with one paged query each; each parent's
+/// consumed resources with one query, asked again only while its links are missing.
 async fn links(
     client: &Client,
-    module: &Flow,
-    queue: Option<&Queue>,
-    parents: &[Parent],
-    args: &VerifyArgs,
+    modules: &HashMap<String, Flow>,
+    queues: &HashMap<String, Queue>,
+    parents: &[Parent<'_>],
+    spec: &Spec,
 ) -> Result<Vec<Check>> {
     let module_object = FlowType::CommonModule.object_type();
     let parent_object = FlowType::InboundCall.object_type();
-    let deadline = Instant::now() + Duration::from_secs(args.wait);
+    let deadline = Instant::now() + spec.wait;
     let mut delay = Duration::from_millis(250);
-    // parent id -> (module link, queue link)
-    let mut state: HashMap<String, (Link, Option<Link>)> = HashMap::new();
+    // parent id -> links in the order of its spec (modules, then queues)
+    let mut state: HashMap<String, Vec<Link>> = HashMap::new();
+    let settled =
+        |links: Option<&Vec<Link>>| links.is_some_and(|l| l.iter().all(|x| *x == Link::Both));
     let mut build_status;
+    let mut module_consumers: HashMap<String, HashMap<String, Dependency>>;
+    let mut queue_consumers: HashMap<String, HashMap<String, Dependency>>;
     loop {
         build_status = client.dependency_build_status().await?.status;
-        let module_consumers: HashMap<String, Dependency> = client
-            .consuming_resources(&module.id, &module_object, Some("published"))
-            .await?
-            .into_iter()
-            .map(|d| (d.id.clone(), d))
-            .collect();
-        let queue_consumers: Option<HashMap<String, Dependency>> = match queue {
-            Some(q) => Some(
-                client
-                    .consuming_resources(&q.id, "QUEUE", Some("published"))
-                    .await?
-                    .into_iter()
-                    .map(|d| (d.id.clone(), d))
-                    .collect(),
-            ),
-            None => None,
-        };
-        // Only the parents not yet settled are asked again.
+        module_consumers = HashMap::new();
+        for (name, m) in modules {
+            let consumers = client
+                .consuming_resources(&m.id, &module_object, Some("published"))
+                .await?;
+            module_consumers.insert(
+                name.clone(),
+                consumers.into_iter().map(|d| (d.id.clone(), d)).collect(),
+            );
+        }
+        queue_consumers = HashMap::new();
+        for (name, q) in queues {
+            let consumers = client
+                .consuming_resources(&q.id, "QUEUE", Some("published"))
+                .await?;
+            queue_consumers.insert(
+                name.clone(),
+                consumers.into_iter().map(|d| (d.id.clone(), d)).collect(),
+            );
+        }
         let pending: Vec<&Parent> = parents
             .iter()
-            .filter(|p| {
-                !matches!(
-                    state.get(&p.flow.id),
-                    Some((Link::Both, None | Some(Link::Both)))
-                )
-            })
+            .filter(|p| !settled(state.get(&p.flow.id)))
             .collect();
-        let consumed: Vec<(String, Result<Vec<Dependency>>)> = stream::iter(pending)
+        let consumed: Vec<(&Parent, Result<Vec<Dependency>>)> = stream::iter(pending)
             .map(|p| {
                 let parent_object = parent_object.clone();
                 async move {
@@ -390,28 +497,25 @@ async fn links(
                         )
                         .await
                         .map_err(Error::from);
-                    (p.flow.id.clone(), r)
+                    (p, r)
                 }
             })
             .buffered(8)
             .collect()
             .await;
-        for (id, deps) in consumed {
+        for (p, deps) in consumed {
             let deps = deps?;
-            let m = link(&deps, &module.id, &module_consumers, &id);
-            let q = match (queue, &queue_consumers) {
-                (Some(q), Some(qc)) => Some(link(&deps, &q.id, qc, &id)),
-                _ => None,
-            };
-            state.insert(id, (m, q));
+            let links = targets(p, modules, queues, &module_consumers, &queue_consumers)
+                .iter()
+                .map(|t| match t {
+                    Some(t) => link(&deps, t.id, t.consumers, &p.flow.id),
+                    None => Link::Neither,
+                })
+                .collect();
+            state.insert(p.flow.id.clone(), links);
         }
-        let settled = parents.iter().all(|p| {
-            matches!(
-                state.get(&p.flow.id),
-                Some((Link::Both, None | Some(Link::Both)))
-            )
-        });
-        if (settled && build_status == "OPERATIONAL") || Instant::now() >= deadline {
+        let all_settled = parents.iter().all(|p| settled(state.get(&p.flow.id)));
+        if (all_settled && build_status == "OPERATIONAL") || Instant::now() >= deadline {
             break;
         }
         tracing::info!(build_status, "waiting for the dependency index");
@@ -421,50 +525,47 @@ async fn links(
     }
 
     let operational = build_status == "OPERATIONAL";
-    let module_published_at = module
-        .published_version
-        .as_ref()
-        .and_then(|v| v.date_published.clone());
     let mut checks = Vec::new();
     for p in parents {
-        let subject = format!("parent '{}'", p.label);
-        let (m, q) = state
-            .get(&p.flow.id)
-            .copied()
-            .unwrap_or((Link::Neither, None));
-        checks.push(link_check(
-            &subject,
-            &format!("calls shared flow '{}'", module.name),
-            m,
-            operational,
-            &build_status,
-            p,
-            args,
-        ));
-        if let (Some(q), Some(queue)) = (q, queue) {
+        let fix = spec.fix.parent(&p.spec.parent, &p.spec.modules);
+        let links = state.get(&p.flow.id).cloned().unwrap_or_default();
+        let targets = targets(p, modules, queues, &module_consumers, &queue_consumers);
+        for (i, target) in targets.iter().enumerate() {
+            // A module or queue that does not exist already failed on its own line.
+            let Some(target) = target else { continue };
+            let l = links.get(i).copied().unwrap_or(Link::Neither);
             checks.push(link_check(
-                &subject,
-                &format!("transfers to queue '{}'", queue.name),
-                q,
+                &p.subject,
+                &target.label,
+                l,
                 operational,
                 &build_status,
-                p,
-                args,
+                &p.version,
+                spec.wait,
+                &fix,
             ));
         }
-        if m == Link::Both {
+        for name in &p.spec.modules {
+            let Some(module) = modules.get(name) else {
+                continue;
+            };
+            let module_published_at = module
+                .published_version
+                .as_ref()
+                .and_then(|v| v.date_published.clone());
+            let check_name = format!("up to date with shared flow '{}'", module.name);
             if is_stale(&p.flow, module_published_at.as_deref()) {
-                checks.push(check(&subject, "up to date with the shared flow", CheckStatus::Fail,
+                checks.push(check(&p.subject, &check_name, CheckStatus::Fail,
                     format!(
                         "stale: version {} was published before the shared flow's latest publish ({}), so it still runs the old copy",
                         p.version,
                         module_published_at.as_deref().unwrap_or("?")
                     ),
-                    Some(fix_command(&p.flow.name, args))));
+                    Some(fix.clone())));
             } else {
                 checks.push(check(
-                    &subject,
-                    "up to date with the shared flow",
+                    &p.subject,
+                    &check_name,
                     CheckStatus::Pass,
                     "published after the shared flow's latest publish",
                     None,
@@ -475,28 +576,59 @@ async fn links(
     Ok(checks)
 }
 
+/// The parent's links in spec order: its modules, then its queues (`None` where the module
+/// or queue itself was not found).
+fn targets<'a>(
+    p: &Parent<'_>,
+    modules: &'a HashMap<String, Flow>,
+    queues: &'a HashMap<String, Queue>,
+    module_consumers: &'a HashMap<String, HashMap<String, Dependency>>,
+    queue_consumers: &'a HashMap<String, HashMap<String, Dependency>>,
+) -> Vec<Option<Target<'a>>> {
+    let mods = p.spec.modules.iter().map(|name| {
+        modules
+            .get(name)
+            .zip(module_consumers.get(name))
+            .map(|(m, c)| Target {
+                id: &m.id,
+                label: format!("calls shared flow '{}'", m.name),
+                consumers: c,
+            })
+    });
+    let qs = p.spec.queues.iter().map(|name| {
+        queues
+            .get(name)
+            .zip(queue_consumers.get(name))
+            .map(|(q, c)| Target {
+                id: &q.id,
+                label: format!("transfers to queue '{}'", q.name),
+                consumers: c,
+            })
+    });
+    mods.chain(qs).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn link_check(
     subject: &str,
     name: &str,
     link: Link,
     operational: bool,
     build_status: &str,
-    p: &Parent,
-    args: &VerifyArgs,
+    version: &str,
+    wait: Duration,
+    fix: &str,
 ) -> Check {
     let unknown_fix = Some(format!(
         "run verify again later, or raise --wait (now {} s)",
-        args.wait
+        wait.as_secs()
     ));
     match link {
         Link::Both => check(
             subject,
             name,
             CheckStatus::Pass,
-            format!(
-                "version {} (both directions of dependency tracking)",
-                p.version
-            ),
+            format!("version {version} (both directions of dependency tracking)"),
             None,
         ),
         Link::StateUnknown => check(
@@ -524,8 +656,8 @@ fn link_check(
             subject,
             name,
             CheckStatus::Fail,
-            format!("published version {} does not reference it", p.version),
-            Some(fix_command(&p.flow.name, args)),
+            format!("published version {version} does not reference it"),
+            Some(fix.to_string()),
         ),
     }
 }

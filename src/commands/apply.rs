@@ -1,0 +1,289 @@
+//! `flowctl apply`: publish a manifest.
+//!
+//! The plan comes first (and its online checks: nothing changes if the org lacks a module,
+//! queue or division). Then every step that is not `unchanged` runs as soon as the modules
+//! it calls are done, at most `--parallel` at a time; the client's one token and one pacer
+//! keep the whole run within the rate limit. A failed step does not stop independent ones;
+//! the callers of a failed module are skipped with the reason. Publishing is idempotent
+//! (flows are found by name before anything is created), so a run killed half way is
+//! finished by running it again.
+
+use super::plan::{make_plan, print_plan, PlanAction, Step};
+use super::publish::{kind, publish_known, Freshness, PublishOptions};
+use super::Session;
+use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::manifest;
+use crate::models::FlowType;
+use crate::output::Printer;
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Published,
+    Unchanged,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    pub action: PlanAction,
+    pub reason: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+    let manifest = manifest::load(
+        &args.manifest.file,
+        &args.manifest.vars,
+        &manifest::process_env,
+    )?;
+    let session = Session::connect(global).await?;
+    let result = apply(&session.client, &manifest, args, out).await;
+    session.close().await;
+    let (results, warnings) = result?;
+    let count = |o| results.iter().filter(|r| r.outcome == o).count();
+    let (failed, skipped) = (count(Outcome::Failed), count(Outcome::Skipped));
+    out.json(&serde_json::json!({ "results": results, "warnings": warnings }));
+    out.line(format!(
+        "apply: {} published, {} unchanged, {failed} failed, {skipped} skipped",
+        count(Outcome::Published),
+        count(Outcome::Unchanged)
+    ));
+    if failed + skipped > 0 {
+        return Err(Error::rejected(
+            format!("{failed} flow(s) failed and {skipped} were skipped (see above)"),
+            Some(
+                "fix the failures and run apply again: what is already published stays unchanged"
+                    .into(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Plans, then runs the steps. Returns one result per manifest flow, and the plan's
+/// warnings.
+pub async fn apply(
+    client: &Client,
+    manifest: &manifest::Manifest,
+    args: &ApplyArgs,
+    out: Printer,
+) -> Result<(Vec<StepResult>, Vec<String>)> {
+    let plan = make_plan(client, manifest).await?;
+    print_plan(&plan, out);
+    let options = PublishOptions {
+        job_timeout: Duration::from_secs(args.job_timeout),
+        ..PublishOptions::default()
+    };
+    let results = execute(
+        client,
+        &plan.steps,
+        &plan.divisions,
+        args.parallel as usize,
+        options,
+        out,
+    )
+    .await;
+    Ok((results, plan.warnings))
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Pending,
+    Running,
+    Done(StepResult),
+}
+
+/// Runs the steps as a dependency graph, at most `parallel` at once.
+async fn execute(
+    client: &Client,
+    steps: &[Step],
+    divisions: &std::collections::HashMap<String, crate::models::Division>,
+    parallel: usize,
+    options: PublishOptions,
+    out: Printer,
+) -> Vec<StepResult> {
+    let total = steps.len();
+    let live = out.format == OutputFormat::Text && !out.quiet && std::io::stderr().is_terminal();
+    let mut state: Vec<State> = vec![State::Pending; total];
+    let mut running = FuturesUnordered::new();
+    let mut finished = 0usize;
+    loop {
+        // Start what is ready; skip what depends on a failure. Modules come before their
+        // callers in `steps`, so one pass in order settles chains of skips.
+        for i in 0..total {
+            if !matches!(state[i], State::Pending) {
+                continue;
+            }
+            let step = &steps[i];
+            let blocked = step.deps.iter().find_map(|&d| match &state[d] {
+                State::Done(r) if matches!(r.outcome, Outcome::Failed | Outcome::Skipped) => {
+                    Some(r.name.clone())
+                }
+                _ => None,
+            });
+            if let Some(module) = blocked {
+                let r = result(
+                    step,
+                    Outcome::Skipped,
+                    None,
+                    None,
+                    Some(format!("skipped: module '{module}' did not publish")),
+                );
+                finished += 1;
+                report(&r, finished, total, out);
+                state[i] = State::Done(r);
+                continue;
+            }
+            if step.action == PlanAction::Unchanged {
+                let existing = step.existing.as_ref();
+                let r = result(
+                    step,
+                    Outcome::Unchanged,
+                    existing.map(|f| f.id.clone()),
+                    existing
+                        .and_then(|f| f.published_version.as_ref())
+                        .map(|v| v.id.clone()),
+                    None,
+                );
+                finished += 1;
+                state[i] = State::Done(r);
+                continue;
+            }
+            let ready = step
+                .deps
+                .iter()
+                .all(|&d| matches!(state[d], State::Done(_)));
+            if ready && running.len() < parallel {
+                state[i] = State::Running;
+                let division = divisions.get(&step.item.division).cloned();
+                running.push(async move {
+                    let freshness = Freshness {
+                        modules_published_at: None,
+                        force: step.action == PlanAction::Republish,
+                    };
+                    let r = match division {
+                        Some(div) => {
+                            publish_known(
+                                client,
+                                &step.item.doc,
+                                &div,
+                                step.existing.clone(),
+                                &freshness,
+                                options,
+                            )
+                            .await
+                        }
+                        None => Err(Error::input(
+                            format!("division '{}' was not resolved", step.item.division),
+                            None,
+                        )),
+                    };
+                    (i, r)
+                });
+            }
+        }
+        if live {
+            let names: Vec<&str> = state
+                .iter()
+                .zip(steps)
+                .filter(|(s, _)| matches!(s, State::Running))
+                .map(|(_, st)| st.item.doc.name.as_str())
+                .collect();
+            eprint!(
+                "\r\x1b[K[{finished}/{total}] publishing: {}",
+                names.join(", ")
+            );
+        }
+        let Some((i, r)) = running.next().await else {
+            break;
+        };
+        let step = &steps[i];
+        let r = match r {
+            Ok(p) => result(step, Outcome::Published, Some(p.id), Some(p.version), None),
+            Err(e) => {
+                let mut message = e.to_string();
+                if let Some(h) = e.hint() {
+                    message.push_str(&format!(" (hint: {h})"));
+                }
+                result(step, Outcome::Failed, None, None, Some(message))
+            }
+        };
+        finished += 1;
+        if live {
+            eprint!("\r\x1b[K");
+        }
+        report(&r, finished, total, out);
+        state[i] = State::Done(r);
+    }
+    if live {
+        eprint!("\r\x1b[K");
+    }
+    state
+        .into_iter()
+        .zip(steps)
+        .map(|(s, step)| match s {
+            State::Done(r) => r,
+            // Unreachable in practice: every step ends Done. Report rather than panic.
+            _ => result(step, Outcome::Skipped, None, None, Some("not run".into())),
+        })
+        .collect()
+}
+
+fn result(
+    step: &Step,
+    outcome: Outcome,
+    id: Option<String>,
+    version: Option<String>,
+    error: Option<String>,
+) -> StepResult {
+    StepResult {
+        name: step.item.doc.name.clone(),
+        flow_type: step.item.doc.flow_type,
+        action: step.action,
+        reason: step.reason.clone(),
+        outcome,
+        id,
+        version,
+        error,
+    }
+}
+
+/// A plain progress line per finished step (stderr; quiet for JSON).
+fn report(r: &StepResult, finished: usize, total: usize, out: Printer) {
+    let what = format!("{} '{}'", kind(r.flow_type), r.name);
+    let line = match r.outcome {
+        Outcome::Published => format!(
+            "[{finished}/{total}] {} {what}: published version {} ({})",
+            r.action.as_str(),
+            r.version.as_deref().unwrap_or("?"),
+            r.reason
+        ),
+        Outcome::Failed => format!(
+            "[{finished}/{total}] FAILED {what}: {}",
+            r.error.as_deref().unwrap_or("")
+        ),
+        Outcome::Skipped => format!(
+            "[{finished}/{total}] SKIPPED {what}: {}",
+            r.error.as_deref().unwrap_or("")
+        ),
+        Outcome::Unchanged => return,
+    };
+    out.progress(line);
+}

@@ -1,0 +1,171 @@
+//! `flowctl graph`: modules, flows and queues as Mermaid or DOT, from the manifest, or
+//! (`--from-org`) from what the org's dependency tracking says the published versions use.
+
+use super::Session;
+use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
+use crate::client::Client;
+use crate::error::Result;
+use crate::manifest::{self, Manifest};
+use crate::models::FlowType;
+use crate::output::Printer;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeKind {
+    Module,
+    Flow,
+    Queue,
+}
+
+/// Nodes keyed by (kind, name); edges from caller to callee.
+#[derive(Debug, Default, PartialEq)]
+pub struct Graph {
+    pub nodes: BTreeMap<(NodeKind, String), usize>,
+    pub edges: Vec<(usize, usize)>,
+}
+
+impl Graph {
+    fn node(&mut self, kind: NodeKind, name: &str) -> usize {
+        let next = self.nodes.len();
+        *self.nodes.entry((kind, name.to_string())).or_insert(next)
+    }
+
+    fn edge(&mut self, from: usize, to: usize) {
+        if !self.edges.contains(&(from, to)) {
+            self.edges.push((from, to));
+        }
+    }
+
+    /// What the manifest declares.
+    pub fn from_manifest(manifest: &Manifest) -> Graph {
+        let mut g = Graph::default();
+        for item in manifest.items() {
+            let kind = if item.doc.flow_type == FlowType::CommonModule {
+                NodeKind::Module
+            } else {
+                NodeKind::Flow
+            };
+            let me = g.node(kind, &item.doc.name);
+            for m in &item.doc.modules {
+                let to = g.node(NodeKind::Module, m);
+                g.edge(me, to);
+            }
+            for q in &item.doc.queues {
+                let to = g.node(NodeKind::Queue, q);
+                g.edge(me, to);
+            }
+        }
+        g
+    }
+
+    /// What the published versions of the manifest's flows consume.
+    pub async fn from_org(client: &Client, manifest: &Manifest) -> Result<Graph> {
+        let mut g = Graph::default();
+        for item in manifest.items() {
+            let Some(flow) = client
+                .find_flows_by_name(&item.doc.name, item.doc.flow_type)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            let kind = if flow.flow_type == FlowType::CommonModule {
+                NodeKind::Module
+            } else {
+                NodeKind::Flow
+            };
+            let me = g.node(kind, &flow.name);
+            let Some(version) = flow.published_version.as_ref() else {
+                continue;
+            };
+            let consumed = client
+                .consumed_resources(
+                    &flow.id,
+                    &version.id,
+                    &flow.flow_type.object_type(),
+                    &["COMMONMODULEFLOW", "QUEUE"],
+                )
+                .await?;
+            for d in consumed {
+                let kind = if d.object_type.as_deref() == Some("QUEUE") {
+                    NodeKind::Queue
+                } else {
+                    NodeKind::Module
+                };
+                let to = g.node(kind, d.name.as_deref().unwrap_or(&d.id));
+                g.edge(me, to);
+            }
+        }
+        Ok(g)
+    }
+
+    fn names(&self) -> Vec<(&NodeKind, &str)> {
+        let mut v: Vec<(usize, &NodeKind, &str)> = self
+            .nodes
+            .iter()
+            .map(|((k, n), i)| (*i, k, n.as_str()))
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v.into_iter().map(|(_, k, n)| (k, n)).collect()
+    }
+
+    pub fn mermaid(&self) -> String {
+        let mut s = String::from("flowchart LR\n");
+        for (i, (kind, name)) in self.names().into_iter().enumerate() {
+            let label = name.replace('"', "#quot;");
+            let shape = match kind {
+                NodeKind::Module => format!("[[\"{label}\"]]"),
+                NodeKind::Flow => format!("[\"{label}\"]"),
+                NodeKind::Queue => format!("[(\"{label}\")]"),
+            };
+            s.push_str(&format!("  n{i}{shape}\n"));
+        }
+        for (a, b) in &self.edges {
+            s.push_str(&format!("  n{a} --> n{b}\n"));
+        }
+        s
+    }
+
+    pub fn dot(&self) -> String {
+        let mut s = String::from("digraph flows {\n  rankdir=LR;\n");
+        for (i, (kind, name)) in self.names().into_iter().enumerate() {
+            let label = name.replace('\\', "\\\\").replace('"', "\\\"");
+            let shape = match kind {
+                NodeKind::Module => "box3d",
+                NodeKind::Flow => "box",
+                NodeKind::Queue => "cylinder",
+            };
+            s.push_str(&format!("  n{i} [label=\"{label}\", shape={shape}];\n"));
+        }
+        for (a, b) in &self.edges {
+            s.push_str(&format!("  n{a} -> n{b};\n"));
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+pub async fn run(args: &GraphArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+    let manifest = manifest::load(
+        &args.manifest.file,
+        &args.manifest.vars,
+        &manifest::process_env,
+    )?;
+    let graph = if args.from_org {
+        let session = Session::connect(global).await?;
+        let g = Graph::from_org(&session.client, &manifest).await;
+        session.close().await;
+        g?
+    } else {
+        Graph::from_manifest(&manifest)
+    };
+    out.raw(
+        match args.format {
+            GraphFormat::Mermaid => graph.mermaid(),
+            GraphFormat::Dot => graph.dot(),
+        }
+        .trim_end(),
+    );
+    Ok(())
+}

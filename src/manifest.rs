@@ -1,0 +1,725 @@
+//! Flows as code: the manifest that `plan`, `apply`, `verify -f` and `destroy` read.
+//!
+//! ```yaml
+//! substitutions:            # optional; also --var k=v and the environment
+//!   region_queue: General Support
+//! modules:
+//!   - name: Shared Greeting Module
+//!     greeting: Hello, this is a shared greeting.     # built-in template
+//!   - name: Business Hours
+//!     file: flows/business-hours.yaml                 # the user's own Architect YAML
+//! flows:
+//!   - name: Inbound Sales Flow
+//!     modules: [Shared Greeting Module]               # built-in template: call these, then queue
+//!     queue: "{{region_queue}}"
+//!   - name: Inbound Support Flow
+//!     file: flows/support.yaml
+//! ```
+//!
+//! Loading is offline and reports every problem at once (like a compiler), so `plan` and
+//! `apply` exit 2 before any request: malformed YAML (line and column), unknown keys (with a
+//! suggestion), duplicate names, names over 200 characters, cycles between modules and
+//! unreplaced placeholders. A `{{key}}` takes its value from `--var`, then the environment,
+//! then `substitutions`.
+
+use crate::error::{Error, Result};
+use crate::flow::{self, FlowDocument, ParentTemplate, SharedTemplate};
+use crate::models::FlowType;
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Longest flow name Genesys Cloud accepts.
+pub const MAX_NAME: usize = 200;
+
+const TOP_KEYS: &[&str] = &["substitutions", "modules", "flows"];
+const MODULE_KEYS: &[&str] = &[
+    "name",
+    "file",
+    "greeting",
+    "description",
+    "division",
+    "language",
+];
+const FLOW_KEYS: &[&str] = &[
+    "name",
+    "file",
+    "modules",
+    "queue",
+    "description",
+    "division",
+    "language",
+];
+
+/// A loaded, checked manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    /// Common modules, in dependency order (a module after the modules it calls).
+    pub modules: Vec<Item>,
+    /// The other flows, in manifest order.
+    pub flows: Vec<Item>,
+}
+
+/// One flow of the manifest, rendered.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub doc: FlowDocument,
+    /// Division name: the file's own, else the entry's `division`, else `Home`.
+    pub division: String,
+    /// Where it was declared: `modules[0]`, `flows[3] (flows/support.yaml)`.
+    pub origin: String,
+}
+
+impl Manifest {
+    /// Modules, then flows: an order in which every item comes after what it calls.
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.modules.iter().chain(self.flows.iter())
+    }
+
+    /// Names of the manifest's modules.
+    pub fn module_names(&self) -> BTreeSet<&str> {
+        self.modules.iter().map(|m| m.doc.name.as_str()).collect()
+    }
+
+    /// Modules called by some item but not declared in the manifest: they must already be
+    /// published in the org.
+    pub fn external_modules(&self) -> BTreeMap<String, Vec<String>> {
+        let own = self.module_names();
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for item in self.items() {
+            for m in &item.doc.modules {
+                if !own.contains(m.as_str()) {
+                    out.entry(m.clone())
+                        .or_default()
+                        .push(item.doc.name.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawManifest {
+    #[serde(default)]
+    substitutions: BTreeMap<String, ScalarString>,
+    #[serde(default)]
+    modules: Vec<RawModule>,
+    #[serde(default)]
+    flows: Vec<RawFlow>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawModule {
+    name: Option<String>,
+    file: Option<PathBuf>,
+    greeting: Option<String>,
+    description: Option<String>,
+    division: Option<String>,
+    language: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawFlow {
+    name: Option<String>,
+    file: Option<PathBuf>,
+    modules: Option<Vec<String>>,
+    queue: Option<String>,
+    description: Option<String>,
+    division: Option<String>,
+    language: Option<String>,
+}
+
+/// A substitution value: YAML numbers and booleans are accepted as their text.
+#[derive(Debug, Clone)]
+struct ScalarString(String);
+
+impl<'de> Deserialize<'de> for ScalarString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(ScalarString(s)),
+            Value::Number(n) => Ok(ScalarString(n.to_string())),
+            Value::Bool(b) => Ok(ScalarString(b.to_string())),
+            _ => Err(serde::de::Error::custom(
+                "a substitution must be a string, number or boolean",
+            )),
+        }
+    }
+}
+
+/// The process environment, for placeholders.
+pub fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// Reads and checks a manifest. Every problem is reported at once as one input error
+/// (exit 2); nothing touches the network.
+pub fn load(
+    path: &Path,
+    vars: &[(String, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Manifest> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&text, path, vars, env).map_err(|problems| {
+        Error::input(
+            format!(
+                "{} has {} problem{}:\n  {}",
+                path.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                problems.join("\n  ")
+            ),
+            Some("fix them and run again; nothing was sent to Genesys Cloud".to_string()),
+        )
+    })
+}
+
+/// Parses manifest text. `path` names the file in messages and anchors relative `file:`s.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    vars: &[(String, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<Manifest, Vec<String>> {
+    let shown = path.display().to_string();
+    let value: Value = match serde_yaml_ng::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let at = e
+                .location()
+                .map(|l| format!("{shown}:{}:{}", l.line(), l.column()))
+                .unwrap_or_else(|| shown.clone());
+            return Err(vec![format!("{at}: malformed YAML: {e}")]);
+        }
+    };
+    let mut problems = Vec::new();
+    let value = match value {
+        Value::Null => Value::Mapping(Default::default()),
+        v @ Value::Mapping(_) => v,
+        _ => {
+            return Err(vec![format!(
+                "{shown}: the manifest must be a mapping with `modules` and `flows`"
+            )])
+        }
+    };
+    check_keys(&value, text, &shown, &mut problems);
+    let raw: RawManifest = match serde_yaml_ng::from_value(value) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(format!("{shown}: {e}"));
+            return Err(problems);
+        }
+    };
+    if raw.modules.is_empty() && raw.flows.is_empty() {
+        problems.push(format!("{shown}: declares no modules and no flows"));
+    }
+
+    let substitutions: BTreeMap<String, String> = raw
+        .substitutions
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    let cli: BTreeMap<String, String> = vars.iter().cloned().collect();
+    let lookup = |key: &str| -> Option<String> {
+        cli.get(key)
+            .cloned()
+            .or_else(|| env(key))
+            .or_else(|| substitutions.get(key).cloned())
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut ctx = Ctx {
+        shown: &shown,
+        base,
+        lookup: &lookup,
+        problems: &mut problems,
+    };
+
+    let mut modules = Vec::new();
+    for (i, m) in raw.modules.iter().enumerate() {
+        if let Some(item) = ctx.module(i, m) {
+            modules.push(item);
+        }
+    }
+    let mut flows = Vec::new();
+    for (i, f) in raw.flows.iter().enumerate() {
+        if let Some(item) = ctx.flow(i, f) {
+            flows.push(item);
+        }
+    }
+
+    // Duplicate names (per flow type, as Genesys keeps them unique; case-insensitively,
+    // to be safe).
+    let mut seen: HashMap<(FlowType, String), &str> = HashMap::new();
+    for item in modules.iter().chain(flows.iter()) {
+        let key = (item.doc.flow_type, item.doc.name.to_lowercase());
+        if let Some(first) = seen.insert(key, &item.origin) {
+            problems.push(format!(
+                "{shown}: {}: duplicate name '{}' ({} already declares it)",
+                item.origin, item.doc.name, first
+            ));
+        }
+    }
+    for item in modules.iter().chain(flows.iter()) {
+        if item.doc.modules.contains(&item.doc.name) && item.doc.flow_type == FlowType::CommonModule
+        {
+            problems.push(format!(
+                "{shown}: {}: module '{}' calls itself",
+                item.origin, item.doc.name
+            ));
+        }
+    }
+    let modules = match order_modules(modules) {
+        Ok(m) => m,
+        Err(cycle) => {
+            problems.push(format!(
+                "{shown}: modules call each other in a cycle: {}",
+                cycle.join(" → ")
+            ));
+            Vec::new()
+        }
+    };
+    if problems.is_empty() {
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            modules,
+            flows,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+struct Ctx<'a> {
+    shown: &'a str,
+    base: &'a Path,
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: &'a mut Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn problem(&mut self, origin: &str, message: impl AsRef<str>) {
+        self.problems
+            .push(format!("{}: {origin}: {}", self.shown, message.as_ref()));
+    }
+
+    /// Replaces placeholders in a manifest value; an unreplaced one is a problem.
+    fn subst(&mut self, origin: &str, field: &str, value: &str) -> String {
+        let (out, missing) = substitute(value, self.lookup);
+        for key in missing {
+            self.problem(origin, format!("`{field}` uses {{{{{key}}}}}, which no --var, environment variable or `substitutions` entry sets"));
+        }
+        out
+    }
+
+    fn name(&mut self, origin: &str, name: &str) -> bool {
+        let len = name.chars().count();
+        if name.trim().is_empty() {
+            self.problem(origin, "`name` is empty");
+            return false;
+        }
+        if len > MAX_NAME {
+            self.problem(
+                origin,
+                format!(
+                    "name '{}…' is {len} characters; Genesys Cloud allows at most {MAX_NAME}",
+                    name.chars().take(40).collect::<String>()
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Reads a user's Architect YAML with the manifest's substitutions.
+    fn file(
+        &mut self,
+        origin: &str,
+        file: &Path,
+        expected_name: Option<&str>,
+    ) -> Option<FlowDocument> {
+        let full = self.base.join(file);
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                self.problem(origin, format!("cannot read {}: {e}", full.display()));
+                return None;
+            }
+        };
+        let vars: BTreeMap<String, String> = placeholders(&text)
+            .into_iter()
+            .filter_map(|k| (self.lookup)(&k).map(|v| (k, v)))
+            .collect();
+        match flow::read_architect_yaml(&text, &vars, &full.display().to_string()) {
+            Ok(doc) => {
+                if let Some(name) = expected_name {
+                    if name != doc.name {
+                        self.problem(
+                            origin,
+                            format!(
+                                "`name` '{name}' differs from the name '{}' in {}",
+                                doc.name,
+                                file.display()
+                            ),
+                        );
+                        return None;
+                    }
+                }
+                if !self.name(origin, &doc.name.clone()) {
+                    return None;
+                }
+                Some(doc)
+            }
+            Err(e) => {
+                for line in e.to_string().lines() {
+                    self.problem(origin, line);
+                }
+                None
+            }
+        }
+    }
+
+    fn module(&mut self, i: usize, m: &RawModule) -> Option<Item> {
+        let mut origin = format!("modules[{i}]");
+        if let Some(name) = &m.name {
+            origin = format!("{origin} '{name}'");
+        }
+        let name = m.name.as_deref().map(|n| self.subst(&origin, "name", n));
+        let division = m
+            .division
+            .as_deref()
+            .map(|d| self.subst(&origin, "division", d));
+        let doc = match (&m.file, &m.greeting) {
+            (Some(_), Some(_)) => {
+                self.problem(&origin, "give either `file` or `greeting`, not both");
+                return None;
+            }
+            (Some(file), None) => {
+                let doc = self.file(&origin, file, name.as_deref())?;
+                if doc.flow_type != FlowType::CommonModule {
+                    self.problem(
+                        &origin,
+                        format!(
+                            "{} is a {}, but `modules` takes common modules (move it to `flows`)",
+                            file.display(),
+                            doc.flow_type.yaml_key()
+                        ),
+                    );
+                    return None;
+                }
+                doc
+            }
+            (None, greeting) => {
+                let Some(name) = name else {
+                    self.problem(&origin, "needs `name` (with `greeting`) or `file`");
+                    return None;
+                };
+                if !self.name(&origin, &name) {
+                    return None;
+                }
+                let Some(greeting) = greeting else {
+                    self.problem(&origin, "needs `greeting` (the built-in module) or `file` (your own Architect YAML)");
+                    return None;
+                };
+                let greeting = self.subst(&origin, "greeting", greeting);
+                let description = m
+                    .description
+                    .as_deref()
+                    .map(|d| self.subst(&origin, "description", d));
+                let t = SharedTemplate {
+                    name,
+                    description,
+                    division: division.clone().unwrap_or_else(|| "Home".into()),
+                    language: m.language.clone().unwrap_or_else(|| "en-us".into()),
+                    greeting,
+                };
+                match flow::render_shared(&t) {
+                    Ok(doc) => doc,
+                    Err(e) => {
+                        for line in e.to_string().lines() {
+                            self.problem(&origin, line);
+                        }
+                        return None;
+                    }
+                }
+            }
+        };
+        let division = doc
+            .division
+            .clone()
+            .or(division)
+            .unwrap_or_else(|| "Home".into());
+        Some(Item {
+            doc,
+            division,
+            origin,
+        })
+    }
+
+    fn flow(&mut self, i: usize, f: &RawFlow) -> Option<Item> {
+        let mut origin = format!("flows[{i}]");
+        if let Some(name) = &f.name {
+            origin = format!("{origin} '{name}'");
+        }
+        let name = f.name.as_deref().map(|n| self.subst(&origin, "name", n));
+        let division = f
+            .division
+            .as_deref()
+            .map(|d| self.subst(&origin, "division", d));
+        let doc = match &f.file {
+            Some(file) => {
+                if f.modules.is_some() || f.queue.is_some() {
+                    self.problem(&origin, "`modules` and `queue` are for the built-in template; with `file`, the file says what it calls");
+                    return None;
+                }
+                let doc = self.file(&origin, file, name.as_deref())?;
+                if doc.flow_type == FlowType::CommonModule {
+                    self.problem(
+                        &origin,
+                        format!(
+                            "{} is a commonModule: declare it under `modules`",
+                            file.display()
+                        ),
+                    );
+                    return None;
+                }
+                doc
+            }
+            None => {
+                let Some(name) = name else {
+                    self.problem(
+                        &origin,
+                        "needs `name` (with `modules` and `queue`) or `file`",
+                    );
+                    return None;
+                };
+                if !self.name(&origin, &name) {
+                    return None;
+                }
+                let Some(queue) = &f.queue else {
+                    self.problem(
+                        &origin,
+                        "needs `queue` (the built-in flow transfers the caller to it) or `file`",
+                    );
+                    return None;
+                };
+                let queue = self.subst(&origin, "queue", queue);
+                let modules: Vec<String> = f
+                    .modules
+                    .iter()
+                    .flatten()
+                    .map(|m| self.subst(&origin, "modules", m))
+                    .collect();
+                let description = f
+                    .description
+                    .as_deref()
+                    .map(|d| self.subst(&origin, "description", d));
+                let t = ParentTemplate {
+                    name,
+                    description,
+                    division: division.clone().unwrap_or_else(|| "Home".into()),
+                    language: f.language.clone().unwrap_or_else(|| "en-us".into()),
+                    modules,
+                    queue,
+                };
+                match flow::render_parent(&t) {
+                    Ok(doc) => doc,
+                    Err(e) => {
+                        for line in e.to_string().lines() {
+                            self.problem(&origin, line);
+                        }
+                        return None;
+                    }
+                }
+            }
+        };
+        let division = doc
+            .division
+            .clone()
+            .or(division)
+            .unwrap_or_else(|| "Home".into());
+        Some(Item {
+            doc,
+            division,
+            origin,
+        })
+    }
+}
+
+/// Unknown keys anywhere in the manifest, each with its line and a suggestion.
+fn check_keys(value: &Value, text: &str, shown: &str, problems: &mut Vec<String>) {
+    let Value::Mapping(top) = value else { return };
+    let mut unknown = |key: &str, allowed: &[&str], place: &str| {
+        let line = key_line(text, key)
+            .map(|l| format!(":{l}"))
+            .unwrap_or_default();
+        let suggestion = allowed
+            .iter()
+            .map(|a| (strsim::jaro_winkler(key, a), a))
+            .filter(|(s, _)| *s > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, a)| format!(" (did you mean `{a}`?)"))
+            .unwrap_or_else(|| format!(" (expected one of: {})", allowed.join(", ")));
+        problems.push(format!(
+            "{shown}{line}: unknown key `{key}` in {place}{suggestion}"
+        ));
+    };
+    for (k, v) in top {
+        let Some(k) = k.as_str() else { continue };
+        if !TOP_KEYS.contains(&k) {
+            unknown(k, TOP_KEYS, "the manifest");
+            continue;
+        }
+        let allowed = match k {
+            "modules" => MODULE_KEYS,
+            "flows" => FLOW_KEYS,
+            _ => continue,
+        };
+        let Value::Sequence(entries) = v else {
+            continue;
+        };
+        for (i, entry) in entries.iter().enumerate() {
+            let Value::Mapping(m) = entry else { continue };
+            for key in m.keys().filter_map(Value::as_str) {
+                if !allowed.contains(&key) {
+                    unknown(key, allowed, &format!("{k}[{i}]"));
+                }
+            }
+        }
+    }
+}
+
+/// The first line (1-based) whose content starts with `key:` (after an optional `- `).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            let l = l.strip_prefix("- ").unwrap_or(l).trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+}
+
+/// The keys of every `{{ key }}` placeholder in `text`, in order, unique.
+pub fn placeholders(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let key = after[..end].trim().to_string();
+        if !key.is_empty() && !out.contains(&key) {
+            out.push(key);
+        }
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+/// Replaces `{{ key }}` from `lookup`; returns the text and the keys left unreplaced.
+pub fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut missing = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        out.push_str(&rest[..start]);
+        let key = after[..end].trim();
+        match lookup(key) {
+            Some(v) => out.push_str(&v),
+            None => {
+                out.push_str(&rest[start..start + 2 + end + 2]);
+                if !missing.iter().any(|m: &String| m == key) {
+                    missing.push(key.to_string());
+                }
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    (out, missing)
+}
+
+/// Orders modules so each comes after the manifest modules it calls, or returns a cycle.
+fn order_modules(modules: Vec<Item>) -> std::result::Result<Vec<Item>, Vec<String>> {
+    let index: HashMap<String, usize> = modules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.doc.name.clone(), i))
+        .collect();
+    // 0 = new, 1 = on the current path, 2 = done
+    let mut mark = vec![0u8; modules.len()];
+    let mut order = Vec::with_capacity(modules.len());
+    fn visit(
+        i: usize,
+        modules: &[Item],
+        index: &HashMap<String, usize>,
+        mark: &mut [u8],
+        path: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+    ) -> std::result::Result<(), Vec<String>> {
+        match mark[i] {
+            2 => return Ok(()),
+            1 => {
+                let from = path.iter().position(|&p| p == i).unwrap_or(0);
+                let mut cycle: Vec<String> = path[from..]
+                    .iter()
+                    .map(|&p| modules[p].doc.name.clone())
+                    .collect();
+                cycle.push(modules[i].doc.name.clone());
+                return Err(cycle);
+            }
+            _ => {}
+        }
+        mark[i] = 1;
+        path.push(i);
+        for callee in &modules[i].doc.modules {
+            if let Some(&j) = index.get(callee) {
+                if j != i {
+                    visit(j, modules, index, mark, path, order)?;
+                }
+            }
+        }
+        path.pop();
+        mark[i] = 2;
+        order.push(i);
+        Ok(())
+    }
+    for i in 0..modules.len() {
+        visit(i, &modules, &index, &mut mark, &mut Vec::new(), &mut order)?;
+    }
+    let mut slots: Vec<Option<Item>> = modules.into_iter().map(Some).collect();
+    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitute_reports_every_missing_key_once() {
+        let lookup = |k: &str| (k == "a").then(|| "A".to_string());
+        let (out, missing) = substitute("{{a}}-{{ b }}-{{b}}-{{c}}", &lookup);
+        assert_eq!(out, "A-{{ b }}-{{b}}-{{c}}");
+        assert_eq!(missing, vec!["b", "c"]);
+    }
+
+    #[test]
+    fn placeholders_are_found_with_spaces() {
+        assert_eq!(placeholders("x {{ a }} {{b}} {{a}}"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn key_line_finds_list_items_and_nested_keys() {
+        let text = "flows:\n  - name: X\n    modlues: [A]\n";
+        assert_eq!(key_line(text, "modlues"), Some(3));
+        assert_eq!(key_line(text, "name"), Some(2));
+        assert_eq!(key_line(text, "absent"), None);
+    }
+}
