@@ -1,0 +1,193 @@
+//! The CLI without an org: help, exit codes, regions, dry runs, configuration errors.
+
+mod common;
+
+use common::run_in;
+
+async fn flowctl(args: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vars = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    run_in(dir.path(), args, vars).await
+}
+
+#[tokio::test]
+async fn help_lists_the_commands_and_the_exit_codes() {
+    let r = flowctl(&["--help"], &[]).await;
+    assert_eq!(r.code, 0);
+    for word in [
+        "create-shared",
+        "create-parent",
+        "verify",
+        "regions",
+        "demo",
+        "lint",
+    ] {
+        assert!(r.stdout.contains(word), "{word} missing: {r:?}");
+    }
+    assert!(
+        r.stdout.contains("3  authentication or permission failure"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_subcommand_help_ends_with_an_example() {
+    for cmd in ["create-shared", "create-parent", "verify", "lint"] {
+        let r = flowctl(&[cmd, "--help"], &[]).await;
+        assert_eq!(r.code, 0);
+        assert!(r.stdout.contains("Example:"), "{cmd}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn regions_json_lists_all_eighteen_with_login_hosts() {
+    let r = flowctl(&["--output", "json", "regions"], &[]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let rows = r.json();
+    let rows = rows.as_array().expect("array");
+    assert_eq!(rows.len(), 18);
+    let ie = rows
+        .iter()
+        .find(|r| r["region"] == "eu-west-1")
+        .expect("eu-west-1");
+    assert_eq!(ie["apiBase"], "https://api.mypurecloud.ie");
+    assert_eq!(ie["loginBase"], "https://login.mypurecloud.ie");
+}
+
+#[tokio::test]
+async fn dry_run_needs_no_credentials_and_prints_architect_yaml() {
+    let r = flowctl(
+        &[
+            "create-shared",
+            "--name",
+            "Shared Greeting Module",
+            "--dry-run",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("commonModule:"), "{r:?}");
+    assert!(r.stdout.contains("\"type\": \"COMMONMODULE\""), "{r:?}");
+    let r = flowctl(
+        &[
+            "create-parent",
+            "--name",
+            "A",
+            "--name",
+            "B",
+            "--shared",
+            "Shared Greeting Module",
+            "--queue",
+            "Sales",
+            "--dry-run",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout.matches("inboundCall:").count(), 2, "{r:?}");
+    assert!(r.stdout.contains("callCommonModule"), "{r:?}");
+    assert!(r.stdout.contains("transferToAcd"), "{r:?}");
+}
+
+#[tokio::test]
+async fn missing_credentials_exit_2_naming_the_variables() {
+    let r = flowctl(
+        &["create-shared", "--name", "X"],
+        &[("GENESYS_REGION", "eu-west-1")],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("GENESYS_CLIENT_ID"), "{r:?}");
+}
+
+#[tokio::test]
+async fn unknown_region_exits_2_listing_valid_ones() {
+    let r = flowctl(
+        &["create-shared", "--name", "X"],
+        &[
+            ("GENESYS_REGION", "mars-north-1"),
+            ("GENESYS_CLIENT_ID", "id"),
+            ("GENESYS_CLIENT_SECRET", "s"),
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("mars-north-1"), "{r:?}");
+    assert!(r.stderr.contains("eu-west-1"), "{r:?}");
+}
+
+#[tokio::test]
+async fn plain_http_to_a_remote_host_is_refused() {
+    let r = flowctl(
+        &[
+            "create-shared",
+            "--name",
+            "X",
+            "--api-base-url",
+            "http://api.example.com",
+        ],
+        &[("GENESYS_CLIENT_ID", "id"), ("GENESYS_CLIENT_SECRET", "s")],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("http://api.example.com"), "{r:?}");
+}
+
+#[tokio::test]
+async fn junit_output_is_only_for_verify() {
+    let r = flowctl(&["--output", "junit", "regions"], &[]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+}
+
+#[tokio::test]
+async fn create_shared_without_name_or_file_exits_2() {
+    let r = flowctl(&["create-shared", "--dry-run"], &[]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--name"), "{r:?}");
+}
+
+#[tokio::test]
+async fn the_demo_runs_the_whole_scenario_on_the_embedded_emulator() {
+    let r = flowctl(&["demo"], &[]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("[shared flow] Shared Greeting Module"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("Inbound Sales Flow"), "{r:?}");
+    assert!(r.stdout.contains("[queue] General Support"), "{r:?}");
+}
+
+#[tokio::test]
+async fn the_emulator_flag_keeps_a_local_org_between_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &'static [&'static str]| run_in(dir.path(), args, Vec::new());
+    let r = run(&[
+        "--output",
+        "json",
+        "--emulator",
+        "create-shared",
+        "--name",
+        "Local Module",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["action"], "created");
+    let r = run(&[
+        "--output",
+        "json",
+        "--emulator",
+        "create-shared",
+        "--name",
+        "Local Module",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["action"], "unchanged");
+    assert!(dir.path().join(".flowctl").join("org.json").exists());
+}
