@@ -22,6 +22,7 @@ pub mod env {
     pub const CLIENT_SECRET_FILE: &str = "GENESYS_CLIENT_SECRET_FILE";
     pub const NO_TOKEN_CACHE: &str = "FLOWCTL_NO_TOKEN_CACHE";
     pub const LOG: &str = "FLOWCTL_LOG";
+    pub const PROFILE: &str = "FLOWCTL_PROFILE";
 }
 
 /// Create, publish and verify Genesys Cloud shared flows (common modules) and the inbound
@@ -37,7 +38,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
-    /// Output format. `junit` is for `verify` only.
+    /// Output format. `junit` is for `verify`, `markdown` for `plan`.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace). Secrets are always redacted.
@@ -65,6 +66,9 @@ pub struct GlobalArgs {
     /// Do not read or write the token cache.
     #[arg(long, global = true)]
     pub no_token_cache: bool,
+    /// Profile: org settings from `config.toml` and the manifest's per-profile substitutions.
+    #[arg(long, global = true, env = env::PROFILE, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Run against a local emulated org kept under `.flowctl/` instead of Genesys Cloud.
     #[arg(long, global = true)]
     pub emulator: bool,
@@ -75,7 +79,10 @@ pub enum OutputFormat {
     #[default]
     Text,
     Json,
+    /// JUnit XML, for `verify`.
     Junit,
+    /// A Markdown table, for `plan` (a CI job summary).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,11 +118,34 @@ pub enum Command {
     #[command(after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home")]
     Lint(LintArgs),
     /// List the Genesys Cloud regions with their API and login hosts.
+    #[command(after_help = "Example:\n  flowctl regions --output json")]
     Regions,
+    /// Show the org, region and OAuth client a command would act on.
+    #[command(after_help = "Example:\n  flowctl --profile prod whoami")]
+    Whoami,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  flowctl completions bash > /etc/bash_completion.d/flowctl"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  flowctl man > /usr/local/share/man/man1/flowctl.1")]
+    Man,
+    /// Print the manifest's JSON Schema (for editors: yaml-language-server).
+    #[command(after_help = "Example:\n  flowctl schema > manifest.schema.json")]
+    Schema,
     /// Run the whole scenario on an embedded emulator: no org or credentials needed.
+    #[command(after_help = "Example:\n  cargo run --release -- demo")]
     Demo,
     /// The offline Genesys Cloud emulator.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flowctl emulator serve --addr 127.0.0.1:8787"
+    )]
     Emulator(EmulatorCommand),
 }
 

@@ -60,6 +60,12 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             Some("use --output text or --output json".to_string()),
         ));
     }
+    if global.output == OutputFormat::Markdown && !matches!(cli.command, Command::Plan(_)) {
+        return Err(Error::input(
+            "--output markdown is only for `plan`",
+            Some("use --output text or --output json".to_string()),
+        ));
+    }
     match &cli.command {
         Command::CreateShared(args) => commands::create_shared::run(args, global, out).await,
         Command::CreateParent(args) => commands::create_parent::run(args, global, out).await,
@@ -74,6 +80,28 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Demo => commands::demo::run(out).await,
+        Command::Whoami => commands::whoami::run(global, out).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "flowctl", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .map_err(|source| Error::Io {
+                    path: "stdout".into(),
+                    source,
+                })?;
+            out.raw(&String::from_utf8_lossy(&buf));
+            Ok(())
+        }
+        Command::Schema => {
+            out.raw(&serde_json::to_string_pretty(&manifest::json_schema()).unwrap_or_default());
+            Ok(())
+        }
         Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
     }
 }

@@ -25,6 +25,7 @@
 use crate::error::{Error, Result};
 use crate::flow::{self, FlowDocument, ParentTemplate, SharedTemplate};
 use crate::models::FlowType;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,7 +34,8 @@ use std::path::{Path, PathBuf};
 /// Longest flow name Genesys Cloud accepts.
 pub const MAX_NAME: usize = 200;
 
-const TOP_KEYS: &[&str] = &["substitutions", "modules", "flows"];
+const TOP_KEYS: &[&str] = &["substitutions", "profiles", "modules", "flows"];
+const PROFILE_KEYS: &[&str] = &["substitutions"];
 const MODULE_KEYS: &[&str] = &[
     "name",
     "file",
@@ -101,40 +103,97 @@ impl Manifest {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct RawManifest {
+/// A flowctl manifest: the common modules and the flows that call them, deployed by
+/// `flowctl plan/apply/verify/destroy -f FILE`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "flowctl manifest")]
+pub struct RawManifest {
+    /// Values for `{{key}}` placeholders. `--var key=value` and environment variables win.
     #[serde(default)]
     substitutions: BTreeMap<String, ScalarString>,
+    /// Per-profile substitutions (queue and division names differ between orgs), chosen with
+    /// `--profile NAME` or `FLOWCTL_PROFILE`; they win over `substitutions`.
+    #[serde(default)]
+    profiles: BTreeMap<String, RawProfile>,
+    /// Common modules (shared flows). Published before the flows that call them.
     #[serde(default)]
     modules: Vec<RawModule>,
+    /// Flows that call modules: the built-in inbound call flow, or your own Architect YAML.
     #[serde(default)]
     flows: Vec<RawFlow>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct RawProfile {
+    /// Values for `{{key}}` placeholders in this profile.
+    #[serde(default)]
+    substitutions: BTreeMap<String, ScalarString>,
+}
+
+/// A common module: the built-in greeting (`name` + `greeting`) or your own file.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct RawModule {
+    /// Flow name (1-200 characters). With `file`, it must match the name in the file.
     name: Option<String>,
+    /// Your own Architect YAML (a `commonModule`), relative to the manifest.
     file: Option<PathBuf>,
+    /// Text-to-speech greeting of the built-in module.
     greeting: Option<String>,
+    /// Flow description.
     description: Option<String>,
+    /// Division name (default `Home`).
     division: Option<String>,
+    /// Language (default `en-us`).
     language: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A flow: the built-in inbound call flow (`name` + `modules` + `queue`) or your own file.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct RawFlow {
+    /// Flow name (1-200 characters). With `file`, it must match the name in the file.
     name: Option<String>,
+    /// Your own Architect YAML (any flow type but `commonModule`), relative to the manifest.
     file: Option<PathBuf>,
+    /// Modules the built-in flow calls, in order, before it queues the caller.
     modules: Option<Vec<String>>,
+    /// Queue the built-in flow transfers the caller to.
     queue: Option<String>,
+    /// Flow description.
     description: Option<String>,
+    /// Division name (default `Home`).
     division: Option<String>,
+    /// Language (default `en-us`).
     language: Option<String>,
 }
 
 /// A substitution value: YAML numbers and booleans are accepted as their text.
 #[derive(Debug, Clone)]
 struct ScalarString(String);
+
+impl JsonSchema for ScalarString {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Scalar".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+/// The manifest's JSON Schema, generated from the types above (so it cannot drift).
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(RawManifest)).unwrap_or_default();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            "https://github.com/flowctl/flowctl/schema/manifest.schema.json".into(),
+        );
+    }
+    schema
+}
 
 impl<'de> Deserialize<'de> for ScalarString {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -159,13 +218,14 @@ pub fn process_env(key: &str) -> Option<String> {
 pub fn load(
     path: &Path,
     vars: &[(String, String)],
+    profile: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Manifest> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
     })?;
-    parse(&text, path, vars, env).map_err(|problems| {
+    parse(&text, path, vars, profile, env).map_err(|problems| {
         Error::input(
             format!(
                 "{} has {} problem{}:\n  {}",
@@ -184,6 +244,7 @@ pub fn parse(
     text: &str,
     path: &Path,
     vars: &[(String, String)],
+    profile: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> std::result::Result<Manifest, Vec<String>> {
     let shown = path.display().to_string();
@@ -219,11 +280,26 @@ pub fn parse(
         problems.push(format!("{shown}: declares no modules and no flows"));
     }
 
-    let substitutions: BTreeMap<String, String> = raw
+    let mut substitutions: BTreeMap<String, String> = raw
         .substitutions
         .into_iter()
         .map(|(k, v)| (k, v.0))
         .collect();
+    if let Some(name) = profile {
+        match raw.profiles.get(name) {
+            Some(p) => substitutions.extend(
+                p.substitutions
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0.clone())),
+            ),
+            // A manifest without profiles serves every profile with its base substitutions.
+            None if raw.profiles.is_empty() => {}
+            None => problems.push(format!(
+                "{shown}: profile '{name}' has no entry under `profiles` (it has: {})",
+                raw.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
     let cli: BTreeMap<String, String> = vars.iter().cloned().collect();
     let lookup = |key: &str| -> Option<String> {
         cli.get(key)
@@ -572,6 +648,24 @@ fn check_keys(value: &Value, text: &str, shown: &str, problems: &mut Vec<String>
         let Some(k) = k.as_str() else { continue };
         if !TOP_KEYS.contains(&k) {
             unknown(k, TOP_KEYS, "the manifest");
+            continue;
+        }
+        if k == "profiles" {
+            let Value::Mapping(profiles) = v else {
+                continue;
+            };
+            for (name, p) in profiles {
+                let Value::Mapping(p) = p else { continue };
+                for key in p.keys().filter_map(Value::as_str) {
+                    if !PROFILE_KEYS.contains(&key) {
+                        unknown(
+                            key,
+                            PROFILE_KEYS,
+                            &format!("profiles.{}", name.as_str().unwrap_or("?")),
+                        );
+                    }
+                }
+            }
             continue;
         }
         let allowed = match k {

@@ -26,9 +26,14 @@ impl Printer {
         }
     }
 
-    /// A result line on stdout in text mode.
+    /// A result line on stdout in text mode (on stderr in Markdown mode, where stdout holds
+    /// only the Markdown).
     pub fn line(&self, line: impl AsRef<str>) {
-        if self.format == OutputFormat::Text {
+        if self.format == OutputFormat::Markdown {
+            if !self.quiet {
+                eprintln!("{}", line.as_ref());
+            }
+        } else if self.format == OutputFormat::Text {
             println_or_ignore(line.as_ref());
         }
     }

@@ -40,41 +40,78 @@ fn census(org: &Org) -> HashMap<String, (usize, Option<String>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_callers_apply_then_nothing_then_cascade_on_module_change() {
     let org = Org::new().await;
-    let path = write(&org, "flows.yaml", &manifest_with_callers(20, "Hello from the module"));
+    let path = write(
+        &org,
+        "flows.yaml",
+        &manifest_with_callers(20, "Hello from the module"),
+    );
 
     let r = org.flowctl(&["apply", "-f", &path]).await;
     assert_eq!(r.code, 0, "{r:?}");
     let c = census(&org);
     assert_eq!(c.len(), 21, "{c:?}");
-    assert!(c.values().all(|(n, v)| *n == 1 && v.as_deref() == Some("1.0")), "{c:?}");
+    assert!(
+        c.values()
+            .all(|(n, v)| *n == 1 && v.as_deref() == Some("1.0")),
+        "{c:?}"
+    );
 
     // A second apply publishes nothing.
-    let r = org.flowctl(&["--output", "json", "apply", "-f", &path]).await;
+    let r = org
+        .flowctl(&["--output", "json", "apply", "-f", &path])
+        .await;
     assert_eq!(r.code, 0, "{r:?}");
     let results = r.json()["results"].as_array().expect("results").clone();
     assert_eq!(results.len(), 21);
-    assert!(results.iter().all(|x| x["outcome"] == "unchanged"), "{results:?}");
-    assert!(census(&org).values().all(|(_, v)| v.as_deref() == Some("1.0")));
+    assert!(
+        results.iter().all(|x| x["outcome"] == "unchanged"),
+        "{results:?}"
+    );
+    assert!(census(&org)
+        .values()
+        .all(|(_, v)| v.as_deref() == Some("1.0")));
 
     // A changed module: plan says why every caller republishes.
-    let path = write(&org, "flows.yaml", &manifest_with_callers(20, "A new greeting"));
-    let r = org.flowctl(&["--output", "json", "plan", "-f", &path]).await;
+    let path = write(
+        &org,
+        "flows.yaml",
+        &manifest_with_callers(20, "A new greeting"),
+    );
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path])
+        .await;
     assert_eq!(r.code, 0, "{r:?}");
     let actions = r.json()["actions"].as_array().expect("actions").clone();
-    let module = actions.iter().find(|a| a["type"] == "COMMONMODULE").expect("module action");
+    let module = actions
+        .iter()
+        .find(|a| a["type"] == "COMMONMODULE")
+        .expect("module action");
     assert_eq!(module["action"], "update");
     assert_eq!(module["reason"], "content changed");
-    let callers: Vec<_> = actions.iter().filter(|a| a["type"] == "INBOUNDCALL").collect();
+    let callers: Vec<_> = actions
+        .iter()
+        .filter(|a| a["type"] == "INBOUNDCALL")
+        .collect();
     assert_eq!(callers.len(), 20);
     for a in callers {
         assert_eq!(a["action"], "republish", "{a}");
-        assert!(a["reason"].as_str().unwrap_or("").contains("Shared Greeting Module"), "{a}");
+        assert!(
+            a["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Shared Greeting Module"),
+            "{a}"
+        );
     }
 
     let r = org.flowctl(&["apply", "-f", &path]).await;
     assert_eq!(r.code, 0, "{r:?}");
     let c = census(&org);
-    assert!(c.values().all(|(n, v)| *n == 1 && v.as_deref() == Some("2.0")), "{c:?}");
+    assert!(
+        c.values()
+            .all(|(n, v)| *n == 1 && v.as_deref() == Some("2.0")),
+        "{c:?}"
+    );
 
     let r = org.flowctl(&["verify", "-f", &path]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -85,15 +122,28 @@ async fn a_locked_flow_fails_alone_and_names_its_holder() {
     let org = Org::new().await;
     let path = write(&org, "flows.yaml", &manifest_with_callers(3, "Hello"));
     assert_eq!(org.flowctl(&["apply", "-f", &path]).await.code, 0);
-    assert!(org.emulator.lock_flow("Caller 01", FlowType::InboundCall, "Jane Architect"));
+    assert!(org
+        .emulator
+        .lock_flow("Caller 01", FlowType::InboundCall, "Jane Architect"));
 
     let path = write(&org, "flows.yaml", &manifest_with_callers(3, "Changed"));
-    let r = org.flowctl(&["--output", "json", "apply", "-f", &path]).await;
+    let r = org
+        .flowctl(&["--output", "json", "apply", "-f", &path])
+        .await;
     assert_eq!(r.code, 4, "{r:?}");
     let results = r.json()["results"].as_array().expect("results").clone();
-    let by_name = |n: &str| results.iter().find(|x| x["name"] == n).expect("result").clone();
+    let by_name = |n: &str| {
+        results
+            .iter()
+            .find(|x| x["name"] == n)
+            .expect("result")
+            .clone()
+    };
     assert_eq!(by_name("Caller 01")["outcome"], "failed");
-    assert!(by_name("Caller 01")["error"].as_str().unwrap_or("").contains("Jane Architect"));
+    assert!(by_name("Caller 01")["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Jane Architect"));
     assert_eq!(by_name("Caller 00")["outcome"], "published");
     assert_eq!(by_name("Caller 02")["outcome"], "published");
     assert_eq!(by_name("Shared Greeting Module")["outcome"], "published");
@@ -106,7 +156,9 @@ async fn a_module_file_using_a_missing_queue_is_caught_by_the_plan() {
     write(&org, "broken.yaml", module);
     let manifest = "modules:\n  - file: broken.yaml\nflows:\n  - name: Needs Broken\n    modules: [Broken Module]\n    queue: Sales\n  - name: Independent\n    modules: []\n    queue: Sales\n";
     let path = write(&org, "flows.yaml", manifest);
-    let r = org.flowctl(&["--output", "json", "apply", "-f", &path]).await;
+    let r = org
+        .flowctl(&["--output", "json", "apply", "-f", &path])
+        .await;
     // The module's queue is checked offline-first by the plan: nothing is published.
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("No Such Queue Anywhere"), "{r:?}");
@@ -118,9 +170,15 @@ async fn callers_of_a_failed_module_are_skipped_with_the_reason() {
     let org = Org::new().await;
     let path = write(&org, "flows.yaml", &manifest_with_callers(2, "Hello"));
     assert_eq!(org.flowctl(&["apply", "-f", &path]).await.code, 0);
-    assert!(org.emulator.lock_flow("Shared Greeting Module", FlowType::CommonModule, "Jane Architect"));
+    assert!(org.emulator.lock_flow(
+        "Shared Greeting Module",
+        FlowType::CommonModule,
+        "Jane Architect"
+    ));
     let path = write(&org, "flows.yaml", &manifest_with_callers(2, "Changed"));
-    let r = org.flowctl(&["--output", "json", "apply", "-f", &path]).await;
+    let r = org
+        .flowctl(&["--output", "json", "apply", "-f", &path])
+        .await;
     assert_eq!(r.code, 4, "{r:?}");
     let results = r.json()["results"].as_array().expect("results").clone();
     for x in &results {
@@ -128,10 +186,21 @@ async fn callers_of_a_failed_module_are_skipped_with_the_reason() {
             assert_eq!(x["outcome"], "failed", "{x}");
         } else {
             assert_eq!(x["outcome"], "skipped", "{x}");
-            assert!(x["error"].as_str().unwrap_or("").contains("Shared Greeting Module"), "{x}");
+            assert!(
+                x["error"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("Shared Greeting Module"),
+                "{x}"
+            );
         }
     }
-    assert!(census(&org).values().all(|(_, v)| v.as_deref() == Some("1.0")), "nothing republished");
+    assert!(
+        census(&org)
+            .values()
+            .all(|(_, v)| v.as_deref() == Some("1.0")),
+        "nothing republished"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +218,10 @@ async fn a_killed_apply_converges_on_rerun_without_duplicates() {
         .env("HOME", org.path())
         .env("GENESYS_API_BASE_URL", org.emulator.base_url())
         .env("GENESYS_CLIENT_ID", flowctl::emulator::DEFAULT_CLIENT_ID)
-        .env("GENESYS_CLIENT_SECRET", flowctl::emulator::DEFAULT_CLIENT_SECRET)
+        .env(
+            "GENESYS_CLIENT_SECRET",
+            flowctl::emulator::DEFAULT_CLIENT_SECRET,
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -157,7 +229,12 @@ async fn a_killed_apply_converges_on_rerun_without_duplicates() {
     // Kill it once some, but not all, flows exist.
     let mut some = false;
     for _ in 0..400 {
-        let published = org.emulator.flows().iter().filter(|f| f.published_version.is_some()).count();
+        let published = org
+            .emulator
+            .flows()
+            .iter()
+            .filter(|f| f.published_version.is_some())
+            .count();
         if published >= 2 {
             some = true;
             break;
@@ -167,13 +244,19 @@ async fn a_killed_apply_converges_on_rerun_without_duplicates() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(some, "apply published something before it was killed");
-    assert!(census(&org).len() < 11 || census(&org).values().any(|(_, v)| v.is_none()), "killed before the end");
+    assert!(
+        census(&org).len() < 11 || census(&org).values().any(|(_, v)| v.is_none()),
+        "killed before the end"
+    );
 
     let r = org.flowctl(&["apply", "-f", &path]).await;
     assert_eq!(r.code, 0, "{r:?}");
     let c = census(&org);
     assert_eq!(c.len(), 11, "{c:?}");
-    assert!(c.values().all(|(n, v)| *n == 1 && v.is_some()), "no duplicate, nothing lost: {c:?}");
+    assert!(
+        c.values().all(|(n, v)| *n == 1 && v.is_some()),
+        "no duplicate, nothing lost: {c:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +272,11 @@ async fn destroy_deletes_callers_then_modules_and_leaves_nothing() {
 
     let r = org.flowctl(&["destroy", "-f", &path, "--yes"]).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(org.emulator.flows().is_empty(), "{:?}", org.emulator.flows());
+    assert!(
+        org.emulator.flows().is_empty(),
+        "{:?}",
+        org.emulator.flows()
+    );
     // Again: everything is already gone, which is fine.
     let r = org.flowctl(&["destroy", "-f", &path, "--yes"]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -201,7 +288,15 @@ async fn destroy_refuses_a_module_used_outside_the_manifest() {
     let path = write(&org, "flows.yaml", &manifest_with_callers(1, "Hello"));
     assert_eq!(org.flowctl(&["apply", "-f", &path]).await.code, 0);
     let r = org
-        .flowctl(&["create-parent", "--name", "Outsider", "--shared", "Shared Greeting Module", "--queue", "Sales"])
+        .flowctl(&[
+            "create-parent",
+            "--name",
+            "Outsider",
+            "--shared",
+            "Shared Greeting Module",
+            "--queue",
+            "Sales",
+        ])
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     let r = org.flowctl(&["destroy", "-f", &path, "--yes"]).await;
@@ -216,13 +311,41 @@ async fn every_offline_check_exits_2_without_a_request() {
     write(&org, "own.yaml", "inboundCall:\n  name: \"{{flow_name}}\"\n  startUpRef: ./tasks/task[a]\n  tasks:\n    - task:\n        name: A\n        refId: a\n        actions:\n          - disconnect:\n              name: Bye\n");
     let long = "x".repeat(201);
     let cases: Vec<(&str, String, &str)> = vec![
-        ("malformed YAML", "modules:\n  - name: [unclosed\n".into(), ":2:"),
-        ("unknown key", "flows:\n  - name: A\n    modlues: [M]\n    queue: Sales\n".into(), "did you mean `modules`"),
-        ("duplicate names", "flows:\n  - name: A\n    queue: Sales\n  - name: A\n    queue: Sales\n".into(), "duplicate name 'A'"),
-        ("name over 200", format!("flows:\n  - name: {long}\n    queue: Sales\n"), "at most 200"),
-        ("module cycle", "modules:\n  - file: a.yaml\n  - file: b.yaml\n".into(), "cycle"),
-        ("unreplaced placeholder", "flows:\n  - name: A\n    queue: \"{{nowhere}}\"\n".into(), "nowhere"),
-        ("placeholder in a file", "flows:\n  - file: own.yaml\n".into(), "flow_name"),
+        (
+            "malformed YAML",
+            "modules:\n  - name: [unclosed\n".into(),
+            ":2:",
+        ),
+        (
+            "unknown key",
+            "flows:\n  - name: A\n    modlues: [M]\n    queue: Sales\n".into(),
+            "did you mean `modules`",
+        ),
+        (
+            "duplicate names",
+            "flows:\n  - name: A\n    queue: Sales\n  - name: A\n    queue: Sales\n".into(),
+            "duplicate name 'A'",
+        ),
+        (
+            "name over 200",
+            format!("flows:\n  - name: {long}\n    queue: Sales\n"),
+            "at most 200",
+        ),
+        (
+            "module cycle",
+            "modules:\n  - file: a.yaml\n  - file: b.yaml\n".into(),
+            "cycle",
+        ),
+        (
+            "unreplaced placeholder",
+            "flows:\n  - name: A\n    queue: \"{{nowhere}}\"\n".into(),
+            "nowhere",
+        ),
+        (
+            "placeholder in a file",
+            "flows:\n  - file: own.yaml\n".into(),
+            "flow_name",
+        ),
     ];
     write(&org, "a.yaml", "commonModule:\n  name: A\n  startUpTaskActions:\n    - callCommonModule:\n        name: call b\n        commonModule:\n          B:\n            ver_latestPublished:\n              inputs: {}\n    - endTask:\n        name: done\n");
     write(&org, "b.yaml", "commonModule:\n  name: B\n  startUpTaskActions:\n    - callCommonModule:\n        name: call a\n        commonModule:\n          A:\n            ver_latestPublished:\n              inputs: {}\n    - endTask:\n        name: done\n");
@@ -231,10 +354,17 @@ async fn every_offline_check_exits_2_without_a_request() {
         for cmd in ["plan", "apply"] {
             let r = org.flowctl(&[cmd, "-f", &path]).await;
             assert_eq!(r.code, 2, "{what} ({cmd}): {r:?}");
-            assert!(r.stderr.contains(expect), "{what} ({cmd}): expected '{expect}' in {r:?}");
+            assert!(
+                r.stderr.contains(expect),
+                "{what} ({cmd}): expected '{expect}' in {r:?}"
+            );
         }
     }
-    assert_eq!(org.emulator.request_count(), 0, "offline checks sent requests");
+    assert_eq!(
+        org.emulator.request_count(),
+        0,
+        "offline checks sent requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,7 +393,9 @@ async fn graph_draws_the_manifest_and_the_org() {
     assert_eq!(r.stdout.matches("-->").count(), 4, "{r:?}");
 
     assert_eq!(org.flowctl(&["apply", "-f", &path]).await.code, 0);
-    let r = org.flowctl(&["graph", "-f", &path, "--from-org", "--format", "dot"]).await;
+    let r = org
+        .flowctl(&["graph", "-f", &path, "--from-org", "--format", "dot"])
+        .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("digraph flows"), "{r:?}");
     assert_eq!(r.stdout.matches("->").count(), 4, "{r:?}");

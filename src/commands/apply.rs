@@ -51,6 +51,7 @@ pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<
     let manifest = manifest::load(
         &args.manifest.file,
         &args.manifest.vars,
+        global.profile.as_deref(),
         &manifest::process_env,
     )?;
     let session = Session::connect(global).await?;

@@ -33,6 +33,7 @@ pub async fn run(args: &DestroyArgs, global: &GlobalArgs, out: Printer) -> Resul
     let manifest = manifest::load(
         &args.manifest.file,
         &args.manifest.vars,
+        global.profile.as_deref(),
         &manifest::process_env,
     )?;
     if !args.yes {

@@ -150,6 +150,7 @@ pub async fn run(args: &GraphArgs, global: &GlobalArgs, out: Printer) -> Result<
     let manifest = manifest::load(
         &args.manifest.file,
         &args.manifest.vars,
+        global.profile.as_deref(),
         &manifest::process_env,
     )?;
     let graph = if args.from_org {

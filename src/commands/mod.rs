@@ -13,6 +13,7 @@ pub mod publish;
 pub mod regions;
 pub mod resolve;
 pub mod verify;
+pub mod whoami;
 
 use crate::cli::GlobalArgs;
 use crate::client::Client;
@@ -27,8 +28,21 @@ pub const LOCAL_ORG_DIR: &str = ".flowctl";
 /// An authenticated client, and the in-process emulator behind it when there is one.
 pub struct Session {
     pub client: Client,
+    /// What this session acts on, for `whoami`: region or base URL, and client id.
+    pub target: Target,
     /// Kept alive for the session's length; dropped (and stopped) with it.
     pub emulator: Option<Emulator>,
+}
+
+/// Where a session's requests go.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub region: Option<String>,
+    pub api_base: String,
+    pub login_base: String,
+    pub client_id: String,
+    pub emulator: bool,
 }
 
 impl Session {
@@ -71,7 +85,18 @@ impl Session {
     async fn with_config(config: Config, emulator: Option<Emulator>) -> Result<Session> {
         let client = Client::new(&config)?;
         client.authenticate().await?;
-        Ok(Session { client, emulator })
+        let target = Target {
+            region: config.region.map(|r| r.name.to_string()),
+            api_base: config.api_base.to_string(),
+            login_base: config.login_base.to_string(),
+            client_id: config.client_id.clone(),
+            emulator: emulator.is_some(),
+        };
+        Ok(Session {
+            client,
+            target,
+            emulator,
+        })
     }
 
     /// Stops the in-process emulator, if any, after its state is saved.

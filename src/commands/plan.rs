@@ -93,6 +93,7 @@ pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<(
     let manifest = manifest::load(
         &args.manifest.file,
         &args.manifest.vars,
+        global.profile.as_deref(),
         &manifest::process_env,
     )?;
     let session = Session::connect(global).await?;
@@ -100,8 +101,37 @@ pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<(
     session.close().await;
     let plan = plan?;
     out.json(&serde_json::json!({ "actions": plan.records(), "warnings": plan.warnings }));
+    if out.format == crate::cli::OutputFormat::Markdown {
+        out.raw(&markdown(&plan, &manifest.path.display().to_string()));
+    }
     print_plan(&plan, out);
     Ok(())
+}
+
+/// `--output markdown`: a table for a CI job summary.
+pub fn markdown(plan: &Plan, manifest: &str) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut md = format!(
+        "### flowctl plan: `{}`\n\n{} to create, {} to update, {} to republish, {} unchanged\n\n| action | type | flow | why |\n|---|---|---|---|\n",
+        cell(manifest),
+        plan.count(PlanAction::Create),
+        plan.count(PlanAction::Update),
+        plan.count(PlanAction::Republish),
+        plan.count(PlanAction::Unchanged)
+    );
+    for s in &plan.steps {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            s.action.as_str(),
+            s.item.doc.flow_type.as_wire(),
+            cell(&s.item.doc.name),
+            cell(&s.reason)
+        ));
+    }
+    for w in &plan.warnings {
+        md.push_str(&format!("\n> **warning:** {}\n", cell(w)));
+    }
+    md
 }
 
 pub fn print_plan(plan: &Plan, out: Printer) {

@@ -88,7 +88,12 @@ fn check(
 pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let spec = match &args.file {
         Some(path) => {
-            let manifest = crate::manifest::load(path, &args.vars, &crate::manifest::process_env)?;
+            let manifest = crate::manifest::load(
+                path,
+                &args.vars,
+                global.profile.as_deref(),
+                &crate::manifest::process_env,
+            )?;
             Spec::from_manifest(&manifest, args.wait)
         }
         None => Spec::from_args(args)?,
@@ -666,7 +671,7 @@ pub fn print_report(report: &Report, out: Printer) {
     match out.format {
         OutputFormat::Json => out.json(report),
         OutputFormat::Junit => out.raw(&junit(report)),
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Markdown => {
             for c in &report.checks {
                 let tag = match c.status {
                     CheckStatus::Pass => "PASS   ",
