@@ -33,7 +33,9 @@ fn emulator_config() -> EmulatorConfig {
 }
 
 fn manifest(n: usize) -> String {
-    let mut s = String::from("modules:\n  - name: Bench Module\n    greeting: Hello from the benchmark\nflows:\n");
+    let mut s = String::from(
+        "modules:\n  - name: Bench Module\n    greeting: Hello from the benchmark\nflows:\n",
+    );
     for i in 0..n {
         s.push_str(&format!("  - name: Bench Caller {i:03}\n    modules: [Bench Module]\n    queue: General Support\n"));
     }
@@ -92,7 +94,10 @@ async fn flowctl_apply(n: usize) -> Row {
     let wall = start.elapsed();
     assert!(status.success(), "apply of {n} callers failed");
     let requests = emulator.requests();
-    let api: Vec<_> = requests.iter().filter(|(_, p, _)| p.starts_with("/api/v2")).collect();
+    let api: Vec<_> = requests
+        .iter()
+        .filter(|(_, p, _)| p.starts_with("/api/v2"))
+        .collect();
     let throttled = api.iter().filter(|(_, _, s)| *s == 429).count();
     let by_rate = WINDOW.mul_f64(api.len() as f64 / RATE as f64);
     let floor = by_rate.max(JOB * 2);
@@ -111,9 +116,18 @@ async fn flowctl_apply(n: usize) -> Row {
 /// Today's tools: one flow at a time, create it, run its job, poll every 15 s.
 async fn one_at_a_time(n: usize) -> Duration {
     let emulator = Emulator::start(emulator_config()).await.expect("emulator");
-    let config = Config::for_emulator(&emulator.base_url(), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, None);
+    let config = Config::for_emulator(
+        &emulator.base_url(),
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        None,
+    );
     let client = Client::new(&config).expect("client");
-    let division = client.find_division("Home").await.expect("divisions").expect("Home");
+    let division = client
+        .find_division("Home")
+        .await
+        .expect("divisions")
+        .expect("Home");
     let mut docs = vec![render_shared(&SharedTemplate {
         name: "Bench Module".into(),
         description: None,
@@ -142,19 +156,30 @@ async fn one_at_a_time(n: usize) -> Duration {
                 name: doc.name.clone(),
                 description: None,
                 flow_type: doc.flow_type,
-                division: Some(EntityRef { id: Some(division.id.clone()), name: None, self_uri: None }),
+                division: Some(EntityRef {
+                    id: Some(division.id.clone()),
+                    name: None,
+                    self_uri: None,
+                }),
             })
             .await
             .expect("create");
         let job = client.register_job().await.expect("job");
-        client.upload_job_content(&job, &doc.publish_yaml()).await.expect("upload");
+        client
+            .upload_job_content(&job, &doc.publish_yaml())
+            .await
+            .expect("upload");
         loop {
             tokio::time::sleep(POLL).await;
             let state = client.get_job(&job.id).await.expect("poll");
             if state.status == JobStatus::Success {
                 break;
             }
-            assert!(state.status != JobStatus::Failure, "baseline job failed: {:?}", state.messages);
+            assert!(
+                state.status != JobStatus::Failure,
+                "baseline job failed: {:?}",
+                state.messages
+            );
         }
     }
     let wall = start.elapsed();
@@ -168,8 +193,14 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let baseline_max: usize = std::env::var("BENCH_BASELINE_MAX").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let baseline_max: usize = std::env::var("BENCH_BASELINE_MAX")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut rows = Vec::new();
     for &n in &sizes {
         eprintln!("apply: 1 module + {n} callers ...");
@@ -183,7 +214,12 @@ fn main() {
         }
         rows.push(row);
     }
-    println!("settings: {} ms per request, {} s jobs, {RATE} requests per {} s per token", LATENCY.as_millis(), JOB.as_secs(), WINDOW.as_secs());
+    println!(
+        "settings: {} ms per request, {} s jobs, {RATE} requests per {} s per token",
+        LATENCY.as_millis(),
+        JOB.as_secs(),
+        WINDOW.as_secs()
+    );
     println!();
     println!("| callers | wall | floor | wall/floor | API requests per flow | 429s | peak memory | one at a time, 15 s poll | speed-up |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

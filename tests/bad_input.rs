@@ -102,10 +102,19 @@ fn check_all(dir: &Path, cases: Vec<Case>) -> usize {
             }
         }
         if !why.is_empty() {
-            failures.push(format!("{}: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", c.name, why.join("; ")));
+            failures.push(format!(
+                "{}: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+                c.name,
+                why.join("; ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {n} cases failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     n
 }
 
@@ -115,7 +124,8 @@ const SECRET: &str = "GENESYS_CLIENT_SECRET";
 #[test]
 fn offline_inputs_flags_files_and_configuration() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ok_module = "commonModule:\n  name: Fine\n  startUpTaskActions:\n    - endTask:\n        name: done\n";
+    let ok_module =
+        "commonModule:\n  name: Fine\n  startUpTaskActions:\n    - endTask:\n        name: done\n";
     let cases = vec![
         // flags
         case("unknown subcommand", &["deploy"], 2, &["deploy"]),
@@ -177,7 +187,10 @@ async fn a_corrupt_token_cache_is_ignored_with_a_warning() {
     }
     let r = org.flowctl(&["create-shared", "--name", "M"]).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.to_lowercase().contains("cache"), "a warning names the cache: {r:?}");
+    assert!(
+        r.stderr.to_lowercase().contains("cache"),
+        "a warning names the cache: {r:?}"
+    );
 }
 
 /// A server that hands out tokens, then answers the API with `api`.
@@ -199,7 +212,10 @@ async fn hostile(api: ResponseTemplate) -> MockServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_server_answers_get_clear_errors() {
-    let big = format!("{{\"entities\": [{}]}}", vec!["{\"id\":\"x\"}"; 200_000].join(","));
+    let big = format!(
+        "{{\"entities\": [{}]}}",
+        vec!["{\"id\":\"x\"}"; 200_000].join(",")
+    );
     let answers: Vec<(&str, ResponseTemplate, i32, &[&str])> = vec![
         ("non-JSON 500", ResponseTemplate::new(500).set_body_string("<html>oops</html>"), 4, &["500"]),
         ("wrong types", ResponseTemplate::new(200).set_body_json(serde_json::json!({"entities": "nope"})), 4, &["/api/v2/flows"]),
@@ -218,15 +234,22 @@ async fn hostile_server_answers_get_clear_errors() {
     let mut servers = Vec::new();
     for (name, answer, code, has) in answers {
         let server = hostile(answer).await;
-        let c = case(name, &["--no-token-cache", "create-shared", "--name", "M"], code, has)
-            .env("GENESYS_API_BASE_URL", &server.uri())
-            .env(ID, "i")
-            .env(SECRET, "s");
+        let c = case(
+            name,
+            &["--no-token-cache", "create-shared", "--name", "M"],
+            code,
+            has,
+        )
+        .env("GENESYS_API_BASE_URL", &server.uri())
+        .env(ID, "i")
+        .env(SECRET, "s");
         cases.push(c);
         servers.push(server);
     }
     let dir_path = dir.path().to_path_buf();
-    tokio::task::spawn_blocking(move || check_all(&dir_path, cases)).await.expect("join");
+    tokio::task::spawn_blocking(move || check_all(&dir_path, cases))
+        .await
+        .expect("join");
     drop(servers);
 }
 
@@ -248,16 +271,26 @@ async fn a_garbage_retry_after_is_survived() {
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/organizations/me"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "org-1", "name": "Hostile Org"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"id": "org-1", "name": "Hostile Org"})),
+        )
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let c = case("garbage Retry-After", &["--no-token-cache", "whoami"], 0, &[])
-        .env("GENESYS_API_BASE_URL", &server.uri())
-        .env(ID, "i")
-        .env(SECRET, "s");
+    let c = case(
+        "garbage Retry-After",
+        &["--no-token-cache", "whoami"],
+        0,
+        &[],
+    )
+    .env("GENESYS_API_BASE_URL", &server.uri())
+    .env(ID, "i")
+    .env(SECRET, "s");
     let d = dir.path().to_path_buf();
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run(&d, &c)).await.expect("join");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || run(&d, &c))
+        .await
+        .expect("join");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Hostile Org"));
 }

@@ -1,8 +1,16 @@
-//! The typed flow model: nodes joined by `default` and `error` edges, validated offline like
-//! a compiler (every problem at once), rendered to Architect YAML; and the reader of users'
-//! own Architect YAML (substitutions, flow type and name, referenced modules and queues).
+//! The typed flow model: nodes joined by `default` and `error` edges ([`graph`]), validated
+//! offline like a compiler (every problem at once), rendered to Architect YAML
+//! ([`render`]); and the reader of users' own Architect YAML ([`read`]): substitutions,
+//! flow type and name, the modules it calls and the queues it transfers to.
+
+pub mod graph;
+pub mod read;
+pub mod render;
+
+pub use graph::{FlowGraph, Node, NodeKind, Problem, Prompt};
 
 use crate::models::FlowType;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A flow ready to publish: its Architect YAML plus what flowctl needs to know about it.
@@ -21,11 +29,44 @@ pub struct FlowDocument {
     pub queues: Vec<String>,
 }
 
+const MARKER_PREFIX: &str = "[flowctl:sha256=";
+
 impl FlowDocument {
     /// Hex SHA-256 of `yaml`: stable because rendering is deterministic.
     pub fn content_hash(&self) -> String {
-        todo!()
+        let digest = Sha256::digest(self.yaml.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
+
+    /// The description published with the content marker appended.
+    pub fn marked_description(&self) -> String {
+        let marker = format!("{MARKER_PREFIX}{}]", &self.content_hash()[..16]);
+        match self
+            .description
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            Some(d) => format!("{d} {marker}"),
+            None => marker,
+        }
+    }
+
+    /// The YAML to upload: `yaml` with the content marker in the flow's description, so a
+    /// later run can tell that the published content is exactly this.
+    pub fn publish_yaml(&self) -> String {
+        read::with_description(&self.yaml, &self.marked_description())
+            .unwrap_or_else(|| self.yaml.clone())
+    }
+}
+
+/// Reads the content marker (16 hex digits) back from a flow's description.
+pub fn content_marker(description: &str) -> Option<String> {
+    let start = description.rfind(MARKER_PREFIX)? + MARKER_PREFIX.len();
+    let rest = &description[start..];
+    let end = rest.find(']')?;
+    let hash = &rest[..end];
+    (hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit())).then(|| hash.to_string())
 }
 
 /// Parameters of the built-in shared greeting module (Start → Play greeting → return).
@@ -50,16 +91,133 @@ pub struct ParentTemplate {
     pub queue: String,
 }
 
+impl SharedTemplate {
+    pub fn graph(&self) -> FlowGraph {
+        FlowGraph {
+            flow_type: FlowType::CommonModule,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            division: self.division.clone(),
+            language: self.language.clone(),
+            start: "start".into(),
+            nodes: vec![
+                Node::new("start", "Start", NodeKind::Start).then("greeting"),
+                Node::new(
+                    "greeting",
+                    "Play Shared Greeting",
+                    NodeKind::Play {
+                        prompt: Prompt::Tts(self.greeting.clone()),
+                    },
+                )
+                .then("return"),
+                Node::new("return", "Return to caller", NodeKind::Hangup),
+            ],
+        }
+    }
+}
+
+impl ParentTemplate {
+    pub fn graph(&self) -> FlowGraph {
+        let mut nodes = vec![Node::new("start", "Start", NodeKind::Start)];
+        let mut previous = 0;
+        for (i, module) in self.modules.iter().enumerate() {
+            let id = format!("call_{}", i + 1);
+            nodes[previous].default = Some(id.clone());
+            let name = if self.modules.len() == 1 {
+                "Invoke Shared Flow".to_string()
+            } else {
+                format!("Invoke Shared Flow {}", i + 1)
+            };
+            nodes.push(
+                Node::new(
+                    &id,
+                    &name,
+                    NodeKind::CallModule {
+                        module: module.clone(),
+                    },
+                )
+                .on_error("error_hangup"),
+            );
+            previous = nodes.len() - 1;
+        }
+        nodes[previous].default = Some("queue".into());
+        nodes.push(
+            Node::new(
+                "queue",
+                "Queue to Agent",
+                NodeKind::Queue {
+                    queue: self.queue.clone(),
+                },
+            )
+            .then("hangup")
+            .on_error("error_hangup"),
+        );
+        nodes.push(Node::new("hangup", "End Parent Flow", NodeKind::Hangup));
+        nodes.push(Node::new("error_hangup", "Handle Error", NodeKind::Hangup));
+        FlowGraph {
+            flow_type: FlowType::InboundCall,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            division: self.division.clone(),
+            language: self.language.clone(),
+            start: "start".into(),
+            nodes,
+        }
+    }
+}
+
+/// Validates and renders any graph into a document.
+pub fn render_graph(graph: &FlowGraph) -> Result<FlowDocument, FlowError> {
+    let problems = graph.validate();
+    if !problems.is_empty() {
+        return Err(FlowError::Invalid {
+            flow: graph.name.clone(),
+            problems,
+        });
+    }
+    let yaml = render::render(graph).map_err(|problems| FlowError::Invalid {
+        flow: graph.name.clone(),
+        problems,
+    })?;
+    let mut modules: Vec<String> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::CallModule { module } => Some(module.clone()),
+            _ => None,
+        })
+        .collect();
+    modules.sort();
+    modules.dedup();
+    let mut queues: Vec<String> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Queue { queue } => Some(queue.clone()),
+            _ => None,
+        })
+        .collect();
+    queues.sort();
+    queues.dedup();
+    Ok(FlowDocument {
+        flow_type: graph.flow_type,
+        name: graph.name.clone(),
+        description: graph.description.clone(),
+        division: Some(graph.division.clone()),
+        yaml,
+        modules,
+        queues,
+    })
+}
+
 /// Builds, validates and renders the shared greeting module.
 pub fn render_shared(t: &SharedTemplate) -> Result<FlowDocument, FlowError> {
-    let _ = t;
-    todo!()
+    render_graph(&t.graph())
 }
 
 /// Builds, validates and renders a parent flow.
 pub fn render_parent(t: &ParentTemplate) -> Result<FlowDocument, FlowError> {
-    let _ = t;
-    todo!()
+    render_graph(&t.graph())
 }
 
 /// Reads a user's Architect YAML: replaces `{{key}}` placeholders from `vars`, then
@@ -70,23 +228,46 @@ pub fn read_architect_yaml(
     vars: &BTreeMap<String, String>,
     source: &str,
 ) -> Result<FlowDocument, FlowError> {
-    let _ = (text, vars, source);
-    todo!()
+    let text = read::substitute(text, vars, source)?;
+    let f = read::facts(&text, source)?;
+    Ok(FlowDocument {
+        flow_type: f.flow_type,
+        name: f.name,
+        description: f.description,
+        division: f.division,
+        yaml: text,
+        modules: f.modules,
+        queues: f.queues,
+    })
 }
 
 /// Every problem found, each naming where it is.
-#[derive(Debug, thiserror::Error)]
-pub enum FlowError {}
-
-impl FlowDocument {
-    /// The YAML to upload: `yaml` with the content marker in the description.
-    pub fn publish_yaml(&self) -> String {
-        todo!()
-    }
-}
-
-/// Reads the content marker back from a flow's description.
-pub fn content_marker(description: &str) -> Option<String> {
-    let _ = description;
-    todo!()
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FlowError {
+    /// The typed graph breaks one or more rules.
+    #[error("flow '{flow}' is not valid:\n  {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n  "))]
+    Invalid {
+        flow: String,
+        problems: Vec<Problem>,
+    },
+    /// `{{key}}` placeholders that no substitution replaced.
+    #[error("{file}: unreplaced placeholder{}: {}", if .missing.len() == 1 { "" } else { "s" }, .missing.iter().map(|(k, l)| format!("{{{{{k}}}}} (line {l})")).collect::<Vec<_>>().join(", "))]
+    Placeholders {
+        file: String,
+        missing: Vec<(String, usize)>,
+    },
+    /// The file is not YAML.
+    #[error("{file}{}: malformed YAML: {message}", match (.line, .column) { (Some(l), Some(c)) => format!(":{l}:{c}"), _ => String::new() })]
+    Yaml {
+        file: String,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+    /// YAML, but not an Architect flow.
+    #[error("{file}: {message}")]
+    Shape { file: String, message: String },
+    /// Lint problems in a user's file.
+    #[error("{file}:\n  {}", .problems.join("\n  "))]
+    Lint { file: String, problems: Vec<String> },
 }
