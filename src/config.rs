@@ -1,9 +1,15 @@
 //! Configuration: regions, credentials, base URLs. "Parse, then resolve": raw flags, the
 //! environment and `.env` become a validated [`Config`] before any I/O on the network.
+//!
+//! Precedence: flags, then the process environment, then `.env` in the working directory
+//! (which never overrides the environment). The CX-as-Code variable names are accepted as
+//! fallbacks. The secret is never a flag: it comes from the environment, `.env` or a file.
 
-use crate::cli::GlobalArgs;
+use crate::cli::{env as names, GlobalArgs};
 use secrecy::SecretString;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use url::Url;
 
 /// One Genesys Cloud region.
@@ -16,17 +22,56 @@ pub struct Region {
 impl Region {
     /// `https://login.<domain>`.
     pub fn login_base(&self) -> String {
-        todo!()
+        self.api_base.replacen("https://api.", "https://login.", 1)
+    }
+
+    /// `mypurecloud.ie`.
+    pub fn domain(&self) -> &'static str {
+        self.api_base.trim_start_matches("https://api.")
     }
 }
 
-/// All eighteen regions.
-pub const REGIONS: &[Region] = &[];
+const fn region(name: &'static str, api_base: &'static str) -> Region {
+    Region { name, api_base }
+}
 
-/// Finds a region by name (`eu-west-1`) or domain (`mypurecloud.ie`), ignoring case.
+/// All eighteen regions (genesys-api.md).
+pub const REGIONS: &[Region] = &[
+    region("us-east-1", "https://api.mypurecloud.com"),
+    region("us-east-2", "https://api.use2.us-gov-pure.cloud"),
+    region("us-west-2", "https://api.usw2.pure.cloud"),
+    region("ca-central-1", "https://api.cac1.pure.cloud"),
+    region("sa-east-1", "https://api.sae1.pure.cloud"),
+    region("mx-central-1", "https://api.mxc1.pure.cloud"),
+    region("eu-west-1", "https://api.mypurecloud.ie"),
+    region("eu-west-2", "https://api.euw2.pure.cloud"),
+    region("eu-central-1", "https://api.mypurecloud.de"),
+    region("eu-central-2", "https://api.euc2.pure.cloud"),
+    region("eusc-de-east-1", "https://api.edee1.eusc-pure.cloud"),
+    region("me-central-1", "https://api.mec1.pure.cloud"),
+    region("ap-south-1", "https://api.aps1.pure.cloud"),
+    region("ap-southeast-1", "https://api.apse1.pure.cloud"),
+    region("ap-southeast-2", "https://api.mypurecloud.com.au"),
+    region("ap-northeast-1", "https://api.mypurecloud.jp"),
+    region("ap-northeast-2", "https://api.apne2.pure.cloud"),
+    region("ap-northeast-3", "https://api.apne3.pure.cloud"),
+];
+
+/// Finds a region by name (`eu-west-1`) or domain (`mypurecloud.ie`, also written with
+/// `https://`, `api.` or `login.`), ignoring case.
 pub fn find_region(name_or_domain: &str) -> Option<&'static Region> {
-    let _ = name_or_domain;
-    todo!()
+    let mut s = name_or_domain.trim().to_ascii_lowercase();
+    for prefix in ["https://", "http://"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest.to_string();
+        }
+    }
+    let s = s.trim_end_matches('/');
+    let s = s
+        .strip_prefix("api.")
+        .or_else(|| s.strip_prefix("login."))
+        .unwrap_or(s);
+    REGIONS.iter().find(|r| r.name == s || r.domain() == s)
 }
 
 #[derive(Debug, Clone)]
@@ -35,17 +80,108 @@ pub struct Config {
     pub login_base: Url,
     pub region: Option<&'static Region>,
     pub client_id: String,
+    /// Redacted in `Debug`.
     pub client_secret: SecretString,
     /// Directory of the token cache; `None` when caching is off.
     pub token_cache_dir: Option<PathBuf>,
 }
 
+impl Config {
+    /// A configuration for an emulator (tests, the demo, `--emulator`).
+    pub fn for_emulator(
+        base_url: &str,
+        client_id: &str,
+        client_secret: &str,
+        token_cache_dir: Option<PathBuf>,
+    ) -> Config {
+        // The emulator's own URL always parses; a caller's odd value falls back to loopback
+        // rather than panicking, and then fails to connect with a clear error.
+        let base = Url::parse(base_url).unwrap_or_else(|_| loopback());
+        Config {
+            api_base: base.clone(),
+            login_base: base,
+            region: None,
+            client_id: client_id.to_string(),
+            client_secret: SecretString::from(client_secret.to_string()),
+            token_cache_dir,
+        }
+    }
+}
+
+fn loopback() -> Url {
+    Url::parse("http://127.0.0.1/").expect("a constant URL parses")
+}
+
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {}
+pub enum ConfigError {
+    /// Neither a region nor an API base URL was given.
+    #[error("no Genesys Cloud region is set")]
+    MissingRegion,
+    /// The region is not one of the eighteen.
+    #[error("unknown region '{given}'")]
+    UnknownRegion { given: String },
+    /// A base URL does not parse.
+    #[error("{what} '{value}' is not a URL: {reason}")]
+    BadUrl {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// Plain http to a host that is not loopback.
+    #[error("{what} '{value}' uses plain http to a host that is not this machine")]
+    InsecureUrl { what: &'static str, value: String },
+    /// No client id anywhere.
+    #[error("no OAuth client id is set")]
+    MissingClientId,
+    /// No client secret anywhere.
+    #[error("no OAuth client secret is set")]
+    MissingClientSecret,
+    /// The secret file cannot be read.
+    #[error("cannot read the client secret file {path}: {source}")]
+    SecretFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The secret file is empty.
+    #[error("the client secret file {path} is empty")]
+    EmptySecret { path: String },
+    /// `.env` cannot be parsed.
+    #[error("{path}: {message}")]
+    DotEnv { path: String, message: String },
+}
 
 impl ConfigError {
     pub fn hint(&self) -> Option<String> {
-        None
+        Some(match self {
+            ConfigError::MissingRegion => format!(
+                "set {} (or {}) or pass --region, e.g. eu-west-1; `flowctl regions` lists them",
+                names::REGION,
+                names::CXAC_REGION
+            ),
+            ConfigError::UnknownRegion { .. } => format!(
+                "valid regions: {}",
+                REGIONS.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+            ),
+            ConfigError::BadUrl { .. } => "give a URL such as https://api.mypurecloud.ie".into(),
+            ConfigError::InsecureUrl { .. } => {
+                "use https; plain http is only allowed to loopback addresses (127.0.0.1, ::1, localhost)".into()
+            }
+            ConfigError::MissingClientId => format!(
+                "set {} (or {}) or add it to .env, or pass --client-id",
+                names::CLIENT_ID,
+                names::CXAC_CLIENT_ID
+            ),
+            ConfigError::MissingClientSecret => format!(
+                "set {} (or {}) or add it to .env, or pass --client-secret-file FILE",
+                names::CLIENT_SECRET,
+                names::CXAC_CLIENT_SECRET
+            ),
+            ConfigError::SecretFile { .. } | ConfigError::EmptySecret { .. } => {
+                "check the path given to --client-secret-file or GENESYS_CLIENT_SECRET_FILE".into()
+            }
+            ConfigError::DotEnv { .. } => "each line of .env is KEY=VALUE (or a # comment)".into(),
+        })
     }
 }
 
@@ -55,37 +191,456 @@ pub trait EnvSource {
     fn get(&self, key: &str) -> Option<String>;
 }
 
-/// Resolves flags + environment + `.env` into a [`Config`].
-pub fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigError> {
-    let _ = (args, env);
-    todo!()
+/// The process environment, then `.env`.
+#[derive(Debug, Default)]
+pub struct ProcessEnv {
+    dotenv: BTreeMap<String, String>,
 }
 
-/// The process environment, then `.env`.
-pub struct ProcessEnv {}
-
 impl ProcessEnv {
-    pub fn load(dir: &std::path::Path) -> Result<ProcessEnv, ConfigError> {
-        let _ = dir;
-        todo!()
+    /// Reads `dir/.env` if there is one (without changing the process environment).
+    pub fn load(dir: &Path) -> Result<ProcessEnv, ConfigError> {
+        let path = dir.join(".env");
+        if !path.exists() {
+            return Ok(ProcessEnv::default());
+        }
+        let shown = path.display().to_string();
+        let iter = dotenvy::from_path_iter(&path).map_err(|e| ConfigError::DotEnv {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let mut dotenv = BTreeMap::new();
+        for item in iter {
+            let (k, v) = item.map_err(|e| ConfigError::DotEnv {
+                path: shown.clone(),
+                message: match e {
+                    dotenvy::Error::LineParse(line, at) => {
+                        format!("cannot parse '{line}' (at character {at})")
+                    }
+                    other => other.to_string(),
+                },
+            })?;
+            dotenv.insert(k, v);
+        }
+        Ok(ProcessEnv { dotenv })
     }
 }
 
 impl EnvSource for ProcessEnv {
     fn get(&self, key: &str) -> Option<String> {
-        let _ = key;
-        todo!()
+        std::env::var(key)
+            .ok()
+            .or_else(|| self.dotenv.get(key).cloned())
+            .filter(|v| !v.is_empty())
     }
 }
 
-impl Config {
-    pub fn for_emulator(
-        base_url: &str,
-        client_id: &str,
-        client_secret: &str,
-        token_cache_dir: Option<PathBuf>,
-    ) -> Config {
-        let _ = (base_url, client_id, client_secret, token_cache_dir);
-        todo!()
+/// A map-backed source, for tests.
+impl EnvSource for BTreeMap<String, String> {
+    fn get(&self, key: &str) -> Option<String> {
+        BTreeMap::get(self, key).cloned().filter(|v| !v.is_empty())
+    }
+}
+
+fn first(env: &dyn EnvSource, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| env.get(k))
+}
+
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn parse_base(what: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.trim()).map_err(|e| ConfigError::BadUrl {
+        what,
+        value: value.to_string(),
+        reason: e.to_string(),
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(ConfigError::InsecureUrl {
+                what,
+                value: value.to_string(),
+            })
+        }
+        other => {
+            return Err(ConfigError::BadUrl {
+                what,
+                value: value.to_string(),
+                reason: format!("scheme '{other}' is not https"),
+            })
+        }
+    }
+    if url.host().is_none() {
+        return Err(ConfigError::BadUrl {
+            what,
+            value: value.to_string(),
+            reason: "no host".into(),
+        });
+    }
+    Ok(url)
+}
+
+/// The login base for an API base: a leading `api.` host label becomes `login.`; otherwise
+/// the API base itself (the emulator serves both).
+fn login_for(api: &Url) -> Url {
+    let mut login = api.clone();
+    if let Some(host) = api.host_str() {
+        if let Some(rest) = host.strip_prefix("api.") {
+            if login.set_host(Some(&format!("login.{rest}"))).is_err() {
+                return api.clone();
+            }
+        }
+    }
+    login
+}
+
+/// The token cache directory: `$XDG_CACHE_HOME/flowctl` or `~/.cache/flowctl`.
+pub fn cache_dir(env: &dyn EnvSource) -> Option<PathBuf> {
+    env.get("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| env.get("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|p| p.join("flowctl"))
+}
+
+/// Resolves flags + environment + `.env` into a [`Config`].
+pub fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigError> {
+    let region_arg = args
+        .region
+        .clone()
+        .or_else(|| first(env, &[names::REGION, names::CXAC_REGION]));
+    let api_arg = args
+        .api_base_url
+        .clone()
+        .or_else(|| env.get(names::API_BASE_URL));
+    let login_arg = args
+        .login_base_url
+        .clone()
+        .or_else(|| env.get(names::LOGIN_BASE_URL));
+
+    let region = match &region_arg {
+        Some(r) => {
+            Some(find_region(r).ok_or_else(|| ConfigError::UnknownRegion { given: r.clone() })?)
+        }
+        None => None,
+    };
+    let api_base = match (&api_arg, region) {
+        (Some(u), _) => parse_base("API base URL", u)?,
+        (None, Some(r)) => parse_base("API base URL", r.api_base)?,
+        (None, None) => return Err(ConfigError::MissingRegion),
+    };
+    let login_base = match &login_arg {
+        Some(u) => parse_base("login base URL", u)?,
+        None => login_for(&api_base),
+    };
+
+    let client_id = args
+        .client_id
+        .clone()
+        .or_else(|| first(env, &[names::CLIENT_ID, names::CXAC_CLIENT_ID]))
+        .ok_or(ConfigError::MissingClientId)?;
+    let secret_file = args
+        .client_secret_file
+        .clone()
+        .or_else(|| env.get(names::CLIENT_SECRET_FILE).map(PathBuf::from));
+    let client_secret = match (
+        &args.client_secret_file,
+        first(env, &[names::CLIENT_SECRET, names::CXAC_CLIENT_SECRET]),
+        secret_file,
+    ) {
+        // An explicit flag wins over the environment.
+        (Some(path), _, _) => read_secret(path)?,
+        (None, Some(secret), _) => secret,
+        (None, None, Some(path)) => read_secret(&path)?,
+        (None, None, None) => return Err(ConfigError::MissingClientSecret),
+    };
+
+    let no_cache = args.no_token_cache
+        || env
+            .get(names::NO_TOKEN_CACHE)
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    Ok(Config {
+        api_base,
+        login_base,
+        region,
+        client_id,
+        client_secret: SecretString::from(client_secret),
+        token_cache_dir: if no_cache { None } else { cache_dir(env) },
+    })
+}
+
+fn read_secret(path: &Path) -> Result<String, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+        path: shown.clone(),
+        source,
+    })?;
+    let secret = text.trim_end_matches(['\n', '\r']).to_string();
+    if secret.trim().is_empty() {
+        return Err(ConfigError::EmptySecret { path: shown });
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_region_resolves_by_name_and_by_domain_to_the_table_hosts() {
+        assert_eq!(REGIONS.len(), 18);
+        for r in REGIONS {
+            assert_eq!(find_region(r.name), Some(r));
+            assert_eq!(find_region(r.domain()), Some(r));
+            assert_eq!(find_region(&r.api_base.to_uppercase()), Some(r));
+            assert_eq!(find_region(&format!("login.{}", r.domain())), Some(r));
+            assert!(r.login_base().starts_with("https://login."));
+            let cfg = resolve(
+                &GlobalArgs {
+                    region: Some(r.name.into()),
+                    ..GlobalArgs::default()
+                },
+                &env(&[("GENESYS_CLIENT_ID", "id"), ("GENESYS_CLIENT_SECRET", "s")]),
+            )
+            .expect("resolves");
+            assert_eq!(cfg.api_base.as_str().trim_end_matches('/'), r.api_base);
+            assert_eq!(
+                cfg.login_base.as_str().trim_end_matches('/'),
+                r.login_base()
+            );
+        }
+        assert_eq!(
+            find_region("mypurecloud.ie").map(|r| r.name),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            find_region("usw2.pure.cloud").map(|r| r.name),
+            Some("us-west-2")
+        );
+        assert_eq!(find_region("mars-1"), None);
+    }
+
+    #[test]
+    fn flags_beat_the_environment_and_cx_as_code_names_are_fallbacks() {
+        let e = env(&[
+            ("GENESYSCLOUD_REGION", "eu-west-1"),
+            ("GENESYSCLOUD_OAUTHCLIENT_ID", "cxac-id"),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "cxac-secret"),
+        ]);
+        let cfg = resolve(&GlobalArgs::default(), &e).expect("fallbacks");
+        assert_eq!(cfg.region.map(|r| r.name), Some("eu-west-1"));
+        assert_eq!(cfg.client_id, "cxac-id");
+        assert_eq!(cfg.client_secret.expose_secret(), "cxac-secret");
+
+        let mut e2 = e.clone();
+        e2.insert("GENESYS_CLIENT_ID".into(), "primary-id".into());
+        e2.insert("GENESYS_REGION".into(), "us-east-1".into());
+        let cfg = resolve(&GlobalArgs::default(), &e2).expect("primary names");
+        assert_eq!(cfg.client_id, "primary-id");
+        assert_eq!(cfg.region.map(|r| r.name), Some("us-east-1"));
+
+        let args = GlobalArgs {
+            region: Some("ap-northeast-1".into()),
+            client_id: Some("flag-id".into()),
+            ..GlobalArgs::default()
+        };
+        let cfg = resolve(&args, &e2).expect("flags");
+        assert_eq!(cfg.client_id, "flag-id");
+        assert_eq!(cfg.region.map(|r| r.name), Some("ap-northeast-1"));
+    }
+
+    #[test]
+    fn dotenv_never_overrides_the_process_environment() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(
+            dir.path().join(".env"),
+            "FLOWCTL_TEST_ONLY_IN_DOTENV=from-file\nPATH=from-file\n",
+        )
+        .expect("write");
+        let env = ProcessEnv::load(dir.path()).expect("loads");
+        assert_eq!(
+            env.get("FLOWCTL_TEST_ONLY_IN_DOTENV").as_deref(),
+            Some("from-file")
+        );
+        assert_ne!(
+            env.get("PATH").as_deref(),
+            Some("from-file"),
+            "the real PATH wins"
+        );
+        assert!(
+            std::env::var("FLOWCTL_TEST_ONLY_IN_DOTENV").is_err(),
+            "the process environment is untouched"
+        );
+    }
+
+    #[test]
+    fn a_malformed_dotenv_names_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join(".env"), "GOOD=1\nnot an assignment\n").expect("write");
+        let err = ProcessEnv::load(dir.path()).expect_err("malformed");
+        assert!(err.to_string().contains(".env"), "{err}");
+    }
+
+    #[test]
+    fn the_login_base_follows_the_api_base() {
+        let e = env(&[("GENESYS_CLIENT_ID", "i"), ("GENESYS_CLIENT_SECRET", "s")]);
+        let args = |api: &str| GlobalArgs {
+            api_base_url: Some(api.into()),
+            ..GlobalArgs::default()
+        };
+        let cfg = resolve(&args("https://api.example.test"), &e).expect("ok");
+        assert_eq!(cfg.login_base.host_str(), Some("login.example.test"));
+        let cfg = resolve(&args("http://127.0.0.1:8787"), &e).expect("loopback http is fine");
+        assert_eq!(cfg.login_base, cfg.api_base);
+        let mut e2 = e.clone();
+        e2.insert(
+            "GENESYS_LOGIN_BASE_URL".into(),
+            "https://sso.example.test".into(),
+        );
+        let cfg = resolve(&args("https://api.example.test"), &e2).expect("ok");
+        assert_eq!(cfg.login_base.host_str(), Some("sso.example.test"));
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback() {
+        let e = env(&[("GENESYS_CLIENT_ID", "i"), ("GENESYS_CLIENT_SECRET", "s")]);
+        for ok in [
+            "http://127.0.0.1:1",
+            "http://localhost:2",
+            "http://[::1]:3",
+            "http://127.1.2.3",
+        ] {
+            assert!(
+                resolve(
+                    &GlobalArgs {
+                        api_base_url: Some(ok.into()),
+                        ..GlobalArgs::default()
+                    },
+                    &e
+                )
+                .is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["http://api.mypurecloud.com", "http://10.0.0.1", "ftp://x"] {
+            assert!(
+                resolve(
+                    &GlobalArgs {
+                        api_base_url: Some(bad.into()),
+                        ..GlobalArgs::default()
+                    },
+                    &e
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_pieces_name_what_to_set() {
+        let err = resolve(&GlobalArgs::default(), &env(&[])).expect_err("no region");
+        assert!(err.hint().unwrap_or_default().contains("GENESYS_REGION"));
+        let err = resolve(
+            &GlobalArgs::default(),
+            &env(&[("GENESYS_REGION", "eu-west-1")]),
+        )
+        .expect_err("no id");
+        assert!(err.hint().unwrap_or_default().contains("GENESYS_CLIENT_ID"));
+        let err = resolve(
+            &GlobalArgs::default(),
+            &env(&[("GENESYS_REGION", "eu-west-1"), ("GENESYS_CLIENT_ID", "i")]),
+        )
+        .expect_err("no secret");
+        assert!(err
+            .hint()
+            .unwrap_or_default()
+            .contains("GENESYS_CLIENT_SECRET"));
+        let err = resolve(
+            &GlobalArgs::default(),
+            &env(&[("GENESYS_REGION", "nowhere")]),
+        )
+        .expect_err("bad region");
+        assert!(err.to_string().contains("nowhere"));
+        assert!(err.hint().unwrap_or_default().contains("ap-northeast-3"));
+    }
+
+    #[test]
+    fn the_secret_can_come_from_a_file_and_never_shows_in_debug() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "file-secret-value\n").expect("write");
+        let args = GlobalArgs {
+            client_secret_file: Some(file),
+            ..GlobalArgs::default()
+        };
+        let cfg = resolve(
+            &args,
+            &env(&[
+                ("GENESYS_REGION", "eu-west-1"),
+                ("GENESYS_CLIENT_ID", "i"),
+                ("GENESYS_CLIENT_SECRET", "env-secret"),
+            ]),
+        )
+        .expect("ok");
+        assert_eq!(cfg.client_secret.expose_secret(), "file-secret-value");
+        let debug = format!("{cfg:?}");
+        assert!(
+            !debug.contains("file-secret-value") && !debug.contains("env-secret"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn the_token_cache_lives_under_xdg_or_home_and_can_be_turned_off() {
+        let base = [
+            ("GENESYS_REGION", "eu-west-1"),
+            ("GENESYS_CLIENT_ID", "i"),
+            ("GENESYS_CLIENT_SECRET", "s"),
+        ];
+        let mut e = env(&base);
+        e.insert("HOME".into(), "/home/u".into());
+        assert_eq!(
+            resolve(&GlobalArgs::default(), &e)
+                .expect("ok")
+                .token_cache_dir,
+            Some(PathBuf::from("/home/u/.cache/flowctl"))
+        );
+        e.insert("XDG_CACHE_HOME".into(), "/xdg".into());
+        assert_eq!(
+            resolve(&GlobalArgs::default(), &e)
+                .expect("ok")
+                .token_cache_dir,
+            Some(PathBuf::from("/xdg/flowctl"))
+        );
+        let off = GlobalArgs {
+            no_token_cache: true,
+            ..GlobalArgs::default()
+        };
+        assert_eq!(resolve(&off, &e).expect("ok").token_cache_dir, None);
+        e.insert("FLOWCTL_NO_TOKEN_CACHE".into(), "1".into());
+        assert_eq!(
+            resolve(&GlobalArgs::default(), &e)
+                .expect("ok")
+                .token_cache_dir,
+            None
+        );
     }
 }

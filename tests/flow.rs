@@ -2,7 +2,8 @@
 //! users' Architect YAML.
 
 use flowctl::flow::{
-    self, content_marker, render_graph, FlowError, FlowGraph, Node, NodeKind, ParentTemplate, Prompt, SharedTemplate,
+    self, content_marker, render_graph, FlowError, FlowGraph, Node, NodeKind, ParentTemplate,
+    Prompt, SharedTemplate,
 };
 use flowctl::models::FlowType;
 use proptest::prelude::*;
@@ -58,10 +59,17 @@ fn rendering_is_deterministic() {
 fn the_content_marker_round_trips_through_the_description() {
     let doc = flow::render_shared(&shared()).expect("valid");
     let published = doc.publish_yaml();
-    let read = flow::read_architect_yaml(&published, &BTreeMap::new(), "published").expect("readable");
+    let read =
+        flow::read_architect_yaml(&published, &BTreeMap::new(), "published").expect("readable");
     let description = read.description.expect("description");
-    assert!(description.starts_with("Reusable greeting [flowctl:sha256="), "{description}");
-    assert_eq!(content_marker(&description).as_deref(), Some(&doc.content_hash()[..16]));
+    assert!(
+        description.starts_with("Reusable greeting [flowctl:sha256="),
+        "{description}"
+    );
+    assert_eq!(
+        content_marker(&description).as_deref(),
+        Some(&doc.content_hash()[..16])
+    );
     assert_eq!(content_marker("no marker here"), None);
     assert_eq!(content_marker("[flowctl:sha256=nothex!!nothex!!]"), None);
 }
@@ -89,18 +97,33 @@ fn hangup(id: &str) -> Node {
     Node::new(id, "Bye", NodeKind::Hangup)
 }
 fn play(id: &str, text: &str) -> Node {
-    Node::new(id, "Play", NodeKind::Play { prompt: Prompt::Tts(text.into()) })
+    Node::new(
+        id,
+        "Play",
+        NodeKind::Play {
+            prompt: Prompt::Tts(text.into()),
+        },
+    )
 }
 
 #[test]
 fn a_valid_graph_has_no_problems() {
-    assert!(rules(&graph(vec![start().then("p"), play("p", "hi").then("end"), hangup("end")])).is_empty());
+    assert!(rules(&graph(vec![
+        start().then("p"),
+        play("p", "hi").then("end"),
+        hangup("end")
+    ]))
+    .is_empty());
 }
 
 #[test]
 fn rule_exactly_one_start() {
     assert!(rules(&graph(vec![hangup("start")])).contains(&"one-start"));
-    let two = graph(vec![start().then("end"), Node::new("s2", "Start 2", NodeKind::Start).then("end"), hangup("end")]);
+    let two = graph(vec![
+        start().then("end"),
+        Node::new("s2", "Start 2", NodeKind::Start).then("end"),
+        hangup("end"),
+    ]);
     assert!(rules(&two).contains(&"one-start"));
 }
 
@@ -108,37 +131,70 @@ fn rule_exactly_one_start() {
 fn rule_every_edge_target_exists() {
     let g = graph(vec![start().then("missing")]);
     let problems = g.validate();
-    assert!(problems.iter().any(|p| p.rule == "edge-target" && p.node.as_deref() == Some("start") && p.message.contains("missing")));
+    assert!(problems.iter().any(|p| p.rule == "edge-target"
+        && p.node.as_deref() == Some("start")
+        && p.message.contains("missing")));
 }
 
 #[test]
 fn rule_no_unreachable_nodes() {
     let g = graph(vec![start().then("end"), hangup("end"), hangup("orphan")]);
     let problems = g.validate();
-    assert!(problems.iter().any(|p| p.rule == "reachable" && p.node.as_deref() == Some("orphan")));
+    assert!(problems
+        .iter()
+        .any(|p| p.rule == "reachable" && p.node.as_deref() == Some("orphan")));
 }
 
 #[test]
 fn rule_no_cycles() {
-    let g = graph(vec![start().then("a"), play("a", "x").then("b"), play("b", "y").then("a")]);
+    let g = graph(vec![
+        start().then("a"),
+        play("a", "x").then("b"),
+        play("b", "y").then("a"),
+    ]);
     let problems = g.validate();
-    let cycle = problems.iter().find(|p| p.rule == "no-cycles").expect("a cycle");
-    assert!(cycle.message.contains("a → b → a") || cycle.message.contains("b → a → b"), "{}", cycle.message);
+    let cycle = problems
+        .iter()
+        .find(|p| p.rule == "no-cycles")
+        .expect("a cycle");
+    assert!(
+        cycle.message.contains("a → b → a") || cycle.message.contains("b → a → b"),
+        "{}",
+        cycle.message
+    );
 }
 
 #[test]
 fn rule_every_non_terminal_node_has_a_default_edge() {
     let g = graph(vec![start().then("p"), play("p", "hi")]);
-    assert!(g.validate().iter().any(|p| p.rule == "default-edge" && p.node.as_deref() == Some("p")));
+    assert!(g
+        .validate()
+        .iter()
+        .any(|p| p.rule == "default-edge" && p.node.as_deref() == Some("p")));
 }
 
 #[test]
 fn rule_error_edges_only_where_a_node_can_fail() {
-    let g = graph(vec![start().then("p"), play("p", "hi").then("end").on_error("end"), hangup("end")]);
-    assert!(g.validate().iter().any(|p| p.rule == "error-edge" && p.node.as_deref() == Some("p")));
+    let g = graph(vec![
+        start().then("p"),
+        play("p", "hi").then("end").on_error("end"),
+        hangup("end"),
+    ]);
+    assert!(g
+        .validate()
+        .iter()
+        .any(|p| p.rule == "error-edge" && p.node.as_deref() == Some("p")));
     let ok = graph(vec![
         start().then("q"),
-        Node::new("q", "Queue", NodeKind::Queue { queue: "Sales".into() }).then("end").on_error("end"),
+        Node::new(
+            "q",
+            "Queue",
+            NodeKind::Queue {
+                queue: "Sales".into(),
+            },
+        )
+        .then("end")
+        .on_error("end"),
         hangup("end"),
     ]);
     assert!(ok.validate().is_empty());
@@ -148,7 +204,14 @@ fn rule_error_edges_only_where_a_node_can_fail() {
 fn rule_a_module_never_calls_itself() {
     let mut g = graph(vec![
         start().then("c"),
-        Node::new("c", "Call", NodeKind::CallModule { module: "Test Flow".into() }).then("end"),
+        Node::new(
+            "c",
+            "Call",
+            NodeKind::CallModule {
+                module: "Test Flow".into(),
+            },
+        )
+        .then("end"),
         hangup("end"),
     ]);
     g.flow_type = FlowType::CommonModule;
@@ -166,22 +229,39 @@ fn rule_names_are_1_to_200_characters_without_control_characters() {
     assert!(rules(&g).contains(&"flow-name"));
     g.name = "x".repeat(200);
     assert!(rules(&g).is_empty());
-    let bad_node = graph(vec![start().then("end"), Node::new("end", "line\nbreak", NodeKind::Hangup)]);
+    let bad_node = graph(vec![
+        start().then("end"),
+        Node::new("end", "line\nbreak", NodeKind::Hangup),
+    ]);
     assert!(rules(&bad_node).contains(&"node-name"));
 }
 
 #[test]
 fn rule_prompts_are_not_empty() {
-    let g = graph(vec![start().then("p"), play("p", "  ").then("end"), hangup("end")]);
+    let g = graph(vec![
+        start().then("p"),
+        play("p", "  ").then("end"),
+        hangup("end"),
+    ]);
     assert!(rules(&g).contains(&"prompt"));
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let g = graph(vec![start().then("nowhere"), play("p", "").on_error("x"), hangup("orphan")]);
+    let g = graph(vec![
+        start().then("nowhere"),
+        play("p", "").on_error("x"),
+        hangup("orphan"),
+    ]);
     let err = render_graph(&g).expect_err("invalid");
     let text = err.to_string();
-    for rule in ["edge-target", "prompt", "error-edge", "default-edge", "reachable"] {
+    for rule in [
+        "edge-target",
+        "prompt",
+        "error-edge",
+        "default-edge",
+        "reachable",
+    ] {
         assert!(text.contains(rule), "{rule} missing from:\n{text}");
     }
 }
@@ -190,11 +270,22 @@ fn every_problem_is_reported_at_once() {
 fn media_prompts_render_as_audio_expressions() {
     let g = graph(vec![
         start().then("p"),
-        Node::new("p", "Welcome", NodeKind::Play { prompt: Prompt::Media("WelcomeMessage".into()) }).then("end"),
+        Node::new(
+            "p",
+            "Welcome",
+            NodeKind::Play {
+                prompt: Prompt::Media("WelcomeMessage".into()),
+            },
+        )
+        .then("end"),
         hangup("end"),
     ]);
     let doc = render_graph(&g).expect("valid");
-    assert!(doc.yaml.contains("exp: ToAudio(Prompt.WelcomeMessage)"), "{}", doc.yaml);
+    assert!(
+        doc.yaml.contains("exp: ToAudio(Prompt.WelcomeMessage)"),
+        "{}",
+        doc.yaml
+    );
 }
 
 proptest! {
@@ -216,7 +307,10 @@ proptest! {
 }
 
 fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn fixture(name: &str) -> String {
@@ -225,8 +319,12 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn a_module_file_in_the_real_world_shape_reads_after_substitution() {
-    let doc = flow::read_architect_yaml(&fixture("routing_module.yaml"), &vars(&[("routing_module", "Routing Module"), ("division", "Home")]), "routing_module.yaml")
-        .expect("reads");
+    let doc = flow::read_architect_yaml(
+        &fixture("routing_module.yaml"),
+        &vars(&[("routing_module", "Routing Module"), ("division", "Home")]),
+        "routing_module.yaml",
+    )
+    .expect("reads");
     assert_eq!(doc.flow_type, FlowType::CommonModule);
     assert_eq!(doc.name, "Routing Module");
     assert_eq!(doc.division.as_deref(), Some("Home"));
@@ -237,7 +335,12 @@ fn a_module_file_in_the_real_world_shape_reads_after_substitution() {
 fn nested_module_calls_and_queues_are_all_found() {
     let doc = flow::read_architect_yaml(
         &fixture("routing_example.yaml"),
-        &vars(&[("flow_name", "Routing Example"), ("division", "Home"), ("routing_module", "Routing Module"), ("priority_module", "Priority Greeting")]),
+        &vars(&[
+            ("flow_name", "Routing Example"),
+            ("division", "Home"),
+            ("routing_module", "Routing Module"),
+            ("priority_module", "Priority Greeting"),
+        ]),
         "routing_example.yaml",
     )
     .expect("reads");
@@ -248,8 +351,12 @@ fn nested_module_calls_and_queues_are_all_found() {
 
 #[test]
 fn an_unreplaced_placeholder_is_named_with_its_line() {
-    let err = flow::read_architect_yaml(&fixture("menu_minimal.yaml"), &vars(&[("flow_name", "X")]), "menu_minimal.yaml")
-        .expect_err("placeholders left");
+    let err = flow::read_architect_yaml(
+        &fixture("menu_minimal.yaml"),
+        &vars(&[("flow_name", "X")]),
+        "menu_minimal.yaml",
+    )
+    .expect_err("placeholders left");
     let text = err.to_string();
     assert!(matches!(err, FlowError::Placeholders { .. }));
     assert!(text.contains("{{description}} (line 5)"), "{text}");
@@ -259,10 +366,25 @@ fn an_unreplaced_placeholder_is_named_with_its_line() {
 
 #[test]
 fn malformed_yaml_reports_line_and_column() {
-    let err = flow::read_architect_yaml("inboundCall:\n  name: [oops\n", &BTreeMap::new(), "bad.yaml").expect_err("bad");
+    let err = flow::read_architect_yaml(
+        "inboundCall:\n  name: [oops\n",
+        &BTreeMap::new(),
+        "bad.yaml",
+    )
+    .expect_err("bad");
     let text = err.to_string();
     assert!(text.starts_with("bad.yaml:"), "{text}");
-    assert!(matches!(err, FlowError::Yaml { line: Some(_), column: Some(_), .. }), "{text}");
+    assert!(
+        matches!(
+            err,
+            FlowError::Yaml {
+                line: Some(_),
+                column: Some(_),
+                ..
+            }
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -282,5 +404,9 @@ fn lint_finds_modules_queues_and_a_resolvable_menu_start() {
     let broken = text.replace("menu[mainMenu]", "menu[elsewhere]");
     let report = flowctl::commands::lint::lint_text(&broken, &v, "menu_minimal.yaml");
     assert!(!report.ok);
-    assert!(report.problems.iter().any(|p| p.contains("elsewhere")), "{:?}", report.problems);
+    assert!(
+        report.problems.iter().any(|p| p.contains("elsewhere")),
+        "{:?}",
+        report.problems
+    );
 }
