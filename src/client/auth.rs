@@ -1,0 +1,353 @@
+//! OAuth client credentials, exactly as Genesys Cloud wants them, and the token cache.
+//!
+//! `POST {login}/oauth/token` with `Authorization: Basic base64(id:secret)` and the form body
+//! `grant_type=client_credentials` (no scopes: the client's roles decide). One token is
+//! shared by every request of the process (one fetch even when many requests ask at once)
+//! and, through a cache file, by the next processes, until shortly before it expires.
+//!
+//! The cache file sits under the cache directory, is named by a hash of login host and
+//! client id, has mode 0600, is written atomically (temp file + rename) and never holds the
+//! secret. A corrupt or unreadable cache is ignored with a warning.
+
+use super::retry::{parse_retry_after, Decision, RetryPolicy};
+use super::ClientError;
+use crate::models::{OAuthError, TokenResponse};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use url::Url;
+
+/// A token and when to stop using it.
+#[derive(Clone)]
+pub struct Token {
+    pub access_token: SecretString,
+    /// Epoch seconds after which the token is not used (refresh point, before expiry).
+    pub use_until: u64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &"(redacted)")
+            .field("use_until", &self.use_until)
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    access_token: String,
+    use_until: u64,
+    login_host: String,
+    client_id: String,
+}
+
+fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Refresh at 90% of the lifetime, and at least 60 s before expiry.
+pub fn use_until(now: u64, expires_in: u64) -> u64 {
+    let by_share = now + expires_in * 9 / 10;
+    let by_margin = (now + expires_in).saturating_sub(60);
+    by_share.min(by_margin).max(now)
+}
+
+pub struct Auth {
+    login_base: Url,
+    client_id: String,
+    secret: SecretString,
+    cache_path: Option<PathBuf>,
+    token: tokio::sync::Mutex<Option<Token>>,
+}
+
+impl Auth {
+    pub fn new(
+        login_base: Url,
+        client_id: String,
+        secret: SecretString,
+        cache_dir: Option<&Path>,
+    ) -> Auth {
+        let cache_path = cache_dir.map(|dir| {
+            let key = format!(
+                "{}|{}",
+                login_base.host_str().unwrap_or(""),
+                login_base.port_or_known_default().unwrap_or(0)
+            );
+            let digest = Sha256::digest(format!("{key}|{client_id}").as_bytes());
+            let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            dir.join(format!("token-{name}.json"))
+        });
+        Auth {
+            login_base,
+            client_id,
+            secret,
+            cache_path,
+            token: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn token_url(&self) -> String {
+        self.login_base
+            .join("oauth/token")
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| format!("{}oauth/token", self.login_base))
+    }
+
+    /// A valid token: from memory, the cache, or a fetch (one at a time).
+    pub async fn token(
+        &self,
+        http: &reqwest::Client,
+        policy: &RetryPolicy,
+    ) -> Result<SecretString, ClientError> {
+        let mut guard = self.token.lock().await;
+        let now = now_epoch();
+        if let Some(t) = guard.as_ref().filter(|t| t.use_until > now) {
+            return Ok(t.access_token.clone());
+        }
+        if let Some(t) = self.read_cache().filter(|t| t.use_until > now) {
+            tracing::debug!("using the cached token");
+            let token = t.access_token.clone();
+            *guard = Some(t);
+            return Ok(token);
+        }
+        let t = self.fetch(http, policy).await?;
+        self.write_cache(&t);
+        let token = t.access_token.clone();
+        *guard = Some(t);
+        Ok(token)
+    }
+
+    /// Drops `used` (after a 401) from memory and the cache, unless a newer one replaced it.
+    pub async fn invalidate(&self, used: &SecretString) {
+        let mut guard = self.token.lock().await;
+        if guard
+            .as_ref()
+            .is_some_and(|t| t.access_token.expose_secret() == used.expose_secret())
+        {
+            *guard = None;
+            if let Some(p) = &self.cache_path {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+
+    fn read_cache(&self) -> Option<Token> {
+        let path = self.cache_path.as_ref()?;
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!("ignoring the token cache {}: {e}", path.display());
+                return None;
+            }
+        };
+        match serde_json::from_str::<CacheFile>(&text) {
+            Ok(c) if c.client_id == self.client_id => Some(Token {
+                access_token: SecretString::from(c.access_token),
+                use_until: c.use_until,
+            }),
+            Ok(_) => None,
+            Err(_) => {
+                tracing::warn!(
+                    "ignoring the token cache {}: it is corrupt; a new token will replace it",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    fn write_cache(&self, t: &Token) {
+        let Some(path) = &self.cache_path else { return };
+        if let Err(e) = write_private(path, t, &self.login_base, &self.client_id) {
+            tracing::warn!("cannot write the token cache {}: {e}", path.display());
+        }
+    }
+
+    async fn fetch(
+        &self,
+        http: &reqwest::Client,
+        policy: &RetryPolicy,
+    ) -> Result<Token, ClientError> {
+        let url = self.token_url();
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = http
+                .post(&url)
+                .basic_auth(&self.client_id, Some(self.secret.expose_secret()))
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body("grant_type=client_credentials")
+                .send()
+                .await;
+            let (err, retry_after) = match sent {
+                Err(e) => (
+                    ClientError::Network {
+                        method: "POST".into(),
+                        url: url.clone(),
+                        message: describe(&e),
+                    },
+                    None,
+                ),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = parse_retry_after(
+                        resp.headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok()),
+                    );
+                    let body = resp.bytes().await.unwrap_or_default();
+                    if (200..300).contains(&status) {
+                        return match serde_json::from_slice::<TokenResponse>(&body) {
+                            Ok(t) if !t.access_token.is_empty() => {
+                                tracing::debug!(
+                                    expires_in = t.expires_in,
+                                    "fetched a client-credentials token"
+                                );
+                                Ok(Token {
+                                    access_token: SecretString::from(t.access_token),
+                                    use_until: use_until(now_epoch(), t.expires_in),
+                                })
+                            }
+                            _ => Err(ClientError::Auth {
+                                login_url: url,
+                                error: format!("HTTP {status}"),
+                                description: "the login service answered without an access token"
+                                    .into(),
+                            }),
+                        };
+                    }
+                    let parsed: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
+                    let description = parsed
+                        .error_description
+                        .or(parsed.description)
+                        .unwrap_or_else(|| excerpt(&body));
+                    let rate_limited =
+                        status == 429 || description.to_lowercase().contains("rate limit");
+                    let err = ClientError::Auth {
+                        login_url: url.clone(),
+                        error: if parsed.error.is_empty() {
+                            format!("HTTP {status}")
+                        } else {
+                            parsed.error
+                        },
+                        description,
+                    };
+                    if !(rate_limited || matches!(status, 502..=504)) {
+                        return Err(err);
+                    }
+                    (err, retry_after)
+                }
+            };
+            match policy.decide(
+                attempt,
+                true,
+                retry_after,
+                start.elapsed(),
+                rand::random::<f64>(),
+            ) {
+                Decision::RetryAfter(d) => tokio::time::sleep(d).await,
+                Decision::GiveUp => return Err(err),
+            }
+        }
+    }
+}
+
+/// Writes the cache atomically with mode 0600 (the directory 0700).
+fn write_private(path: &Path, t: &Token, login: &Url, client_id: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let body = CacheFile {
+        access_token: t.access_token.expose_secret().to_string(),
+        use_until: t.use_until,
+        login_host: login.host_str().unwrap_or_default().to_string(),
+        client_id: client_id.to_string(),
+    };
+    // tempfile creates the file with mode 0600 on unix.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer(&mut tmp, &body)?;
+    tmp.as_file().sync_all()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A short, printable piece of a body for messages.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .take(200)
+        .collect();
+    if text.trim().is_empty() {
+        "(empty body)".into()
+    } else {
+        text
+    }
+}
+
+/// A reqwest error without its URL query (which never holds secrets, but stays short).
+pub fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_refreshed_before_they_expire() {
+        assert_eq!(use_until(1000, 86400), 1000 + 77760);
+        assert_eq!(use_until(1000, 300), 1000 + 240);
+        assert_eq!(use_until(1000, 30), 1000);
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let t = Token {
+            access_token: SecretString::from("very-secret-token".to_string()),
+            use_until: 1,
+        };
+        assert!(!format!("{t:?}").contains("very-secret-token"));
+    }
+}
