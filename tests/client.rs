@@ -1,0 +1,300 @@
+//! The API client against a mock server: auth, the token cache, retries, pagination,
+//! uploads and error mapping.
+
+use flowctl::client::{Client, ClientError};
+use flowctl::config::Config;
+use flowctl::models::{FlowCreate, FlowType, JobRegistration};
+use std::collections::BTreeMap;
+use wiremock::matchers::{body_string, header, header_exists, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const SECRET: &str = "client-secret-value-123";
+
+fn config(server: &MockServer, cache: Option<&std::path::Path>) -> Config {
+    Config::for_emulator(&server.uri(), "client-id", SECRET, cache.map(|p| p.to_path_buf()))
+}
+
+async fn token_mock(server: &MockServer, expect: u64) {
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string("grant_type=client_credentials"))
+        // base64("client-id:client-secret-value-123")
+        .and(header("authorization", "Basic Y2xpZW50LWlkOmNsaWVudC1zZWNyZXQtdmFsdWUtMTIz"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "the-access-token", "token_type": "bearer", "expires_in": 86399
+        })))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+fn org() -> serde_json::Value {
+    serde_json::json!({"id": "org-1", "name": "Org"})
+}
+
+#[tokio::test]
+async fn the_token_is_fetched_once_and_reused_by_a_second_client_through_the_cache() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/organizations/me"))
+        .and(header("authorization", "Bearer the-access-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(org()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let cache = tempfile::tempdir().expect("dir");
+    let first = Client::new(&config(&server, Some(cache.path()))).expect("client");
+    first.organization().await.expect("first");
+    // A second process: a new client with an empty memory, the same cache.
+    let second = Client::new(&config(&server, Some(cache.path()))).expect("client");
+    second.organization().await.expect("second");
+
+    let files: Vec<_> = std::fs::read_dir(cache.path()).expect("cache").flatten().collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].path()).expect("read");
+    assert!(!text.contains(SECRET), "the cache never holds the secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = files[0].metadata().expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_cache_is_tolerated_and_rewritten() {
+    let server = MockServer::start().await;
+    token_mock(&server, 2).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(org()))
+        .mount(&server)
+        .await;
+    let cache = tempfile::tempdir().expect("dir");
+    Client::new(&config(&server, Some(cache.path()))).expect("client").organization().await.expect("ok");
+    let file = std::fs::read_dir(cache.path()).expect("dir").flatten().next().expect("file").path();
+    std::fs::write(&file, "{corrupt").expect("corrupt");
+    Client::new(&config(&server, Some(cache.path()))).expect("client").organization().await.expect("still ok");
+    let text = std::fs::read_to_string(&file).expect("read");
+    assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "rewritten: {text}");
+}
+
+/// Answers with each template in turn, then the last one forever.
+struct Sequence(std::sync::Mutex<Vec<ResponseTemplate>>);
+
+impl Respond for Sequence {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let mut v = self.0.lock().expect("lock");
+        if v.len() > 1 {
+            v.remove(0)
+        } else {
+            v[0].clone()
+        }
+    }
+}
+
+fn seq(items: Vec<ResponseTemplate>) -> Sequence {
+    Sequence(std::sync::Mutex::new(items))
+}
+
+#[tokio::test]
+async fn a_429_then_200_waits_for_retry_after_and_succeeds() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(seq(vec![
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_json(serde_json::json!({"message": "Rate limit exceeded the maximum. Retry the request in [1] seconds", "code": "too.many.requests", "status": 429})),
+            ResponseTemplate::new(200).set_body_json(org()),
+        ]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    assert_eq!(client.organization().await.expect("ok").name, "Org");
+}
+
+#[tokio::test]
+async fn a_503_is_retried() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(seq(vec![ResponseTemplate::new(503), ResponseTemplate::new(200).set_body_json(org())]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    client.organization().await.expect("retried to success");
+}
+
+#[tokio::test]
+async fn a_400_is_not_retried_and_keeps_code_and_context_id() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "message": "The request could not be understood", "code": "bad.request", "status": 400, "contextId": "ctx-1234"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    let err = client.organization().await.expect_err("400");
+    let ClientError::Api(api) = &err else { panic!("{err:?}") };
+    assert_eq!((api.status, api.code.as_str(), api.context_id.as_deref()), (400, "bad.request", Some("ctx-1234")));
+    assert!(err.to_string().contains("ctx-1234"));
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_once_and_a_second_401_is_an_auth_failure() {
+    let server = MockServer::start().await;
+    token_mock(&server, 2).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(seq(vec![
+            ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "expired", "code": "credentials.expired", "status": 401})),
+            ResponseTemplate::new(200).set_body_json(org()),
+        ]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    client.organization().await.expect("refreshed");
+
+    let server = MockServer::start().await;
+    token_mock(&server, 2).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "no", "code": "bad.credentials", "status": 401})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    let err = client.organization().await.expect_err("401 twice");
+    assert_eq!(err.exit_status(), flowctl::ExitStatus::AuthFailed);
+}
+
+#[tokio::test]
+async fn bad_credentials_name_the_login_url() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "error": "invalid_client", "description": "authentication failed", "error_description": "authentication failed"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    let err = client.authenticate().await.expect_err("bad");
+    let text = err.to_string();
+    assert!(text.contains("invalid_client") && text.contains(&server.uri()), "{text}");
+    assert!(!text.contains(SECRET));
+    assert_eq!(err.exit_status(), flowctl::ExitStatus::AuthFailed);
+}
+
+#[tokio::test]
+async fn a_create_after_a_lost_answer_finds_the_flow_instead_of_posting_again() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/flows"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/flows"))
+        .and(query_param("name", "My Flow"))
+        .and(query_param("type", "inboundcall"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "entities": [
+                {"id": "other", "name": "My Flow Two", "type": "INBOUNDCALL"},
+                {"id": "f-1", "name": "My Flow", "type": "INBOUNDCALL"}
+            ],
+            "pageSize": 100, "pageNumber": 1, "total": 2, "pageCount": 1
+        })))
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    let flow = client
+        .create_flow(&FlowCreate { name: "My Flow".into(), description: None, flow_type: FlowType::InboundCall, division: None })
+        .await
+        .expect("found");
+    assert_eq!(flow.id, "f-1");
+}
+
+#[tokio::test]
+async fn paging_reads_every_page_and_filters_exact_names() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    for page in 1..=3 {
+        let entities: Vec<_> = (0..if page < 3 { 100 } else { 7 })
+            .map(|i| serde_json::json!({"id": format!("q{page}-{i}"), "name": format!("Queue {page}-{i}")}))
+            .collect();
+        Mock::given(path("/api/v2/routing/queues"))
+            .and(query_param("pageNumber", page.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "entities": entities, "pageSize": 100, "pageNumber": page, "total": 207, "pageCount": 3
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = Client::new(&config(&server, None)).expect("client");
+    assert_eq!(client.list_queues().await.expect("all").len(), 207);
+}
+
+#[tokio::test]
+async fn the_upload_sends_the_presigned_headers_and_no_authorization() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/upload/job-1"))
+        .and(header("x-amz-server-side-encryption", "AES256"))
+        .and(body_string("commonModule: {}"))
+        .respond_with(|req: &Request| {
+            if req.headers.get("authorization").is_some() {
+                ResponseTemplate::new(400)
+            } else {
+                ResponseTemplate::new(200)
+            }
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    let job = JobRegistration {
+        id: "job-1".into(),
+        presigned_url: format!("{}/upload/job-1?X-Amz-Signature=abc", server.uri()),
+        headers: BTreeMap::from([("x-amz-server-side-encryption".to_string(), "AES256".to_string())]),
+        self_uri: None,
+    };
+    client.upload_job_content(&job, "commonModule: {}").await.expect("uploaded");
+}
+
+#[tokio::test]
+async fn non_json_error_bodies_and_garbage_retry_after_do_not_panic() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("<html>upstream exploded</html>").insert_header("Retry-After", "later"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    let err = client.organization().await.expect_err("500");
+    assert!(err.to_string().contains("upstream exploded"), "{err}");
+}
+
+#[tokio::test]
+async fn every_api_request_carries_the_bearer_token() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .and(header_exists("authorization"))
+        .and(header("authorization", "Bearer the-access-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(org()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Client::new(&config(&server, None)).expect("client").organization().await.expect("ok");
+}
