@@ -11,7 +11,12 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 const SECRET: &str = "client-secret-value-123";
 
 fn config(server: &MockServer, cache: Option<&std::path::Path>) -> Config {
-    Config::for_emulator(&server.uri(), "client-id", SECRET, cache.map(|p| p.to_path_buf()))
+    Config::for_emulator(
+        &server.uri(),
+        "client-id",
+        SECRET,
+        cache.map(|p| p.to_path_buf()),
+    )
 }
 
 async fn token_mock(server: &MockServer, expect: u64) {
@@ -20,7 +25,10 @@ async fn token_mock(server: &MockServer, expect: u64) {
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string("grant_type=client_credentials"))
         // base64("client-id:client-secret-value-123")
-        .and(header("authorization", "Basic Y2xpZW50LWlkOmNsaWVudC1zZWNyZXQtdmFsdWUtMTIz"))
+        .and(header(
+            "authorization",
+            "Basic Y2xpZW50LWlkOmNsaWVudC1zZWNyZXQtdmFsdWUtMTIz",
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "access_token": "the-access-token", "token_type": "bearer", "expires_in": 86399
         })))
@@ -51,7 +59,10 @@ async fn the_token_is_fetched_once_and_reused_by_a_second_client_through_the_cac
     let second = Client::new(&config(&server, Some(cache.path()))).expect("client");
     second.organization().await.expect("second");
 
-    let files: Vec<_> = std::fs::read_dir(cache.path()).expect("cache").flatten().collect();
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .expect("cache")
+        .flatten()
+        .collect();
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(files[0].path()).expect("read");
     assert!(!text.contains(SECRET), "the cache never holds the secret");
@@ -72,12 +83,28 @@ async fn a_corrupt_cache_is_tolerated_and_rewritten() {
         .mount(&server)
         .await;
     let cache = tempfile::tempdir().expect("dir");
-    Client::new(&config(&server, Some(cache.path()))).expect("client").organization().await.expect("ok");
-    let file = std::fs::read_dir(cache.path()).expect("dir").flatten().next().expect("file").path();
+    Client::new(&config(&server, Some(cache.path())))
+        .expect("client")
+        .organization()
+        .await
+        .expect("ok");
+    let file = std::fs::read_dir(cache.path())
+        .expect("dir")
+        .flatten()
+        .next()
+        .expect("file")
+        .path();
     std::fs::write(&file, "{corrupt").expect("corrupt");
-    Client::new(&config(&server, Some(cache.path()))).expect("client").organization().await.expect("still ok");
+    Client::new(&config(&server, Some(cache.path())))
+        .expect("client")
+        .organization()
+        .await
+        .expect("still ok");
     let text = std::fs::read_to_string(&file).expect("read");
-    assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "rewritten: {text}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+        "rewritten: {text}"
+    );
 }
 
 /// Answers with each template in turn, then the last one forever.
@@ -121,7 +148,10 @@ async fn a_503_is_retried() {
     let server = MockServer::start().await;
     token_mock(&server, 1).await;
     Mock::given(path("/api/v2/organizations/me"))
-        .respond_with(seq(vec![ResponseTemplate::new(503), ResponseTemplate::new(200).set_body_json(org())]))
+        .respond_with(seq(vec![
+            ResponseTemplate::new(503),
+            ResponseTemplate::new(200).set_body_json(org()),
+        ]))
         .expect(2)
         .mount(&server)
         .await;
@@ -142,8 +172,13 @@ async fn a_400_is_not_retried_and_keeps_code_and_context_id() {
         .await;
     let client = Client::new(&config(&server, None)).expect("client");
     let err = client.organization().await.expect_err("400");
-    let ClientError::Api(api) = &err else { panic!("{err:?}") };
-    assert_eq!((api.status, api.code.as_str(), api.context_id.as_deref()), (400, "bad.request", Some("ctx-1234")));
+    let ClientError::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (api.status, api.code.as_str(), api.context_id.as_deref()),
+        (400, "bad.request", Some("ctx-1234"))
+    );
     assert!(err.to_string().contains("ctx-1234"));
 }
 
@@ -165,7 +200,9 @@ async fn a_401_refreshes_the_token_once_and_a_second_401_is_an_auth_failure() {
     let server = MockServer::start().await;
     token_mock(&server, 2).await;
     Mock::given(path("/api/v2/organizations/me"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "no", "code": "bad.credentials", "status": 401})))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            serde_json::json!({"message": "no", "code": "bad.credentials", "status": 401}),
+        ))
         .expect(2)
         .mount(&server)
         .await;
@@ -187,7 +224,10 @@ async fn bad_credentials_name_the_login_url() {
     let client = Client::new(&config(&server, None)).expect("client");
     let err = client.authenticate().await.expect_err("bad");
     let text = err.to_string();
-    assert!(text.contains("invalid_client") && text.contains(&server.uri()), "{text}");
+    assert!(
+        text.contains("invalid_client") && text.contains(&server.uri()),
+        "{text}"
+    );
     assert!(!text.contains(SECRET));
     assert_eq!(err.exit_status(), flowctl::ExitStatus::AuthFailed);
 }
@@ -217,7 +257,12 @@ async fn a_create_after_a_lost_answer_finds_the_flow_instead_of_posting_again() 
         .await;
     let client = Client::new(&config(&server, None)).expect("client");
     let flow = client
-        .create_flow(&FlowCreate { name: "My Flow".into(), description: None, flow_type: FlowType::InboundCall, division: None })
+        .create_flow(&FlowCreate {
+            name: "My Flow".into(),
+            description: None,
+            flow_type: FlowType::InboundCall,
+            division: None,
+        })
         .await
         .expect("found");
     assert_eq!(flow.id, "f-1");
@@ -265,10 +310,16 @@ async fn the_upload_sends_the_presigned_headers_and_no_authorization() {
     let job = JobRegistration {
         id: "job-1".into(),
         presigned_url: format!("{}/upload/job-1?X-Amz-Signature=abc", server.uri()),
-        headers: BTreeMap::from([("x-amz-server-side-encryption".to_string(), "AES256".to_string())]),
+        headers: BTreeMap::from([(
+            "x-amz-server-side-encryption".to_string(),
+            "AES256".to_string(),
+        )]),
         self_uri: None,
     };
-    client.upload_job_content(&job, "commonModule: {}").await.expect("uploaded");
+    client
+        .upload_job_content(&job, "commonModule: {}")
+        .await
+        .expect("uploaded");
 }
 
 #[tokio::test]
@@ -276,7 +327,11 @@ async fn non_json_error_bodies_and_garbage_retry_after_do_not_panic() {
     let server = MockServer::start().await;
     token_mock(&server, 1).await;
     Mock::given(path("/api/v2/organizations/me"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("<html>upstream exploded</html>").insert_header("Retry-After", "later"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_string("<html>upstream exploded</html>")
+                .insert_header("Retry-After", "later"),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -296,5 +351,9 @@ async fn every_api_request_carries_the_bearer_token() {
         .expect(1)
         .mount(&server)
         .await;
-    Client::new(&config(&server, None)).expect("client").organization().await.expect("ok");
+    Client::new(&config(&server, None))
+        .expect("client")
+        .organization()
+        .await
+        .expect("ok");
 }

@@ -33,8 +33,7 @@ async fn create_parents(org: &Org, names: &[&str]) -> common::Run {
     org.flowctl(&args).await
 }
 
-fn flow<'a>(org: &'a Org, name: &str, t: FlowType) -> Option<flowctl::models::Flow> {
-    let _ = &org;
+fn flow(org: &Org, name: &str, t: FlowType) -> Option<flowctl::models::Flow> {
     org.emulator
         .flows()
         .into_iter()
@@ -110,7 +109,7 @@ async fn rerun_with_same_content_publishes_nothing_and_changed_content_updates()
 
     assert_eq!(create_parents(&org, &["Inbound Sales Flow"]).await.code, 0);
     let r = create_parents(&org, &["Inbound Sales Flow"]).await;
-    assert_eq!(r.json()[0]["action"], "unchanged", "{r:?}");
+    assert_eq!(r.json()["action"], "unchanged", "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +344,7 @@ async fn verify_reports_a_stale_parent_and_create_parent_fixes_it() {
     // The parent's own content is unchanged, but it runs an old copy: it is republished.
     let r = create_parents(&org, &["Inbound Sales Flow"]).await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(r.json()[0]["action"], "updated", "{r:?}");
+    assert_eq!(r.json()["action"], "updated", "{r:?}");
     let r = org
         .flowctl(&[
             "verify",

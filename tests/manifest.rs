@@ -314,7 +314,7 @@ async fn every_offline_check_exits_2_without_a_request() {
         (
             "malformed YAML",
             "modules:\n  - name: [unclosed\n".into(),
-            ":2:",
+            "bad.yaml:3:1: malformed YAML",
         ),
         (
             "unknown key",

@@ -1,36 +1,455 @@
-//! The offline Genesys Cloud emulator (axum): OAuth, flows, Architect jobs that read the
-//! YAML like Architect does, dependency tracking, queues, divisions, rate limits and faults.
+//! The offline Genesys Cloud emulator (axum): OAuth client credentials, flows, Architect
+//! jobs that read the YAML as Architect does, dependency tracking (with an optional index
+//! lag), queues, divisions and the org, a per-token rate limit with the `inin-ratelimit-*`
+//! headers, latency, and faults on demand.
+//!
+//! Tests start it in-process on `127.0.0.1:0` with [`Emulator::start`] and inspect or
+//! steer it through the hooks below; `flowctl emulator serve` runs it for users' pipelines.
+
+mod architect;
+mod http;
+mod state;
+
+pub use state::{Fault, FaultConfig};
+
+use crate::cli::EmulatorServeArgs;
+use crate::error::Error;
+use crate::models::{Flow, FlowType, FlowVersion};
+use serde::Deserialize;
+use state::{Org, State};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 
 /// The client id the emulator accepts by default.
 pub const DEFAULT_CLIENT_ID: &str = "flowctl-emulator";
 /// The client secret the emulator accepts by default (not a secret: it guards a local toy).
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-/// Stub until the emulator lands.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EmulatorConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    pub token_lifetime: Duration,
+    /// Added to every request.
+    pub latency: Duration,
+    /// How long an Architect job runs after its upload.
     pub job_time: Duration,
+    /// Requests per token per `rate_window`.
+    pub rate_limit: u32,
+    pub rate_window: Duration,
+    /// How long after a publish dependency tracking shows its links.
     pub index_lag: Duration,
+    pub faults: FaultConfig,
+    /// Load the org from, and save it after every change to, this file.
     pub state_file: Option<PathBuf>,
+    pub seed: Option<Seed>,
 }
 
-pub struct Emulator {}
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            client_id: DEFAULT_CLIENT_ID.into(),
+            client_secret: DEFAULT_CLIENT_SECRET.into(),
+            token_lifetime: Duration::from_secs(86399),
+            latency: Duration::ZERO,
+            job_time: Duration::from_millis(200),
+            rate_limit: 300,
+            rate_window: Duration::from_secs(60),
+            index_lag: Duration::ZERO,
+            faults: FaultConfig::default(),
+            state_file: None,
+            seed: None,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// From `flowctl emulator serve` flags; a bad `--faults` or `--seed` names itself.
+    pub fn from_serve_args(args: &EmulatorServeArgs) -> Result<EmulatorConfig, Error> {
+        let faults = match &args.faults {
+            Some(spec) => FaultConfig::parse(spec).map_err(|e| {
+                Error::input(
+                    format!("--faults '{spec}': {e}"),
+                    Some("e.g. --faults 429=0.1,503=0.05,drop=0.02".to_string()),
+                )
+            })?,
+            None => FaultConfig::default(),
+        };
+        let seed = match &args.seed {
+            Some(path) => Some(Seed::load(path)?),
+            None => None,
+        };
+        Ok(EmulatorConfig {
+            client_id: args.client_id.clone(),
+            client_secret: args.client_secret.clone(),
+            token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
+            latency: Duration::from_millis(args.latency_ms),
+            job_time: Duration::from_millis(args.job_ms),
+            rate_limit: args.rate_limit.max(1),
+            rate_window: Duration::from_secs(60),
+            index_lag: Duration::from_millis(args.index_lag_ms),
+            faults,
+            state_file: args.state.clone(),
+            seed,
+        })
+    }
+}
+
+/// `--seed FILE`: queues, divisions and flows that exist before anything runs.
+///
+/// ```json
+/// {"divisions": ["Sales Division"],
+///  "queues": [{"name": "VIP", "division": "Sales Division"}],
+///  "flows": [{"name": "Legacy Flow", "type": "inboundcall", "lockedBy": "Jane Doe"}]}
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub divisions: Vec<String>,
+    #[serde(default)]
+    pub queues: Vec<SeedQueue>,
+    #[serde(default)]
+    pub flows: Vec<SeedFlow>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedQueue {
+    pub name: String,
+    pub division: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedFlow {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub flow_type: String,
+    pub description: Option<String>,
+    pub locked_by: Option<String>,
+}
+
+impl Seed {
+    pub fn load(path: &Path) -> Result<Seed, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::input(format!("seed file {}: {e}", path.display()), None))
+    }
+
+    fn apply(&self, org: &mut Org) -> Result<(), Error> {
+        for d in &self.divisions {
+            if !org.divisions.iter().any(|x| &x.name == d) {
+                org.divisions.push(crate::models::Division {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    name: d.clone(),
+                    description: None,
+                    home_division: Some(false),
+                    self_uri: None,
+                });
+            }
+        }
+        for q in &self.queues {
+            if !org.queues.iter().any(|x| x.name == q.name) {
+                org.add_queue(&q.name, q.division.as_deref());
+            }
+        }
+        for f in &self.flows {
+            let t = FlowType::parse_any(&f.flow_type).ok_or_else(|| {
+                Error::input(
+                    format!("seed flow '{}': unknown type '{}'", f.name, f.flow_type),
+                    None,
+                )
+            })?;
+            let home = org
+                .home()
+                .cloned()
+                .ok_or_else(|| Error::input("the org has no home division", None))?;
+            let flow = org.create_flow(&f.name, f.description.clone(), t, &home);
+            if let (Some(user), Some(r)) = (&f.locked_by, org.flows.get_mut(&flow.id)) {
+                r.flow.locked_user = Some(user_ref(user));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn user_ref(name: &str) -> crate::models::EntityRef {
+    crate::models::EntityRef {
+        id: Some(uuid::Uuid::new_v4().to_string()),
+        name: Some(name.to_string()),
+        self_uri: None,
+    }
+}
+
+pub(crate) struct Inner {
+    pub config: EmulatorConfig,
+    pub base_url: String,
+    pub state: Mutex<State>,
+}
+
+pub(crate) type Shared = Arc<Inner>;
+
+impl Inner {
+    /// Saves the org when a state file is set (atomically; a failure is logged, not fatal).
+    pub fn save(&self, s: &State) {
+        if let Some(path) = &self.config.state_file {
+            if let Err(e) = s.org.save(path) {
+                tracing::warn!("emulator: cannot save {}: {e}", path.display());
+            }
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    shared: Shared,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
 
 impl Emulator {
-    pub async fn start(config: EmulatorConfig) -> Result<Emulator, crate::Error> {
-        let _ = config;
-        todo!()
+    /// Starts on `127.0.0.1:0`.
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, Error> {
+        Emulator::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
     }
+
+    pub async fn start_on(addr: SocketAddr, config: EmulatorConfig) -> Result<Emulator, Error> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Io {
+                path: format!("emulator address {addr}"),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| Error::Io {
+            path: format!("emulator address {addr}"),
+            source,
+        })?;
+        let mut org = match &config.state_file {
+            Some(path) => Org::load(path).map_err(|e| {
+                Error::input(e, Some("remove the file or pass another --state".into()))
+            })?,
+            None => None,
+        };
+        let fresh = org.is_none();
+        let mut org = org.take().unwrap_or_default();
+        if let (true, Some(seed)) = (fresh, &config.seed) {
+            seed.apply(&mut org)?;
+        }
+        let state = State {
+            org,
+            tokens: HashMap::new(),
+            windows: HashMap::new(),
+            jobs: HashMap::new(),
+            scripted: VecDeque::new(),
+            random: config.faults,
+            index_lag: config.index_lag,
+            log: Vec::new(),
+        };
+        let shared = Arc::new(Inner {
+            base_url: format!("http://{local}"),
+            config,
+            state: Mutex::new(state),
+        });
+        if let Ok(s) = shared.state.lock() {
+            shared.save(&s);
+        }
+        let app = http::router(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("emulator stopped: {e}");
+            }
+        });
+        Ok(Emulator {
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
-        todo!()
+        self.shared.base_url.clone()
     }
-    pub async fn shutdown(self) {}
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut s = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut s)
+    }
+
+    /// The org's flows, by name.
+    pub fn flows(&self) -> Vec<Flow> {
+        let mut flows: Vec<Flow> =
+            self.with(|s| s.org.flows.values().map(|r| r.flow.clone()).collect());
+        flows.sort_by(|a, b| a.name.cmp(&b.name));
+        flows
+    }
+
+    /// A flow's published versions, oldest first.
+    pub fn flow_versions(&self, id: &str) -> Vec<FlowVersion> {
+        self.with(|s| {
+            s.org
+                .flows
+                .get(id)
+                .map(|r| r.versions.iter().map(|v| v.version.clone()).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The YAML of a flow's published version.
+    pub fn published_yaml(&self, id: &str) -> Option<String> {
+        self.with(|s| {
+            s.org
+                .flows
+                .get(id)
+                .and_then(|r| r.published())
+                .map(|v| v.yaml.clone())
+        })
+    }
+
+    /// Locks a flow as an Architect UI user would; false if there is no such flow.
+    pub fn lock_flow(&self, name: &str, flow_type: FlowType, user_name: &str) -> bool {
+        let shared = self.shared.clone();
+        self.with(|s| {
+            let id = s.org.find_flow(name, flow_type).map(|r| r.flow.id.clone());
+            let Some(r) = id.and_then(|id| s.org.flows.get_mut(&id)) else {
+                return false;
+            };
+            r.flow.locked_user = Some(user_ref(user_name));
+            shared.save(s);
+            true
+        })
+    }
+
+    /// Adds a queue to the home division; returns its id.
+    pub fn add_queue(&self, name: &str) -> String {
+        let shared = self.shared.clone();
+        self.with(|s| {
+            let id = s.org.add_queue(name, None);
+            shared.save(s);
+            id
+        })
+    }
+
+    /// Faults for the next API requests, in order.
+    pub fn script_faults(&self, faults: Vec<Fault>) {
+        self.with(|s| s.scripted.extend(faults));
+    }
+
+    /// Random fault rates from now on.
+    pub fn set_faults(&self, faults: FaultConfig) {
+        self.with(|s| s.random = faults);
+    }
+
+    pub fn set_index_lag(&self, lag: Duration) {
+        self.with(|s| s.index_lag = lag);
+    }
+
+    pub fn set_build_status(&self, status: &str) {
+        self.with(|s| s.org.build_status = status.to_string());
+    }
+
+    /// Every token issued so far expires now.
+    pub fn expire_tokens(&self) {
+        self.with(|s| {
+            let now = Instant::now();
+            for exp in s.tokens.values_mut() {
+                *exp = now;
+            }
+        });
+    }
+
+    /// Requests to `/api/v2` so far.
+    pub fn request_count(&self) -> u64 {
+        self.with(|s| {
+            s.log
+                .iter()
+                .filter(|(_, p, _)| p.starts_with("/api/v2"))
+                .count() as u64
+        })
+    }
+
+    /// Every request so far: (method, path, status), including `/oauth/token` and uploads.
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        self.with(|s| s.log.clone())
+    }
+
+    /// Stops serving (after the org was saved).
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
 }
 
-pub async fn serve(args: &crate::cli::EmulatorServeArgs) -> Result<(), crate::Error> {
-    let _ = args;
-    todo!()
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// `flowctl emulator serve`: prints the base URL as the first line of stdout, then serves
+/// until Ctrl-C or SIGTERM.
+pub async fn serve(args: &EmulatorServeArgs) -> Result<(), Error> {
+    if !args.addr.ip().is_loopback() {
+        return Err(Error::input(
+            format!("--addr {} is not a loopback address", args.addr),
+            Some(
+                "the emulator listens on this machine only, e.g. --addr 127.0.0.1:8787".to_string(),
+            ),
+        ));
+    }
+    let config = EmulatorConfig::from_serve_args(args)?;
+    let emulator = Emulator::start_on(args.addr, config).await?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", emulator.base_url());
+        let _ = out.flush();
+    }
+    eprintln!(
+        "flowctl emulator: client id '{}', queues General Support, Sales, Billing; Ctrl-C to stop",
+        args.client_id
+    );
+    wait_for_stop().await;
+    emulator.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

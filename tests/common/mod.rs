@@ -42,6 +42,8 @@ impl Org {
     pub async fn new() -> Org {
         Org::with(EmulatorConfig {
             job_time: std::time::Duration::from_millis(20),
+            // Tests share a cached token across runs; the rate limit has its own tests.
+            rate_limit: 100_000,
             ..EmulatorConfig::default()
         })
         .await

@@ -1,0 +1,276 @@
+//! The emulated org: flows and their published versions (with what each version consumes),
+//! queues, divisions, and the in-memory parts (tokens, rate windows, jobs, faults).
+//! Persisted as JSON, atomically, after every change when a state file is set.
+
+use crate::models::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn iso(ms: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// One published version and what it consumes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub version: FlowVersion,
+    pub yaml: String,
+    pub consumes: Vec<Dependency>,
+    /// Epoch ms from which dependency tracking shows this version's links.
+    pub indexed_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowRecord {
+    pub flow: Flow,
+    pub versions: Vec<VersionRecord>,
+}
+
+impl FlowRecord {
+    pub fn published(&self) -> Option<&VersionRecord> {
+        let id = &self.flow.published_version.as_ref()?.id;
+        self.versions.iter().find(|v| &v.version.id == id)
+    }
+}
+
+/// The persisted part of the org.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Org {
+    pub organization: Organization,
+    pub divisions: Vec<Division>,
+    pub queues: Vec<Queue>,
+    pub flows: BTreeMap<String, FlowRecord>,
+    pub build_status: String,
+}
+
+impl Default for Org {
+    fn default() -> Self {
+        let home = Division {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: "Home".into(),
+            description: Some("The default division".into()),
+            home_division: Some(true),
+            self_uri: None,
+        };
+        let mut org = Org {
+            organization: Organization {
+                id: uuid::Uuid::new_v4().to_string(),
+                name: "flowctl emulated org".into(),
+                third_party_org_name: Some("flowctl-emulator".into()),
+                domain: Some("emulator.local".into()),
+                state: Some("active".into()),
+                self_uri: Some("/api/v2/organizations/me".into()),
+            },
+            divisions: vec![home],
+            queues: Vec::new(),
+            flows: BTreeMap::new(),
+            build_status: "OPERATIONAL".into(),
+        };
+        for q in ["General Support", "Sales", "Billing"] {
+            org.add_queue(q, None);
+        }
+        org
+    }
+}
+
+impl Org {
+    pub fn home(&self) -> Option<&Division> {
+        self.divisions
+            .iter()
+            .find(|d| d.home_division == Some(true))
+            .or(self.divisions.first())
+    }
+
+    pub fn division_ref(&self, d: &Division) -> EntityRef {
+        EntityRef {
+            id: Some(d.id.clone()),
+            name: Some(d.name.clone()),
+            self_uri: Some(format!("/api/v2/authorization/divisions/{}", d.id)),
+        }
+    }
+
+    pub fn add_queue(&mut self, name: &str, division: Option<&str>) -> String {
+        let div = division
+            .and_then(|n| self.divisions.iter().find(|d| d.name == n))
+            .or(self.home())
+            .map(|d| self.division_ref(d));
+        let id = uuid::Uuid::new_v4().to_string();
+        self.queues.push(Queue {
+            id: id.clone(),
+            name: name.to_string(),
+            division: div,
+            description: None,
+            member_count: Some(0),
+            self_uri: Some(format!("/api/v2/routing/queues/{id}")),
+        });
+        id
+    }
+
+    pub fn find_flow(&self, name: &str, t: FlowType) -> Option<&FlowRecord> {
+        self.flows
+            .values()
+            .find(|r| r.flow.name == name && r.flow.flow_type == t)
+    }
+
+    /// A new, unpublished flow.
+    pub fn create_flow(
+        &mut self,
+        name: &str,
+        description: Option<String>,
+        t: FlowType,
+        division: &Division,
+    ) -> Flow {
+        let id = uuid::Uuid::new_v4().to_string();
+        let flow = Flow {
+            id: id.clone(),
+            name: name.to_string(),
+            description,
+            flow_type: t,
+            division: Some(self.division_ref(division)),
+            locked_user: None,
+            locked_client: None,
+            active: Some(false),
+            system: Some(false),
+            deleted: Some(false),
+            published_version: None,
+            saved_version: None,
+            checked_in_version: None,
+            published_by: None,
+            current_operation: None,
+            supported_languages: None,
+            compatible_flow_types: None,
+            self_uri: Some(format!("/api/v2/flows/{id}")),
+        };
+        self.flows.insert(
+            id,
+            FlowRecord {
+                flow: flow.clone(),
+                versions: Vec::new(),
+            },
+        );
+        flow
+    }
+
+    /// Ids of the flows whose current published version consumes `id`.
+    pub fn published_consumers(&self, id: &str) -> Vec<&FlowRecord> {
+        self.flows
+            .values()
+            .filter(|r| {
+                r.published()
+                    .is_some_and(|v| v.consumes.iter().any(|d| d.id == id))
+            })
+            .collect()
+    }
+
+    pub fn load(path: &Path) -> Result<Option<Org>, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| format!("{}: not an emulator state file: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Writes atomically: a temp file in the same directory, then a rename.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        serde_json::to_writer_pretty(&mut tmp, self)?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// A fault to inject into the next API request (scripted) or at random.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// 429 with `Retry-After` seconds.
+    Status429 { retry_after: u64 },
+    /// 503 service.unavailable.
+    Status503,
+    /// The connection closes without a complete answer.
+    Drop,
+    /// The answer comes late.
+    Delay(Duration),
+    /// The next Architect job fails as a rate limit inside Architect does ("could not find
+    /// the flow with id").
+    JobRateLimited,
+}
+
+/// Random fault rates, each in [0, 1], applied to every API request.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FaultConfig {
+    pub rate_429: f64,
+    pub rate_503: f64,
+    pub rate_drop: f64,
+}
+
+impl FaultConfig {
+    /// `429=0.1,503=0.05,drop=0.02`
+    pub fn parse(spec: &str) -> Result<FaultConfig, String> {
+        let mut f = FaultConfig::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("'{part}' is not KIND=RATE"))?;
+            let rate: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{v}' in '{part}' is not a number"))?;
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("rate {rate} in '{part}' is not between 0 and 1"));
+            }
+            match k.trim() {
+                "429" => f.rate_429 = rate,
+                "503" => f.rate_503 = rate,
+                "drop" => f.rate_drop = rate,
+                other => {
+                    return Err(format!(
+                        "unknown fault '{other}' (expected 429, 503 or drop)"
+                    ))
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub signature: String,
+    pub status: JobStatus,
+    pub flow: Option<EntityRef>,
+    pub messages: Vec<JobMessage>,
+    pub fail_as_rate_limit: bool,
+}
+
+/// Everything, behind one lock.
+#[derive(Debug)]
+pub struct State {
+    pub org: Org,
+    pub tokens: HashMap<String, Instant>,
+    /// token → (window start, count)
+    pub windows: HashMap<String, (Instant, u32)>,
+    pub jobs: HashMap<String, Job>,
+    pub scripted: VecDeque<Fault>,
+    pub random: FaultConfig,
+    pub index_lag: Duration,
+    pub log: Vec<(String, String, u16)>,
+}
