@@ -98,10 +98,14 @@ fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// A list parameter, repeated (`type=a&type=b`, as the Go SDK sends it) or comma-joined
+/// (`type=a,b`, as the Python SDK sends it): the real API takes both.
 fn params<'a>(q: &'a [(String, String)], key: &str) -> Vec<&'a str> {
     q.iter()
         .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
         .collect()
 }
 
