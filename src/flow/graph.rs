@@ -145,6 +145,15 @@ impl FlowGraph {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// Nodes by id, for linear-time walks (the first of duplicate ids wins).
+    pub fn index(&self) -> HashMap<&str, &Node> {
+        let mut index = HashMap::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            index.entry(n.id.as_str()).or_insert(n);
+        }
+        index
+    }
+
     /// Every problem at once; empty when the graph is valid.
     pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
@@ -194,7 +203,8 @@ impl FlowGraph {
                 }
             }
         }
-        if self.node(&self.start).is_none() {
+        let index = self.index();
+        if !index.contains_key(self.start.as_str()) {
             p(
                 None,
                 "one-start",
@@ -207,7 +217,7 @@ impl FlowGraph {
             }
             for (edge, target) in [("default", &n.default), ("error", &n.error)] {
                 if let Some(t) = target {
-                    if self.node(t).is_none() {
+                    if !index.contains_key(t.as_str()) {
                         p(
                             Some(&n.id),
                             "edge-target",
@@ -279,7 +289,6 @@ impl FlowGraph {
             }
         }
         // Reachability and cycles, over both kinds of edges.
-        let index: HashMap<&str, &Node> = self.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
         let mut seen: HashSet<&str> = HashSet::new();
         let mut stack = vec![self.start.as_str()];
         while let Some(id) = stack.pop() {

@@ -13,6 +13,8 @@ use super::graph::{FlowGraph, Node, NodeKind, Problem, Prompt};
 use crate::models::FlowType;
 use serde_yaml_ng::{Mapping, Value};
 
+type Index<'a> = std::collections::HashMap<&'a str, &'a Node>;
+
 /// The task every rendered inbound flow starts in.
 pub const START_REF_ID: &str = "Start_10";
 
@@ -36,8 +38,9 @@ fn no_value() -> Value {
 /// shapes Architect cannot express).
 pub fn render(graph: &FlowGraph) -> Result<String, Vec<Problem>> {
     let mut problems = Vec::new();
-    let actions = chain(graph, &graph.start, &mut problems);
-    let error_handling = flow_error_handling(graph, &mut problems);
+    let index = graph.index();
+    let actions = chain(graph, &index, &graph.start, &mut problems);
+    let error_handling = flow_error_handling(graph, &index, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -115,18 +118,20 @@ fn start_name(graph: &FlowGraph) -> String {
 }
 
 /// The actions from `from` along default edges (the Start node renders as nothing).
-fn chain(graph: &FlowGraph, from: &str, problems: &mut Vec<Problem>) -> Vec<Value> {
+fn chain(graph: &FlowGraph, index: &Index, from: &str, problems: &mut Vec<Problem>) -> Vec<Value> {
     let mut actions = Vec::new();
     let mut next = Some(from.to_string());
     // Validation rules out cycles; the bound keeps a bad graph from looping here anyway.
     let mut steps = 0;
     while let Some(id) = next.take() {
         steps += 1;
-        let Some(node) = graph.node(&id) else { break };
+        let Some(node) = index.get(id.as_str()) else {
+            break;
+        };
         if steps > graph.nodes.len() {
             break;
         }
-        if let Some(a) = action(graph, node, problems) {
+        if let Some(a) = action(graph, index, node, problems) {
             actions.push(a);
         }
         next = node.default.clone();
@@ -134,7 +139,12 @@ fn chain(graph: &FlowGraph, from: &str, problems: &mut Vec<Problem>) -> Vec<Valu
     actions
 }
 
-fn action(graph: &FlowGraph, node: &Node, problems: &mut Vec<Problem>) -> Option<Value> {
+fn action(
+    graph: &FlowGraph,
+    index: &Index,
+    node: &Node,
+    problems: &mut Vec<Problem>,
+) -> Option<Value> {
     Some(match &node.kind {
         NodeKind::Start => return None,
         NodeKind::Play { prompt } => {
@@ -175,7 +185,7 @@ fn action(graph: &FlowGraph, node: &Node, problems: &mut Vec<Problem>) -> Option
                 map([("errorType", no_value()), ("errorMessage", no_value())]),
             );
             if let Some(err) = &node.error {
-                let failure = chain(graph, err, problems);
+                let failure = chain(graph, index, err, problems);
                 transfer.insert(
                     s("outputs"),
                     map([("failure", map([("actions", Value::Sequence(failure))]))]),
@@ -192,10 +202,10 @@ fn action(graph: &FlowGraph, node: &Node, problems: &mut Vec<Problem>) -> Option
 
 /// `settingsErrorHandling.errorHandling`: Architect handles a failed module call at the
 /// flow level, so a call-module node's error edge must lead straight to a Hangup.
-fn flow_error_handling(graph: &FlowGraph, problems: &mut Vec<Problem>) -> Value {
+fn flow_error_handling(graph: &FlowGraph, index: &Index, problems: &mut Vec<Problem>) -> Value {
     for n in &graph.nodes {
         if let (NodeKind::CallModule { .. }, Some(err)) = (&n.kind, &n.error) {
-            match graph.node(err).map(|t| &t.kind) {
+            match index.get(err.as_str()).map(|t| &t.kind) {
                 Some(NodeKind::Hangup) | None => {}
                 Some(_) => problems.push(Problem {
                     node: Some(n.id.clone()),
