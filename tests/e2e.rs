@@ -470,38 +470,103 @@ async fn verify_json_and_junit_outputs_parse_and_agree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_and_token_never_appear_in_output_at_the_most_verbose_level() {
-    let org = Org::new().await;
-    let r = org
-        .flowctl(&["-vvv", "create-shared", "--name", SHARED])
-        .await;
-    assert_eq!(r.code, 0, "{r:?}");
-    let r2 = org
-        .flowctl(&[
+    const SECRET: &str = "Sup3r-Secret-Value-9f8e7d";
+    let org = Org::with(flowctl::emulator::EmulatorConfig {
+        client_secret: SECRET.into(),
+        job_time: Duration::from_millis(20),
+        rate_limit: 100_000,
+        ..flowctl::emulator::EmulatorConfig::default()
+    })
+    .await;
+    let env = [("GENESYS_CLIENT_SECRET", SECRET)];
+    let manifest = org.path().join("flows.yaml");
+    std::fs::write(&manifest, "modules:\n  - name: M\n    greeting: Hi\nflows:\n  - name: F\n    modules: [M]\n    queue: Sales\n")
+        .expect("manifest");
+    let m = manifest.to_str().expect("utf-8");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["-vvv", "create-shared", "--name", SHARED],
+        vec![
+            "-vvv",
+            "create-parent",
+            "--name",
+            "P",
+            "--shared",
+            SHARED,
+            "--queue",
+            QUEUE,
+        ],
+        vec![
+            "-vvv", "verify", "--shared", SHARED, "--parent", "P", "--wait", "0",
+        ],
+        vec![
             "-vvv", "verify", "--shared", SHARED, "--parent", "Nope", "--wait", "0",
-        ])
+        ],
+        vec!["-vvv", "plan", "-f", m],
+        vec!["-vvv", "apply", "-f", m],
+        vec!["-vvv", "verify", "-f", m],
+        vec!["-vvv", "graph", "-f", m, "--from-org"],
+        vec!["-vvv", "whoami"],
+        vec!["-vvv", "destroy", "-f", m, "--yes"],
+        vec!["-vvv", "--no-token-cache", "whoami"],
+    ];
+    let mut runs = Vec::new();
+    for args in &commands {
+        let r = org.flowctl_env(args, &env).await;
+        assert_ne!(r.code, 101, "{args:?} panicked: {r:?}");
+        runs.push((args.clone(), r));
+    }
+    // A wrong secret must not be echoed either.
+    let wrong = org
+        .flowctl_env(
+            &["-vvv", "--no-token-cache", "whoami"],
+            &[("GENESYS_CLIENT_SECRET", "Wrong-Secret-0a1b2c")],
+        )
         .await;
+    assert_eq!(wrong.code, 3);
+    assert!(
+        !wrong.stderr.contains("Wrong-Secret-0a1b2c")
+            && !wrong.stdout.contains("Wrong-Secret-0a1b2c")
+    );
+
     // The token is in the 0600 cache and nowhere else.
     let cache = org.path().join("cache").join("flowctl");
-    let mut token_files = std::fs::read_dir(&cache)
+    let cached = std::fs::read_dir(&cache)
         .expect("token cache dir")
-        .flatten();
-    let cached =
-        std::fs::read_to_string(token_files.next().expect("a cache file").path()).expect("cache");
-    let token: serde_json::Value = serde_json::from_str(&cached).expect("cache is JSON");
+        .flatten()
+        .next()
+        .expect("a cache file")
+        .path();
+    let text = std::fs::read_to_string(&cached).expect("cache");
+    let token: serde_json::Value = serde_json::from_str(&text).expect("cache is JSON");
     let token = token["access_token"]
         .as_str()
         .expect("access_token in cache")
         .to_string();
-    for run in [&r, &r2] {
+    assert!(!text.contains(SECRET), "the cache never holds the secret");
+    for (args, run) in &runs {
         for text in [&run.stdout, &run.stderr] {
-            assert!(
-                !text.contains(flowctl::emulator::DEFAULT_CLIENT_SECRET),
-                "secret leaked: {run:?}"
-            );
-            assert!(!text.contains(&token), "token leaked: {run:?}");
+            assert!(!text.contains(SECRET), "secret leaked by {args:?}: {run:?}");
+            assert!(!text.contains(&token), "token leaked by {args:?}: {run:?}");
         }
     }
-    assert!(!cached.contains(flowctl::emulator::DEFAULT_CLIENT_SECRET));
+    // No other file the runs left behind holds either.
+    let mut stack = vec![org.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p != cached {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(
+                    !text.contains(SECRET) && !text.contains(&token),
+                    "{} holds a secret",
+                    p.display()
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,6 +103,8 @@ impl ClientError {
         match self {
             ClientError::Auth { .. } => ExitStatus::AuthFailed,
             ClientError::Api(e) if matches!(e.status, 401 | 403) => ExitStatus::AuthFailed,
+            // What the SDKs would retry, given up on (a Retry-After over 180 s): exit 5.
+            ClientError::Api(e) if matches!(e.status, 429 | 502 | 503 | 504) => ExitStatus::Network,
             ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
             ClientError::Network { .. }
             | ClientError::RetriesExhausted { .. }

@@ -31,7 +31,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 6,
+            max_attempts: 8,
             max_elapsed: Duration::from_secs(300),
             base: Duration::from_millis(500),
             cap: Duration::from_secs(30),

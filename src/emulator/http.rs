@@ -195,9 +195,14 @@ async fn edge(AxState(shared): AxState<Shared>, req: Request, next: Next) -> Res
     if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         headers.insert("inin-correlation-id", v);
     }
-    lock(&shared)
-        .log
-        .push((method, path, response.status().as_u16()));
+    // A dropped connection is logged as status 0: the client never saw an answer.
+    let status = if response.headers().contains_key("x-emulator-fault") {
+        0
+    } else {
+        response.status().as_u16()
+    };
+    response.headers_mut().remove("x-emulator-fault");
+    lock(&shared).log.push((method, path, status));
     response
 }
 
@@ -205,10 +210,10 @@ async fn api_edge(shared: &Shared, req: Request, next: Next) -> Response {
     // Faults first: they stand for the network and the edge, before auth.
     let fault = {
         let mut s = lock(shared);
+        // A scripted job fault waits at the front for the next job registration; it does
+        // not hold back the other faults.
         match s.scripted.front() {
-            Some(Fault::JobRateLimited) => None,
-            Some(_) => s.scripted.pop_front(),
-            None => {
+            Some(Fault::JobRateLimited) | None => {
                 let r = s.random;
                 let x: f64 = rand::random();
                 if x < r.rate_429 {
@@ -221,6 +226,7 @@ async fn api_edge(shared: &Shared, req: Request, next: Next) -> Response {
                     None
                 }
             }
+            Some(_) => s.scripted.pop_front(),
         }
     };
     match fault {
@@ -317,6 +323,7 @@ fn dropped() -> Response {
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")
+        .header("x-emulator-fault", "drop")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| error(503, "service.unavailable", "dropped"))
 }

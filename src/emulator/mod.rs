@@ -380,7 +380,8 @@ impl Emulator {
         })
     }
 
-    /// Every request so far: (method, path, status), including `/oauth/token` and uploads.
+    /// Every request so far: (method, path, status), including `/oauth/token` and uploads;
+    /// status 0 is a dropped connection.
     pub fn requests(&self) -> Vec<(String, String, u16)> {
         self.with(|s| s.log.clone())
     }

@@ -1,0 +1,145 @@
+//! The fault suite: flowctl against an emulator that misbehaves on purpose. Run with
+//! `--nocapture` to see the figures the README quotes.
+
+mod common;
+
+use common::Org;
+use flowctl::emulator::{EmulatorConfig, Fault, FaultConfig};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn manifest(callers: usize, greeting: &str) -> String {
+    let mut s = format!("modules:\n  - name: Faulty Module\n    greeting: {greeting}\nflows:\n");
+    for i in 0..callers {
+        s.push_str(&format!(
+            "  - name: Faulty Caller {i:02}\n    modules: [Faulty Module]\n    queue: Sales\n"
+        ));
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_under_twenty_percent_faulty_requests_publishes_every_flow_once() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(20),
+        rate_limit: 100_000,
+        faults: FaultConfig {
+            rate_429: 0.07,
+            rate_503: 0.07,
+            rate_drop: 0.06,
+        },
+        ..EmulatorConfig::default()
+    })
+    .await;
+    // Also one Architect job that fails as a rate limit inside Architect does.
+    org.emulator.script_faults(vec![Fault::JobRateLimited]);
+    let path = org.path().join("flows.yaml");
+    std::fs::write(&path, manifest(10, "Hello")).expect("manifest");
+    let path = path.to_str().expect("utf-8");
+
+    let r = org.flowctl(&["apply", "-f", path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+    for f in org.emulator.flows() {
+        by_name
+            .entry(f.name.clone())
+            .or_default()
+            .push(f.id.clone());
+    }
+    assert_eq!(by_name.len(), 11, "{by_name:?}");
+    let mut extra_versions = 0;
+    for (name, ids) in &by_name {
+        assert_eq!(ids.len(), 1, "'{name}' exists {} times", ids.len());
+        let versions = org.emulator.flow_versions(&ids[0]).len();
+        assert!(
+            (1..=2).contains(&versions),
+            "'{name}' has {versions} versions"
+        );
+        extra_versions += versions - 1;
+    }
+    let log = org.emulator.requests();
+    let api: Vec<_> = log
+        .iter()
+        .filter(|(_, p, _)| p.starts_with("/api/v2"))
+        .collect();
+    let count = |s: u16| api.iter().filter(|(_, _, x)| *x == s).count();
+    eprintln!(
+        "fault suite: {} API requests, {} answered 429, {} answered 503, {} dropped, 1 Architect job failed as a rate limit; \
+         11 of 11 flows published once each, {extra_versions} extra versions",
+        api.len(),
+        count(429),
+        count(503),
+        count(0)
+    );
+    assert!(
+        count(429) + count(503) + count(0) > 0,
+        "faults were injected"
+    );
+
+    // And the next apply publishes nothing, faults or not.
+    let r = org
+        .flowctl(&["--output", "json", "apply", "-f", path])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let results = r.json()["results"].as_array().expect("results").clone();
+    assert!(
+        results.iter().all(|x| x["outcome"] == "unchanged"),
+        "{results:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_expires_mid_run_is_replaced_once() {
+    let org = Org::new().await;
+    let path = org.path().join("flows.yaml");
+    std::fs::write(&path, manifest(3, "Hello")).expect("manifest");
+    let path = path.to_str().expect("utf-8");
+    assert_eq!(org.flowctl(&["apply", "-f", path]).await.code, 0);
+    // The cached token is now expired early (revoked): the next run gets a 401, fetches a
+    // new token once and goes on.
+    org.emulator.expire_tokens();
+    std::fs::write(org.path().join("flows.yaml"), manifest(3, "Changed")).expect("manifest");
+    let r = org.flowctl(&["apply", "-f", path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let token_posts = org
+        .emulator
+        .requests()
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/oauth/token")
+        .count();
+    assert_eq!(
+        token_posts, 2,
+        "one token for the first run, one replacement"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_answers_are_waited_for() {
+    let org = Org::new().await;
+    org.emulator.script_faults(vec![
+        Fault::Delay(Duration::from_millis(800)),
+        Fault::Delay(Duration::from_millis(800)),
+    ]);
+    let r = org
+        .flowctl(&["create-shared", "--name", "Slow Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_longer_than_three_minutes_exits_5_and_creates_nothing() {
+    let org = Org::new().await;
+    // As the Go SDK does, flowctl does not wait out a Retry-After over 180 s.
+    org.emulator
+        .script_faults(vec![Fault::Status429 { retry_after: 600 }]);
+    let r = org
+        .flowctl(&["create-shared", "--name", "Never Module"])
+        .await;
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(
+        r.stderr.contains("429") && r.stderr.contains("[600] seconds"),
+        "{r:?}"
+    );
+    assert!(org.emulator.flows().is_empty());
+}
