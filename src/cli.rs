@@ -120,6 +120,9 @@ pub enum Command {
     /// List the Genesys Cloud regions with their API and login hosts.
     #[command(after_help = "Example:\n  flowctl regions --output json")]
     Regions,
+    /// List the profiles of config.toml and which one is active.
+    #[command(after_help = "Example:\n  FLOWCTL_PROFILE=prod flowctl profiles")]
+    Profiles,
     /// Show the org, region and OAuth client a command would act on.
     #[command(after_help = "Example:\n  flowctl --profile prod whoami")]
     Whoami,

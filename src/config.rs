@@ -149,6 +149,22 @@ pub enum ConfigError {
     /// `.env` cannot be parsed.
     #[error("{path}: {message}")]
     DotEnv { path: String, message: String },
+    /// `config.toml` cannot be read or parsed.
+    #[error("{path}: {message}")]
+    Profiles { path: String, message: String },
+    /// A profile holds the secret itself.
+    #[error("{path}: profile '{profile}' holds a client_secret; flowctl never reads a secret from its config file")]
+    SecretInProfile { path: String, profile: String },
+    /// The chosen profile is not in the file.
+    #[error("profile '{profile}' is not in {path}")]
+    UnknownProfile {
+        profile: String,
+        path: String,
+        known: Vec<String>,
+    },
+    /// The profile's secret variable is not set.
+    #[error("profile '{profile}' takes its client secret from ${variable}, which is not set")]
+    ProfileSecretMissing { profile: String, variable: String },
 }
 
 impl ConfigError {
@@ -181,6 +197,17 @@ impl ConfigError {
                 "check the path given to --client-secret-file or GENESYS_CLIENT_SECRET_FILE".into()
             }
             ConfigError::DotEnv { .. } => "each line of .env is KEY=VALUE (or a # comment)".into(),
+            ConfigError::Profiles { .. } => "see the README's Profiles section for the file's shape".into(),
+            ConfigError::SecretInProfile { .. } => {
+                "remove client_secret; use client_secret_env = \"VAR\" or client_secret_file = \"PATH\"".into()
+            }
+            ConfigError::UnknownProfile { known, .. } if known.is_empty() => {
+                "the file has no [profiles.NAME] sections yet".into()
+            }
+            ConfigError::UnknownProfile { known, .. } => format!("profiles there: {}", known.join(", ")),
+            ConfigError::ProfileSecretMissing { variable, .. } => {
+                format!("export {variable} (from your CI's secret store), or use client_secret_file")
+            }
         })
     }
 }
@@ -191,48 +218,203 @@ pub trait EnvSource {
     fn get(&self, key: &str) -> Option<String>;
 }
 
-/// The process environment, then `.env`.
-#[derive(Debug, Default)]
+/// The layers a setting is looked up in, after the flags: the process environment, then
+/// the chosen profile of `config.toml`, then `.env` (which never overrides the others).
+#[derive(Debug, Default, Clone)]
 pub struct ProcessEnv {
+    process: BTreeMap<String, String>,
+    profile: BTreeMap<String, String>,
     dotenv: BTreeMap<String, String>,
 }
 
 impl ProcessEnv {
-    /// Reads `dir/.env` if there is one (without changing the process environment).
+    /// The process environment now, and `dir/.env` if there is one (the process
+    /// environment itself is not changed).
     pub fn load(dir: &Path) -> Result<ProcessEnv, ConfigError> {
-        let path = dir.join(".env");
-        if !path.exists() {
-            return Ok(ProcessEnv::default());
-        }
-        let shown = path.display().to_string();
-        let iter = dotenvy::from_path_iter(&path).map_err(|e| ConfigError::DotEnv {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
-        let mut dotenv = BTreeMap::new();
-        for item in iter {
-            let (k, v) = item.map_err(|e| ConfigError::DotEnv {
-                path: shown.clone(),
-                message: match e {
-                    dotenvy::Error::LineParse(line, at) => {
-                        format!("cannot parse '{line}' (at character {at})")
-                    }
-                    other => other.to_string(),
-                },
-            })?;
-            dotenv.insert(k, v);
-        }
-        Ok(ProcessEnv { dotenv })
+        let process = std::env::vars().collect();
+        Ok(ProcessEnv {
+            process,
+            profile: BTreeMap::new(),
+            dotenv: read_dotenv(dir)?,
+        })
     }
+
+    /// For tests: explicit layers.
+    pub fn from_parts(
+        process: BTreeMap<String, String>,
+        dotenv: BTreeMap<String, String>,
+    ) -> ProcessEnv {
+        ProcessEnv {
+            process,
+            profile: BTreeMap::new(),
+            dotenv,
+        }
+    }
+
+    /// Puts a profile's settings between the environment and `.env`.
+    pub fn with_profile(mut self, profile: BTreeMap<String, String>) -> ProcessEnv {
+        self.profile = profile;
+        self
+    }
+}
+
+fn read_dotenv(dir: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let path = dir.join(".env");
+    if !path.exists() {
+        return Ok(BTreeMap::new());
+    }
+    let shown = path.display().to_string();
+    let iter = dotenvy::from_path_iter(&path).map_err(|e| ConfigError::DotEnv {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    let mut dotenv = BTreeMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|e| ConfigError::DotEnv {
+            path: shown.clone(),
+            message: match e {
+                dotenvy::Error::LineParse(line, at) => {
+                    format!("cannot parse '{line}' (at character {at})")
+                }
+                other => other.to_string(),
+            },
+        })?;
+        dotenv.insert(k, v);
+    }
+    Ok(dotenv)
 }
 
 impl EnvSource for ProcessEnv {
     fn get(&self, key: &str) -> Option<String> {
-        std::env::var(key)
-            .ok()
-            .or_else(|| self.dotenv.get(key).cloned())
-            .filter(|v| !v.is_empty())
+        [&self.process, &self.profile, &self.dotenv]
+            .into_iter()
+            .find_map(|layer| layer.get(key).filter(|v| !v.is_empty()).cloned())
     }
+}
+
+/// One `[profiles.NAME]` of `config.toml`. The secret itself is never in the file: only
+/// the name of the environment variable or the file that holds it.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub region: Option<String>,
+    pub api_base_url: Option<String>,
+    pub login_base_url: Option<String>,
+    pub client_id: Option<String>,
+    /// The environment variable that holds this org's client secret.
+    pub client_secret_env: Option<String>,
+    /// A file that holds this org's client secret.
+    pub client_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, toml::Value>,
+}
+
+/// `$XDG_CONFIG_HOME/flowctl/config.toml` or `~/.config/flowctl/config.toml`.
+pub fn config_file(env: &dyn EnvSource) -> Option<PathBuf> {
+    env.get("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| env.get("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|p| p.join("flowctl").join("config.toml"))
+}
+
+/// Every profile of the config file (none if there is no file).
+pub fn load_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigError> {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(ConfigError::Profiles {
+                path: shown,
+                message: e.to_string(),
+            })
+        }
+    };
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Profiles {
+        path: shown.clone(),
+        message: e.to_string().trim().to_string(),
+    })?;
+    let mut out = BTreeMap::new();
+    for (name, value) in file.profiles {
+        // Refuse a secret in the file before anything else reads it.
+        if value.get("client_secret").is_some() {
+            return Err(ConfigError::SecretInProfile {
+                path: shown,
+                profile: name,
+            });
+        }
+        let profile: Profile =
+            value
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Profiles {
+                    path: shown.clone(),
+                    message: format!("[profiles.{name}]: {}", e.to_string().trim()),
+                })?;
+        out.insert(name, profile);
+    }
+    Ok(out)
+}
+
+impl Profile {
+    /// The profile as settings under the usual variable names; the secret is read from
+    /// the variable or file it names.
+    pub fn settings(
+        &self,
+        name: &str,
+        env: &dyn EnvSource,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        let mut m = BTreeMap::new();
+        let mut put = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v.clone());
+            }
+        };
+        put(names::REGION, &self.region);
+        put(names::API_BASE_URL, &self.api_base_url);
+        put(names::LOGIN_BASE_URL, &self.login_base_url);
+        put(names::CLIENT_ID, &self.client_id);
+        if let Some(var) = &self.client_secret_env {
+            let secret = env
+                .get(var)
+                .ok_or_else(|| ConfigError::ProfileSecretMissing {
+                    profile: name.to_string(),
+                    variable: var.clone(),
+                })?;
+            m.insert(names::CLIENT_SECRET.to_string(), secret);
+        }
+        if let Some(file) = &self.client_secret_file {
+            m.insert(
+                names::CLIENT_SECRET_FILE.to_string(),
+                file.display().to_string(),
+            );
+        }
+        Ok(m)
+    }
+}
+
+/// Adds the chosen profile (if any) to `env`; an unknown profile names the ones there are.
+pub fn apply_profile(env: ProcessEnv, profile: Option<&str>) -> Result<ProcessEnv, ConfigError> {
+    let Some(name) = profile else { return Ok(env) };
+    let path = config_file(&env).ok_or_else(|| ConfigError::Profiles {
+        path: "config.toml".into(),
+        message: "neither XDG_CONFIG_HOME nor HOME is set, so there is no config file".into(),
+    })?;
+    let profiles = load_profiles(&path)?;
+    let Some(p) = profiles.get(name) else {
+        return Err(ConfigError::UnknownProfile {
+            profile: name.to_string(),
+            path: path.display().to_string(),
+            known: profiles.keys().cloned().collect(),
+        });
+    };
+    let settings = p.settings(name, &env)?;
+    Ok(env.with_profile(settings))
 }
 
 /// A map-backed source, for tests.
@@ -488,6 +670,111 @@ mod tests {
             std::env::var("FLOWCTL_TEST_ONLY_IN_DOTENV").is_err(),
             "the process environment is untouched"
         );
+    }
+
+    #[test]
+    fn precedence_is_flag_then_environment_then_profile_then_dotenv() {
+        let process = env(&[("GENESYS_CLIENT_ID", "from-env")]);
+        let dotenv = env(&[
+            ("GENESYS_CLIENT_ID", "from-dotenv"),
+            ("GENESYS_REGION", "us-east-1"),
+            ("GENESYS_CLIENT_SECRET", "dotenv-secret"),
+        ]);
+        let profile = env(&[
+            ("GENESYS_REGION", "eu-west-1"),
+            ("GENESYS_CLIENT_ID", "from-profile"),
+        ]);
+        let layered = ProcessEnv::from_parts(process, dotenv.clone()).with_profile(profile.clone());
+        let cfg = resolve(&GlobalArgs::default(), &layered).expect("ok");
+        assert_eq!(
+            cfg.client_id, "from-env",
+            "the environment beats the profile"
+        );
+        assert_eq!(
+            cfg.region.map(|r| r.name),
+            Some("eu-west-1"),
+            "the profile beats .env"
+        );
+        assert_eq!(
+            cfg.client_secret.expose_secret(),
+            "dotenv-secret",
+            ".env fills the rest"
+        );
+        let flag = GlobalArgs {
+            client_id: Some("from-flag".into()),
+            ..GlobalArgs::default()
+        };
+        assert_eq!(resolve(&flag, &layered).expect("ok").client_id, "from-flag");
+        let no_env = ProcessEnv::from_parts(BTreeMap::new(), dotenv).with_profile(profile);
+        assert_eq!(
+            resolve(&GlobalArgs::default(), &no_env)
+                .expect("ok")
+                .client_id,
+            "from-profile"
+        );
+    }
+
+    #[test]
+    fn profiles_load_and_take_the_secret_from_a_variable_never_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[profiles.prod]\nregion = \"eu-west-1\"\nclient_id = \"prod-id\"\nclient_secret_env = \"PROD_SECRET\"\n\n[profiles.dev]\napi_base_url = \"http://127.0.0.1:8787\"\nclient_id = \"dev-id\"\nclient_secret_file = \"/run/dev.secret\"\n",
+        )
+        .expect("write");
+        let profiles = load_profiles(&file).expect("loads");
+        assert_eq!(profiles.keys().collect::<Vec<_>>(), vec!["dev", "prod"]);
+        let e = env(&[("PROD_SECRET", "prod-secret-value")]);
+        let s = profiles["prod"].settings("prod", &e).expect("settings");
+        assert_eq!(
+            s.get("GENESYS_CLIENT_SECRET").map(String::as_str),
+            Some("prod-secret-value")
+        );
+        assert_eq!(
+            s.get("GENESYS_REGION").map(String::as_str),
+            Some("eu-west-1")
+        );
+        let err = profiles["prod"]
+            .settings("prod", &env(&[]))
+            .expect_err("unset variable");
+        assert!(err.to_string().contains("PROD_SECRET"));
+
+        std::fs::write(
+            &file,
+            "[profiles.bad]\nclient_id = \"x\"\nclient_secret = \"oops-in-file\"\n",
+        )
+        .expect("write");
+        let err = load_profiles(&file).expect_err("a secret in the file is refused");
+        assert!(matches!(err, ConfigError::SecretInProfile { .. }), "{err}");
+        assert!(
+            !err.to_string().contains("oops-in-file"),
+            "the refused secret is not echoed"
+        );
+
+        std::fs::write(&file, "[profiles.typo]\nregoin = \"x\"\n").expect("write");
+        assert!(load_profiles(&file)
+            .expect_err("unknown key")
+            .to_string()
+            .contains("regoin"));
+    }
+
+    #[test]
+    fn an_unknown_profile_names_the_known_ones() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("flowctl")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("flowctl/config.toml"),
+            "[profiles.prod]\nregion = \"eu-west-1\"\n",
+        )
+        .expect("write");
+        let e = ProcessEnv::from_parts(
+            env(&[("XDG_CONFIG_HOME", dir.path().to_str().expect("utf-8"))]),
+            BTreeMap::new(),
+        );
+        let err = apply_profile(e, Some("staging")).expect_err("unknown");
+        assert!(err.to_string().contains("staging"));
+        assert!(err.hint().unwrap_or_default().contains("prod"));
     }
 
     #[test]

@@ -31,8 +31,12 @@ pub fn init_tracing(global: &GlobalArgs) {
         (false, _) => "flowctl=trace,info",
     };
     let filter = EnvFilter::try_from_env(cli::env::LOG).unwrap_or_else(|_| EnvFilter::new(level));
+    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
@@ -81,6 +85,7 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         }
         Command::Demo => commands::demo::run(out).await,
         Command::Whoami => commands::whoami::run(global, out).await,
+        Command::Profiles => commands::profiles::run(global, out),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "flowctl", &mut std::io::stdout());

@@ -191,3 +191,57 @@ async fn the_emulator_flag_keeps_a_local_org_between_runs() {
     assert_eq!(r.json()["action"], "unchanged");
     assert!(dir.path().join(".flowctl").join("org.json").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_chooses_the_org_and_its_secret_variable() {
+    let org = common::Org::new().await;
+    let config = org.path().join("config");
+    std::fs::create_dir_all(config.join("flowctl")).expect("mkdir");
+    std::fs::write(
+        config.join("flowctl/config.toml"),
+        format!(
+            "[profiles.local]\napi_base_url = \"{}\"\nclient_id = \"{}\"\nclient_secret_env = \"LOCAL_ORG_SECRET\"\n\n[profiles.prod]\nregion = \"eu-west-1\"\nclient_id = \"prod-id\"\nclient_secret_env = \"PROD_SECRET\"\n",
+            org.emulator.base_url(),
+            flowctl::emulator::DEFAULT_CLIENT_ID
+        ),
+    )
+    .expect("config");
+    let env = vec![
+        (
+            "XDG_CONFIG_HOME".to_string(),
+            config.to_str().expect("utf-8").to_string(),
+        ),
+        (
+            "LOCAL_ORG_SECRET".to_string(),
+            flowctl::emulator::DEFAULT_CLIENT_SECRET.to_string(),
+        ),
+        ("FLOWCTL_PROFILE".to_string(), "local".to_string()),
+    ];
+    let r = run_in(org.path(), &["--output", "json", "whoami"], env.clone()).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["profile"], "local");
+    assert_eq!(r.json()["organization"]["name"], "flowctl emulated org");
+
+    let r = run_in(org.path(), &["profiles"], env.clone()).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("* local") && r.stdout.contains("  prod"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains("$PROD_SECRET")
+            && !r.stdout.contains(flowctl::emulator::DEFAULT_CLIENT_SECRET),
+        "{r:?}"
+    );
+
+    let r = run_in(org.path(), &["--profile", "prod", "whoami"], env.clone()).await;
+    assert_eq!(r.code, 2, "the prod secret variable is not set: {r:?}");
+    assert!(r.stderr.contains("PROD_SECRET"), "{r:?}");
+
+    let r = run_in(org.path(), &["--profile", "staging", "whoami"], env).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("'staging'") && r.stderr.contains("local, prod"),
+        "{r:?}"
+    );
+}

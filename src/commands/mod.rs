@@ -9,6 +9,7 @@ pub mod destroy;
 pub mod graph;
 pub mod lint;
 pub mod plan;
+pub mod profiles;
 pub mod publish;
 pub mod regions;
 pub mod resolve;
@@ -53,6 +54,7 @@ impl Session {
             return Session::local_emulator(Path::new(LOCAL_ORG_DIR)).await;
         }
         let env = ProcessEnv::load(Path::new("."))?;
+        let env = config::apply_profile(env, global.profile.as_deref())?;
         let config = config::resolve(global, &env)?;
         Session::with_config(config, None).await
     }
