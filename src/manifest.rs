@@ -208,6 +208,18 @@ impl<'de> Deserialize<'de> for ScalarString {
     }
 }
 
+impl crate::cli::ManifestArgs {
+    /// Loads `-f FILE` with `--var`s, the profile's substitutions and the environment.
+    pub fn load(&self, global: &crate::cli::GlobalArgs) -> Result<Manifest> {
+        load(
+            &self.file,
+            &self.vars,
+            global.profile.as_deref(),
+            &process_env,
+        )
+    }
+}
+
 /// The process environment, for placeholders.
 pub fn process_env(key: &str) -> Option<String> {
     std::env::var(key).ok()
@@ -411,6 +423,23 @@ impl Ctx<'_> {
         true
     }
 
+    /// A rendered template, or its problems recorded against `origin`.
+    fn rendered(
+        &mut self,
+        origin: &str,
+        r: std::result::Result<FlowDocument, flow::FlowError>,
+    ) -> Option<FlowDocument> {
+        match r {
+            Ok(doc) => Some(doc),
+            Err(e) => {
+                for line in e.to_string().lines() {
+                    self.problem(origin, line);
+                }
+                None
+            }
+        }
+    }
+
     /// Reads a user's Architect YAML with the manifest's substitutions.
     fn file(
         &mut self,
@@ -513,15 +542,7 @@ impl Ctx<'_> {
                     language: m.language.clone().unwrap_or_else(|| "en-us".into()),
                     greeting,
                 };
-                match flow::render_shared(&t) {
-                    Ok(doc) => doc,
-                    Err(e) => {
-                        for line in e.to_string().lines() {
-                            self.problem(&origin, line);
-                        }
-                        return None;
-                    }
-                }
+                self.rendered(&origin, flow::render_shared(&t))?
             }
         };
         let division = doc
@@ -602,15 +623,7 @@ impl Ctx<'_> {
                     modules,
                     queue,
                 };
-                match flow::render_parent(&t) {
-                    Ok(doc) => doc,
-                    Err(e) => {
-                        for line in e.to_string().lines() {
-                            self.problem(&origin, line);
-                        }
-                        return None;
-                    }
-                }
+                self.rendered(&origin, flow::render_parent(&t))?
             }
         };
         let division = doc

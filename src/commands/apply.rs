@@ -48,12 +48,7 @@ pub struct StepResult {
 }
 
 pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
-    let manifest = manifest::load(
-        &args.manifest.file,
-        &args.manifest.vars,
-        global.profile.as_deref(),
-        &manifest::process_env,
-    )?;
+    let manifest = args.manifest.load(global)?;
     let session = Session::connect(global).await?;
     let result = apply(&session.client, &manifest, args, out).await;
     session.close().await;

@@ -30,12 +30,7 @@ pub struct Deleted {
 }
 
 pub async fn run(args: &DestroyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
-    let manifest = manifest::load(
-        &args.manifest.file,
-        &args.manifest.vars,
-        global.profile.as_deref(),
-        &manifest::process_env,
-    )?;
+    let manifest = args.manifest.load(global)?;
     if !args.yes {
         let names: Vec<String> = order(&manifest)
             .iter()

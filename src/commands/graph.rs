@@ -5,7 +5,7 @@ use super::Session;
 use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
 use crate::client::Client;
 use crate::error::Result;
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 use crate::models::FlowType;
 use crate::output::Printer;
 use std::collections::BTreeMap;
@@ -147,12 +147,7 @@ impl Graph {
 }
 
 pub async fn run(args: &GraphArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
-    let manifest = manifest::load(
-        &args.manifest.file,
-        &args.manifest.vars,
-        global.profile.as_deref(),
-        &manifest::process_env,
-    )?;
+    let manifest = args.manifest.load(global)?;
     let graph = if args.from_org {
         let session = Session::connect(global).await?;
         let g = Graph::from_org(&session.client, &manifest).await;

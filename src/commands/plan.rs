@@ -16,7 +16,7 @@ use super::{resolve, Session};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::manifest::{self, Item, Manifest};
+use crate::manifest::{Item, Manifest};
 use crate::models::{Division, Flow, FlowType};
 use crate::output::Printer;
 use serde::Serialize;
@@ -90,12 +90,7 @@ impl Plan {
 }
 
 pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
-    let manifest = manifest::load(
-        &args.manifest.file,
-        &args.manifest.vars,
-        global.profile.as_deref(),
-        &manifest::process_env,
-    )?;
+    let manifest = args.manifest.load(global)?;
     let session = Session::connect(global).await?;
     let plan = make_plan(&session.client, &manifest).await;
     session.close().await;
