@@ -400,3 +400,57 @@ async fn graph_draws_the_manifest_and_the_org() {
     assert!(r.stdout.starts_with("digraph flows"), "{r:?}");
     assert_eq!(r.stdout.matches("->").count(), 4, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifying_many_callers_reads_paged_listings_not_one_request_per_caller() {
+    let org = Org::new().await;
+    let mut text = manifest_with_callers(24, "Hello");
+    text.push_str("  - name: Caller 24\n    modules: [Other Module]\n    queue: Sales\n");
+    text = text.replace("modules:\n  - name: Shared Greeting Module\n    greeting: Hello\n", "modules:\n  - name: Shared Greeting Module\n    greeting: Hello\n  - name: Other Module\n    greeting: Hi\n");
+    let path = write(&org, "flows.yaml", &text);
+    assert_eq!(org.flowctl(&["apply", "-f", &path]).await.code, 0);
+
+    let before = org.emulator.request_count();
+    let r = org.flowctl(&["verify", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let used = org.emulator.request_count() - before;
+    assert!(
+        used < 15,
+        "verify -f of 25 callers used {used} API requests"
+    );
+
+    let mut args = vec![
+        "--output",
+        "json",
+        "verify",
+        "--shared",
+        "Shared Greeting Module",
+        "--queue",
+        "General Support",
+        "--wait",
+        "0",
+    ];
+    let names: Vec<String> = (0..25).map(|i| format!("Caller {i:02}")).collect();
+    for n in &names {
+        args.push("--parent");
+        args.push(n);
+    }
+    let before = org.emulator.request_count();
+    let r = org.flowctl(&args).await;
+    let used = org.emulator.request_count() - before;
+    assert_eq!(r.code, 1, "{r:?}");
+    let report = r.json();
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["subject"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        failed,
+        vec!["parent 'Caller 24'", "parent 'Caller 24'"],
+        "module and queue links: {report:#}"
+    );
+    assert!(used < 20, "verify of 25 parents used {used} API requests");
+}

@@ -210,6 +210,9 @@ impl Spec {
     }
 }
 
+/// Above this many parents, verify reads listings instead of asking about each parent.
+const MANY: usize = 20;
+
 /// A parent as found in the org.
 struct Parent<'a> {
     spec: &'a ParentSpec,
@@ -310,8 +313,33 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     }
 
     // The parents, looked up concurrently.
+    // Many parents: one paged listing instead of a search per parent.
+    let listed: Option<HashMap<String, Flow>> = if spec.parents.len() > MANY {
+        Some(
+            client
+                .list_flows(&[FlowType::InboundCall])
+                .await?
+                .into_iter()
+                .map(|f| (f.name.clone(), f))
+                .collect(),
+        )
+    } else {
+        None
+    };
     let lookups: Vec<(&ParentSpec, Result<Lookup>)> = stream::iter(spec.parents.iter())
-        .map(|p| async move { (p, lookup(client, &p.parent, FlowType::InboundCall).await) })
+        .map(|p| {
+            let listed = listed.as_ref();
+            async move {
+                let found = match listed {
+                    Some(by_name) if !is_uuid(&p.parent) => Ok(match by_name.get(&p.parent) {
+                        Some(f) => Lookup::Found(f.clone()),
+                        None => Lookup::Missing,
+                    }),
+                    _ => lookup(client, &p.parent, FlowType::InboundCall).await,
+                };
+                (p, found)
+            }
+        })
         .buffered(8)
         .collect()
         .await;
@@ -485,10 +513,30 @@ async fn links(
                 consumers.into_iter().map(|d| (d.id.clone(), d)).collect(),
             );
         }
-        let pending: Vec<&Parent> = parents
+        // With many parents, one whose published version every target's (paged) consumer
+        // list already shows passes without a query of its own; the others are asked from
+        // their side too, to tell "one side only" from "neither".
+        let mut pending: Vec<&Parent> = Vec::new();
+        let unsettled: Vec<&Parent> = parents
             .iter()
             .filter(|p| !settled(state.get(&p.flow.id)))
             .collect();
+        for p in unsettled {
+            let targets = targets(p, modules, queues, &module_consumers, &queue_consumers);
+            let seen_by_all = targets.iter().all(|t| {
+                t.as_ref().is_some_and(|t| {
+                    t.consumers.get(&p.flow.id).is_some_and(|d| {
+                        d.version.as_deref() == Some(p.version.as_str())
+                            && d.state_unknown != Some(true)
+                    })
+                })
+            });
+            if parents.len() > MANY && seen_by_all {
+                state.insert(p.flow.id.clone(), vec![Link::Both; targets.len()]);
+            } else {
+                pending.push(p);
+            }
+        }
         let consumed: Vec<(&Parent, Result<Vec<Dependency>>)> = stream::iter(pending)
             .map(|p| {
                 let parent_object = parent_object.clone();
