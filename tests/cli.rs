@@ -35,10 +35,30 @@ async fn help_lists_the_commands_and_the_exit_codes() {
 
 #[tokio::test]
 async fn every_subcommand_help_ends_with_an_example() {
-    for cmd in ["create-shared", "create-parent", "verify", "lint"] {
-        let r = flowctl(&[cmd, "--help"], &[]).await;
-        assert_eq!(r.code, 0);
-        assert!(r.stdout.contains("Example:"), "{cmd}: {r:?}");
+    use clap::CommandFactory;
+    let cli = flowctl::cli::Cli::command();
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for sub in cli.get_subcommands() {
+        paths.push(vec![sub.get_name().to_string()]);
+        for inner in sub.get_subcommands() {
+            paths.push(vec![
+                sub.get_name().to_string(),
+                inner.get_name().to_string(),
+            ]);
+        }
+    }
+    assert!(paths.len() >= 17, "{paths:?}");
+    for path in paths {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let r = flowctl(&args, &[]).await;
+        assert_eq!(r.code, 0, "{args:?}");
+        let tail = r.stdout.trim_end().rsplit("\n\n").next().unwrap_or("");
+        assert!(
+            tail.starts_with("Example:"),
+            "{args:?} does not end with an example:\n{}",
+            r.stdout
+        );
     }
 }
 

@@ -494,3 +494,103 @@ async fn unknown_routes_and_bad_bodies_get_the_error_shape() {
     assert_eq!(body["status"], 400);
     assert!(body["contextId"].is_string());
 }
+
+#[tokio::test]
+async fn the_job_runner_publishes_everything_the_renderer_produces() {
+    use flowctl::flow::{
+        render_graph, render_parent, render_shared, FlowGraph, Node, NodeKind, ParentTemplate,
+        Prompt, SharedTemplate,
+    };
+    use flowctl::models::FlowType;
+    let api = Api::fast().await;
+    let shared = |name: &str, greeting: &str| SharedTemplate {
+        name: name.into(),
+        description: Some("d: \"quoted\" # not a comment".into()),
+        division: "Home".into(),
+        language: "en-us".into(),
+        greeting: greeting.into(),
+    };
+    let mut docs = vec![
+        render_shared(&shared("Module A", "Hello")).expect("valid"),
+        render_shared(&shared(
+            "- Módulo: \"B\" #2",
+            "¡Hola! {x}: it's 'quoted' - ok\u{2764}",
+        ))
+        .expect("valid"),
+        render_parent(&ParentTemplate {
+            name: "Calls both".into(),
+            description: None,
+            division: "Home".into(),
+            language: "en-us".into(),
+            modules: vec!["Module A".into(), "- Módulo: \"B\" #2".into()],
+            queue: "Billing".into(),
+        })
+        .expect("valid"),
+    ];
+    let g = FlowGraph {
+        flow_type: FlowType::InboundCall,
+        name: "Media and errors".into(),
+        description: None,
+        division: "Home".into(),
+        language: "es-us".into(),
+        start: "s".into(),
+        nodes: vec![
+            Node::new("s", "Start", NodeKind::Start).then("p"),
+            Node::new(
+                "p",
+                "Welcome",
+                NodeKind::Play {
+                    prompt: Prompt::Media("WelcomePrompt".into()),
+                },
+            )
+            .then("c"),
+            Node::new(
+                "c",
+                "Module",
+                NodeKind::CallModule {
+                    module: "Module A".into(),
+                },
+            )
+            .then("q")
+            .on_error("bye"),
+            Node::new(
+                "q",
+                "Queue",
+                NodeKind::Queue {
+                    queue: "Sales".into(),
+                },
+            )
+            .then("bye")
+            .on_error("sorry"),
+            Node::new(
+                "sorry",
+                "Sorry",
+                NodeKind::Play {
+                    prompt: Prompt::Tts("Sorry".into()),
+                },
+            )
+            .then("bye"),
+            Node::new("bye", "Bye", NodeKind::Hangup),
+        ],
+    };
+    docs.push(render_graph(&g).expect("valid"));
+    for doc in &docs {
+        let job = api.publish(&doc.publish_yaml()).await;
+        assert_eq!(
+            job["status"],
+            "Success",
+            "{}: {}\n{}",
+            doc.name,
+            messages(&job),
+            doc.publish_yaml()
+        );
+    }
+    let names: Vec<String> = api.emu.flows().into_iter().map(|f| f.name).collect();
+    for doc in &docs {
+        assert!(
+            names.contains(&doc.name),
+            "{} missing from {names:?}",
+            doc.name
+        );
+    }
+}

@@ -454,3 +454,74 @@ async fn verifying_many_callers_reads_paged_listings_not_one_request_per_caller(
     );
     assert!(used < 20, "verify of 25 parents used {used} API requests");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_world_shaped_files_publish_once_substituted_and_their_queues_exist() {
+    let org = Org::new().await;
+    for f in [
+        "routing_module.yaml",
+        "routing_example.yaml",
+        "menu_minimal.yaml",
+    ] {
+        let text =
+            std::fs::read_to_string(format!("tests/fixtures/architect/{f}")).expect("fixture");
+        write(&org, f, &text);
+    }
+    let manifest = "substitutions:
+  division: Home
+  routing_module: Routing Module
+  priority_module: Priority Greeting
+  flow_name: Routing Example
+modules:
+  - file: routing_module.yaml
+  - name: Priority Greeting
+    greeting: Thank you for being a priority customer.
+flows:
+  - file: routing_example.yaml
+";
+    let path = write(&org, "flows.yaml", manifest);
+    let r = org.flowctl(&["apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = org
+        .flowctl(&["--output", "json", "verify", "-f", &path])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let checks = r.json()["checks"].as_array().expect("checks").clone();
+    for wanted in [
+        "calls shared flow 'Routing Module'",
+        "calls shared flow 'Priority Greeting'",
+        "transfers to queue 'Billing'",
+        "transfers to queue 'General Support'",
+    ] {
+        assert!(
+            checks
+                .iter()
+                .any(|c| c["check"] == wanted && c["status"] == "pass"),
+            "{wanted}: {checks:#?}"
+        );
+    }
+    // The terraform-style menu flow, with its placeholders given as --var.
+    let menu = "flows:\n  - file: menu_minimal.yaml\n";
+    let path = write(&org, "menu.yaml", menu);
+    let vars = [
+        "--var",
+        "flow_name=Menu Flow",
+        "--var",
+        "description=Menu",
+        "--var",
+        "default_language=en-us",
+        "--var",
+        "greeting=Hello",
+        "--var",
+        "menu_disconnect_name=Goodbye",
+    ];
+    let mut args = vec!["apply", "-f", &path];
+    args.extend_from_slice(&vars);
+    let r = org.flowctl(&args).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(org
+        .emulator
+        .flows()
+        .iter()
+        .any(|f| f.name == "Menu Flow" && f.published_version.is_some()));
+}
