@@ -8,6 +8,7 @@
 mod auth;
 mod error;
 mod pacer;
+mod polling;
 pub mod retry;
 mod verbs;
 
@@ -44,6 +45,7 @@ struct Inner {
     auth: Auth,
     pacer: Pacer,
     policy: RetryPolicy,
+    jobs: polling::JobClock,
 }
 
 /// Whether a request may be sent again after an ambiguous failure (connection dropped,
@@ -79,6 +81,7 @@ impl Client {
                     config.token_cache_dir.as_deref(),
                 ),
                 pacer: Pacer::default(),
+                jobs: polling::JobClock::default(),
                 policy: RetryPolicy::default(),
             }),
         })
@@ -287,6 +290,10 @@ impl Client {
 
     pub(crate) fn policy(&self) -> RetryPolicy {
         self.inner.policy
+    }
+
+    pub(crate) fn job_clock(&self) -> &polling::JobClock {
+        &self.inner.jobs
     }
 }
 

@@ -2,15 +2,17 @@
 //! limit instead of spraying 429s.
 //!
 //! Every answer carries `inin-ratelimit-allowed`, `-count` and `-reset` (seconds until the
-//! window resets). While plenty of the window is left, requests go at once. When what is
-//! left runs low, the rest of the window is spread evenly over the time to its reset.
-//! After a 429, every request waits for `Retry-After`.
+//! window resets). The window's allowance is used at full speed; only its last few requests
+//! (enough headroom for the requests already in flight) are spread evenly over the time to
+//! its reset, so the next window starts with no 429 spent. After a 429, every request waits
+//! for `Retry-After`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Below this share of the window's allowance, requests are spread out.
-const LOW_WATER: f64 = 0.2;
+/// When this many requests or fewer are left in the window, they are spread out: more than
+/// flowctl ever has in flight at once.
+const HEADROOM: u64 = 16;
 
 #[derive(Debug)]
 pub struct Pacer {
@@ -45,7 +47,7 @@ pub fn spacing(allowed: u64, count: u64, reset: Duration) -> Duration {
         return Duration::ZERO;
     }
     let remaining = allowed.saturating_sub(count);
-    if (remaining as f64) >= LOW_WATER * allowed as f64 {
+    if remaining > HEADROOM.min(allowed / 4) {
         return Duration::ZERO;
     }
     // Leave one request of slack for the request that observed these headers' siblings.
@@ -100,7 +102,8 @@ mod tests {
     #[test]
     fn no_spacing_while_the_window_has_room() {
         assert_eq!(spacing(300, 10, Duration::from_secs(50)), Duration::ZERO);
-        assert_eq!(spacing(300, 240, Duration::from_secs(50)), Duration::ZERO);
+        assert_eq!(spacing(300, 280, Duration::from_secs(50)), Duration::ZERO);
+        assert!(spacing(300, 290, Duration::from_secs(50)) > Duration::ZERO);
     }
 
     #[test]

@@ -223,25 +223,34 @@ impl Client {
         .await
     }
 
-    /// Polls fast first and backs off (100 ms, ×1.5, up to 2 s) until the job is Success or
-    /// Failure (returned as is), or `timeout` passes.
+    /// Waits until the job is Success or Failure (returned as is), or `timeout` passes:
+    /// first for about as long as this run's earlier jobs took, then polling quickly with
+    /// backoff (see `polling`).
     pub async fn wait_for_job(&self, id: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
         let start = Instant::now();
-        let mut delay = Duration::from_millis(100);
+        let mut delay = self.job_clock().first_wait();
+        let mut first = true;
         loop {
+            let left = timeout.saturating_sub(start.elapsed());
+            tokio::time::sleep(delay.min(left)).await;
             let job = self.get_job(id).await?;
             if job.status.is_finished() {
+                self.job_clock().record(start.elapsed());
                 return Ok(job);
             }
-            let left = timeout.saturating_sub(start.elapsed());
-            if left.is_zero() {
+            if timeout.saturating_sub(start.elapsed()).is_zero() {
                 return Err(ClientError::Timeout {
                     what: format!("Architect job {id} (last status {:?})", job.status),
                     after: timeout,
                 });
             }
-            tokio::time::sleep(delay.min(left)).await;
-            delay = delay.mul_f64(1.5).min(Duration::from_secs(2));
+            // After the learned first wait, poll quickly again, then back off.
+            delay = if first {
+                Duration::from_millis(100)
+            } else {
+                super::polling::next_wait(delay)
+            };
+            first = false;
         }
     }
 
