@@ -27,6 +27,8 @@ struct State {
     next_slot: Instant,
     /// Gap between requests while the window runs low.
     spacing: Duration,
+    /// When the current window resets (from `inin-ratelimit-reset`).
+    reset_at: Option<Instant>,
 }
 
 impl Default for Pacer {
@@ -36,9 +38,29 @@ impl Default for Pacer {
                 blocked_until: None,
                 next_slot: Instant::now(),
                 spacing: Duration::ZERO,
+                reset_at: None,
             }),
         }
     }
+}
+
+/// Reserves the next slot at `now` and returns how long to wait for it.
+fn reserve(s: &mut State, now: Instant) -> Duration {
+    let mut at = s.next_slot.max(now);
+    let mut spacing = s.spacing;
+    if let Some(reset) = s.reset_at.filter(|r| at >= *r) {
+        // By then the window has reset: wait no longer than that, and the new window
+        // starts with room, so no more spreading until new headers say so.
+        at = reset.max(now);
+        spacing = Duration::ZERO;
+        s.spacing = Duration::ZERO;
+        s.reset_at = None;
+    }
+    if let Some(b) = s.blocked_until {
+        at = at.max(b);
+    }
+    s.next_slot = at + spacing;
+    at.saturating_duration_since(now)
 }
 
 /// The pure part: how far apart to send, given the headers.
@@ -57,15 +79,9 @@ pub fn spacing(allowed: u64, count: u64, reset: Duration) -> Duration {
 impl Pacer {
     /// Waits for this request's slot.
     pub async fn wait(&self) {
-        let wait = {
-            let Ok(mut s) = self.state.lock() else { return };
-            let now = Instant::now();
-            let mut at = s.next_slot.max(now);
-            if let Some(b) = s.blocked_until {
-                at = at.max(b);
-            }
-            s.next_slot = at + s.spacing;
-            at.saturating_duration_since(now)
+        let wait = match self.state.lock() {
+            Ok(mut s) => reserve(&mut s, Instant::now()),
+            Err(_) => return,
         };
         if !wait.is_zero() {
             tracing::debug!(
@@ -83,6 +99,7 @@ impl Pacer {
         };
         if let Ok(mut s) = self.state.lock() {
             s.spacing = spacing(allowed, count, Duration::from_secs(reset));
+            s.reset_at = Some(Instant::now() + Duration::from_secs(reset));
         }
     }
 
@@ -119,6 +136,27 @@ mod tests {
             spacing(300, 300, Duration::from_secs(4)),
             Duration::from_secs(4)
         );
+    }
+
+    #[test]
+    fn reserved_slots_never_reach_past_the_windows_reset() {
+        let now = Instant::now();
+        let mut s = State {
+            blocked_until: None,
+            next_slot: now,
+            // 5 left with 1 s to the reset.
+            spacing: spacing(300, 295, Duration::from_secs(1)),
+            reset_at: Some(now + Duration::from_secs(1)),
+        };
+        // 20 requests queue at once: the spread ones wait less than the reset, the rest
+        // wait for the reset exactly, none longer.
+        let waits: Vec<Duration> = (0..20).map(|_| reserve(&mut s, now)).collect();
+        assert!(
+            waits.iter().all(|w| *w <= Duration::from_secs(1)),
+            "{waits:?}"
+        );
+        assert_eq!(waits[0], Duration::ZERO);
+        assert_eq!(waits[19], Duration::from_secs(1));
     }
 
     #[test]
