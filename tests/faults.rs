@@ -143,3 +143,51 @@ async fn a_rate_limit_longer_than_three_minutes_exits_5_and_creates_nothing() {
     );
     assert!(org.emulator.flows().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_slower_than_the_timeout_is_not_raced_and_the_next_run_converges() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(2500),
+        rate_limit: 100_000,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let r = org
+        .flowctl(&[
+            "create-shared",
+            "--name",
+            "Slow Job Module",
+            "--job-timeout",
+            "1",
+        ])
+        .await;
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("still running"), "{r:?}");
+    // The job goes on and publishes; the flow was not deleted under it.
+    let mut published = false;
+    for _ in 0..100 {
+        if org
+            .emulator
+            .flows()
+            .iter()
+            .any(|f| f.name == "Slow Job Module" && f.published_version.is_some())
+        {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "{:?}", org.emulator.flows());
+    let r = org
+        .flowctl(&[
+            "--output",
+            "json",
+            "create-shared",
+            "--name",
+            "Slow Job Module",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["action"], "unchanged");
+    assert_eq!(org.emulator.flows().len(), 1);
+}

@@ -162,6 +162,13 @@ pub async fn publish_known(
 
     match run_publish_job(client, doc, &what, options).await {
         Ok(()) => {}
+        Err(err) if created && job_timed_out(&err) => {
+            // The job may still publish: deleting the flow now could race it. Say so; the
+            // next run finds the flow by name and converges.
+            return Err(err.context(format!(
+                "publishing {what} (the job is still running; flow {flow_id} may yet be published: run the command again to converge)"
+            )));
+        }
         Err(err) if created => {
             // Leave nothing half-created: the flow exists only because of this run.
             return Err(match client.delete_flow(&flow_id).await {
@@ -252,6 +259,11 @@ async fn run_publish_job(
         }
         return Err(job_failure(&job, what));
     }
+}
+
+/// True when waiting for the job ran out of time (the job's own outcome is unknown).
+fn job_timed_out(err: &Error) -> bool {
+    matches!(err.root(), Error::Client(c) if matches!(**c, crate::client::ClientError::Timeout { .. }))
 }
 
 /// Archy exit code 107: a 429 inside the job surfaces as "could not find the flow with id".
