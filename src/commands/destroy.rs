@@ -14,7 +14,7 @@ use crate::models::{Flow, FlowType};
 use crate::output::Printer;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Serialize)]
 pub struct Deleted {
@@ -83,18 +83,7 @@ fn order(manifest: &Manifest) -> Vec<(FlowType, String)> {
 }
 
 pub async fn destroy(client: &Client, manifest: &Manifest, force: bool) -> Result<Vec<Deleted>> {
-    let types: Vec<FlowType> = manifest
-        .items()
-        .map(|i| i.doc.flow_type)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let existing: HashMap<(FlowType, String), Flow> = client
-        .list_flows(&types)
-        .await?
-        .into_iter()
-        .map(|f| ((f.flow_type, f.name.clone()), f))
-        .collect();
+    let existing = super::plan::org_flows(client, manifest).await?;
     let ours: HashSet<&str> = existing
         .iter()
         .filter(|((t, n), _)| {

@@ -151,21 +151,30 @@ pub fn print_plan(plan: &Plan, out: Printer) {
     }
 }
 
-/// Reads the org and decides every step. Anything the manifest needs from the org that is
-/// missing is an input error (exit 2) listing every problem, before any change.
-pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
+/// The org's flows of every type the manifest uses (and common modules), by type and name:
+/// one paged listing, not a lookup per flow.
+pub async fn org_flows(
+    client: &Client,
+    manifest: &Manifest,
+) -> Result<HashMap<(FlowType, String), Flow>> {
     let types: BTreeSet<FlowType> = manifest
         .items()
         .map(|i| i.doc.flow_type)
         .chain([FlowType::CommonModule])
         .collect();
     let types: Vec<FlowType> = types.into_iter().collect();
-    let existing: HashMap<(FlowType, String), Flow> = client
+    Ok(client
         .list_flows(&types)
         .await?
         .into_iter()
         .map(|f| ((f.flow_type, f.name.clone()), f))
-        .collect();
+        .collect())
+}
+
+/// Reads the org and decides every step. Anything the manifest needs from the org that is
+/// missing is an input error (exit 2) listing every problem, before any change.
+pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
+    let existing = org_flows(client, manifest).await?;
 
     let mut problems = Vec::new();
     let own = manifest.module_names();
