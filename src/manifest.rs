@@ -260,6 +260,12 @@ pub fn parse(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> std::result::Result<Manifest, Vec<String>> {
     let shown = path.display().to_string();
+    if let Some((line, column)) = flow::read::too_deep(text) {
+        return Err(vec![format!(
+            "{shown}:{line}:{column}: malformed YAML: brackets nest deeper than {} levels",
+            flow::read::MAX_NESTING
+        )]);
+    }
     let value: Value = match serde_yaml_ng::from_str(text) {
         Ok(v) => v,
         Err(e) => {

@@ -171,6 +171,11 @@ fn offline_inputs_flags_files_and_configuration() {
         case("secret file missing", &["create-shared", "--name", "X", "--client-secret-file", "nosuch.secret"], 2, &["nosuch.secret"])
             .env("GENESYS_REGION", "eu-west-1").env(ID, "i"),
         case("malformed .env", &["create-shared", "--name", "X"], 2, &[".env"]).file(".env", "GENESYS_REGION=eu-west-1\nthis line is not an assignment\n"),
+        // A hostile file that would stall the YAML scanner for about a minute.
+        case("flow YAML nested 100,000 deep", &["lint", "deep.yaml"], 2, &["deep.yaml:1:", "nest deeper than 256"])
+            .file("deep.yaml", &format!("commonModule: {}{}", "[".repeat(100_000), "]".repeat(100_000))),
+        case("manifest nested 100,000 deep", &["plan", "-f", "deep-manifest.yaml"], 2, &["deep-manifest.yaml:1:", "nest deeper than 256"])
+            .file("deep-manifest.yaml", &format!("flows: {}{}", "[".repeat(100_000), "]".repeat(100_000))),
     ];
     let n = check_all(dir.path(), cases);
     assert!(n >= 28);

@@ -26,6 +26,12 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
             &yaml[start..end]
         )]);
     }
+    // Architect's parser is not libyaml; refuse what would stall ours (see flow::read).
+    if let Some((line, column)) = crate::flow::read::too_deep(yaml) {
+        return Err(vec![format!(
+            "Unable to parse the flow configuration YAML: nesting too deep at line {line} column {column}"
+        )]);
+    }
     let value: Value = serde_yaml_ng::from_str(yaml)
         .map_err(|e| vec![format!("Unable to parse the flow configuration YAML: {e}")])?;
     let Value::Mapping(top) = value else {

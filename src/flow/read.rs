@@ -47,6 +47,48 @@ pub fn substitute(
     }
 }
 
+/// Deepest `[`/`{` nesting accepted. libyaml's scanner slows down quadratically with
+/// flow-collection depth (100,000 levels take about a minute), so a hostile file is refused
+/// before it is parsed.
+pub const MAX_NESTING: usize = 256;
+
+/// Where `text` first nests `[`/`{` deeper than [`MAX_NESTING`] (1-based line and column),
+/// skipping quoted strings and comments.
+pub fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = '\n';
+    for c in text.chars() {
+        col += 1;
+        if c == '\n' {
+            line += 1;
+            col = 0;
+            comment = false;
+            quote = quote.filter(|q| *q == '"' || *q == '\'');
+            prev = c;
+            continue;
+        }
+        match (quote, c) {
+            _ if comment => {}
+            (Some(q), c) if c == q && !(q == '"' && prev == '\\') => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if prev.is_whitespace() => comment = true,
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((line, col));
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
+}
+
 /// What a flow file says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
@@ -64,6 +106,14 @@ pub struct Facts {
 
 /// Parses substituted Architect YAML.
 pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
+    if let Some((line, column)) = too_deep(text) {
+        return Err(FlowError::Yaml {
+            file: source.to_string(),
+            line: Some(line),
+            column: Some(column),
+            message: format!("brackets nest deeper than {MAX_NESTING} levels"),
+        });
+    }
     let value: Value = serde_yaml_ng::from_str(text).map_err(|e| FlowError::Yaml {
         file: source.to_string(),
         line: e.location().map(|l| l.line()),
@@ -270,4 +320,27 @@ pub fn with_description(text: &str, description: &str) -> Option<String> {
         *body = out;
     }
     serde_yaml_ng::to_string(&value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_measured_outside_quotes_and_comments() {
+        let deep = format!(
+            "a: {}{}",
+            "[".repeat(MAX_NESTING + 1),
+            "]".repeat(MAX_NESTING + 1)
+        );
+        assert_eq!(too_deep(&deep), Some((1, 4 + MAX_NESTING)));
+        let quoted = format!(
+            "a: \"{}\"\nb: '{}' # {}",
+            "[".repeat(1000),
+            "{".repeat(1000),
+            "[".repeat(1000)
+        );
+        assert_eq!(too_deep(&quoted), None);
+        assert_eq!(too_deep("a: [[1, 2], {b: [3]}]"), None);
+    }
 }
