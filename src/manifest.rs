@@ -74,6 +74,22 @@ pub struct Item {
     pub origin: String,
 }
 
+impl Item {
+    /// The division is the file's own, else the entry's `division`, else `Home`.
+    fn new(doc: FlowDocument, entry_division: Option<String>, origin: String) -> Item {
+        let division = doc
+            .division
+            .clone()
+            .or(entry_division)
+            .unwrap_or_else(|| "Home".into());
+        Item {
+            doc,
+            division,
+            origin,
+        }
+    }
+}
+
 impl Manifest {
     /// Modules, then flows: an order in which every item comes after what it calls.
     pub fn items(&self) -> impl Iterator<Item = &Item> {
@@ -551,16 +567,7 @@ impl Ctx<'_> {
                 self.rendered(&origin, flow::render_shared(&t))?
             }
         };
-        let division = doc
-            .division
-            .clone()
-            .or(division)
-            .unwrap_or_else(|| "Home".into());
-        Some(Item {
-            doc,
-            division,
-            origin,
-        })
+        Some(Item::new(doc, division, origin))
     }
 
     fn flow(&mut self, i: usize, f: &RawFlow) -> Option<Item> {
@@ -632,16 +639,7 @@ impl Ctx<'_> {
                 self.rendered(&origin, flow::render_parent(&t))?
             }
         };
-        let division = doc
-            .division
-            .clone()
-            .or(division)
-            .unwrap_or_else(|| "Home".into());
-        Some(Item {
-            doc,
-            division,
-            origin,
-        })
+        Some(Item::new(doc, division, origin))
     }
 }
 
