@@ -237,49 +237,17 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut modules: HashMap<String, Flow> = HashMap::new();
     for name in unique(spec.parents.iter().flat_map(|p| p.modules.iter())) {
         let subject = format!("shared flow '{name}'");
-        match lookup(client, &name, FlowType::CommonModule).await? {
-            Lookup::Missing => checks.push(check(
-                &subject,
-                "exists",
-                CheckStatus::Fail,
-                "no common module with this name or id",
-                Some(spec.fix.module(&name)),
-            )),
-            Lookup::WrongType(f) => checks.push(check(
-                &subject,
-                "is a common module",
-                CheckStatus::Fail,
-                format!("'{}' is a {}, not a COMMONMODULE", f.name, f.flow_type),
-                None,
-            )),
-            Lookup::Found(f) => {
-                checks.push(check(
-                    &subject,
-                    "exists",
-                    CheckStatus::Pass,
-                    format!("COMMONMODULE {}", f.id),
-                    None,
-                ));
-                match &f.published_version {
-                    Some(v) => {
-                        checks.push(check(
-                            &subject,
-                            "published",
-                            CheckStatus::Pass,
-                            format!("version {}", v.id),
-                            None,
-                        ));
-                        modules.insert(name, f);
-                    }
-                    None => checks.push(check(
-                        &subject,
-                        "published",
-                        CheckStatus::Fail,
-                        "never published",
-                        Some(spec.fix.module(&f.name)),
-                    )),
-                }
-            }
+        let found = lookup(client, &name, FlowType::CommonModule).await?;
+        let fix = |n: &str| Some(spec.fix.module(n));
+        let kind = Kind {
+            flow_type: FlowType::CommonModule,
+            article: "a",
+            noun: "common module",
+        };
+        if let Some(f) = presence(&mut checks, &subject, found, kind, fix(&name), |f| {
+            fix(&f.name)
+        }) {
+            modules.insert(name, f);
         }
     }
 
@@ -347,59 +315,112 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     for (p, found) in lookups {
         let subject = format!("parent '{}'", p.parent);
         let fix = Some(spec.fix.parent(&p.parent, &p.modules));
-        match found? {
-            Lookup::Missing => checks.push(check(
-                &subject,
-                "exists",
-                CheckStatus::Fail,
-                "no inbound call flow with this name or id",
-                fix,
-            )),
-            Lookup::WrongType(f) => checks.push(check(
-                &subject,
-                "is an inbound call flow",
-                CheckStatus::Fail,
-                format!("'{}' is a {}, not an INBOUNDCALL", f.name, f.flow_type),
-                None,
-            )),
-            Lookup::Found(f) => {
-                checks.push(check(
-                    &subject,
-                    "exists",
-                    CheckStatus::Pass,
-                    format!("INBOUNDCALL {}", f.id),
-                    None,
-                ));
-                match f.published_version.clone() {
-                    None => checks.push(check(
-                        &subject,
-                        "published",
-                        CheckStatus::Fail,
-                        "never published",
-                        fix,
-                    )),
-                    Some(v) => {
-                        checks.push(check(
-                            &subject,
-                            "published",
-                            CheckStatus::Pass,
-                            format!("version {}", v.id),
-                            None,
-                        ));
-                        parents.push(Parent {
-                            spec: p,
-                            subject,
-                            flow: f,
-                            version: v.id,
-                        });
-                    }
-                }
-            }
+        let kind = Kind {
+            flow_type: FlowType::InboundCall,
+            article: "an",
+            noun: "inbound call flow",
+        };
+        if let Some(f) = presence(&mut checks, &subject, found?, kind, fix.clone(), |_| fix) {
+            let version = f
+                .published_version
+                .as_ref()
+                .map(|v| v.id.clone())
+                .unwrap_or_default();
+            parents.push(Parent {
+                spec: p,
+                subject,
+                flow: f,
+                version,
+            });
         }
     }
 
     checks.extend(links(client, &modules, &queues, &parents, spec).await?);
     Ok(Report::from_checks(checks))
+}
+
+/// The kind of flow a check expects, as the report words it.
+#[derive(Clone, Copy)]
+struct Kind {
+    flow_type: FlowType,
+    article: &'static str,
+    noun: &'static str,
+}
+
+/// The `exists`, `is a ...` and `published` checks of one looked-up flow; returns the flow
+/// when it exists, has the expected type and is published.
+fn presence(
+    checks: &mut Vec<Check>,
+    subject: &str,
+    found: Lookup,
+    kind: Kind,
+    fix_missing: Option<String>,
+    fix_unpublished: impl FnOnce(&Flow) -> Option<String>,
+) -> Option<Flow> {
+    let Kind {
+        flow_type,
+        article,
+        noun,
+    } = kind;
+    match found {
+        Lookup::Missing => {
+            checks.push(check(
+                subject,
+                "exists",
+                CheckStatus::Fail,
+                format!("no {noun} with this name or id"),
+                fix_missing,
+            ));
+            None
+        }
+        Lookup::WrongType(f) => {
+            checks.push(check(
+                subject,
+                &format!("is {article} {noun}"),
+                CheckStatus::Fail,
+                format!(
+                    "'{}' is a {}, not {article} {}",
+                    f.name,
+                    f.flow_type,
+                    flow_type.as_wire()
+                ),
+                None,
+            ));
+            None
+        }
+        Lookup::Found(f) => {
+            checks.push(check(
+                subject,
+                "exists",
+                CheckStatus::Pass,
+                format!("{} {}", flow_type.as_wire(), f.id),
+                None,
+            ));
+            match &f.published_version {
+                Some(v) => {
+                    checks.push(check(
+                        subject,
+                        "published",
+                        CheckStatus::Pass,
+                        format!("version {}", v.id),
+                        None,
+                    ));
+                    Some(f)
+                }
+                None => {
+                    let fix = fix_unpublished(&f);
+                    checks.push(check(
+                        subject,
+                        "published",
+                        CheckStatus::Fail,
+                        "never published",
+                        fix,
+                    ));
+                    None
+                }
+            }
+        }
+    }
 }
 
 enum Lookup {
