@@ -224,7 +224,7 @@ async fn hostile_server_answers_get_clear_errors() {
         vec!["{\"id\":\"x\"}"; 200_000].join(",")
     );
     let answers: Vec<(&str, ResponseTemplate, i32, &[&str])> = vec![
-        ("non-JSON 500", ResponseTemplate::new(500).set_body_string("<html>oops</html>"), 4, &["500"]),
+        ("non-JSON 501", ResponseTemplate::new(501).set_body_string("<html>oops</html>"), 4, &["501"]),
         ("wrong types", ResponseTemplate::new(200).set_body_json(serde_json::json!({"entities": "nope"})), 4, &["unexpected answer from GET /api/v2/"]),
         ("truncated JSON", ResponseTemplate::new(200).set_body_string("{\"entities\": [{\"id\": \"a\", \"na"), 4, &["unexpected answer from GET /api/v2/"]),
         ("huge answer of wrong shape", ResponseTemplate::new(200).set_body_string(big), 4, &["unexpected answer from GET /api/v2/"]),

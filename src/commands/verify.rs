@@ -501,8 +501,8 @@ async fn links(
     parents: &[Parent<'_>],
     spec: &Spec,
 ) -> Result<Vec<Check>> {
-    let module_object = FlowType::CommonModule.object_type();
-    let parent_object = FlowType::InboundCall.object_type();
+    let module_object = FlowType::CommonModule.object_type().unwrap_or_default();
+    let parent_object = FlowType::InboundCall.object_type().unwrap_or_default();
     let deadline = Instant::now() + spec.wait;
     let mut delay = Duration::from_millis(250);
     // parent id -> links in the order of its spec (modules, then queues)
@@ -560,7 +560,7 @@ async fn links(
         }
         let consumed: Vec<(&Parent, Result<Vec<Dependency>>)> = stream::iter(pending)
             .map(|p| {
-                let parent_object = parent_object.clone();
+                let parent_object = parent_object;
                 async move {
                     let r = client
                         .consumed_resources(
