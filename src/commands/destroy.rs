@@ -103,7 +103,7 @@ pub async fn destroy(client: &Client, manifest: &Manifest, force: bool) -> Resul
         let consumers = client
             .consuming_resources(
                 &flow.id,
-                &FlowType::CommonModule.object_type().unwrap_or_default(),
+                FlowType::CommonModule.object_type().unwrap_or_default(),
                 None,
             )
             .await?;

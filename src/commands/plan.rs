@@ -416,7 +416,7 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
         let consumers = client
             .consuming_resources(
                 &module.id,
-                &FlowType::CommonModule.object_type().unwrap_or_default(),
+                FlowType::CommonModule.object_type().unwrap_or_default(),
                 Some("published"),
             )
             .await?;

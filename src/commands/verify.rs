@@ -517,7 +517,7 @@ async fn links(
         module_consumers = HashMap::new();
         for (name, m) in modules {
             let consumers = client
-                .consuming_resources(&m.id, &module_object, Some("published"))
+                .consuming_resources(&m.id, module_object, Some("published"))
                 .await?;
             module_consumers.insert(
                 name.clone(),
@@ -559,20 +559,17 @@ async fn links(
             }
         }
         let consumed: Vec<(&Parent, Result<Vec<Dependency>>)> = stream::iter(pending)
-            .map(|p| {
-                let parent_object = parent_object;
-                async move {
-                    let r = client
-                        .consumed_resources(
-                            &p.flow.id,
-                            &p.version,
-                            &parent_object,
-                            &["COMMONMODULEFLOW", "QUEUE"],
-                        )
-                        .await
-                        .map_err(Error::from);
-                    (p, r)
-                }
+            .map(|p| async move {
+                let r = client
+                    .consumed_resources(
+                        &p.flow.id,
+                        &p.version,
+                        parent_object,
+                        &["COMMONMODULEFLOW", "QUEUE"],
+                    )
+                    .await
+                    .map_err(Error::from);
+                (p, r)
             })
             .buffered(8)
             .collect()
