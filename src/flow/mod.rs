@@ -305,11 +305,32 @@ pub fn render_graph(graph: &FlowGraph) -> Result<FlowDocument, FlowError> {
         yaml,
         modules,
         queues,
-        references: Vec::new(),
+        references: media_prompts(graph),
     })
 }
 
 /// Builds, validates and renders the shared greeting module.
+/// The user prompts a graph plays (`Prompt.Name`), as references the org must have.
+fn media_prompts(graph: &FlowGraph) -> Vec<Reference> {
+    let mut refs: Vec<Reference> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Play {
+                prompt: Prompt::Media(name),
+            } => Some(Reference {
+                kind: RefKind::UserPrompt,
+                name: name.clone(),
+                action: n.name.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
 pub fn render_shared(t: &SharedTemplate) -> Result<FlowDocument, FlowError> {
     render_graph(&t.graph())
 }

@@ -363,13 +363,20 @@ fn resolve_start_ref(f: &Facts, r: &str) -> Result<(), String> {
         .strip_prefix(&format!("/{key}/"))
         .or_else(|| r.strip_prefix("./"))
         .ok_or_else(|| format!("startUpRef '{r}' must start with '/{key}/' or './'"))?;
-    let (list, item) = if let Some(x) = rest.strip_prefix("tasks/task[") {
-        ("tasks", x)
-    } else if let Some(x) = rest.strip_prefix("menus/menu[") {
-        ("menus", x)
-    } else {
+    // Tasks and menus (call flows), bots (bot flows: `/botFlow/bots/bot[..]`), states
+    // (workflows).
+    let containers = [
+        ("tasks", "tasks/task["),
+        ("menus", "menus/menu["),
+        ("bots", "bots/bot["),
+        ("states", "states/state["),
+    ];
+    let Some((list, item)) = containers
+        .iter()
+        .find_map(|(list, prefix)| rest.strip_prefix(prefix).map(|x| (*list, x)))
+    else {
         return Err(format!(
-            "startUpRef '{r}' must point at tasks/task[..] or menus/menu[..]"
+            "startUpRef '{r}' must point at tasks/task[..], menus/menu[..], bots/bot[..] or states/state[..]"
         ));
     };
     let wanted = item
