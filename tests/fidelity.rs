@@ -203,6 +203,53 @@ async fn a_caller_listed_before_the_bot_flow_it_calls_publishes_after_it() {
         "{}",
         r.stdout
     );
+    // verify -f checks every reference through dependency tracking, both directions.
+    let r = org
+        .flowctl(&["--output", "json", "verify", "-f", &path, "--wait", "5"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let passed: Vec<String> = r.json()["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c["status"] == "pass")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["subject"].as_str().unwrap_or(""),
+                c["check"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for expected in [
+        "parent 'Order Line' uses schedule group 'Business Hours'",
+        "parent 'Order Line' uses bot flow 'Order Status Bot'",
+        "parent 'Order Line' uses data table 'VIP Callers'",
+        "parent 'Order Line' transfers to queue 'Sales'",
+    ] {
+        assert!(
+            passed.iter().any(|p| p == expected),
+            "'{expected}' not in {passed:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_of_a_manifest_fails_on_a_reference_the_org_lacks() {
+    let org = Org::new().await;
+    org.emulator
+        .add_resource(ResourceKind::ScheduleGroup, "Business Hours");
+    write(&org, "order-line.yaml", &fixture("calls_bot_flow.yaml"));
+    write(&org, "bot.yaml", &fixture("bot_flow.yaml"));
+    let path = write(
+        &org,
+        "flows.yaml",
+        "substitutions:\n  hours: Business Hours\nflows:\n  - file: order-line.yaml\n  - file: bot.yaml\n",
+    );
+    let r = org.flowctl(&["verify", "-f", &path, "--wait", "1"]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("data table 'VIP Callers'"), "{r:?}");
 }
 
 #[tokio::test]
