@@ -189,8 +189,11 @@ async fn a_corrupt_token_cache_is_ignored_with_a_warning() {
     // Any file the cache might read: corrupt them all.
     let r = org.flowctl(&["create-shared", "--name", "M"]).await;
     assert_eq!(r.code, 0, "{r:?}");
+    // (The job journal is a directory beside the token file.)
     for entry in std::fs::read_dir(&cache).expect("cache").flatten() {
-        std::fs::write(entry.path(), "{not json").expect("corrupt");
+        if entry.path().is_file() {
+            std::fs::write(entry.path(), "{not json").expect("corrupt");
+        }
     }
     let r = org.flowctl(&["create-shared", "--name", "M"]).await;
     assert_eq!(r.code, 0, "{r:?}");

@@ -378,3 +378,92 @@ async fn flow_type_keys_are_read_case_sensitively_with_the_real_spelling_suggest
     let r = org.flowctl(&["lint", &file]).await;
     assert_eq!(r.code, 2, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_applies_at_once_both_succeed_with_no_duplicate() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(200),
+        rate_limit: 100_000,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let path = write(&org, "flows.yaml", &callers(5));
+    let args = ["apply", "-f", path.as_str()];
+    let (a, b) = tokio::join!(org.flowctl(&args), org.flowctl(&args));
+    assert_eq!(a.code, 0, "{a:?}");
+    assert_eq!(b.code, 0, "{b:?}");
+    let flows = org.emulator.flows();
+    let mut names: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), flows.len(), "no duplicate: {names:?}");
+    assert_eq!(flows.len(), 6);
+    let r = org.flowctl(&["plan", "-f", &path]).await;
+    assert!(r.stdout.contains("6 unchanged"), "converged: {r:?}");
+}
+
+/// kill -9 in the middle of Architect jobs, then an immediate re-run: the re-run waits for
+/// the killed run's jobs (noted in the journal beside the token cache) instead of
+/// publishing the same flows again, so no flow gets an extra version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_right_after_kill_9_waits_for_the_killed_runs_jobs() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(1500),
+        rate_limit: 100_000,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let path = write(&org, "flows.yaml", &callers(3));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowctl"))
+        .args(["apply", "-f", &path])
+        .current_dir(org.path())
+        .env_clear()
+        .env("HOME", org.path())
+        .env("XDG_CACHE_HOME", org.path().join("cache"))
+        .env("GENESYS_API_BASE_URL", org.emulator.base_url())
+        .env("GENESYS_CLIENT_ID", DEFAULT_CLIENT_ID)
+        .env(
+            "GENESYS_CLIENT_SECRET",
+            flowctl::emulator::DEFAULT_CLIENT_SECRET,
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn apply");
+    // Kill it (SIGKILL) once the module's job has its content, long before it ends.
+    let mut uploaded = false;
+    for _ in 0..400 {
+        if org
+            .emulator
+            .requests()
+            .iter()
+            .any(|(m, p, s)| m == "PUT" && p.starts_with("/uploads/") && *s == 200)
+        {
+            uploaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(uploaded, "the killed run uploaded a job");
+    assert!(
+        org.emulator.flows().is_empty(),
+        "killed before its job finished"
+    );
+    let r = org.flowctl(&["apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("earlier run left in flight"),
+        "says what it waits for: {r:?}"
+    );
+    for f in org.emulator.flows() {
+        assert_eq!(
+            org.emulator.flow_versions(&f.id).len(),
+            1,
+            "'{}' was published twice",
+            f.name
+        );
+    }
+    assert_eq!(org.emulator.flows().len(), 4);
+}

@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod journal;
 mod pacer;
 mod polling;
 pub mod retry;
@@ -47,6 +48,8 @@ struct Inner {
     pacer: Pacer,
     policy: RetryPolicy,
     jobs: polling::JobClock,
+    /// Jobs in flight, beside the token cache (none without one).
+    journal: Option<journal::Journal>,
 }
 
 /// Whether a request may be sent again after an ambiguous failure (connection dropped,
@@ -87,6 +90,9 @@ impl Client {
                 ),
                 pacer: Pacer::default(),
                 jobs: polling::JobClock::default(),
+                journal: config.token_cache_dir.as_deref().map(|dir| {
+                    journal::Journal::new(dir, config.api_base.as_str(), &config.client_id)
+                }),
                 policy: RetryPolicy::default(),
             }),
         })
@@ -304,6 +310,10 @@ impl Client {
 
     pub(crate) fn job_clock(&self) -> &polling::JobClock {
         &self.inner.jobs
+    }
+
+    pub(crate) fn journal(&self) -> Option<&journal::Journal> {
+        self.inner.journal.as_ref()
     }
 }
 

@@ -293,11 +293,59 @@ impl Client {
         }
     }
 
-    /// register → upload → wait. Returns the finished job, Success or Failure.
+    /// register → upload → wait. Returns the finished job, Success or Failure. The job is
+    /// in the journal from its registration until it is seen finished, so a run killed in
+    /// between lets the next one wait for it ([`Client::wait_for_earlier_jobs`]).
     pub async fn run_job(&self, yaml: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
         let job = self.register_job().await?;
+        if let Some(j) = self.journal() {
+            j.record(&job.id);
+        }
         self.upload_job_content(&job, yaml).await?;
-        self.wait_for_job(&job.id, timeout).await
+        let done = self.wait_for_job(&job.id, timeout).await?;
+        if let Some(j) = self.journal() {
+            j.done(&job.id);
+        }
+        Ok(done)
+    }
+
+    /// Waits (up to `timeout` in all) for the Architect jobs an earlier run of this client
+    /// left in flight, so that what happens next is decided on what they published. Returns
+    /// how many were waited for. A job that cannot be read is forgotten: the plan then sees
+    /// whatever it did.
+    pub async fn wait_for_earlier_jobs(&self, timeout: Duration) -> usize {
+        let Some(journal) = self.journal() else {
+            return 0;
+        };
+        let pending = journal.pending();
+        if pending.is_empty() {
+            return 0;
+        }
+        tracing::warn!(
+            "waiting for {} Architect job(s) that an earlier run left in flight (up to {} s)",
+            pending.len(),
+            timeout.as_secs()
+        );
+        let start = Instant::now();
+        let mut waited = 0;
+        for entry in pending {
+            let left = timeout.saturating_sub(start.elapsed());
+            match self.get_job(&entry.job).await {
+                Ok(job) if job.status == JobStatus::Started && !left.is_zero() => {
+                    waited += 1;
+                    match self.wait_for_job(&entry.job, left).await {
+                        Ok(_) => journal.done(&entry.job),
+                        Err(e) => tracing::warn!("Architect job {} did not finish: {e}", entry.job),
+                    }
+                }
+                // Finished, never given content (Registered), or gone.
+                Ok(job) if job.status != JobStatus::Started => journal.done(&entry.job),
+                Err(e) if is_gone(&e) => journal.done(&entry.job),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("cannot read Architect job {}: {e}", entry.job),
+            }
+        }
+        waited
     }
 
     // queues, divisions, org
