@@ -157,8 +157,8 @@ pub struct PublishArgs {
     /// Print the Architect YAML and the POST /api/v2/flows body; no credentials, no network.
     #[arg(long)]
     pub dry_run: bool,
-    /// Give up waiting for an Architect job after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
 }
 
@@ -228,8 +228,8 @@ pub struct VerifyArgs {
     /// A queue every parent must transfer to, by exact name or id.
     #[arg(long)]
     pub queue: Option<String>,
-    /// How long to wait for the dependency index to show missing links.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// How long to wait for the dependency index to show missing links (at most a day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub wait: u64,
     /// Verify every flow of a manifest instead (each against the modules and queues it uses).
     #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
@@ -263,8 +263,8 @@ pub struct ApplyArgs {
     /// How many flows publish at once (the rate limit is honoured whatever this is).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
-    /// Give up waiting for an Architect job after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
 }
 

@@ -72,6 +72,25 @@ pub enum ClientError {
         path: String,
         message: String,
     },
+    /// The server asked for a wait no Genesys service asks for (a `Retry-After` over the
+    /// 180 s cap, an `inin-ratelimit-reset` past the 60 s window): given up, not slept.
+    #[error("gave up on {method} {path}: the server asked to wait {asked_secs} s ({header}), more than the {cap_secs} s flowctl waits")]
+    AbsurdWait {
+        method: String,
+        path: String,
+        header: &'static str,
+        asked_secs: u64,
+        cap_secs: u64,
+    },
+    /// A URL flowctl will not send to (plain http off loopback, user info in it, a scheme
+    /// other than https); nothing was sent.
+    #[error("refusing the {what} {url}: {reason}")]
+    UnsafeUrl {
+        what: &'static str,
+        /// Without user info or query (a presigned URL's query is a credential).
+        url: String,
+        reason: String,
+    },
 }
 
 impl From<ApiError> for ClientError {
@@ -106,9 +125,11 @@ impl ClientError {
             // What the SDKs would retry, given up on (a Retry-After over 180 s): exit 5.
             ClientError::Api(e) if matches!(e.status, 429 | 502 | 503 | 504) => ExitStatus::Network,
             ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
+            ClientError::UnsafeUrl { .. } => ExitStatus::InvalidInput,
             ClientError::Network { .. }
             | ClientError::RetriesExhausted { .. }
-            | ClientError::Timeout { .. } => ExitStatus::Network,
+            | ClientError::Timeout { .. }
+            | ClientError::AbsurdWait { .. } => ExitStatus::Network,
         }
     }
 
@@ -128,6 +149,14 @@ impl ClientError {
             ClientError::Network { .. } | ClientError::RetriesExhausted { .. } => {
                 Some("check the network and the API base URL, then run again".to_string())
             }
+            ClientError::AbsurdWait { .. } => Some(
+                "Genesys Cloud never asks for such a wait: check that the API base URL is a Genesys Cloud region, then run again later"
+                    .to_string(),
+            ),
+            ClientError::UnsafeUrl { .. } => Some(
+                "use an https URL (plain http only to 127.0.0.1 or localhost) without user:password@; credentials go in GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET"
+                    .to_string(),
+            ),
             _ => None,
         }
     }
