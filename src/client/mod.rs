@@ -91,6 +91,15 @@ impl Client {
 
     /// [`Client::new`] with other timeouts (tests of servers that never answer).
     pub fn with_timeouts(config: &Config, timeouts: Timeouts) -> ClientResult<Client> {
+        Client::with_settings(config, timeouts, RetryPolicy::default())
+    }
+
+    /// [`Client::new`] with other timeouts and retry policy (tests).
+    pub fn with_settings(
+        config: &Config,
+        timeouts: Timeouts,
+        policy: RetryPolicy,
+    ) -> ClientResult<Client> {
         check_url("API base URL", &config.api_base)?;
         check_url("login base URL", &config.login_base)?;
         let http = reqwest::Client::builder()
@@ -120,7 +129,7 @@ impl Client {
                 ),
                 pacer: Pacer::default(),
                 jobs: polling::JobClock::default(),
-                policy: RetryPolicy::default(),
+                policy,
             }),
         })
     }
