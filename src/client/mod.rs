@@ -12,6 +12,7 @@ mod polling;
 pub mod retry;
 mod verbs;
 
+pub use auth::parse_token_answer;
 pub use error::{ApiError, ClientError};
 
 use crate::config::Config;
