@@ -36,6 +36,8 @@ enum Reply {
     Endless(String),
     /// Accept, read the request, never answer.
     Silent,
+    /// This head, then one byte every 100 ms, forever.
+    Trickle(String),
     /// This reply after a pause (to make two clients overlap).
     Later(Duration, Box<Reply>),
 }
@@ -223,6 +225,17 @@ async fn send(stream: &mut TcpStream, reply: Reply) {
             // Hold the connection until the client gives up.
             let mut sink = [0u8; 1024];
             while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        }
+        Reply::Trickle(head) => {
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if stream.write_all(b" ").await.is_err() {
+                    return;
+                }
+            }
         }
         Reply::Later(..) => {}
     }
@@ -679,6 +692,57 @@ async fn a_server_that_accepts_and_never_answers_times_out_with_exit_5() {
         .expect_err("timed out");
     assert_eq!(exit(&err), ExitStatus::Network);
     assert!(err.to_string().contains("timed out"), "{err}");
+}
+
+#[tokio::test]
+async fn a_body_trickled_forever_times_out_with_exit_5() {
+    let server = Hostile::start(|r| {
+        r.target.starts_with("/api/v2/organizations/me").then(|| {
+            Reply::Trickle(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"
+                    .into(),
+            )
+        })
+    })
+    .await;
+    let err = impatient(&server)
+        .organization()
+        .await
+        .expect_err("timed out");
+    assert_eq!(exit(&err), ExitStatus::Network);
+    assert!(err.to_string().contains("timed out"), "{err}");
+}
+
+#[tokio::test]
+async fn a_long_retry_after_is_said_on_stderr_then_waited() {
+    let count = Arc::new(Mutex::new(0u32));
+    let c = count.clone();
+    let server = Hostile::start(move |r| {
+        if !r.target.starts_with("/api/v2/organizations/me") {
+            return None;
+        }
+        let mut n = c.lock().expect("count");
+        *n += 1;
+        Some(if *n == 1 {
+            json(
+                429,
+                &[("Retry-After", "2")],
+                serde_json::json!({"message": "slow down", "code": "too.many.requests"}),
+            )
+        } else {
+            org()
+        })
+    })
+    .await;
+    let run = server.flowctl(&["whoami"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("waiting 2 s before sending GET /api/v2/organizations/me again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.hits("/api/v2/organizations/me"), 2);
 }
 
 #[tokio::test]

@@ -293,6 +293,14 @@ impl Client {
                 rand::random::<f64>(),
             ) {
                 Decision::RetryAfter(wait) => {
+                    if wait >= Duration::from_secs(2) {
+                        // Said on stderr by default: a silent wait looks like a hang.
+                        tracing::warn!(
+                            "waiting {} s before sending {method} {path} again: {}",
+                            wait.as_secs(),
+                            sanitize(&err.to_string(), 300)
+                        );
+                    }
                     tracing::info!(method = %method, path = %path, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "retrying: {err}");
                     tokio::time::sleep(wait).await;
                 }

@@ -30,7 +30,7 @@ impl JobClock {
     pub fn record(&self, took: Duration) {
         if let Ok(mut e) = self.estimate.lock() {
             *e = Some(match *e {
-                Some(old) => (old * 3 + took) / 4,
+                Some(old) => old.saturating_mul(3).saturating_add(took) / 4,
                 None => took,
             });
         }
