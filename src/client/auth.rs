@@ -344,6 +344,7 @@ impl Auth {
                             header: "Retry-After",
                             asked_secs: wait.as_secs(),
                             cap_secs: policy.max_retry_after.as_secs(),
+                            said: Some(err.to_string()),
                         });
                     }
                     (err, retry_after)

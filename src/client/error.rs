@@ -74,13 +74,15 @@ pub enum ClientError {
     },
     /// The server asked for a wait no Genesys service asks for (a `Retry-After` over the
     /// 180 s cap, an `inin-ratelimit-reset` past the 60 s window): given up, not slept.
-    #[error("gave up on {method} {path}: the server asked to wait {asked_secs} s ({header}), more than the {cap_secs} s flowctl waits")]
+    #[error("gave up on {method} {path}: the server asked to wait {asked_secs} s ({header}), more than the {cap_secs} s flowctl waits{}", said.as_deref().map(|s| format!("; it said: {s}")).unwrap_or_default())]
     AbsurdWait {
         method: String,
         path: String,
         header: &'static str,
         asked_secs: u64,
         cap_secs: u64,
+        /// The answer's own error, already made printable (a 429's message).
+        said: Option<String>,
     },
     /// A URL flowctl will not send to (plain http off loopback, user info in it, a scheme
     /// other than https); nothing was sent.
@@ -150,7 +152,7 @@ impl ClientError {
                 Some("check the network and the API base URL, then run again".to_string())
             }
             ClientError::AbsurdWait { .. } => Some(
-                "Genesys Cloud never asks for such a wait: check that the API base URL is a Genesys Cloud region, then run again later"
+                "run again later; if it persists, check that the API base URL is a Genesys Cloud region"
                     .to_string(),
             ),
             ClientError::UnsafeUrl { .. } => Some(

@@ -187,6 +187,7 @@ impl Client {
                     header: "inin-ratelimit-reset with the window spent",
                     asked_secs: too_long.asked.as_secs(),
                     cap_secs: MAX_RESET.as_secs(),
+                    said: None,
                 });
             }
             let token = inner.auth.token(&inner.http, &inner.policy).await?;
@@ -265,12 +266,14 @@ impl Client {
                                 let wait = answer.retry_after.unwrap_or(Duration::from_secs(1));
                                 // Refused before the pacer holds every request for it.
                                 if wait > inner.policy.max_retry_after {
+                                    let said = api_error(&method, &path, status, &bounded, &answer);
                                     return Err(ClientError::AbsurdWait {
                                         method: method.to_string(),
                                         path,
                                         header: "Retry-After on a 429",
                                         asked_secs: wait.as_secs(),
                                         cap_secs: inner.policy.max_retry_after.as_secs(),
+                                        said: Some(said.to_string()),
                                     });
                                 }
                                 inner.pacer.block(wait);
