@@ -447,14 +447,18 @@ async fn a_token_answer_with_a_negative_lifetime_is_refused_by_name() {
 
 #[tokio::test]
 async fn verify_refuses_an_absurd_wait_as_bad_input() {
-    let run = common::run_in(
-        tempfile::tempdir().expect("dir").path(),
-        &["verify", "--wait", "18446744073709551615", "--parent", "X"],
-        Vec::new(),
-    )
-    .await;
+    // With credentials and a server, so the run would reach the wait (an `Instant`
+    // overflow, exit 101, before the flag had a range).
+    let server = Hostile::start(|_| None).await;
+    let run = server
+        .flowctl(
+            &["verify", "--wait", "18446744073709551615", "--parent", "X"],
+            &[],
+        )
+        .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--wait"), "{}", run.stderr);
+    assert_eq!(server.hits("/"), 0, "refused before anything is sent");
 }
 
 // Bounded bodies (issue 19 item 3)
