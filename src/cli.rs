@@ -336,20 +336,20 @@ pub struct EmulatorServeArgs {
     /// JSON file with queues, divisions and pre-existing or locked flows.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Added latency per API request, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Added latency per API request, in milliseconds (at most a minute).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency_ms: u64,
-    /// How long an Architect job takes, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 200)]
+    /// How long an Architect job takes, in milliseconds (at most an hour).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub job_ms: u64,
     /// Requests allowed per token per 60 seconds.
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub rate_limit: u32,
-    /// How long the dependency index lags a publish, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// How long the dependency index lags a publish, in milliseconds (at most an hour).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub index_lag_ms: u64,
-    /// Access token lifetime in seconds.
-    #[arg(long, value_name = "N", default_value_t = 86399)]
+    /// Access token lifetime in seconds (1 to 172800, Genesys' 48 h at most).
+    #[arg(long, value_name = "N", default_value_t = 86399, value_parser = clap::value_parser!(u64).range(1..=172_800))]
     pub token_lifetime: u64,
     /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02` (random rates).
     #[arg(long, value_name = "SPEC")]

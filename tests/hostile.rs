@@ -461,6 +461,39 @@ async fn verify_refuses_an_absurd_wait_as_bad_input() {
     assert_eq!(server.hits("/"), 0, "refused before anything is sent");
 }
 
+#[tokio::test]
+async fn numeric_flags_have_ranges() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (args, flag) in [
+        (
+            vec!["apply", "--job-timeout", "18446744073709551615"],
+            "--job-timeout",
+        ),
+        (vec!["apply", "--job-timeout", "0"], "--job-timeout"),
+        (
+            vec![
+                "emulator",
+                "serve",
+                "--token-lifetime",
+                "18446744073709551615",
+            ],
+            "--token-lifetime",
+        ),
+        (
+            vec!["emulator", "serve", "--latency-ms", "18446744073709551615"],
+            "--latency-ms",
+        ),
+        (
+            vec!["emulator", "serve", "--job-ms", "18446744073709551615"],
+            "--job-ms",
+        ),
+    ] {
+        let run = common::run_in(dir.path(), &args, Vec::new()).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(flag), "{args:?}: {}", run.stderr);
+    }
+}
+
 // Bounded bodies (issue 19 item 3)
 
 #[tokio::test]
