@@ -49,9 +49,10 @@ impl Printer {
         }
     }
 
-    /// Raw text on stdout (JUnit XML, YAML).
+    /// Raw text on stdout (JUnit XML, YAML, Markdown, a graph). Its lines are kept, but
+    /// control characters from the names in it are escaped like every other output.
     pub fn raw(&self, text: &str) {
-        println_or_ignore(text);
+        println_or_ignore(&sanitize_lines(text, usize::MAX));
     }
 }
 
