@@ -371,6 +371,44 @@ async fn a_spent_window_with_an_absurd_reset_is_refused_with_exit_5_not_slept() 
 }
 
 #[tokio::test]
+async fn a_spent_window_is_waited_for_and_said_on_stderr() {
+    let server = Hostile::start(|r| {
+        r.target.starts_with("/api/v2/").then(|| {
+            json(
+                200,
+                &[
+                    ("inin-ratelimit-allowed", "300"),
+                    ("inin-ratelimit-count", "300"),
+                    ("inin-ratelimit-reset", "3"),
+                ],
+                serde_json::json!({"entities": [], "pageCount": 1}),
+            )
+        })
+    })
+    .await;
+    let run = server
+        .flowctl(
+            &[
+                "verify",
+                "--shared",
+                "M",
+                "--parent",
+                "Some Flow",
+                "--wait",
+                "0",
+            ],
+            &[],
+        )
+        .await;
+    assert!(
+        run.stderr
+            .contains("for the rate limit: this rate-limit window is spent (inin-ratelimit-reset)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
 async fn garbage_rate_limit_headers_are_ignored() {
     let server = Hostile::start(|r| {
         r.target.starts_with("/api/v2/organizations/me").then(|| {
@@ -452,12 +490,24 @@ async fn verify_refuses_an_absurd_wait_as_bad_input() {
     let server = Hostile::start(|_| None).await;
     let run = server
         .flowctl(
-            &["verify", "--wait", "18446744073709551615", "--parent", "X"],
+            &[
+                "verify",
+                "--wait",
+                "18446744073709551615",
+                "--shared",
+                "M",
+                "--parent",
+                "X",
+            ],
             &[],
         )
         .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("--wait"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--wait") && run.stderr.contains("is not in 0..=86400"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(server.hits("/"), 0, "refused before anything is sent");
 }
 
@@ -490,7 +540,11 @@ async fn numeric_flags_have_ranges() {
     ] {
         let run = common::run_in(dir.path(), &args, Vec::new()).await;
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains(flag), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(flag) && run.stderr.contains("is not in"),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
 }
 
