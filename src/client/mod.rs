@@ -4,6 +4,13 @@
 //! token, maps any non-2xx answer to [`ApiError`] (status, code, message, contextId,
 //! correlation id), refreshes the token once on a 401, and retries what the official SDKs
 //! retry (see [`retry`]). Typed verbs live in [`verbs`].
+//!
+//! Nothing a server sends is trusted: headers become bounded numbers ([`Answer`]), bodies
+//! are read up to [`MAX_BODY`] / [`MAX_SMALL_BODY`], a stalled answer times out
+//! ([`Timeouts`]), redirects are reported and not followed, listings must carry `entities`,
+//! every URL (the presigned upload URL too) is https or loopback without user info
+//! ([`check_url`]), and text quoted in errors is escaped and cut
+//! ([`crate::output::sanitize`]). `tests/hostile.rs` and `tests/fuzz.rs` hold the cases.
 
 mod auth;
 mod error;

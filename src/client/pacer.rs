@@ -27,7 +27,7 @@ const TELL_AFTER: Duration = Duration::from_secs(2);
 pub struct RateHeaders {
     pub allowed: u64,
     pub count: u64,
-    /// As sent (saturated at `u64::MAX` seconds); [`MAX_RESET`] applies where it is used.
+    /// As sent (saturated at `u64::MAX` seconds); the 60 s cap applies where it is used.
     pub reset: Duration,
 }
 
