@@ -636,6 +636,27 @@ async fn non_json_and_wrong_typed_answers_are_exit_4_naming_the_endpoint() {
     }
 }
 
+#[tokio::test]
+async fn an_answer_that_is_not_http_is_exit_4_and_not_retried() {
+    for raw in [
+        &b"HTTP/1.1 200 OK\r\nBad\x1bHeader: x\r\n\r\n{}"[..],
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+        b"HTTP/1.1 99999 Nope\r\n\r\n",
+    ] {
+        let raw = raw.to_vec();
+        let server = Hostile::start(move |r| {
+            r.target
+                .starts_with("/api/v2/organizations/me")
+                .then(|| Reply::Raw(raw.clone()))
+        })
+        .await;
+        let run = server.flowctl(&["whoami"], &[]).await;
+        assert_eq!(run.code, 4, "{}", run.stderr);
+        assert!(run.stderr.contains("not valid HTTP"), "{}", run.stderr);
+        assert_eq!(server.hits("/api/v2/organizations/me"), 1, "not retried");
+    }
+}
+
 // Listings that lie (issue 19 item 4)
 
 #[tokio::test]

@@ -207,6 +207,18 @@ impl Client {
                 req = req.json(b);
             }
             let (err, retry_after) = match req.send().await {
+                Err(e) if is_malformed(&e) => {
+                    // Not a dropped connection: the server sent something that is not
+                    // HTTP. Sending again gets the same, so it is not retried.
+                    return Err(ClientError::Decode {
+                        method: method.to_string(),
+                        path,
+                        message: format!(
+                            "the server's answer is not valid HTTP ({})",
+                            auth::describe(&e)
+                        ),
+                    });
+                }
                 Err(e) => (
                     ClientError::Network {
                         method: method.to_string(),
@@ -472,6 +484,19 @@ pub fn shown_url(text: &str) -> String {
             sanitize(cut, 300)
         }
     }
+}
+
+/// Whether a failed exchange was a malformed answer (bad status line, header or framing)
+/// rather than a connection that dropped or timed out.
+pub(crate) fn is_malformed(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return h.is_parse() || h.is_parse_status();
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn is_loopback(url: &Url) -> bool {
