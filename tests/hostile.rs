@@ -742,6 +742,33 @@ async fn a_presigned_url_over_plain_http_off_loopback_or_another_scheme_is_refus
 }
 
 #[tokio::test]
+async fn upload_headers_that_are_not_http_headers_are_refused_before_the_upload() {
+    let server = Hostile::start(|r| {
+        if r.method == "POST" && r.target == "/api/v2/flows/jobs" {
+            let url = "http://127.0.0.1:9/upload".to_string();
+            return Some(json(
+                200,
+                &[],
+                serde_json::json!({"id": "job-1", "presignedUrl": url, "headers": {"Bad\nName": "x"}}),
+            ));
+        }
+        None
+    })
+    .await;
+    let client = Client::new(&server.config()).expect("client");
+    let err = client
+        .run_job("commonModule:\n  name: X\n", Duration::from_secs(5))
+        .await
+        .expect_err("refused");
+    assert_eq!(exit(&err), ExitStatus::Rejected);
+    assert!(
+        err.to_string().contains("is not a valid HTTP header"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains('\n'), "{err}");
+}
+
+#[tokio::test]
 async fn credentials_in_the_base_url_are_refused_with_exit_2_and_never_printed() {
     let server = Hostile::start(|_| None).await;
     let url = format!("http://admin:hunter2@{}", server.addr);

@@ -166,6 +166,22 @@ impl Client {
         // never shown with its query: that is a credential for the upload.
         let target = super::upload_url(&job.presigned_url)?;
         let shown = super::shown_url(&job.presigned_url);
+        // Headers the registration asks for must be HTTP headers: a bad one is the answer's
+        // fault, not the network's, so it is refused once rather than retried.
+        for (k, v) in &job.headers {
+            if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+                || reqwest::header::HeaderValue::from_str(v).is_err()
+            {
+                return Err(ClientError::Decode {
+                    method: "POST".into(),
+                    path: "/api/v2/flows/jobs".into(),
+                    message: format!(
+                        "the job's upload header '{}' is not a valid HTTP header",
+                        crate::output::sanitize(k, 80)
+                    ),
+                });
+            }
+        }
         loop {
             attempt += 1;
             let mut req = self.http().put(target.clone()).body(yaml.to_string());
