@@ -291,6 +291,25 @@ async fn a_429_asking_for_u64_max_seconds_gives_up_with_exit_5_and_says_so() {
 }
 
 #[tokio::test]
+async fn a_503_asking_for_an_hour_gives_up_with_exit_5_and_says_so() {
+    let server = Hostile::start(|r| {
+        r.target.starts_with("/api/v2/organizations/me").then(|| {
+            json(
+                503,
+                &[("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")],
+                serde_json::json!({"message": "maintenance", "code": "service.unavailable"}),
+            )
+        })
+    })
+    .await;
+    let run = server.flowctl(&["whoami"], &[]).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("(Retry-After)"), "{}", run.stderr);
+    assert!(run.stderr.contains("maintenance"), "{}", run.stderr);
+    assert_eq!(server.hits("/api/v2/organizations/me"), 1, "never retried");
+}
+
+#[tokio::test]
 async fn a_token_429_with_an_absurd_retry_after_gives_up_with_exit_5() {
     let server = Hostile::start(|r| {
         r.target.starts_with("/oauth/token").then(|| {

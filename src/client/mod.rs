@@ -281,21 +281,31 @@ impl Client {
                                 inner.auth.invalidate(&token).await;
                                 continue;
                             }
-                            if status == 429 {
-                                let wait = answer.retry_after.unwrap_or(Duration::from_secs(1));
+                            let wait = match status {
+                                429 => Some(answer.retry_after.unwrap_or(Duration::from_secs(1))),
+                                502..=504 => answer.retry_after,
+                                _ => None,
+                            };
+                            if let Some(wait) = wait {
                                 // Refused before the pacer holds every request for it.
                                 if wait > inner.policy.max_retry_after {
                                     let said = api_error(&method, &path, status, &bounded, &answer);
                                     return Err(ClientError::AbsurdWait {
                                         method: method.to_string(),
                                         path,
-                                        header: "Retry-After on a 429",
+                                        header: if status == 429 {
+                                            "Retry-After on a 429"
+                                        } else {
+                                            "Retry-After"
+                                        },
                                         asked_secs: wait.as_secs(),
                                         cap_secs: inner.policy.max_retry_after.as_secs(),
                                         said: Some(said.to_string()),
                                     });
                                 }
-                                inner.pacer.block(wait);
+                                if status == 429 {
+                                    inner.pacer.block(wait);
+                                }
                             }
                             (
                                 api_error(&method, &path, status, &bounded, &answer),
