@@ -603,6 +603,37 @@ async fn a_declared_huge_body_is_not_read_at_all() {
 }
 
 #[tokio::test]
+async fn a_listing_of_endless_big_pages_is_cut_in_total() {
+    // Each page is under the per-body limit, but the pages never end.
+    let page = serde_json::json!({
+        "entities": [{"id": "x".repeat(5 << 20), "name": "M", "type": "COMMONMODULE"}],
+        "pageCount": 1000,
+    })
+    .to_string();
+    let server = Hostile::start(move |r| {
+        r.target
+            .starts_with("/api/v2/flows?")
+            .then(|| http(200, &[], &page))
+    })
+    .await;
+    let client = Client::new(&server.config()).expect("client");
+    let err = client
+        .list_flows(&[flowctl::models::FlowType::CommonModule])
+        .await
+        .expect_err("cut");
+    assert_eq!(exit(&err), ExitStatus::Rejected);
+    assert!(
+        err.to_string().contains("listing is larger than 64 MiB"),
+        "{err}"
+    );
+    assert!(
+        server.hits("/api/v2/flows?") < 20,
+        "{}",
+        server.hits("/api/v2/flows?")
+    );
+}
+
+#[tokio::test]
 async fn endless_error_and_token_bodies_are_cut_too() {
     let server = Hostile::start(|r| {
         r.target

@@ -46,6 +46,9 @@ const PAGE_SIZE: u32 = 100;
 /// The most read of a 2xx answer: far above any real one (a page of 100 flows is about
 /// 100 KB). A longer body is not read on: the answer is refused.
 pub const MAX_BODY: usize = 32 << 20;
+/// The most read of all the pages of one listing together (1000 pages of 32 MiB would
+/// otherwise be 32 GB).
+pub const MAX_LISTING: usize = 64 << 20;
 /// The most read of an error body or a token answer (real ones are a few hundred bytes).
 pub const MAX_SMALL_BODY: usize = 1 << 20;
 
@@ -368,13 +371,28 @@ impl Client {
     ) -> ClientResult<Vec<T>> {
         let mut all = Vec::new();
         let mut page = 1u32;
+        let mut read = 0usize;
         loop {
             let mut q: Vec<(&str, String)> = query.to_vec();
             q.push(("pageSize", PAGE_SIZE.to_string()));
             q.push(("pageNumber", page.to_string()));
             // `entities` is required: an answer without it is not "nothing there" (plan
             // would create what exists, destroy would skip the in-use check).
-            let listing: Page<T> = self.get(segments, &q).await?;
+            let body = self
+                .send(Method::GET, segments, &q, None, Resend::Safe)
+                .await?;
+            read = read.saturating_add(body.bytes.len());
+            if read > MAX_LISTING {
+                return Err(ClientError::Decode {
+                    method: body.method,
+                    path: body.path,
+                    message: format!(
+                        "the listing is larger than {} MiB over {page} pages, far more than any real org; flowctl read no further",
+                        MAX_LISTING >> 20
+                    ),
+                });
+            }
+            let listing: Page<T> = body.json()?;
             let count = listing.entities.len();
             all.extend(listing.entities);
             let last = listing.page_count.unwrap_or(page);
