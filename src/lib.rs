@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod emulator;
 pub mod error;
+pub mod files;
 pub mod flow;
 pub mod manifest;
 pub mod models;
@@ -114,8 +115,13 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
 /// `flowctl: error: <what failed: why>` then `  hint: <next step>` on stderr. A failed
 /// verification has already printed its report, so it only gets a one-line summary.
 fn report_error(err: &Error) {
-    eprintln!("flowctl: error: {err}");
+    // Errors quote servers and files: no control character reaches the terminal raw.
+    let shown = output::sanitize_lines(&err.to_string(), output::MAX_LINE);
+    eprintln!("flowctl: error: {shown}");
     if let Some(hint) = err.hint() {
-        eprintln!("  hint: {hint}");
+        eprintln!(
+            "  hint: {}",
+            output::sanitize_lines(&hint, output::MAX_LINE)
+        );
     }
 }

@@ -32,6 +32,59 @@ const NEW_WINDOW_JUMP: Duration = Duration::from_millis(1500);
 /// How often a waiting request looks again when only an answer can free a slot.
 const RECHECK: Duration = Duration::from_millis(20);
 
+/// The longest a rate-limit window lasts: Genesys counts requests per 60 s (genesys-api.md,
+/// "300 requests per 60 s"), so `inin-ratelimit-reset` is at most 60. A longer reset with the
+/// window spent is not slept: the request gives up (exit 5) and says what the server sent.
+pub const MAX_RESET: Duration = Duration::from_secs(60);
+
+/// Waits shorter than this are not worth a line on stderr.
+const TELL_AFTER: Duration = Duration::from_secs(2);
+
+/// The longest a 429's `Retry-After` can hold the pacer (the client refuses more than its
+/// policy's cap before it gets here; this only keeps the clock sane).
+const MAX_BLOCK: Duration = Duration::from_secs(3600);
+
+/// The `inin-ratelimit-*` headers of one answer, parsed into bounded numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateHeaders {
+    pub allowed: u64,
+    pub count: u64,
+    /// As sent (saturated at `u64::MAX` seconds); the 60 s cap applies where it is used.
+    pub reset: Duration,
+}
+
+/// A header that must be a non-negative integer: digits only (after trimming); too many
+/// digits saturates. Anything else is `None` and the answer's rate headers are ignored.
+fn count_header(value: Option<&str>) -> Option<u64> {
+    let v = value?.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.parse::<u64>().unwrap_or(u64::MAX))
+}
+
+impl RateHeaders {
+    /// All three headers, or nothing (a partial or garbled set teaches nothing).
+    pub fn parse(
+        allowed: Option<&str>,
+        count: Option<&str>,
+        reset: Option<&str>,
+    ) -> Option<RateHeaders> {
+        Some(RateHeaders {
+            allowed: count_header(allowed)?,
+            count: count_header(count)?,
+            reset: Duration::from_secs(count_header(reset)?),
+        })
+    }
+}
+
+/// Why the pacer refused to wait: the server asked for more than is sane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLong {
+    /// The wait the server's `inin-ratelimit-reset` asked for.
+    pub asked: Duration,
+}
+
 /// What the pacer knows of the server's rate-limit window.
 #[derive(Debug, Clone)]
 pub struct Window {
@@ -48,6 +101,8 @@ pub struct Window {
     blocked_until: Option<Instant>,
     /// Extra time added to every window end (see [`SURPRISE_GUARD`]).
     guard: Duration,
+    /// The window is spent and the server's reset was past [`MAX_RESET`]: what it asked.
+    absurd: Option<Duration>,
 }
 
 /// What a request should do now.
@@ -71,16 +126,21 @@ impl Default for Window {
             in_flight: 0,
             blocked_until: None,
             guard: Duration::ZERO,
+            absurd: None,
         }
     }
 }
 
 impl Window {
-    /// Reserves a slot at `now`, or says when to try again.
-    pub fn reserve(&mut self, now: Instant) -> Slot {
+    /// Reserves a slot at `now`, or says when to try again; refuses when the window is
+    /// spent and the server said it resets later than any window lasts.
+    pub fn reserve(&mut self, now: Instant) -> Result<Slot, TooLong> {
+        if let Some(asked) = self.absurd {
+            return Err(TooLong { asked });
+        }
         if let Some(b) = self.blocked_until {
             if now < b {
-                return Slot::At(b);
+                return Ok(Slot::At(b));
             }
             self.blocked_until = None;
         }
@@ -96,43 +156,62 @@ impl Window {
             // Nothing known yet: one request at a time until an answer tells the window.
             if self.in_flight == 0 {
                 self.in_flight += 1;
-                return Slot::Go;
+                return Ok(Slot::Go);
             }
-            return Slot::AfterAnswer;
+            return Ok(Slot::AfterAnswer);
         };
         if self.used < allowed {
             self.used += 1;
             self.in_flight += 1;
-            return Slot::Go;
+            return Ok(Slot::Go);
         }
-        match self.ends {
+        Ok(match self.ends {
             Some(end) => Slot::At(end + self.guard),
             None => Slot::AfterAnswer,
-        }
+        })
     }
 
     /// An answer came back at `now`, with the rate-limit headers if it had them (a
     /// dropped connection has none). Frees its in-flight slot and learns the window.
-    pub fn observe(&mut self, now: Instant, headers: Option<(u64, u64, Duration)>) {
+    pub fn observe(&mut self, now: Instant, headers: Option<RateHeaders>) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let Some((allowed, count, reset)) = headers else {
+        let Some(RateHeaders {
+            allowed,
+            count,
+            reset,
+        }) = headers
+        else {
             return;
         };
         if allowed == 0 {
             return;
         }
-        let Some(end) = now.checked_add(reset) else {
+        // A reset past any window's length is absurd: with the window spent it is refused
+        // (not slept), otherwise it only says nothing about the window's end.
+        let spent = count >= allowed;
+        self.absurd = (spent && reset > MAX_RESET).then_some(reset);
+        let Some(end) = now.checked_add(reset.min(MAX_RESET)) else {
             return;
         };
         self.allowed = Some(allowed);
+        // The server counts fewer than we know we sent and have had answered: its window
+        // has reset since.
+        let reset_since = count < self.used.saturating_sub(self.in_flight);
         match self.ends {
-            Some(current) if end <= current + NEW_WINDOW_JUMP => {
+            Some(current) if end <= current + NEW_WINDOW_JUMP && !reset_since => {
                 // The same window: its end is the earliest estimate, its use the highest.
                 self.ends = Some(current.min(end));
                 self.used = self.used.max(count);
             }
-            _ => {
-                // A new window (or the first answer in one).
+            Some(_) => {
+                // The server's window reset before the pacer saw its end: start over from
+                // the server's count (and what is still in flight, which may land in it).
+                self.ends = Some(end);
+                self.used = count.saturating_add(self.in_flight);
+            }
+            None => {
+                // The first answer in a window the pacer rolled into (or the first ever):
+                // what it reserved since counts too.
                 self.ends = Some(end);
                 self.used = self.used.max(count.saturating_add(self.in_flight));
             }
@@ -149,7 +228,7 @@ impl Window {
             }
             self.used = allowed;
         }
-        let until = now.checked_add(retry_after).unwrap_or(now);
+        let until = now.checked_add(retry_after.min(MAX_BLOCK)).unwrap_or(now);
         self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
         if let Some(end) = self.ends {
             self.ends = Some(end.max(until));
@@ -167,45 +246,56 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// Waits for this request's slot and reserves it. Every call must be followed by
-    /// [`Pacer::observe`] (or [`Pacer::no_answer`]) when the request ends.
-    pub async fn wait(&self) {
+    /// Waits for this request's slot and reserves it. Every call that returns `Ok` must be
+    /// followed by [`Pacer::observe`] (or [`Pacer::no_answer`]) when the request ends. A
+    /// spent window whose reset is past [`MAX_RESET`] is refused at once.
+    pub async fn wait(&self) -> Result<(), TooLong> {
         let start = Instant::now();
+        let mut told = false;
         loop {
             let now = Instant::now();
-            let slot = match self.window.lock() {
-                Ok(mut w) => w.reserve(now),
-                Err(_) => return,
+            let (slot, blocked) = match self.window.lock() {
+                Ok(mut w) => {
+                    let blocked = w.blocked_until.is_some_and(|b| b > now);
+                    (w.reserve(now)?, blocked)
+                }
+                Err(_) => return Ok(()),
             };
             let wait = match slot {
                 Slot::Go => {
                     let waited = start.elapsed();
                     if waited > RECHECK {
                         tracing::debug!(
-                            wait_ms = waited.as_millis() as u64,
+                            wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
                             "paced for the rate limit"
                         );
                         if let Ok(mut l) = self.last_wait.lock() {
                             *l = Some(Instant::now());
                         }
                     }
-                    return;
+                    return Ok(());
                 }
                 Slot::At(t) => t
                     .saturating_duration_since(now)
                     .max(Duration::from_millis(1)),
                 Slot::AfterAnswer => RECHECK,
             };
+            if wait >= TELL_AFTER && !told {
+                // Said on stderr (warn is shown by default): a silent minute looks like a hang.
+                told = true;
+                let why = if blocked {
+                    "the API answered 429 Too Many Requests with Retry-After"
+                } else {
+                    "this rate-limit window is spent (inin-ratelimit-reset)"
+                };
+                tracing::warn!("waiting {} s for the rate limit: {why}", wait.as_secs());
+            }
             tokio::time::sleep(wait).await;
         }
     }
 
     /// Learns from an answer's `inin-ratelimit-*` headers and frees its slot.
-    pub fn observe(&self, allowed: Option<u64>, count: Option<u64>, reset: Option<u64>) {
-        let headers = match (allowed, count, reset) {
-            (Some(a), Some(c), Some(r)) => Some((a, c, Duration::from_secs(r))),
-            _ => None,
-        };
+    pub fn observe(&self, headers: Option<RateHeaders>) {
         if let Ok(mut w) = self.window.lock() {
             w.observe(Instant::now(), headers);
         }
@@ -244,63 +334,71 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    fn headers(allowed: u64, count: u64, reset_s: u64) -> Option<(u64, u64, Duration)> {
-        Some((allowed, count, Duration::from_secs(reset_s)))
+    fn headers(allowed: u64, count: u64, reset_s: u64) -> Option<RateHeaders> {
+        Some(RateHeaders {
+            allowed,
+            count,
+            reset: Duration::from_secs(reset_s),
+        })
+    }
+
+    fn go(w: &mut Window, now: Instant) -> Slot {
+        w.reserve(now).expect("not refused")
     }
 
     #[test]
     fn until_the_first_answer_only_one_request_is_in_flight() {
         let now = Instant::now();
         let mut w = Window::default();
-        assert_eq!(w.reserve(now), Slot::Go);
-        assert_eq!(w.reserve(now), Slot::AfterAnswer);
+        assert_eq!(go(&mut w, now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::AfterAnswer);
         w.observe(now, headers(60, 1, 10));
-        assert_eq!(w.reserve(now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go);
     }
 
     #[test]
     fn requests_in_flight_are_counted_so_the_window_is_never_overshot() {
         let now = Instant::now();
         let mut w = Window::default();
-        assert_eq!(w.reserve(now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go);
         w.observe(now, headers(10, 1, 10));
         // Nine more may go at once, before any answer; the tenth waits for the reset.
         for _ in 0..9 {
-            assert_eq!(w.reserve(now), Slot::Go);
+            assert_eq!(go(&mut w, now), Slot::Go);
         }
-        assert_eq!(w.reserve(now), Slot::At(now + Duration::from_secs(10)));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
         // After the reset the new window opens without waiting for headers.
         let later = now + Duration::from_secs(10);
         for _ in 0..9 {
             w.observe(later, headers(10, 9, 0));
         }
-        assert_eq!(w.reserve(later), Slot::Go);
+        assert_eq!(go(&mut w, later), Slot::Go);
     }
 
     #[test]
     fn another_process_on_the_token_shows_in_count_and_is_respected() {
         let now = Instant::now();
         let mut w = Window::default();
-        assert_eq!(w.reserve(now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go);
         // We sent one; the server counted 8 (someone else sent 7).
         w.observe(now, headers(10, 8, 30));
-        assert_eq!(w.reserve(now), Slot::Go);
-        assert_eq!(w.reserve(now), Slot::Go);
-        assert_eq!(w.reserve(now), Slot::At(now + Duration::from_secs(30)));
+        assert_eq!(go(&mut w, now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(30)));
     }
 
     #[test]
     fn the_window_end_is_the_earliest_estimate_and_a_new_window_is_recognised() {
         let now = Instant::now();
         let mut w = Window::default();
-        w.reserve(now);
+        go(&mut w, now);
         w.observe(now, headers(100, 1, 10));
-        w.reserve(now);
+        go(&mut w, now);
         w.observe(now + Duration::from_millis(300), headers(100, 2, 10));
         assert_eq!(w.ends, Some(now + Duration::from_secs(10)));
         // After the reset: an answer whose end jumps a whole window ahead starts anew.
         let next = now + Duration::from_secs(11);
-        w.reserve(next);
+        go(&mut w, next);
         w.observe(next, headers(100, 1, 60));
         assert_eq!(w.ends, Some(next + Duration::from_secs(60)));
         assert_eq!(w.used, 1);
@@ -310,26 +408,27 @@ mod tests {
     fn a_429_spends_the_window_holds_everyone_and_adds_a_guard_when_it_surprised() {
         let now = Instant::now();
         let mut w = Window::default();
-        w.reserve(now);
+        go(&mut w, now);
         w.observe(now, headers(50, 1, 5));
-        w.reserve(now);
+        go(&mut w, now);
         w.throttled(now, Duration::from_secs(7));
-        assert_eq!(w.reserve(now), Slot::At(now + Duration::from_secs(7)));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(7)));
         assert_eq!(w.guard, SURPRISE_GUARD);
         let after = now + Duration::from_secs(8) + SURPRISE_GUARD;
-        assert_eq!(w.reserve(after), Slot::Go);
+        assert_eq!(go(&mut w, after), Slot::Go);
     }
 
     #[test]
     fn absurd_headers_do_not_panic() {
         let now = Instant::now();
         let mut w = Window::default();
-        w.reserve(now);
-        w.observe(
-            now,
-            Some((u64::MAX, u64::MAX, Duration::from_secs(u64::MAX))),
+        go(&mut w, now);
+        w.observe(now, headers(u64::MAX, u64::MAX, u64::MAX));
+        assert!(
+            w.reserve(now).is_err(),
+            "a spent window resetting in 584 billion years"
         );
-        w.observe(now, Some((0, 0, Duration::ZERO)));
+        w.observe(now, headers(0, 0, 0));
         w.throttled(now, Duration::from_secs(u64::MAX));
         let _ = w.reserve(now);
     }
@@ -346,7 +445,7 @@ mod tests {
             let pacer = pacer.clone();
             let sent = sent.clone();
             tasks.push(tokio::spawn(async move {
-                pacer.wait().await;
+                pacer.wait().await.expect("sane window");
                 let at = start.elapsed();
                 sent.lock().expect("lock").push(at);
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -358,7 +457,7 @@ mod tests {
                     .filter(|t| t.as_millis() / 2000 == window)
                     .count() as u64;
                 let reset = 2 - (at.as_millis() % 2000) as u64 / 1000;
-                pacer.observe(Some(5), Some(count), Some(reset));
+                pacer.observe(headers(5, count, reset));
             }));
         }
         for t in tasks {
@@ -376,5 +475,50 @@ mod tests {
         );
         // And it ran at the floor: 40 requests / 5 per window = 8 windows.
         assert!(per_window.len() <= 9, "{per_window:?}");
+    }
+
+    #[test]
+    fn rate_headers_are_bounded_numbers_or_ignored() {
+        let h = RateHeaders::parse(Some("300"), Some(" 12 "), Some("18446744073709551615"));
+        assert_eq!(h.map(|h| h.reset), Some(Duration::from_secs(u64::MAX)));
+        let huge = RateHeaders::parse(Some("9".repeat(40).as_str()), Some("1"), Some("5"));
+        assert_eq!(huge.map(|h| h.allowed), Some(u64::MAX));
+        assert_eq!(RateHeaders::parse(Some("300"), Some("-1"), Some("5")), None);
+        assert_eq!(RateHeaders::parse(Some("abc"), Some("1"), Some("5")), None);
+        assert_eq!(RateHeaders::parse(Some("300"), None, Some("5")), None);
+        assert_eq!(RateHeaders::parse(Some("3.5"), Some("1"), Some("5")), None);
+    }
+
+    #[tokio::test]
+    async fn a_spent_window_with_an_absurd_reset_is_refused_not_slept() {
+        let pacer = Pacer::default();
+        pacer.observe(RateHeaders::parse(
+            Some("300"),
+            Some("300"),
+            Some("18446744073709551615"),
+        ));
+        assert_eq!(
+            pacer.wait().await,
+            Err(TooLong {
+                asked: Duration::from_secs(u64::MAX)
+            })
+        );
+        // Sane headers again (a new window): requests go on.
+        pacer.observe(RateHeaders::parse(Some("300"), Some("1"), Some("30")));
+        assert_eq!(pacer.wait().await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn an_absurd_reset_with_room_left_changes_nothing() {
+        let pacer = Pacer::default();
+        pacer.observe(RateHeaders::parse(Some("300"), Some("3"), Some("3600")));
+        assert_eq!(pacer.wait().await, Ok(()));
+    }
+
+    #[test]
+    fn an_absurd_block_never_overflows_the_clock() {
+        let pacer = Pacer::default();
+        pacer.block(Duration::MAX);
+        pacer.block(Duration::from_secs(u64::MAX));
     }
 }

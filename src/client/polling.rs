@@ -50,7 +50,7 @@ impl JobClock {
     pub fn record(&self, took: Duration) {
         if let Ok(mut l) = self.state.lock() {
             l.estimate = Some(match l.estimate {
-                Some(old) => (old * 3 + took) / 4,
+                Some(old) => old.saturating_mul(3).saturating_add(took) / 4,
                 None => took,
             });
             l.fastest = Some(l.fastest.map_or(took, |f| f.min(took)));
@@ -62,7 +62,7 @@ impl JobClock {
     /// Architect may be slowing under the load.
     pub fn slowing(&self) -> bool {
         let l = self.learned();
-        matches!((l.fastest, l.latest), (Some(f), Some(t)) if t > f * 3 && t > Duration::from_secs(1))
+        matches!((l.fastest, l.latest), (Some(f), Some(t)) if t > f.saturating_mul(3) && t > Duration::from_secs(1))
     }
 
     fn learned(&self) -> Learned {

@@ -28,10 +28,11 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
 pub fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
     let doc = match &args.file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let text =
+                crate::files::read_text(path, "the flow file").map_err(|source| Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
             let doc = flow::read_architect_yaml(&text, &vars, &path.display().to_string())?;
             if let Some(name) = &args.name {

@@ -654,7 +654,11 @@ async fn links(
         modules, queues, ..
     } = found;
     let module_object = FlowType::CommonModule.object_type().unwrap_or_default();
-    let deadline = Instant::now() + spec.wait;
+    // Checked, and at most a day (as `--wait` allows): `Instant + u64::MAX s` panics.
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(spec.wait.min(Duration::from_secs(86_400)))
+        .unwrap_or(now);
     let mut delay = Duration::from_millis(250);
     // parent id -> links in the order of its spec (modules, then queues)
     let mut state: HashMap<String, Vec<Link>> = HashMap::new();
