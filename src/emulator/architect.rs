@@ -15,15 +15,29 @@ use std::time::Duration;
 /// What a job reports: the flow it published, or its error messages.
 pub type Outcome = Result<EntityRef, Vec<String>>;
 
+/// Runs a job, and turns a crash into a failed job with a message instead of leaving it
+/// `Started` forever (the emulator never panics on input, but if a bug does, the client
+/// hears about it).
+pub fn run_guarded(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(org, yaml, index_lag)))
+        .unwrap_or_else(|_| {
+            Err(vec![
+                "Internal error: the flow configuration could not be processed".into(),
+            ])
+        })
+}
+
 pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
-    if let Some(start) = yaml.find("{{") {
-        let end = yaml[start..]
-            .find("}}")
-            .map(|e| start + e + 2)
-            .unwrap_or(yaml.len().min(start + 40));
+    if let Some((_, after)) = yaml.split_once("{{") {
+        // Quote at most 40 characters, cut on a character boundary.
+        let inner: String = match after.split_once("}}") {
+            Some((inner, _)) => inner.chars().take(40).collect(),
+            None => after.chars().take(38).collect(),
+        };
+        let closed = after.contains("}}") && inner.chars().count() < 40;
         return Err(vec![format!(
-            "Unable to parse the flow configuration: found an unreplaced substitution placeholder '{}'",
-            &yaml[start..end]
+            "Unable to parse the flow configuration: found an unreplaced substitution placeholder '{{{{{inner}{}'",
+            if closed { "}}" } else { "" }
         )]);
     }
     // Architect's parser is not libyaml; refuse what would stall ours (see flow::read).
@@ -59,6 +73,11 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
     let Some(name) = text("name").filter(|n| !n.trim().is_empty()) else {
         return Err(vec![format!("'{key}.name' is required")]);
     };
+    if name.chars().any(char::is_control) || name.trim() != name {
+        return Err(vec![format!(
+            "The flow name {name:?} contains a control character or leading or trailing whitespace"
+        )]);
+    }
     if name.chars().count() > 200 {
         return Err(vec![format!(
             "The flow name '{}...' is longer than 200 characters",

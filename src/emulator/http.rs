@@ -431,6 +431,13 @@ async fn create_flow(AxState(shared): AxState<Shared>, body: Bytes) -> Response 
             "The flow name must be 1-200 characters",
         );
     }
+    if create.name.chars().any(char::is_control) || create.name.trim() != create.name {
+        return error(
+            400,
+            "invalid.value",
+            "The flow name must not contain control characters or leading or trailing whitespace",
+        );
+    }
     let mut s = lock(&shared);
     if s.org.flows.values().any(|r| {
         r.flow.flow_type == create.flow_type && r.flow.name.eq_ignore_ascii_case(&create.name)
@@ -775,7 +782,7 @@ async fn upload(
                 uuid::Uuid::new_v4()
             )])
         } else {
-            architect::run(&mut s.org, &yaml, lag)
+            architect::run_guarded(&mut s.org, &yaml, lag)
         };
         let changed = outcome.is_ok();
         if let Some(job) = s.jobs.get_mut(&id) {
