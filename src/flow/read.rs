@@ -200,12 +200,10 @@ fn scan(text: &str, tag: &mut Option<(String, usize)>) -> Option<(usize, usize)>
         match quote {
             _ if comment => {}
             Some('"') => match c {
-                '\\' => {
-                    // An escape: the next character is text (a `\"` does not close).
-                    if chars.peek().is_some_and(|n| *n != '\n') {
-                        chars.next();
-                        col += 1;
-                    }
+                // An escape: the next character is text (a `\"` does not close).
+                '\\' if chars.peek().is_some_and(|n| *n != '\n') => {
+                    chars.next();
+                    col += 1;
                 }
                 '"' => {
                     quote = None;
