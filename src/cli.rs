@@ -36,6 +36,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `--client-secret` was given; its value is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretGiven;
+
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
     /// Output format. `junit` is for `verify`, `markdown` for `plan`.
@@ -57,6 +61,10 @@ pub struct GlobalArgs {
     /// [env: GENESYS_CLIENT_SECRET_FILE; or the secret itself in GENESYS_CLIENT_SECRET]
     #[arg(long, global = true, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
+    /// Refused with an explanation: a secret on the command line leaks (shell history,
+    /// `ps`). The value is dropped as it is parsed, never kept or printed.
+    #[arg(long, global = true, hide = true, num_args = 0..=1, value_name = "SECRET", value_parser = |_: &str| Ok::<_, std::convert::Infallible>(SecretGiven))]
+    pub client_secret: Option<SecretGiven>,
     /// API base URL replacing the region's (for the emulator and tests). [env: GENESYS_API_BASE_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub api_base_url: Option<String>,
