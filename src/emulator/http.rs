@@ -3,7 +3,7 @@
 //! the handlers. Every error has the real error body shape; nothing panics on input.
 
 use super::architect;
-use super::state::{iso, now_ms, Fault, Job, State};
+use super::state::{iso, now_ms, Fault, Job};
 use super::Shared;
 use crate::models::*;
 use axum::body::{Body, Bytes};
@@ -15,7 +15,6 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use base64::Engine;
 use serde::Serialize;
-use std::sync::MutexGuard;
 use std::time::Instant;
 
 pub fn router(shared: Shared) -> Router {
@@ -83,9 +82,8 @@ fn ok<T: Serialize>(value: &T) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 
-fn lock(shared: &Shared) -> MutexGuard<'_, State> {
-    // A poisoned lock means a handler panicked; the state is still the best we have.
-    shared.state.lock().unwrap_or_else(|p| p.into_inner())
+fn lock(shared: &Shared) -> super::StateGuard<'_> {
+    shared.lock_state()
 }
 
 fn query(raw: &Option<String>) -> Vec<(String, String)> {
