@@ -307,7 +307,8 @@ impl Persist {
         if self.held {
             return Ok(false);
         }
-        self.lock.lock()?;
+        // fs4 rather than std's File::lock, which is newer than the MSRV.
+        fs4::FileExt::lock(&self.lock)?;
         self.held = true;
         Ok(true)
     }
@@ -315,7 +316,7 @@ impl Persist {
     /// Releases the lock when nothing is left to write.
     pub fn release_if_clean(&mut self) {
         if self.held && !self.dirty && !self.saving {
-            let _ = self.lock.unlock();
+            let _ = fs4::FileExt::unlock(&self.lock);
             self.held = false;
         }
     }
