@@ -274,6 +274,41 @@ pub fn process_env(key: &str) -> Option<String> {
         })
 }
 
+/// Values for the placeholders of a user's Architect file outside a manifest (`lint`,
+/// `create-shared --file`), by the manifest's rules: `--var`, then `FLOWCTL_VAR_key`; a
+/// value that is the client secret is refused (the message names the placeholder only).
+pub fn file_vars(
+    text: &str,
+    vars: &[(String, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<BTreeMap<String, String>, String> {
+    let cli: BTreeMap<&str, &str> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let secrets: Vec<String> = SECRET_VARIABLES
+        .iter()
+        .filter_map(|k| env(k))
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    let mut out = BTreeMap::new();
+    for key in placeholders(text) {
+        let value = cli
+            .get(key.as_str())
+            .map(|v| v.to_string())
+            .or_else(|| env(&format!("{ENV_VAR_PREFIX}{key}")));
+        let Some(value) = value else { continue };
+        if SECRET_VARIABLES.contains(&key.as_str())
+            || secrets
+                .iter()
+                .any(|s| value == *s || (s.len() >= 8 && value.contains(s.as_str())))
+        {
+            return Err(format!(
+                "{{{{{key}}}}} would be filled with the OAuth client secret; flowctl never puts the secret into a flow"
+            ));
+        }
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
 /// Reads and checks a manifest. Every problem is reported at once as one input error
 /// (exit 2); nothing touches the network.
 pub fn load(

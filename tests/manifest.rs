@@ -691,3 +691,32 @@ async fn boms_unquoted_placeholders_tags_and_padded_names_get_clear_answers() {
         "{r:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lint_and_create_shared_fill_placeholders_by_the_manifests_rules() {
+    let org = Org::new().await;
+    write(&org, "g.yaml", "commonModule:\n  name: \"{{n}}\"\n  startUpTaskActions:\n    - endTask:\n        name: done\n");
+    let secret = flowctl::emulator::DEFAULT_CLIENT_SECRET;
+    for args in [
+        vec!["lint", "g.yaml"],
+        vec!["create-shared", "--file", "g.yaml", "--dry-run"],
+    ] {
+        let r = org
+            .flowctl_env(&args, &[("FLOWCTL_VAR_n", "From Env")])
+            .await;
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+        let r = org.flowctl_env(&args, &[("FLOWCTL_VAR_n", secret)]).await;
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        let seen = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            seen.contains("client secret") && !seen.contains(secret),
+            "{args:?}: {r:?}"
+        );
+        let r = org.flowctl_env(&args, &[("n", "Bare Name")]).await;
+        assert_eq!(
+            r.code, 2,
+            "a bare variable is not a placeholder value: {r:?}"
+        );
+    }
+    assert_eq!(org.emulator.request_count(), 0);
+}
