@@ -312,8 +312,8 @@ fn inputs_that_slipped_through_before() {
     let cases = vec![
         case("apostrophe then 100,000 brackets in a flow file", &["lint", "apos.yaml"], 2, &["apos.yaml:3:", "nest deeper than 256"])
             .file("apos.yaml", &format!("commonModule:\n  name: it's fine\n  x: {deep}\n")),
-        case("apostrophe then 100,000 brackets in a manifest", &["plan", "-f", "apos-manifest.yaml"], 2, &["apos-manifest.yaml:2:", "nest deeper than 256"])
-            .file("apos-manifest.yaml", &format!("flows:\n  - name: it's {deep}\n")),
+        case("apostrophe then 100,000 brackets in a manifest", &["plan", "-f", "apos-manifest.yaml"], 2, &["apos-manifest.yaml:3:", "nest deeper than 256"])
+            .file("apos-manifest.yaml", &format!("flows:\n  - name: it's fine\n    queue: {deep}\n")),
         case("a --var that injects keys", &["lint", "inj.yaml", "--var", "d=x\"\n  variables: [1]\n  y: \"z"], 2, &["'d'", "inj.yaml", "structure"])
             .file("inj.yaml", "commonModule:\n  name: Inj\n  description: \"{{d}}\"\n  startUpTaskActions:\n    - endTask:\n        name: done\n"),
         case("a YAML tag in a flow file", &["lint", "tag.yaml"], 2, &["`!evil`", "line 3"])

@@ -179,10 +179,15 @@ fn scan(text: &str, tag: &mut Option<(String, usize)>) -> Option<(usize, usize)>
     let mut quote: Option<char> = None;
     let mut comment = false;
     let mut prev = '\n';
-    // The last character outside quotes and whitespace on this line ('\n' at its start),
-    // and the first character of the word it ends.
+    // The last character outside quotes, comments and whitespace on this line ('\n' before
+    // the first), and the same for the last line that had one ('\n' at the start): a line
+    // that follows a plain scalar may continue it, so a quote there is text.
     let mut last = '\n';
-    let mut word_start = '\n';
+    let mut carry = '\n';
+    // Every significant character so far on this line is a `-` or `?` indicator.
+    let mut only_indicators = true;
+    // The current word is a tag or an anchor written where a scalar starts.
+    let mut props = false;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         col += 1;
@@ -191,8 +196,12 @@ fn scan(text: &str, tag: &mut Option<(String, usize)>) -> Option<(usize, usize)>
             col = 0;
             comment = false;
             if quote.is_none() {
+                if last != '\n' {
+                    carry = last;
+                }
                 last = '\n';
-                word_start = '\n';
+                only_indicators = true;
+                props = false;
             }
             prev = c;
             continue;
@@ -225,10 +234,13 @@ fn scan(text: &str, tag: &mut Option<(String, usize)>) -> Option<(usize, usize)>
             }
             None => {
                 let starts_scalar = match last {
-                    '\n' | '[' | '{' | ',' => true,
-                    ':' | '-' | '?' => prev.is_whitespace(),
-                    _ => prev.is_whitespace() && matches!(word_start, '!' | '&'),
+                    '\n' => matches!(carry, '\n' | ':' | '-' | '[' | '{' | ',' | '?'),
+                    '[' | '{' | ',' => true,
+                    ':' => prev.is_whitespace(),
+                    '-' | '?' => prev.is_whitespace() && only_indicators,
+                    _ => prev.is_whitespace() && props,
                 };
+                let opener = matches!(c, '[' | '{') && (depth > 0 || starts_scalar);
                 match c {
                     '"' | '\'' if starts_scalar => quote = Some(c),
                     '!' if starts_scalar && tag.is_none() => {
@@ -244,7 +256,9 @@ fn scan(text: &str, tag: &mut Option<(String, usize)>) -> Option<(usize, usize)>
                         *tag = Some((name, line));
                     }
                     '#' if prev.is_whitespace() => comment = true,
-                    '[' | '{' => {
+                    // In block context a bracket inside a plain scalar is text; only one
+                    // where a value starts, or any inside a flow collection, nests.
+                    '[' | '{' if opener => {
                         depth += 1;
                         if depth > MAX_NESTING {
                             return Some((line, col));
@@ -253,11 +267,22 @@ fn scan(text: &str, tag: &mut Option<(String, usize)>) -> Option<(usize, usize)>
                     ']' | '}' => depth = depth.saturating_sub(1),
                     _ => {}
                 }
-                if !c.is_whitespace() {
-                    if prev.is_whitespace() || matches!(last, '\n' | '[' | '{' | ',') {
-                        word_start = c;
+                let indicator = match c {
+                    '[' | '{' => opener,
+                    ',' => depth > 0,
+                    _ => true,
+                };
+                if !comment && !c.is_whitespace() {
+                    let word_starts =
+                        prev.is_whitespace() || matches!(last, '\n' | '[' | '{' | ',');
+                    if word_starts {
+                        props = starts_scalar && matches!(c, '!' | '&');
                     }
-                    last = c;
+                    if !matches!(c, '-' | '?') {
+                        only_indicators = false;
+                    }
+                    // A bracket or comma that is text is like any letter.
+                    last = if indicator { c } else { 'a' };
                 }
             }
         }
@@ -557,6 +582,16 @@ mod tests {
         let flow = format!("a: [it's, {}]", "{".repeat(MAX_NESTING + 1));
         assert!(too_deep(&flow).is_some());
         // Quotes where YAML opens them still hide what they hold, escapes included.
+        // A quote that only looks like one: a plain scalar's continuation line, a `- ` or a
+        // tag in the middle of a plain scalar, inside a flow collection.
+        for sneaky in [
+            format!("k: [x\n  'a {}", "[".repeat(MAX_NESTING + 1)),
+            format!("k: [a - 'x {}", "[".repeat(MAX_NESTING + 1)),
+            format!("k: [it is !x 'y {}", "[".repeat(MAX_NESTING + 1)),
+            format!("d: |\n  'open\nx: {}", "[".repeat(MAX_NESTING + 1)),
+        ] {
+            assert!(too_deep(&sneaky).is_some(), "{sneaky:.40}");
+        }
         for quoted in [
             format!("a: 'it''s {}'", "[".repeat(1000)),
             format!("a: \"say \\\" {}\"", "[".repeat(1000)),
@@ -564,6 +599,8 @@ mod tests {
             format!("a: !!str '{}'", "[".repeat(1000)),
             format!("a: &anchor \"{}\"", "{".repeat(1000)),
             format!("? '{}'\n: 1", "[".repeat(1000)),
+            format!("a:\n  - - '{}'", "[".repeat(1000)),
+            format!("a:\n\n  # note\n  '{}'", "[".repeat(1000)),
         ] {
             assert_eq!(too_deep(&quoted), None, "{quoted}");
         }
