@@ -1,7 +1,7 @@
 //! Flows as code: the manifest that `plan`, `apply`, `verify -f` and `destroy` read.
 //!
 //! ```yaml
-//! substitutions:            # optional; also --var k=v and the environment
+//! substitutions:            # optional; also --var k=v and FLOWCTL_VAR_k
 //!   region_queue: General Support
 //! modules:
 //!   - name: Shared Greeting Module
