@@ -19,12 +19,15 @@ pub type Outcome = Result<EntityRef, Vec<String>>;
 /// `Started` forever (the emulator never panics on input, but if a bug does, the client
 /// hears about it).
 pub fn run_guarded(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(org, yaml, index_lag)))
-        .unwrap_or_else(|_| {
-            Err(vec![
-                "Internal error: the flow configuration could not be processed".into(),
-            ])
-        })
+    guarded(|| run(org, yaml, index_lag))
+}
+
+fn guarded(job: impl FnOnce() -> Outcome) -> Outcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| {
+        Err(vec![
+            "Internal error: the flow configuration could not be processed".into(),
+        ])
+    })
 }
 
 pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
@@ -312,5 +315,19 @@ fn check_start_ref(body: &serde_yaml_ng::Mapping, key: &str) -> Result<(), Strin
         Err(format!(
             "startUpRef '{r}' does not resolve: no {item} has refId '{wanted}'"
         ))
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn a_job_that_crashes_ends_as_a_failure_with_a_message() {
+        let out = guarded(|| panic!("a bug in the job runner"));
+        match out {
+            Err(messages) => assert!(messages[0].contains("Internal error"), "{messages:?}"),
+            Ok(_) => panic!("a crashed job must fail"),
+        }
     }
 }
