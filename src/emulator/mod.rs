@@ -49,7 +49,8 @@ pub struct EmulatorConfig {
     /// How many DELETEs of a flow answer a transient 409 first (off by default).
     pub delete_conflicts: u32,
     pub faults: FaultConfig,
-    /// Load the org from, and save it after every change to, this file.
+    /// Load the org from, and save its changes to, this file, shared with any other
+    /// process that uses it (see [`state::Persist`]).
     pub state_file: Option<PathBuf>,
     pub seed: Option<Seed>,
     /// A connection that has not sent a whole request head by then is closed (half-open
