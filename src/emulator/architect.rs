@@ -172,6 +172,7 @@ fn parse(
     let Some(name) = text("name").filter(|n| !n.trim().is_empty()) else {
         return Err(vec![format!("'{key}.name' is required")]);
     };
+    // As flowctl refuses them (unverified for Genesys itself; the safe reading).
     if name.chars().any(char::is_control) || name.trim() != name {
         return Err(vec![format!(
             "The flow name {name:?} contains a control character or leading or trailing whitespace"

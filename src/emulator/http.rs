@@ -447,6 +447,8 @@ async fn create_flow(AxState(shared): AxState<Shared>, body: Bytes) -> Response 
             "The flow name must be 1-200 characters",
         );
     }
+    // As flowctl refuses them. Whether Genesys refuses or keeps such names is not documented
+    // (unverified); refusing is the safe reading for an emulator that checks flowctl.
     if create.name.chars().any(char::is_control) || create.name.trim() != create.name {
         return error(
             400,
