@@ -36,6 +36,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Prints clap's error and exits; `--client-secret` after a subcommand also gets the
+/// reason there is no such flag (never its value).
+pub fn exit_on_parse_error(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let _ = e.print();
+    let secret_flag = e.kind() == ErrorKind::UnknownArgument
+        && matches!(e.get(ContextKind::InvalidArg), Some(ContextValue::String(a)) if a.split('=').next() == Some("--client-secret"));
+    if secret_flag {
+        eprintln!("\nhint: there is no --client-secret: a secret on the command line stays in shell history and is visible to every user in `ps`; put it in {} (e.g. from your CI's secret store) or .env, or in a file (mode 0600) given to --client-secret-file PATH", env::CLIENT_SECRET);
+    }
+    std::process::exit(e.exit_code())
+}
+
+/// `--client-secret` was given; its value is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretGiven;
+
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalArgs {
     /// Output format. `junit` is for `verify`, `markdown` for `plan`.
@@ -57,6 +74,11 @@ pub struct GlobalArgs {
     /// [env: GENESYS_CLIENT_SECRET_FILE; or the secret itself in GENESYS_CLIENT_SECRET]
     #[arg(long, global = true, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
+    /// Refused with an explanation: a secret on the command line leaks (shell history,
+    /// `ps`). The value is dropped as it is parsed, never kept or printed. Not global:
+    /// `emulator serve --client-secret` is the emulator's own (non-secret) setting.
+    #[arg(id = "client_secret_flag", long = "client-secret", hide = true, num_args = 0..=1, value_name = "SECRET", value_parser = |_: &str| Ok::<_, std::convert::Infallible>(SecretGiven))]
+    pub client_secret: Option<SecretGiven>,
     /// API base URL replacing the region's (for the emulator and tests). [env: GENESYS_API_BASE_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub api_base_url: Option<String>,

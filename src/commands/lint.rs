@@ -54,12 +54,22 @@ pub fn lint_text(text: &str, vars: &BTreeMap<String, String>, file: &str) -> Fil
 }
 
 pub async fn run(args: &LintArgs, output: OutputFormat) -> Result<()> {
-    let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
     let mut reports = Vec::new();
     for path in &args.files {
         let file = path.display().to_string();
         let report = match crate::files::read_text(path, "the flow file") {
-            Ok(text) => lint_text(&text, &vars, &file),
+            // The manifest's rules: --var, then FLOWCTL_VAR_key, never the secret.
+            Ok(text) => {
+                match crate::manifest::file_vars(&text, &args.vars, &crate::manifest::process_env) {
+                    Ok(vars) => lint_text(&text, &vars, &file),
+                    Err(problem) => {
+                        let mut r = lint_text(&text, &BTreeMap::new(), &file);
+                        r.problems.insert(0, format!("{file}: {problem}"));
+                        r.ok = false;
+                        r
+                    }
+                }
+            }
             Err(e) => FileReport {
                 file: file.clone(),
                 ok: false,

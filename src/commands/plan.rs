@@ -95,11 +95,12 @@ pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<(
     let plan = make_plan(&session.client, &manifest).await;
     session.close().await;
     let plan = plan?;
-    out.json(&serde_json::json!({ "actions": plan.records(), "warnings": plan.warnings }));
+    out.json(&serde_json::json!({ "actions": plan.records(), "warnings": plan.warnings, "substitutions": manifest.substitutions }));
     if out.format == crate::cli::OutputFormat::Markdown {
         out.raw(&markdown(&plan, &manifest.path.display().to_string()));
     }
     print_plan(&plan, out);
+    print_substitutions(&manifest.substitutions, out);
     Ok(())
 }
 
@@ -127,6 +128,17 @@ pub fn markdown(plan: &Plan, manifest: &str) -> String {
         md.push_str(&format!("\n> **warning:** {}\n", cell(w)));
     }
     md
+}
+
+/// Each placeholder's value and where it came from (`--var`, `FLOWCTL_VAR_key`, a profile,
+/// `substitutions`).
+fn print_substitutions(subs: &[crate::manifest::Substitution], out: Printer) {
+    for s in subs {
+        out.line(format!(
+            "substitution: {{{{{}}}}} = {:?} (from {})",
+            s.key, s.value, s.source
+        ));
+    }
 }
 
 pub fn print_plan(plan: &Plan, out: Printer) {
