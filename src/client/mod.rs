@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+pub mod export;
 mod pacer;
 mod polling;
 pub mod retry;
