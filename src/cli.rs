@@ -254,6 +254,13 @@ pub struct ManifestArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
+    /// Skip the drift check: trust the content marker in each flow's description instead
+    /// of reading the published content back (fewer requests; misses edits made in the UI).
+    #[arg(long)]
+    pub no_drift: bool,
+    /// Show how each flow changed in the org differs from the manifest (a unified diff).
+    #[arg(long, conflicts_with = "no_drift")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -266,6 +273,10 @@ pub struct ApplyArgs {
     /// Give up waiting for an Architect job after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub job_timeout: u64,
+    /// Skip the drift check: trust the content marker in each flow's description instead
+    /// of reading the published content back (fewer requests; misses edits made in the UI).
+    #[arg(long)]
+    pub no_drift: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -403,7 +403,10 @@ mod tests {
     fn files_are_matched_by_file_name_then_by_the_name_in_the_yaml() {
         let targets = [target(0, "A"), target(1, "B"), target(2, "C")];
         let files = vec![
-            ("flow_1.yaml".to_string(), "inboundCall:\n  name: B\n".to_string()),
+            (
+                "flow_1.yaml".to_string(),
+                "inboundCall:\n  name: B\n".to_string(),
+            ),
             ("whatever.yaml".into(), "inboundCall:\n  name: C\n".into()),
             ("junk.yaml".into(), "not: a flow".into()),
         ];

@@ -25,6 +25,7 @@ use axum::extract::{Path, RawQuery, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_yaml_ng::{Mapping, Value};
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Instant;
 
@@ -35,6 +36,13 @@ pub struct ExportJob {
     pub ready_at: Instant,
     /// The download (content type, bytes), or the job's error messages.
     pub result: Result<(&'static str, Vec<u8>), Vec<String>>,
+}
+
+/// The export jobs, and a failure scripted by a test for the next one.
+#[derive(Debug, Default)]
+pub struct Exports {
+    pub jobs: HashMap<String, ExportJob>,
+    pub fail_next: Option<String>,
 }
 
 /// Most flows one export job accepts (unverified for the real API; the emulator's choice).
@@ -95,9 +103,12 @@ pub(super) async fn register(AxState(shared): AxState<Shared>, body: Bytes) -> R
     }
     let id = uuid::Uuid::new_v4().to_string();
     let mut s = super::http::lock(&shared);
-    let result = build(&s, &request);
+    let result = match s.exports.fail_next.take() {
+        Some(message) => Err(vec![message]),
+        None => build(&s, &request),
+    };
     let total = request.flows.len() as u32;
-    s.exports.insert(
+    s.exports.jobs.insert(
         id.clone(),
         ExportJob {
             signature: uuid::Uuid::new_v4().simple().to_string(),
@@ -120,7 +131,7 @@ pub(super) async fn status(
 ) -> Response {
     let expand = super::http::params(&super::http::query(&raw), "expand").contains(&"messages");
     let s = super::http::lock(&shared);
-    let Some(job) = s.exports.get(&id) else {
+    let Some(job) = s.exports.jobs.get(&id) else {
         return error(
             404,
             "not.found",
@@ -182,7 +193,7 @@ pub(super) async fn download(
         result: Ok((content_type, bytes)),
         ready_at,
         ..
-    }) = s.exports.get(&id)
+    }) = s.exports.jobs.get(&id)
     else {
         return s3(
             StatusCode::NOT_FOUND,
@@ -439,9 +450,14 @@ impl Emulator {
         })
     }
 
+    /// The next export job fails with this message, as Architect reports a failed export.
+    pub fn fail_next_export(&self, message: &str) {
+        self.with(|s| s.exports.fail_next = Some(message.to_string()));
+    }
+
     /// Export jobs registered so far.
     pub fn export_job_count(&self) -> usize {
-        self.with(|s| s.exports.len())
+        self.with(|s| s.exports.jobs.len())
     }
 }
 
@@ -452,15 +468,18 @@ mod tests {
     #[test]
     fn an_export_is_reserialized_with_defaults_and_is_not_the_uploaded_text() {
         let uploaded = "inboundCall:\n  name: F\n  division: Home\n  startUpRef: /inboundCall/tasks/task[s]\n  tasks:\n  - task:\n      name: Start\n      refId: s\n      actions:\n      - transferToAcd:\n          name: Q\n          targetQueue:\n            lit:\n              name: Sales\n";
-        let exported = as_architect_exports(uploaded, FlowType::InboundCall)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let exported =
+            as_architect_exports(uploaded, FlowType::InboundCall).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(exported, uploaded);
         assert!(exported.contains("settingsActionDefaults"));
         assert!(exported.contains("settingsPrompts"));
         assert!(exported.contains("preTransferAudio"));
-        assert!(exported.starts_with("inboundCall:\n    name: F\n"), "{exported}");
-        let c = crate::flow::compare::compare(uploaded, &exported)
-            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            exported.starts_with("inboundCall:\n    name: F\n"),
+            "{exported}"
+        );
+        let c =
+            crate::flow::compare::compare(uploaded, &exported).unwrap_or_else(|e| panic!("{e}"));
         assert!(c.same, "{}", c.diff);
     }
 }

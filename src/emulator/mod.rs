@@ -249,7 +249,7 @@ impl Emulator {
             tokens: HashMap::new(),
             windows: HashMap::new(),
             jobs: HashMap::new(),
-            exports: HashMap::new(),
+            exports: Default::default(),
             scripted: VecDeque::new(),
             random: config.faults,
             index_lag: config.index_lag,

@@ -270,7 +270,7 @@ pub struct State {
     pub windows: HashMap<String, (Instant, u32)>,
     pub jobs: HashMap<String, Job>,
     /// Export jobs (see `export.rs`).
-    pub exports: HashMap<String, super::export::ExportJob>,
+    pub exports: super::export::Exports,
     pub scripted: VecDeque<Fault>,
     pub random: FaultConfig,
     pub index_lag: Duration,

@@ -266,8 +266,14 @@ mod tests {
         let c = compare(OURS, &theirs).unwrap_or_else(|e| panic!("{e}"));
         assert!(!c.same);
         assert!(c.diff.contains("\n-          tts: Hello\n"), "{}", c.diff);
-        assert!(c.diff.contains("\n+          tts: Hello from the UI\n"), "{}", c.diff);
-        assert!(c.diff.starts_with("--- flowctl would publish\n+++ published in the org\n"));
+        assert!(
+            c.diff.contains("\n+          tts: Hello from the UI\n"),
+            "{}",
+            c.diff
+        );
+        assert!(c
+            .diff
+            .starts_with("--- flowctl would publish\n+++ published in the org\n"));
     }
 
     #[test]
@@ -275,13 +281,17 @@ mod tests {
         let swapped = "commonModule:\n  name: M\n  division: Home\n  startUpTaskActions:\n  - endTask:\n      name: Return\n  - playAudio:\n      name: Play\n      audio:\n        tts: Hello\n";
         assert!(!compare(OURS, swapped).map(|c| c.same).unwrap_or(true));
         let ours = "inboundCall:\n  name: F\n  settingsPrompts:\n    ensureAudioInPrompts: true\n";
-        let theirs = "inboundCall:\n  name: F\n  settingsPrompts:\n    ensureAudioInPrompts: false\n";
+        let theirs =
+            "inboundCall:\n  name: F\n  settingsPrompts:\n    ensureAudioInPrompts: false\n";
         assert!(!compare(ours, theirs).map(|c| c.same).unwrap_or(true));
     }
 
     #[test]
     fn a_description_changed_in_the_org_is_drift_but_a_dropped_one_is_not() {
-        let dropped = OURS.replace("  description: Greets [flowctl:sha256=0123456789abcdef]\n", "");
+        let dropped = OURS.replace(
+            "  description: Greets [flowctl:sha256=0123456789abcdef]\n",
+            "",
+        );
         assert!(compare(OURS, &dropped).map(|c| c.same).unwrap_or(false));
         let changed = OURS.replace("Greets [flowctl", "Says hi [flowctl");
         assert!(!compare(OURS, &changed).map(|c| c.same).unwrap_or(true));
@@ -296,10 +306,16 @@ mod tests {
 
     #[test]
     fn the_marker_is_removed_from_a_description() {
-        assert_eq!(without_marker("Greets [flowctl:sha256=0123456789abcdef]"), "Greets");
+        assert_eq!(
+            without_marker("Greets [flowctl:sha256=0123456789abcdef]"),
+            "Greets"
+        );
         assert_eq!(without_marker("[flowctl:sha256=0123456789abcdef]"), "");
         assert_eq!(without_marker("plain"), "plain");
-        assert_eq!(without_marker("broken [flowctl:sha256=12"), "broken [flowctl:sha256=12");
+        assert_eq!(
+            without_marker("broken [flowctl:sha256=12"),
+            "broken [flowctl:sha256=12"
+        );
     }
 
     #[test]
