@@ -335,7 +335,7 @@ pub fn as_architect_exports(yaml: &str, flow_type: FlowType) -> Result<String, S
             }
         }
         let mut rest: Vec<(Value, Value)> = body.into_iter().collect();
-        rest.sort_by(|a, b| key_text(&a.0).cmp(&key_text(&b.0)));
+        rest.sort_by_key(|a| key_text(&a.0));
         for (k, v) in rest {
             ordered.insert(k, sorted(v));
         }
@@ -355,7 +355,7 @@ fn sorted(v: Value) -> Value {
     match v {
         Value::Mapping(m) => {
             let mut items: Vec<(Value, Value)> = m.into_iter().collect();
-            items.sort_by(|a, b| key_text(&a.0).cmp(&key_text(&b.0)));
+            items.sort_by_key(|a| key_text(&a.0));
             Value::Mapping(items.into_iter().map(|(k, v)| (k, sorted(v))).collect())
         }
         Value::Sequence(items) => Value::Sequence(items.into_iter().map(sorted).collect()),

@@ -1,0 +1,358 @@
+//! `flowctl export`: published flows (made with flowctl or by hand) become Architect YAML
+//! files and a manifest that plans as all `unchanged` against the same org and recreates
+//! them in an empty one.
+
+mod common;
+
+use common::{Org, Run};
+use std::path::Path;
+
+const MANIFEST: &str = "modules:\n  - name: Shared Greeting Module\n    greeting: Hello from the module\n  - name: Unrelated Module\n    greeting: Not called by anyone\nflows:\n  - name: Inbound Sales Flow\n    modules: [Shared Greeting Module]\n    queue: General Support\n  - name: Inbound Support Flow\n    modules: [Shared Greeting Module]\n    queue: General Support\n";
+
+/// An inbound call flow written by hand in Architect, calling the module.
+fn hand_made(name: &str, module: &str, queue: &str) -> String {
+    format!(
+        "inboundCall:
+  name: {name}
+  description: Built in the UI by someone
+  division: Home
+  startUpRef: \"/inboundCall/tasks/task[Start_1]\"
+  defaultLanguage: en-us
+  supportedLanguages:
+    en-us:
+      defaultLanguageSkill:
+        noValue: true
+  tasks:
+    - task:
+        name: Start
+        refId: Start_1
+        actions:
+          - callCommonModule:
+              name: Greet
+              commonModule:
+                {module}:
+                  ver_latestPublished:
+                    inputs: {{}}
+          - transferToAcd:
+              name: To the queue
+              targetQueue:
+                lit:
+                  name: {queue}
+              priority:
+                lit: 0
+          - disconnect:
+              name: Bye
+"
+    )
+}
+
+fn module_yaml(name: &str) -> String {
+    format!(
+        "commonModule:\n  name: {}\n  division: Home\n  defaultLanguage: en-us\n  supportedLanguages:\n    en-us:\n      none: true\n  startUpTaskActions:\n    - endTask:\n        name: Done\n",
+        serde_json::to_string(name).unwrap_or_default()
+    )
+}
+
+async fn org_with_flows() -> Org {
+    let org = Org::new().await;
+    let path = org.path().join("flows.yaml");
+    std::fs::write(&path, MANIFEST).expect("write manifest");
+    let r = org
+        .flowctl(&["apply", "-f", path.to_str().expect("utf-8")])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    org.emulator
+        .publish_as_ui_user(&hand_made(
+            "Hand Made Flow",
+            "Shared Greeting Module",
+            "General Support",
+        ))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    org
+}
+
+fn actions(r: &Run) -> Vec<(String, String)> {
+    r.json()["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap_or_default().to_string(),
+                a["action"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_of_exports_the_module_and_every_caller_then_plans_unchanged_and_recreates_them_elsewhere(
+) {
+    let org = org_with_flows().await;
+    let out = org.path().join("adopted");
+    let r = org
+        .flowctl(&[
+            "--output",
+            "json",
+            "export",
+            "--callers-of",
+            "Shared Greeting Module",
+            "--out",
+            s(&out),
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let mut names: Vec<String> = r.json()["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("Shared Greeting Module")
+    );
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Hand Made Flow",
+            "Inbound Sales Flow",
+            "Inbound Support Flow",
+            "Shared Greeting Module"
+        ]
+    );
+
+    // The manifest lists the module first, then the flows, each from its own file.
+    let manifest = out.join("flowctl.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest written");
+    let modules_at = text.find("modules:").expect("modules");
+    let flows_at = text.find("flows:").expect("flows");
+    assert!(modules_at < flows_at, "{text}");
+    assert!(!text.contains("Unrelated Module"), "{text}");
+    let files: Vec<_> = std::fs::read_dir(out.join("flows"))
+        .expect("flows dir")
+        .collect();
+    assert_eq!(files.len(), 4);
+    let hand =
+        std::fs::read_to_string(out.join("flows").join(flowctl::commands::export::file_name(
+            flowctl::models::FlowType::InboundCall,
+            "Hand Made Flow",
+        )))
+        .expect("hand-made flow written");
+    assert!(hand.contains("Built in the UI by someone"), "{hand}");
+    assert!(
+        !text.contains("[flowctl:sha256="),
+        "no marker in the manifest"
+    );
+
+    // Against the same org: everything unchanged (no marker on the hand-made flow, and
+    // the files are Architect's export, not flowctl's bytes).
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", s(&manifest)])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let a = actions(&r);
+    assert_eq!(a.len(), 4);
+    assert!(a.iter().all(|(_, x)| x == "unchanged"), "{a:?}");
+
+    // Into an empty org: all recreated, the module first (Architect refuses a caller of an
+    // unpublished module, so a wrong order fails the apply).
+    let empty = Org::new().await;
+    let r = empty
+        .flowctl(&["--output", "json", "apply", "-f", s(&manifest)])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let results = r.json()["results"].as_array().expect("results").clone();
+    assert_eq!(results.len(), 4);
+    assert!(
+        results.iter().all(|x| x["outcome"] == "published"),
+        "{results:?}"
+    );
+    let flows = empty.emulator.flows();
+    assert_eq!(flows.len(), 4);
+    let published = |name: &str| {
+        flows
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.published_version.clone())
+            .and_then(|v| v.date_created)
+            .unwrap_or_else(|| panic!("{name} published"))
+    };
+    let module = published("Shared Greeting Module");
+    for name in [
+        "Hand Made Flow",
+        "Inbound Sales Flow",
+        "Inbound Support Flow",
+    ] {
+        assert!(published(name) >= module, "{name} after the module");
+    }
+    let r = empty
+        .flowctl(&["--output", "json", "plan", "-f", s(&manifest)])
+        .await;
+    assert!(actions(&r).iter().all(|(_, x)| x == "unchanged"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_flow_names_become_safe_distinct_files_that_round_trip() {
+    let org = Org::new().await;
+    let long = format!("Long {}", "ü".repeat(195));
+    let hostile = [
+        "a/b\\c:d*e?f<g>h|i",
+        "../../etc/passwd",
+        "CON",
+        "'single' and \"double\" quotes",
+        "名前 モジュール",
+        long.as_str(),
+    ];
+    for name in hostile {
+        org.emulator
+            .publish_as_ui_user(&module_yaml(name))
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    }
+    let out = org.path().join("out");
+    let r = org
+        .flowctl(&["export", "--all-modules", "--out", s(&out)])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let files: Vec<String> = std::fs::read_dir(out.join("flows"))
+        .expect("flows dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), hostile.len(), "{files:?}");
+    for f in &files {
+        assert!(f.len() <= 80, "{f}");
+        assert!(
+            f.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c)),
+            "{f}"
+        );
+    }
+    // Nothing escaped the output directory.
+    assert!(!org.path().join("etc").exists());
+
+    let manifest = out.join("flowctl.yaml");
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", s(&manifest)])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let a = actions(&r);
+    let mut planned: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+    planned.sort();
+    let mut expected = hostile.to_vec();
+    expected.sort();
+    assert_eq!(planned, expected, "the names survive the manifest exactly");
+    assert!(a.iter().all(|(_, x)| x == "unchanged"), "{a:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_never_overwrites_a_file_without_force() {
+    let org = org_with_flows().await;
+    let out = org.path().join("adopted");
+    let args = ["export", "--name", "Inbound Sales Flow", "--out", s(&out)];
+    let r = org.flowctl(&args).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let manifest = out.join("flowctl.yaml");
+    std::fs::write(&manifest, "# my edits\n").expect("edit");
+
+    let r = org.flowctl(&args).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("already exist"), "{r:?}");
+    assert!(r.stderr.contains("--force"), "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(&manifest).unwrap_or_default(),
+        "# my edits\n"
+    );
+
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let r = org.flowctl(&forced).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+    // The module it calls comes along, so the manifest is complete.
+    assert!(text.contains("Shared Greeting Module"), "{text}");
+    assert!(text.contains("Inbound Sales Flow"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn substitute_turns_queues_and_divisions_into_placeholders_that_deploy_to_another_org() {
+    let org = org_with_flows().await;
+    let out = org.path().join("adopted");
+    let r = org
+        .flowctl(&[
+            "export",
+            "--callers-of",
+            "Shared Greeting Module",
+            "--substitute",
+            "queue",
+            "--substitute",
+            "division",
+            "--out",
+            s(&out),
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let manifest = out.join("flowctl.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    assert!(
+        text.contains("queue_general_support: General Support"),
+        "{text}"
+    );
+    assert!(text.contains("division_home: Home"), "{text}");
+    let hand =
+        std::fs::read_to_string(out.join("flows").join(flowctl::commands::export::file_name(
+            flowctl::models::FlowType::InboundCall,
+            "Hand Made Flow",
+        )))
+        .expect("flow file");
+    assert!(hand.contains("{{queue_general_support}}"), "{hand}");
+    assert!(hand.contains("{{division_home}}"), "{hand}");
+    assert!(!hand.contains("General Support"), "{hand}");
+
+    // Same org, same values: unchanged.
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", s(&manifest)])
+        .await;
+    assert!(actions(&r).iter().all(|(_, x)| x == "unchanged"), "{r:?}");
+
+    // Another org with another queue.
+    let other = Org::new().await;
+    let r = other
+        .flowctl(&[
+            "apply",
+            "-f",
+            s(&manifest),
+            "--var",
+            "queue_general_support=Sales",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let f = other
+        .emulator
+        .flows()
+        .into_iter()
+        .find(|f| f.name == "Hand Made Flow")
+        .expect("recreated");
+    let yaml = other.emulator.published_yaml(&f.id).unwrap_or_default();
+    assert!(yaml.contains("name: Sales"), "{yaml}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_name_exits_2_and_writes_nothing() {
+    let org = org_with_flows().await;
+    let out = org.path().join("adopted");
+    let r = org
+        .flowctl(&["export", "--name", "No Such Flow", "--out", s(&out)])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("no flow named 'No Such Flow'"), "{r:?}");
+    assert!(!out.exists());
+    let r = org.flowctl(&["export", "--out", s(&out)]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--callers-of"), "{r:?}");
+}
