@@ -30,6 +30,10 @@ const PARALLEL_JOBS: usize = 4;
 /// Largest download accepted, and largest file inside a zip (against a runaway server).
 const MAX_DOWNLOAD: usize = 64 * 1024 * 1024;
 const MAX_ENTRY: u64 = 16 * 1024 * 1024;
+/// The first poll of an export job. A plan has learned no job times yet, and export jobs
+/// take about as long as publish jobs (seconds), so polling from 100 ms would spend most
+/// of the drift check's requests on polls.
+const FIRST_POLL: Duration = Duration::from_millis(500);
 /// Most files read from one zip.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -221,7 +225,7 @@ impl Client {
         timeout: Duration,
     ) -> ClientResult<ExportJobState> {
         let start = Instant::now();
-        let mut delay = self.job_clock().first_wait();
+        let mut delay = self.job_clock().first_wait().max(FIRST_POLL);
         loop {
             let left = timeout.saturating_sub(start.elapsed());
             tokio::time::sleep(delay.min(left)).await;
