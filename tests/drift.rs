@@ -140,6 +140,18 @@ async fn plan_diff_shows_what_changed_in_the_org() {
         !r.stdout.contains("settingsActionDefaults"),
         "defaults are not drift: {r:?}"
     );
+
+    // -v shows the same diff: on plan's output, and in apply's log.
+    let r = org.flowctl(&["-v", "plan", "-f", &path]).await;
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with('+') && l.ends_with("name: Billing")),
+        "{r:?}"
+    );
+    let r = org.flowctl(&["-v", "apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("name: Billing"), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -591,6 +591,31 @@ mod tests {
     }
 
     #[test]
+    fn modules_come_first_each_after_the_modules_it_calls() {
+        let w = |name: &str, t: FlowType, calls: &[&str]| {
+            (
+                Written {
+                    name: name.into(),
+                    flow_type: t,
+                    file: String::new(),
+                },
+                String::new(),
+                calls.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        let files = vec![
+            w("Caller", FlowType::InboundCall, &["Outer"]),
+            w("Outer", FlowType::CommonModule, &["Inner"]),
+            w("Inner", FlowType::CommonModule, &[]),
+        ];
+        let names: Vec<&str> = modules_first(&files)
+            .into_iter()
+            .map(|i| files[i].0.name.as_str())
+            .collect();
+        assert_eq!(names, ["Inner", "Outer", "Caller"]);
+    }
+
+    #[test]
     fn placeholders_are_named_from_the_value_and_reused() {
         let mut subs = BTreeMap::new();
         let mut warnings = Vec::new();

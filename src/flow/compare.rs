@@ -318,6 +318,16 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_compares_without_panicking_and_equals_itself(text in "\\PC{0,200}") {
+            if let Ok(c) = compare(&text, &text) {
+                proptest::prop_assert!(c.same, "{}", c.diff);
+            }
+            let _ = compare(OURS, &text);
+        }
+    }
+
     #[test]
     fn text_that_is_not_yaml_names_its_side() {
         let e = compare(OURS, "a: [unclosed").err().unwrap_or_default();
