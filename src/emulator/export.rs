@@ -363,16 +363,34 @@ fn sorted(v: Value) -> Value {
     }
 }
 
-/// Doubles the indentation and indents sequence items under their key: a layout unlike
-/// any serializer flowctl uses.
+/// Doubles the indentation: a layout unlike any serializer flowctl uses. The lines of a
+/// block scalar (`|-`, `>`) move with their key, so the text they hold is unchanged.
 fn relayout(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
+    // The depth of the key that opened a block scalar.
+    let mut block: Option<usize> = None;
     for line in text.lines() {
         let trimmed = line.trim_start_matches(' ');
         let depth = line.len() - trimmed.len();
+        if let Some(key) = block {
+            if trimmed.is_empty() || depth > key {
+                out.push_str(&" ".repeat(depth + key));
+                out.push_str(trimmed);
+                out.push('\n');
+                continue;
+            }
+            block = None;
+        }
         out.push_str(&" ".repeat(depth * 2));
         out.push_str(trimmed);
         out.push('\n');
+        let opener = trimmed.trim_end();
+        if ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|b| opener.ends_with(&format!(": {b}")) || opener.ends_with(&format!("- {b}")))
+        {
+            block = Some(depth);
+        }
     }
     out
 }
@@ -481,5 +499,20 @@ mod tests {
         let c =
             crate::flow::compare::compare(uploaded, &exported).unwrap_or_else(|e| panic!("{e}"));
         assert!(c.same, "{}", c.diff);
+    }
+
+    #[test]
+    fn multi_line_text_survives_the_relayout() {
+        let uploaded = "commonModule:\n  name: M\n  description: \"first line\\n  indented second\\nthird\"\n  startUpTaskActions:\n  - endTask:\n      name: Done\n";
+        let exported = as_architect_exports(uploaded, FlowType::CommonModule)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(exported.contains("description: |-"), "{exported}");
+        let v: Value =
+            serde_yaml_ng::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
+        assert_eq!(
+            v["commonModule"]["description"].as_str(),
+            Some("first line\n  indented second\nthird"),
+            "{exported}"
+        );
     }
 }
