@@ -356,3 +356,122 @@ async fn an_unknown_name_exits_2_and_writes_nothing() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("--callers-of"), "{r:?}");
 }
+
+/// The emulator's export jobs over HTTP, as a client of the real API sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_jobs_give_one_flow_as_yaml_and_several_as_a_zip_in_architects_own_layout() {
+    let org = org_with_flows().await;
+    let base = org.emulator.base_url();
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(
+            flowctl::emulator::DEFAULT_CLIENT_ID,
+            Some(flowctl::emulator::DEFAULT_CLIENT_SECRET),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token JSON");
+    let token = token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    let flows = org.emulator.flows();
+    let id = |name: &str| {
+        flows
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.id.clone())
+            .expect("flow")
+    };
+    let export = |ids: Vec<String>| {
+        let http = http.clone();
+        let base = base.clone();
+        let token = token.clone();
+        async move {
+            let body = serde_json::json!({
+                "flows": ids.iter().enumerate().map(|(i, id)| serde_json::json!({
+                    "flow": {"id": id}, "fileName": format!("f_{i}"), "exportType": "Yaml"
+                })).collect::<Vec<_>>()
+            });
+            let job: serde_json::Value = http
+                .post(format!("{base}/api/v2/flows/export/jobs"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .expect("register")
+                .json()
+                .await
+                .expect("registration JSON");
+            assert_eq!(job["totalFlows"], ids.len());
+            let job_id = job["id"].as_str().expect("id").to_string();
+            let url = loop {
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                let state: serde_json::Value = http
+                    .get(format!(
+                        "{base}/api/v2/flows/export/jobs/{job_id}?expand=messages"
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("poll")
+                    .json()
+                    .await
+                    .expect("state JSON");
+                if state["status"] == "Success" {
+                    break state["downloadUrl"]
+                        .as_str()
+                        .expect("downloadUrl")
+                        .to_string();
+                }
+                assert_eq!(state["status"], "Started", "{state}");
+            };
+            // A storage URL: the API token is refused there, as S3 refuses a second auth.
+            let refused = http
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(refused.status().as_u16(), 400);
+            let r = http.get(&url).send().await.expect("download");
+            assert_eq!(r.status().as_u16(), 200);
+            let kind = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            (kind, r.bytes().await.expect("bytes").to_vec())
+        }
+    };
+
+    let module = id("Shared Greeting Module");
+    let (kind, bytes) = export(vec![module.clone()]).await;
+    assert_eq!(kind, "application/x-yaml");
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let published = org.emulator.published_yaml(&module).expect("published");
+    assert_ne!(
+        text, published,
+        "Architect's layout, not the uploaded bytes"
+    );
+    assert!(
+        text.contains("settingsActionDefaults") && !published.contains("settingsActionDefaults")
+    );
+    let same = flowctl::flow::compare::compare(&published, &text).expect("compare");
+    assert!(same.same, "{}", same.diff);
+
+    let (kind, bytes) = export(vec![id("Inbound Sales Flow"), id("Hand Made Flow")]).await;
+    assert_eq!(kind, "application/zip");
+    assert!(bytes.starts_with(b"PK\x03\x04"));
+    let files = flowctl::client::export::unpack(&bytes).expect("zip");
+    let mut names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["f_0.yaml", "f_1.yaml"]);
+    assert!(files.iter().any(|(_, t)| t.contains("Hand Made Flow")));
+}
