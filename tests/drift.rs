@@ -75,6 +75,14 @@ async fn a_flow_edited_in_the_ui_is_an_update_and_apply_republishes_only_it_with
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     let a = actions(&r);
+    let json = r.json();
+    let diff = json["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "Caller B"))
+        .and_then(|x| x["diff"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(diff.contains("+") && diff.contains("name: Sales"), "{diff}");
     for (name, action, reason) in &a {
         if name == "Caller B" {
             assert_eq!(action, "update", "{a:?}");

@@ -475,3 +475,25 @@ async fn export_jobs_give_one_flow_as_yaml_and_several_as_a_zip_in_architects_ow
     assert_eq!(names, ["f_0.yaml", "f_1.yaml"]);
     assert!(files.iter().any(|(_, t)| t.contains("Hand Made Flow")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_of_warns_when_the_dependency_index_is_rebuilding() {
+    let org = org_with_flows().await;
+    org.emulator.set_build_status("BUILDINPROGRESS");
+    let out = org.path().join("adopted");
+    let r = org
+        .flowctl(&[
+            "--output",
+            "json",
+            "export",
+            "--callers-of",
+            "Shared Greeting Module",
+            "--out",
+            s(&out),
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let warnings = r.json()["warnings"].to_string();
+    assert!(warnings.contains("BUILDINPROGRESS"), "{r:?}");
+    assert!(warnings.contains("may be incomplete"), "{r:?}");
+}

@@ -152,6 +152,13 @@ async fn export(
             continue;
         };
         chosen.insert(m.id.clone(), m);
+        let index = client.dependency_build_status().await?;
+        if !index.is_operational() {
+            warnings.push(format!(
+                "the dependency index is {}, so the callers of '{module}' may be incomplete; run export again when it is OPERATIONAL",
+                index.status
+            ));
+        }
         let callers = client
             .consuming_resources(
                 &m.id,
@@ -232,7 +239,16 @@ async fn export(
                     Some("run again".to_string()),
                 ));
             };
-            let facts = crate::flow::read::facts(text, &t.name)?;
+            let facts = crate::flow::read::facts(text, &t.name).map_err(|e| {
+                Error::rejected(
+                    format!(
+                        "the export of {} '{}' cannot be read: {e}",
+                        kind(t.flow_type),
+                        t.name
+                    ),
+                    Some("nothing was written; export the other flows without it".to_string()),
+                )
+            })?;
             for module in facts.modules {
                 let m = all
                     .iter()

@@ -80,6 +80,9 @@ pub struct ActionRecord<'a> {
     pub flow_type: FlowType,
     pub action: PlanAction,
     pub reason: &'a str,
+    /// How the org's content differs (a flow changed in the org; drift check only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<&'a str>,
 }
 
 impl Plan {
@@ -91,6 +94,7 @@ impl Plan {
                 flow_type: s.item.doc.flow_type,
                 action: s.action,
                 reason: &s.reason,
+                diff: s.diff.as_deref(),
             })
             .collect()
     }
