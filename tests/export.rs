@@ -497,3 +497,34 @@ async fn callers_of_warns_when_the_dependency_index_is_rebuilding() {
     assert!(warnings.contains("BUILDINPROGRESS"), "{r:?}");
     assert!(warnings.contains("may be incomplete"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neither_the_secret_nor_the_download_urls_signature_is_printed_at_vvv() {
+    let org = org_with_flows().await;
+    let out = org.path().join("adopted");
+    let export = org
+        .flowctl(&["-vvv", "export", "--all-modules", "--out", s(&out)])
+        .await;
+    assert_eq!(export.code, 0, "{export:?}");
+    let plan = org
+        .flowctl(&["-vvv", "plan", "-f", s(&out.join("flowctl.yaml"))])
+        .await;
+    assert_eq!(plan.code, 0, "{plan:?}");
+    for r in [&export, &plan] {
+        for text in [&r.stdout, &r.stderr] {
+            assert!(!text.contains("X-Amz-Signature"), "{r:?}");
+            assert!(
+                !text.contains(flowctl::emulator::DEFAULT_CLIENT_SECRET),
+                "{r:?}"
+            );
+        }
+    }
+    // The runs did download: the export and the plan's drift check each read a zip.
+    let downloads = org
+        .emulator
+        .requests()
+        .iter()
+        .filter(|(m, p, s)| m == "GET" && p.starts_with("/exports/") && *s == 200)
+        .count();
+    assert!(downloads >= 2, "{downloads}");
+}
