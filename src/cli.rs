@@ -335,7 +335,7 @@ pub struct ExportArgs {
     pub names: Vec<String>,
     /// The type of the --name flows (`inboundcall`, `commonmodule`, ...): once for all, or
     /// once per --name.
-    #[arg(long = "type", value_name = "TYPE", value_parser = parse_flow_type)]
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_flow_type, requires = "names")]
     pub types: Vec<crate::models::FlowType>,
     /// A common module and every published flow that calls it (dependency tracking),
     /// including flows not made with flowctl (repeatable).

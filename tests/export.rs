@@ -528,3 +528,41 @@ async fn neither_the_secret_nor_the_download_urls_signature_is_printed_at_vvv() 
         .count();
     assert!(downloads >= 2, "{downloads}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_selections_exit_2_before_any_request() {
+    let org = Org::new().await;
+    let out = org.path().join("x");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--type", "inboundcall"], "--name"),
+        (
+            vec!["--name", "A", "--type", "nope"],
+            "unknown flow type 'nope'",
+        ),
+        (
+            vec![
+                "--name",
+                "A",
+                "--name",
+                "B",
+                "--name",
+                "C",
+                "--type",
+                "inboundcall",
+                "--type",
+                "commonmodule",
+            ],
+            "2 --type for 3 --name",
+        ),
+        (vec!["--all-modules", "--substitute", "skill"], "skill"),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["export", "--out", s(&out)];
+        args.extend(extra.iter().copied());
+        let r = org.flowctl(&args).await;
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(message), "{args:?}: {r:?}");
+    }
+    assert_eq!(org.emulator.request_count(), 0);
+    assert!(!out.exists());
+}
