@@ -162,7 +162,9 @@ async fn export(
         let callers = client
             .consuming_resources(
                 &m.id,
-                &FlowType::CommonModule.object_type(),
+                FlowType::CommonModule
+                    .object_type()
+                    .unwrap_or("COMMONMODULEFLOW"),
                 Some("published"),
             )
             .await?;

@@ -455,7 +455,8 @@ impl Emulator {
                 Some(s.org.find_flow(name, t)?.flow.description.clone())
             })();
             let lag = s.index_lag;
-            let flow = architect::run(&mut s.org, yaml, lag)?;
+            // A UI user is no OAuth client: no client id.
+            let flow = architect::run(&mut s.org, yaml, lag, "").map_err(|f| f.messages)?;
             let id = flow.id.unwrap_or_default();
             if let Some(r) = s.org.flows.get_mut(&id) {
                 if let Some(description) = before {
