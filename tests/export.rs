@@ -145,6 +145,18 @@ async fn callers_of_exports_the_module_and_every_caller_then_plans_unchanged_and
         )))
         .expect("hand-made flow written");
     assert!(hand.contains("Built in the UI by someone"), "{hand}");
+    // A flowctl flow's description held only the marker: it is dropped, and the keys keep
+    // the export's order (the flow's settings before its tasks).
+    let sales =
+        std::fs::read_to_string(out.join("flows").join(flowctl::commands::export::file_name(
+            flowctl::models::FlowType::InboundCall,
+            "Inbound Sales Flow",
+        )))
+        .expect("sales flow written");
+    assert!(!sales.contains("description:"), "{sales}");
+    let at = |k: &str| sales.find(k).unwrap_or_else(|| panic!("{k} in {sales}"));
+    assert!(at("\n  name:") < at("\n  division:"), "{sales}");
+    assert!(at("\n  division:") < at("\n  tasks:"), "{sales}");
     assert!(
         !text.contains("[flowctl:sha256="),
         "no marker in the manifest"

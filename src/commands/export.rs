@@ -320,7 +320,7 @@ fn adopt(
     if let Some(d) = body.get("description").and_then(Value::as_str) {
         let d = without_marker(d);
         if d.is_empty() {
-            body.remove("description");
+            body.shift_remove("description");
         } else {
             body.insert("description".into(), Value::String(d));
         }
