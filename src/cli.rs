@@ -136,6 +136,11 @@ pub enum Command {
     /// Draw modules, flows and queues as Mermaid or DOT.
     #[command(after_help = "Example:\n  flowctl graph -f flows.yaml --format mermaid > flows.mmd")]
     Graph(GraphArgs),
+    /// Write published flows as Architect YAML files and a manifest that deploys them.
+    #[command(
+        after_help = "Example:\n  flowctl export --callers-of \"Shared Greeting Module\" --out adopted --substitute queue\n  flowctl plan -f adopted/flowctl.yaml"
+    )]
+    Export(ExportArgs),
     /// Check Architect YAML files offline and list every problem.
     #[command(after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home")]
     Lint(LintArgs),
@@ -276,6 +281,13 @@ pub struct ManifestArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
+    /// Skip the drift check: trust the content marker in each flow's description instead
+    /// of reading the published content back (fewer requests; misses edits made in the UI).
+    #[arg(long)]
+    pub no_drift: bool,
+    /// Show how each flow changed in the org differs from the manifest (a unified diff).
+    #[arg(long, conflicts_with = "no_drift")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -291,6 +303,10 @@ pub struct ApplyArgs {
     /// Give up waiting for an Architect job after this many seconds (1 to 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
+    /// Skip the drift check: trust the content marker in each flow's description instead
+    /// of reading the published content back (fewer requests; misses edits made in the UI).
+    #[arg(long)]
+    pub no_drift: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -323,6 +339,50 @@ pub struct GraphArgs {
     /// what the manifest declares.
     #[arg(long)]
     pub from_org: bool,
+}
+
+/// What `export --substitute` turns into `{{placeholders}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SubstituteKind {
+    /// Queue names of `transferToAcd` targets.
+    Queue,
+    /// The flow's division.
+    Division,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Directory to write `flowctl.yaml` and `flows/*.yaml` into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A flow to export, by exact name (repeatable).
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The type of the --name flows (`inboundcall`, `commonmodule`, ...): once for all, or
+    /// once per --name.
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_flow_type, requires = "names")]
+    pub types: Vec<crate::models::FlowType>,
+    /// A common module and every published flow that calls it (dependency tracking),
+    /// including flows not made with flowctl (repeatable).
+    #[arg(long = "callers-of", value_name = "MODULE")]
+    pub callers_of: Vec<String>,
+    /// Every common module of the org.
+    #[arg(long)]
+    pub all_modules: bool,
+    /// Turn these org-specific names into `{{placeholders}}` with their values under
+    /// `substitutions:` (repeatable).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub substitute: Vec<SubstituteKind>,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Parses a flow type in any spelling (`inboundcall`, `inboundCall`, `INBOUNDCALL`).
+pub fn parse_flow_type(s: &str) -> Result<crate::models::FlowType, String> {
+    crate::models::FlowType::parse_any(s).ok_or_else(|| {
+        format!("unknown flow type '{s}' (e.g. commonmodule, inboundcall, inqueuecall, workflow)")
+    })
 }
 
 #[derive(Debug, Clone, Args)]

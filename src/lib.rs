@@ -79,6 +79,7 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Apply(args) => commands::apply::run(args, global, out).await,
         Command::Destroy(args) => commands::destroy::run(args, global, out).await,
         Command::Graph(args) => commands::graph::run(args, global, out).await,
+        Command::Export(args) => commands::export::run(args, global, out).await,
         Command::Lint(args) => commands::lint::run(args, global.output).await,
         Command::Regions => {
             commands::regions::run(out);

@@ -23,6 +23,9 @@ pub fn router(shared: Shared) -> Router {
         .route("/api/v2/flows", get(list_flows).post(create_flow))
         .route("/api/v2/flows/jobs", post(register_job))
         .route("/api/v2/flows/jobs/{id}", get(get_job))
+        .route("/api/v2/flows/export/jobs", post(super::export::register))
+        .route("/api/v2/flows/export/jobs/{id}", get(super::export::status))
+        .route("/exports/{id}", get(super::export::download))
         .route("/api/v2/flows/actions/{action}", post(flow_action))
         .route(
             "/api/v2/flows/{id}",
@@ -96,27 +99,27 @@ pub fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn ok<T: Serialize>(value: &T) -> Response {
+pub(super) fn ok<T: Serialize>(value: &T) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 
-fn lock(shared: &Shared) -> super::StateGuard<'_> {
+pub(super) fn lock(shared: &Shared) -> super::StateGuard<'_> {
     shared.lock_state()
 }
 
-fn query(raw: &Option<String>) -> Vec<(String, String)> {
+pub(super) fn query(raw: &Option<String>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// A list parameter, repeated (`type=a&type=b`, as the Go SDK sends it) or comma-joined
 /// (`type=a,b`, as the Python SDK sends it): the real API takes both.
-fn params<'a>(q: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+pub(super) fn params<'a>(q: &'a [(String, String)], key: &str) -> Vec<&'a str> {
     q.iter()
         .filter(|(k, _)| k == key)
         .flat_map(|(_, v)| v.split(','))

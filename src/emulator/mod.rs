@@ -7,6 +7,7 @@
 //! steer it through the hooks below; `flowctl emulator serve` runs it for users' pipelines.
 
 mod architect;
+mod export;
 mod http;
 mod state;
 
@@ -457,6 +458,7 @@ impl Emulator {
             tokens: HashMap::new(),
             windows: HashMap::new(),
             jobs: HashMap::new(),
+            exports: Default::default(),
             scripted: VecDeque::new(),
             random: config.faults,
             index_lag: config.index_lag,

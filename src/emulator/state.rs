@@ -488,6 +488,8 @@ pub struct State {
     /// token → (window start, count)
     pub windows: HashMap<String, (Instant, u32)>,
     pub jobs: HashMap<String, Job>,
+    /// Export jobs (see `export.rs`).
+    pub exports: super::export::Exports,
     pub scripted: VecDeque<Fault>,
     pub random: FaultConfig,
     pub index_lag: Duration,
