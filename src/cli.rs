@@ -115,7 +115,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  flowctl graph -f flows.yaml --format mermaid > flows.mmd")]
     Graph(GraphArgs),
     /// Check Architect YAML files offline and list every problem.
-    #[command(after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home")]
+    #[command(
+        after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home\n  flowctl lint -f flows.yaml --output json"
+    )]
     Lint(LintArgs),
     /// List the Genesys Cloud regions with their API and login hosts.
     #[command(after_help = "Example:\n  flowctl regions --output json")]
@@ -303,8 +305,17 @@ pub struct GraphArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LintArgs {
     /// Architect YAML files to check.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "manifest", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Lint every flow a manifest names (its files and built-in templates, substitutions
+    /// applied) instead of FILEs.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "MANIFEST",
+        conflicts_with = "files"
+    )]
+    pub manifest: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
