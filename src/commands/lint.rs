@@ -14,6 +14,9 @@ use std::path::Path;
 #[serde(rename_all = "camelCase")]
 pub struct FileReport {
     pub file: String,
+    /// The manifest entry, with `lint -f`: `flows[0] 'Name'`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// No errors (warnings allowed).
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,6 +38,7 @@ impl FileReport {
         let warnings = linted.warnings().map(|d| d.render(file)).collect();
         FileReport {
             file: file.to_string(),
+            origin: None,
             ok: problems.is_empty(),
             flow_type: linted.flow_type,
             name: linted.name,
@@ -118,7 +122,10 @@ pub async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
             )?;
             lint::lint_manifest(&manifest)
                 .into_iter()
-                .map(|(label, l)| FileReport::new(&label, l, Vec::new()))
+                .map(|f| FileReport {
+                    origin: Some(f.origin),
+                    ..FileReport::new(&f.file, f.linted, Vec::new())
+                })
                 .collect()
         }
         None => {
@@ -150,6 +157,10 @@ fn print(reports: &[FileReport], output: OutputFormat) {
         return;
     }
     for r in reports {
+        let shown = match &r.origin {
+            Some(o) => format!("{} ({o})", r.file),
+            None => r.file.clone(),
+        };
         if r.ok {
             let warned = match r.warnings.len() {
                 0 => String::new(),
@@ -157,14 +168,13 @@ fn print(reports: &[FileReport], output: OutputFormat) {
                 n => format!(" ({n} warnings)"),
             };
             println!(
-                "ok: {}: {} '{}'{warned}: {}",
-                r.file,
+                "ok: {shown}: {} '{}'{warned}: {}",
                 r.flow_type.as_deref().unwrap_or("?"),
                 r.name.as_deref().unwrap_or("?"),
                 r.references.summary()
             );
         } else {
-            println!("problems: {}", r.file);
+            println!("problems: {shown}");
             for p in &r.problems {
                 println!("  {}", p.replace('\n', "\n  "));
             }

@@ -91,6 +91,7 @@ impl Plan {
 
 pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
+    crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;
     let plan = make_plan(&session.client, &manifest).await;
     session.close().await;

@@ -9,6 +9,7 @@
 mod architect;
 mod http;
 mod state;
+mod vocabulary;
 
 pub use state::{Fault, FaultConfig};
 

@@ -261,11 +261,15 @@ pub fn cross_check(files: &mut [Linted]) {
 pub fn check_manifest_files(manifest: &crate::manifest::Manifest) -> Result<()> {
     let reports = lint_manifest(manifest);
     let mut errors = Vec::new();
-    for (label, r) in &reports {
-        for w in r.warnings() {
-            tracing::warn!("{}", w.render(label));
+    for f in &reports {
+        for w in f.linted.warnings() {
+            tracing::warn!("{} ({})", w.render(&f.file), f.origin);
         }
-        errors.extend(r.errors().map(|e| e.render(label)));
+        errors.extend(
+            f.linted
+                .errors()
+                .map(|e| format!("{} ({})", e.render(&f.file), f.origin)),
+        );
     }
     if errors.is_empty() {
         return Ok(());
@@ -284,33 +288,69 @@ pub fn check_manifest_files(manifest: &crate::manifest::Manifest) -> Result<()> 
     ))
 }
 
-/// Each manifest item's label (`flows[1] (flows/support.yaml)`) and its lint.
-pub fn lint_manifest(manifest: &crate::manifest::Manifest) -> Vec<(String, Linted)> {
+/// Each manifest item's label and its lint. A flow read from a file is labelled with the
+/// file's path (so `path:line:column` points into it); a built-in template with the
+/// manifest and the entry (`flows.yaml: flows[1] 'Name' (built-in template)`).
+pub fn lint_manifest(manifest: &crate::manifest::Manifest) -> Vec<ManifestFlow> {
     let dir = manifest
         .path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    // `modules[i].file` / `flows[i].file` from the manifest itself: the loaded items keep
+    // only their origin (`flows[0] 'Name'`).
+    let raw: serde_yaml_ng::Value = std::fs::read_to_string(&manifest.path)
+        .ok()
+        .and_then(|t| serde_yaml_ng::from_str(&t).ok())
+        .unwrap_or_default();
+    let file_of = |origin: &str| -> Option<PathBuf> {
+        let (list, rest) = origin.split_once('[')?;
+        let (index, _) = rest.split_once(']')?;
+        let index: usize = index.parse().ok()?;
+        let file = raw.get(list)?.get(index)?.get("file")?.as_str()?;
+        Some(dir.join(file))
+    };
     let mut labels = Vec::new();
     let mut reports = Vec::new();
     for item in manifest.items() {
-        // `ref:` paths are relative to the flow file, named in the origin's parentheses.
-        let base: PathBuf = item
-            .origin
-            .rsplit_once('(')
-            .and_then(|(_, f)| f.strip_suffix(')'))
-            .map(|f| {
-                dir.join(f)
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default()
-            })
-            .unwrap_or_else(|| dir.clone());
-        labels.push(item.origin.clone());
+        let (label, base) = match file_of(&item.origin) {
+            Some(path) => (
+                path.display().to_string(),
+                path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ),
+            None => (
+                format!("{} (built-in template)", manifest.path.display()),
+                dir.clone(),
+            ),
+        };
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
+        labels.push((label, item.origin.clone()));
         reports.push(lint_yaml(&item.doc.yaml, Some(&base)));
     }
     cross_check(&mut reports);
-    labels.into_iter().zip(reports).collect()
+    labels
+        .into_iter()
+        .zip(reports)
+        .map(|((file, origin), linted)| ManifestFlow {
+            file,
+            origin,
+            linted,
+        })
+        .collect()
+}
+
+/// One flow of a manifest, linted.
+#[derive(Debug, Clone)]
+pub struct ManifestFlow {
+    /// The file it was read from, or the manifest for a built-in template.
+    pub file: String,
+    /// The manifest entry: `flows[0] 'Name'`.
+    pub origin: String,
+    pub linted: Linted,
 }
 
 struct Ctx<'a, 'o> {
