@@ -81,11 +81,16 @@ impl Catalogue {
     }
 }
 
+/// A catalogue from YAML text in the format of `catalogue.yaml`.
+pub fn parse(text: &str) -> Result<Catalogue, String> {
+    serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
+}
+
 /// The embedded catalogue, or why it cannot be read (a build defect the unit test catches).
 pub fn get() -> Result<&'static Catalogue, &'static str> {
     static CATALOGUE: OnceLock<Result<Catalogue, String>> = OnceLock::new();
     CATALOGUE
-        .get_or_init(|| serde_yaml_ng::from_str(SOURCE).map_err(|e| e.to_string()))
+        .get_or_init(|| parse(SOURCE))
         .as_ref()
         .map_err(String::as_str)
 }

@@ -142,6 +142,28 @@ const MAX_REF_FILE: u64 = 16 * 1024 * 1024;
 /// Lints substituted Architect YAML. `base` is the directory `ref:` file paths are relative
 /// to (`None`: such references are not followed, and a warning says so).
 pub fn lint_yaml(text: &str, base: Option<&Path>) -> Linted {
+    match catalogue::get() {
+        Ok(cat) => lint_yaml_with(text, base, cat),
+        Err(e) => {
+            let mut out = Linted::default();
+            out.diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                rule: "catalogue",
+                line: 1,
+                column: 1,
+                message: format!(
+                    "flowctl's own catalogue cannot be read ({e}); please report this"
+                ),
+                suggestion: None,
+            });
+            out
+        }
+    }
+}
+
+/// [`lint_yaml`] against another catalogue (tests, or measuring a catalogue built from fewer
+/// exports).
+pub fn lint_yaml_with(text: &str, base: Option<&Path>, cat: &Catalogue) -> Linted {
     let mut out = Linted::default();
     let err = |rule, line, column, message: String| Diagnostic {
         severity: Severity::Error,
@@ -184,18 +206,6 @@ pub fn lint_yaml(text: &str, base: Option<&Path>) -> Linted {
         Ok(Some(root)) => root,
         // The position parser disagrees: check anyway, without exact positions.
         _ => node::from_value(&value, 1),
-    };
-    let cat = match catalogue::get() {
-        Ok(c) => c,
-        Err(e) => {
-            out.diagnostics.push(err(
-                "catalogue",
-                1,
-                1,
-                format!("flowctl's own catalogue cannot be read ({e}); please report this"),
-            ));
-            return out;
-        }
     };
     let mut ctx = Ctx {
         cat,
@@ -461,7 +471,11 @@ impl<'a> Ctx<'a, '_> {
                     format!("unknown flow type `{flow_key}` (flow types are case-sensitive)"),
                     Some(s),
                 );
-            } else if cat.unlearned_flow_types.iter().any(|t| t == flow_key) {
+            } else if cat.unlearned_flow_types.iter().any(|t| t == flow_key)
+                || crate::models::FlowType::parse_any(flow_key).is_some()
+            {
+                // A flow type the API has (its wire name, in any case) but the catalogue
+                // has no export of: unknown is not wrong.
                 self.warn(
                     "unlearned-flow-type",
                     key,
@@ -711,10 +725,11 @@ impl<'a> Ctx<'a, '_> {
                     "`{action}.{field}` is a bare value '{s}': Architect wants it wrapped, e.g. `{field}: {{ lit: {s} }}` or `exp:` ({list})"
                 ),
             ),
-            Kind::Seq(_) => self.error(
+            // A list is not a typo: some fields take one (`acdSkills`), so it is only a warning.
+            Kind::Seq(_) => self.warn(
                 "value-shape",
                 v,
-                format!("`{action}.{field}` is a list: Architect wants one of `{list}`"),
+                format!("`{action}.{field}` is usually one of `{list}`, not a list; this shape is not in the catalogue"),
             ),
             Kind::Alias => {}
         }
