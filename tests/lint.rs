@@ -67,6 +67,64 @@ fn real_shaped_exports_of_every_flow_type_lint_clean_without_a_warning() {
     assert_eq!(types, expected);
 }
 
+/// Every action name used in `v`'s action lists.
+fn action_names(v: &serde_yaml_ng::Value, out: &mut BTreeSet<String>) {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Mapping(m) => {
+            for (k, child) in m {
+                let list = matches!(
+                    k.as_str(),
+                    Some("actions" | "startUpTaskActions" | "choices")
+                );
+                if let (true, Value::Sequence(items)) = (list, child) {
+                    for i in items {
+                        if let Some(Value::String(name)) =
+                            i.as_mapping().and_then(|m| m.keys().next())
+                        {
+                            out.insert(name.clone());
+                        }
+                    }
+                }
+                action_names(child, out);
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|x| action_names(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_flow_the_catalogue_has_never_seen_gets_warnings_but_no_error() {
+    // As if each fixture were the first export of its kind: the catalogue without its flow
+    // type and without any action it uses. Unknown is not wrong.
+    let source = include_str!("../src/lint/catalogue.yaml");
+    for name in ALL {
+        let text = fixture(name);
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap_or_default();
+        let mut used = BTreeSet::new();
+        action_names(&value, &mut used);
+        let mut cat = flowctl::lint::catalogue::parse(source).unwrap_or_else(|e| panic!("{e}"));
+        let flow_type = value
+            .as_mapping()
+            .and_then(|m| m.keys().next())
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string();
+        // Still a flow type flowctl knows exists (a top-level key nobody knows is an error).
+        cat.flow_types.remove(&flow_type);
+        cat.unlearned_flow_types.push(flow_type);
+        cat.actions.retain(|a, _| !used.contains(a));
+        let l = flowctl::lint::lint_yaml_with(&text, None, &cat);
+        assert!(l.ok(), "{name}: {:#?}", l.errors().collect::<Vec<_>>());
+        assert!(
+            l.warnings().any(|w| w.rule == "unlearned-flow-type"),
+            "{name}"
+        );
+        assert!(l.warnings().any(|w| w.rule == "unknown-action"), "{name}");
+    }
+}
+
 #[test]
 fn the_older_fixtures_of_the_project_lint_clean_too() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/architect");
@@ -565,8 +623,64 @@ fn yamlish() -> impl Strategy<Value = String> {
     prop::collection::vec(word, 0..80).prop_map(|w| w.join(""))
 }
 
+/// Arbitrary YAML documents built from Architect's words, so that the checks go deep.
+fn yaml_tree() -> impl Strategy<Value = serde_yaml_ng::Value> {
+    use serde_yaml_ng::Value;
+    let key = prop::sample::select(vec![
+        "inboundCall",
+        "botFlow",
+        "commonModule",
+        "name",
+        "tasks",
+        "task",
+        "actions",
+        "refId",
+        "startUpRef",
+        "startUpTaskActions",
+        "menus",
+        "menu",
+        "choices",
+        "states",
+        "state",
+        "transferToAcd",
+        "targetQueue",
+        "lit",
+        "exp",
+        "noValue",
+        "callCommonModule",
+        "inputs",
+        "ref",
+        "targetTaskRef",
+        "targetMenuRef",
+        "variables",
+        "isInput",
+        "priority",
+        "loop",
+        "callData",
+        "category",
+        "dataAction",
+        "playAudio",
+        "audio",
+        "tts",
+        "zz",
+    ])
+    .prop_map(|k| Value::String(k.to_string()));
+    let leaf = prop_oneof![
+        any::<bool>().prop_map(Value::Bool),
+        "[a-zA-Z/._\\[\\] ]{0,12}".prop_map(Value::String),
+        key.clone(),
+        Just(Value::Null),
+    ];
+    leaf.prop_recursive(8, 200, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Sequence),
+            prop::collection::vec((key.clone(), inner), 0..5)
+                .prop_map(|kv| Value::Mapping(kv.into_iter().collect())),
+        ]
+    })
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn lint_never_panics_on_any_text(text in "\\PC{0,400}") {
@@ -577,6 +691,17 @@ proptest! {
     #[test]
     fn lint_never_panics_on_yaml_shaped_text(text in yamlish()) {
         let _ = lint_yaml(&text, Some(Path::new("/nonexistent")));
+    }
+
+    #[test]
+    fn lint_never_panics_on_any_yaml_document(v in yaml_tree()) {
+        let text = serde_yaml_ng::to_string(&v).unwrap_or_default();
+        let l = lint_yaml(&text, Some(Path::new("/nonexistent")));
+        // Every diagnostic points inside the file.
+        let lines = text.lines().count().max(1);
+        for d in &l.diagnostics {
+            prop_assert!(d.line >= 1 && d.line <= lines + 1, "{d:?}\n{text}");
+        }
     }
 
     #[test]
