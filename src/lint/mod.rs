@@ -1006,27 +1006,16 @@ fn container_item(v: &Node) -> Option<&str> {
 
 /// `Prompt.X`, `PromptSystem.x`, `PromptUser.x` named in a scalar (an expression or a value).
 fn prompts(s: &str, out: &mut BTreeSet<String>) {
-    let mut rest = s;
-    while let Some(i) = rest.find("Prompt") {
-        let before_ok = rest[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '.');
-        let tail = &rest[i..];
-        let end = tail
-            .char_indices()
-            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '.'))
-            .map(|(j, _)| j)
-            .unwrap_or(tail.len());
-        let word = tail[..end].trim_end_matches('.');
-        let head = word.split('.').next().unwrap_or_default();
-        if before_ok
-            && matches!(head, "Prompt" | "PromptSystem" | "PromptUser")
-            && word.len() > head.len() + 1
-        {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    // Split into runs of word characters; a prompt is a whole run.
+    for word in s.split(|c: char| !is_word(c)) {
+        let word = word.trim_end_matches('.');
+        let Some((head, rest)) = word.split_once('.') else {
+            continue;
+        };
+        if matches!(head, "Prompt" | "PromptSystem" | "PromptUser") && !rest.is_empty() {
             out.insert(word.to_string());
         }
-        rest = &tail[end.max("Prompt".len()).min(tail.len())..];
     }
 }
 
