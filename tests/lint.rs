@@ -390,6 +390,23 @@ fn a_module_called_with_an_input_it_does_not_declare_is_an_error_when_it_is_lint
     assert_eq!(e[0].suggestion.as_deref(), Some("Common.callerLanguage"));
 }
 
+#[test]
+fn an_unreplaced_placeholder_is_an_error_at_its_line() {
+    let text = SMALL.replace("name: Sales", "name: \"{{queue}}\"");
+    let r = flowctl::commands::lint::lint_text(&text, &BTreeMap::new(), "f.yaml");
+    assert!(!r.ok);
+    let d: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.rule == "placeholder")
+        .collect();
+    assert_eq!(d.len(), 1, "{r:#?}");
+    assert_eq!(d[0].line, line_of(&text, "{{queue}}"));
+    assert!(d[0].message.contains("--var queue=VALUE"), "{r:#?}");
+    let vars = BTreeMap::from([("queue".to_string(), "Sales".to_string())]);
+    assert!(flowctl::commands::lint::lint_text(&text, &vars, "f.yaml").ok);
+}
+
 #[tokio::test]
 async fn the_cli_prints_references_in_the_ok_line_and_in_json() {
     let dir = fixtures();

@@ -4,7 +4,8 @@
 use crate::cli::{GlobalArgs, LintArgs, OutputFormat};
 use crate::error::{Error, Result};
 use crate::flow::read;
-use crate::lint::{self, Diagnostic, Linted, References};
+use crate::flow::FlowError;
+use crate::lint::{self, Diagnostic, Linted, References, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,15 +59,34 @@ fn substituted(
     base: Option<&Path>,
 ) -> (Linted, Vec<String>) {
     let mut problems = Vec::new();
+    let mut unreplaced = Vec::new();
     let text = match read::substitute(text, vars, file) {
         Ok(t) => t,
-        Err(e) => {
-            problems.push(e.to_string());
+        Err(FlowError::Placeholders { missing, .. }) => {
+            for (key, line) in missing {
+                unreplaced.push(Diagnostic {
+                    severity: Severity::Error,
+                    rule: "placeholder",
+                    line,
+                    column: 1,
+                    message: format!(
+                        "unreplaced placeholder `{{{{{key}}}}}`: pass --var {key}=VALUE"
+                    ),
+                    suggestion: None,
+                });
+            }
             // Keep checking with the placeholders in place, to find the other problems too.
             text.to_string()
         }
+        Err(e) => {
+            problems.push(e.to_string());
+            text.to_string()
+        }
     };
-    (lint::lint_yaml(&text, base), problems)
+    let mut linted = lint::lint_yaml(&text, base);
+    linted.diagnostics.extend(unreplaced);
+    linted.diagnostics.sort_by_key(|d| (d.line, d.column));
+    (linted, problems)
 }
 
 /// Checks one file's text (`ref:`s are not followed: no directory is known).
