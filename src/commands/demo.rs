@@ -121,7 +121,7 @@ async fn picture(session: &Session) -> Result<String> {
         let mut callers = client
             .consuming_resources(
                 &m.id,
-                &FlowType::CommonModule.object_type(),
+                FlowType::CommonModule.object_type().unwrap_or_default(),
                 Some("published"),
             )
             .await?;
@@ -138,7 +138,7 @@ async fn picture(session: &Session) -> Result<String> {
                 .consumed_resources(
                     &c.id,
                     &version,
-                    &FlowType::InboundCall.object_type(),
+                    FlowType::InboundCall.object_type().unwrap_or_default(),
                     &["QUEUE"],
                 )
                 .await?

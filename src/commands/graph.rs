@@ -5,6 +5,7 @@ use super::Session;
 use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
 use crate::client::Client;
 use crate::error::Result;
+use crate::flow::RefKind;
 use crate::manifest::Manifest;
 use crate::models::FlowType;
 use crate::output::Printer;
@@ -15,6 +16,34 @@ pub enum NodeKind {
     Module,
     Flow,
     Queue,
+    /// A schedule group, data table, data action or user prompt.
+    Resource(RefKind),
+}
+
+/// Dependency-tracking resource types `--from-org` asks for: modules, queues, bot flows
+/// and the resources flows reference (the SDK's enum names).
+const CONSUMED_TYPES: &[&str] = &[
+    "COMMONMODULEFLOW",
+    "QUEUE",
+    "BOTFLOW",
+    "DIGITALBOTFLOW",
+    "SCHEDULEGROUP",
+    "DATATABLE",
+    "DATAACTION",
+    "USERPROMPT",
+];
+
+/// The graph node for a dependency-tracking object type.
+fn kind_of_object(object_type: Option<&str>) -> NodeKind {
+    match object_type {
+        Some("QUEUE") => NodeKind::Queue,
+        Some("COMMONMODULEFLOW") | None => NodeKind::Module,
+        Some("SCHEDULEGROUP") => NodeKind::Resource(RefKind::ScheduleGroup),
+        Some("DATATABLE") => NodeKind::Resource(RefKind::DataTable),
+        Some("DATAACTION") => NodeKind::Resource(RefKind::DataAction),
+        Some("USERPROMPT") => NodeKind::Resource(RefKind::UserPrompt),
+        Some(_) => NodeKind::Flow,
+    }
 }
 
 /// Nodes keyed by (kind, name); edges from caller to callee.
@@ -54,6 +83,15 @@ impl Graph {
                 let to = g.node(NodeKind::Queue, q);
                 g.edge(me, to);
             }
+            for r in &item.doc.references {
+                let kind = if r.kind.is_flow() {
+                    NodeKind::Flow
+                } else {
+                    NodeKind::Resource(r.kind)
+                };
+                let to = g.node(kind, &r.name);
+                g.edge(me, to);
+            }
         }
         g
     }
@@ -83,16 +121,12 @@ impl Graph {
                 .consumed_resources(
                     &flow.id,
                     &version.id,
-                    &flow.flow_type.object_type(),
-                    &["COMMONMODULEFLOW", "QUEUE"],
+                    flow.flow_type.object_type().unwrap_or_default(),
+                    CONSUMED_TYPES,
                 )
                 .await?;
             for d in consumed {
-                let kind = if d.object_type.as_deref() == Some("QUEUE") {
-                    NodeKind::Queue
-                } else {
-                    NodeKind::Module
-                };
+                let kind = kind_of_object(d.object_type.as_deref());
                 let to = g.node(kind, d.name.as_deref().unwrap_or(&d.id));
                 g.edge(me, to);
             }
@@ -118,6 +152,7 @@ impl Graph {
                 NodeKind::Module => format!("[[\"{label}\"]]"),
                 NodeKind::Flow => format!("[\"{label}\"]"),
                 NodeKind::Queue => format!("[(\"{label}\")]"),
+                NodeKind::Resource(r) => format!("{{{{\"{label} ({})\"}}}}", r.noun()),
             };
             s.push_str(&format!("  n{i}{shape}\n"));
         }
@@ -131,10 +166,11 @@ impl Graph {
         let mut s = String::from("digraph flows {\n  rankdir=LR;\n");
         for (i, (kind, name)) in self.names().into_iter().enumerate() {
             let label = name.replace('\\', "\\\\").replace('"', "\\\"");
-            let shape = match kind {
-                NodeKind::Module => "box3d",
-                NodeKind::Flow => "box",
-                NodeKind::Queue => "cylinder",
+            let (shape, label) = match kind {
+                NodeKind::Module => ("box3d", label),
+                NodeKind::Flow => ("box", label),
+                NodeKind::Queue => ("cylinder", label),
+                NodeKind::Resource(r) => ("hexagon", format!("{label} ({})", r.noun())),
             };
             s.push_str(&format!("  n{i} [label=\"{label}\", shape={shape}];\n"));
         }
