@@ -516,6 +516,43 @@ async fn lint_dash_f_lints_every_file_and_template_of_a_manifest() {
 }
 
 #[tokio::test]
+async fn a_manifest_of_every_flow_type_lints_clean() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut manifest = String::from("modules:\n  - name: Lint Example Greeting\n    file: common_module_greeting.yaml\nflows:\n");
+    for name in ALL.iter().filter(|n| !n.starts_with("common_module")) {
+        let text = fixture(name);
+        std::fs::write(dir.path().join(name), &text).unwrap_or_else(|e| panic!("{e}"));
+        let flow = lint_yaml(&text, None).name.unwrap_or_default();
+        manifest.push_str(&format!("  - name: {flow}\n    file: {name}\n"));
+    }
+    std::fs::write(
+        dir.path().join("common_module_greeting.yaml"),
+        fixture("common_module_greeting.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("m.yaml"), manifest).unwrap_or_else(|e| panic!("{e}"));
+    let r = run_in(
+        dir.path(),
+        &["--output", "json", "lint", "-f", "m.yaml"],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let j = r.json();
+    let reports = j.as_array().cloned().unwrap_or_default();
+    assert_eq!(reports.len(), ALL.len(), "{r:?}");
+    for report in &reports {
+        assert_eq!(report["ok"], true, "{report}");
+        assert_eq!(report["diagnostics"], serde_json::json!([]), "{report}");
+    }
+    let types: BTreeSet<&str> = reports
+        .iter()
+        .filter_map(|r| r["flowType"].as_str())
+        .collect();
+    assert_eq!(types.len(), 8, "{types:?}");
+}
+
+#[tokio::test]
 async fn plan_and_apply_refuse_a_flow_with_a_lint_error_before_any_request() {
     let org = Org::new().await;
     let bad = fixture("inbound_call_ivr.yaml").replacen("- loop:", "- lop:", 1);
