@@ -262,9 +262,11 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// How many flows publish at once (the rate limit is honoured whatever this is).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallel: u16,
+    /// At most this many flows publishing at once. By default there is no fixed cap: as
+    /// many as are ready, up to half the rate limit's window (read from the API's headers),
+    /// halved if Architect jobs start to slow down. The rate limit is honoured either way.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub parallel: Option<u16>,
     /// Give up waiting for an Architect job after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub job_timeout: u64,

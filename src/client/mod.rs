@@ -143,8 +143,9 @@ impl Client {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            inner.pacer.wait().await;
             let token = inner.auth.token(&inner.http, &inner.policy).await?;
+            // The slot is reserved before the request goes, and freed by its answer.
+            inner.pacer.wait().await;
             let mut req = inner
                 .http
                 .request(method.clone(), url.clone())
@@ -155,10 +156,13 @@ impl Client {
             }
             let (err, retry_after) = match req.send().await {
                 Err(e) => (
-                    ClientError::Network {
-                        method: method.to_string(),
-                        url: format!("{}{}", url.origin().ascii_serialization(), path),
-                        message: auth::describe(&e),
+                    {
+                        inner.pacer.no_answer();
+                        ClientError::Network {
+                            method: method.to_string(),
+                            url: format!("{}{}", url.origin().ascii_serialization(), path),
+                            message: auth::describe(&e),
+                        }
                     },
                     None,
                 ),
@@ -310,6 +314,26 @@ impl Client {
 
     pub(crate) fn job_clock(&self) -> &polling::JobClock {
         &self.inner.jobs
+    }
+
+    /// How many flows to publish at once when the user set no cap: half the rate limit's
+    /// window (from the API's headers; 8 until an answer said it), and a quarter of that
+    /// while Architect jobs are slowing down and the pacer is not what holds them back.
+    /// Whether Architect limits concurrent jobs per org is unverified (genesys-api.md).
+    pub fn auto_parallel(&self) -> usize {
+        let base = self
+            .inner
+            .pacer
+            .allowed()
+            .map(|a| usize::try_from(a / 2).unwrap_or(usize::MAX).max(8))
+            .unwrap_or(8);
+        let slowing = self.inner.jobs.slowing()
+            && !self.inner.pacer.throttled_within(Duration::from_secs(10));
+        if slowing {
+            (base / 4).max(4)
+        } else {
+            base
+        }
     }
 
     pub(crate) fn journal(&self) -> Option<&journal::Journal> {

@@ -283,9 +283,9 @@ impl Client {
                     after: timeout,
                 });
             }
-            // After the learned first wait, poll quickly again, then back off.
+            // After the learned first wait, poll soon again, then back off.
             delay = if first {
-                Duration::from_millis(100)
+                self.job_clock().second_wait()
             } else {
                 super::polling::next_wait(delay)
             };
