@@ -142,7 +142,9 @@ pub enum Command {
     )]
     Export(ExportArgs),
     /// Check Architect YAML files offline and list every problem.
-    #[command(after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home")]
+    #[command(
+        after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home\n  flowctl lint -f flows.yaml --output json"
+    )]
     Lint(LintArgs),
     /// List the Genesys Cloud regions with their API and login hosts.
     #[command(after_help = "Example:\n  flowctl regions --output json")]
@@ -388,8 +390,17 @@ pub fn parse_flow_type(s: &str) -> Result<crate::models::FlowType, String> {
 #[derive(Debug, Clone, Args)]
 pub struct LintArgs {
     /// Architect YAML files to check.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "manifest", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Lint every flow a manifest names (its files and built-in templates, substitutions
+    /// applied) instead of FILEs.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "MANIFEST",
+        conflicts_with = "files"
+    )]
+    pub manifest: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,

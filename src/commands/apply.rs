@@ -49,6 +49,7 @@ pub struct StepResult {
 
 pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
+    crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;
     let result = apply(&session.client, &manifest, args, out).await;
     session.close().await;

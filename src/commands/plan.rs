@@ -106,6 +106,7 @@ impl Plan {
 
 pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
+    crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;
     let options = PlanOptions {
         drift: !args.no_drift,

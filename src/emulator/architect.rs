@@ -168,6 +168,7 @@ fn parse(
     let Value::Mapping(body) = body else {
         return Err(vec![format!("'{key}' must be a mapping")]);
     };
+    super::vocabulary::check(&Value::Mapping(body.clone()), yaml)?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let Some(name) = text("name").filter(|n| !n.trim().is_empty()) else {
         return Err(vec![format!("'{key}.name' is required")]);

@@ -10,6 +10,7 @@ mod architect;
 mod export;
 mod http;
 mod state;
+mod vocabulary;
 
 pub use state::{Fault, FaultConfig, ResourceKind};
 
