@@ -3,7 +3,7 @@
 //! Environment variable names live in [`env`] so that configuration resolution, tests and
 //! docs agree on them.
 
-use crate::error::EXIT_CODES_HELP;
+use crate::exit::EXIT_CODES_HELP;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -532,7 +532,7 @@ fn is_loopback(url: &Url) -> bool {
 
 fn parse_base(what: &'static str, value: &str) -> Result<Url, ConfigError> {
     // Errors never echo user info (`user:pass@`) or a query.
-    let shown = crate::client::shown_url(value);
+    let shown = crate::output::shown_url(value);
     let url = Url::parse(value.trim()).map_err(|e| ConfigError::BadUrl {
         what,
         value: shown.clone(),

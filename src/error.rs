@@ -6,40 +6,8 @@
 use crate::client::ClientError;
 use crate::config::ConfigError;
 use crate::flow::FlowError;
-use std::process::ExitCode;
 
-/// The exit codes, shown in `--help` and the README. Scripts rely on them: never renumber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// 0: success.
-    Success = 0,
-    /// 1: verification found problems.
-    VerifyFailed = 1,
-    /// 2: invalid input or configuration; nothing was changed.
-    InvalidInput = 2,
-    /// 3: authentication or permission failure.
-    AuthFailed = 3,
-    /// 4: Genesys Cloud rejected or failed the operation.
-    Rejected = 4,
-    /// 5: network failure, timeout or retries exhausted.
-    Network = 5,
-}
-
-impl From<ExitStatus> for ExitCode {
-    fn from(s: ExitStatus) -> ExitCode {
-        ExitCode::from(s as u8)
-    }
-}
-
-/// The exit-code table as it appears in `--help`.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  success
-  1  verification found problems
-  2  invalid input or configuration; nothing was changed
-  3  authentication or permission failure
-  4  Genesys Cloud rejected or failed the operation
-  5  network failure, timeout or retries exhausted";
+pub use crate::exit::{ExitStatus, EXIT_CODES_HELP};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -81,6 +49,17 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+impl From<crate::emulator::EmulatorError> for Error {
+    fn from(e: crate::emulator::EmulatorError) -> Self {
+        match e {
+            crate::emulator::EmulatorError::Io { path, source } => Error::Io { path, source },
+            crate::emulator::EmulatorError::Invalid { message, hint } => {
+                Error::Input { message, hint }
+            }
+        }
+    }
 }
 
 impl From<ClientError> for Error {
@@ -125,10 +104,11 @@ impl Error {
         match self.root() {
             Error::Config(_) | Error::Flow(_) | Error::Input { .. } => ExitStatus::InvalidInput,
             Error::Io { .. } => ExitStatus::InvalidInput,
-            Error::Client(e) => e.exit_status(),
+            Error::Client(e) => client_exit_status(e),
             Error::Rejected { .. } => ExitStatus::Rejected,
             Error::VerificationFailed { .. } => ExitStatus::VerifyFailed,
-            Error::Context { .. } => unreachable!("root() strips context"),
+            // root() strips every context; should one remain, it is the caller's input.
+            Error::Context { source, .. } => source.exit_status(),
         }
     }
 
@@ -140,6 +120,23 @@ impl Error {
             Error::Client(e) => e.hint(),
             _ => None,
         }
+    }
+}
+
+/// The client's part of [`Error::exit_status`]: what an API or login failure means for
+/// the exit code.
+pub fn client_exit_status(e: &ClientError) -> ExitStatus {
+    match e {
+        ClientError::Auth { .. } => ExitStatus::AuthFailed,
+        ClientError::Api(a) if matches!(a.status, 401 | 403) => ExitStatus::AuthFailed,
+        // What the SDKs would retry, given up on (a Retry-After over 180 s): exit 5.
+        ClientError::Api(a) if matches!(a.status, 429 | 502 | 503 | 504) => ExitStatus::Network,
+        ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
+        ClientError::UnsafeUrl { .. } => ExitStatus::InvalidInput,
+        ClientError::Network { .. }
+        | ClientError::RetriesExhausted { .. }
+        | ClientError::Timeout { .. }
+        | ClientError::AbsurdWait { .. } => ExitStatus::Network,
     }
 }
 

@@ -1,9 +1,19 @@
 //! flowctl creates a Genesys Cloud *shared flow* (a common module), the inbound call flows
 //! that call it and then queue the caller, and verifies that every one of them references it.
 //!
-//! Layers: [`cli`] (flags) → [`config`] (validated settings) → [`client`] (the Platform API)
-//! and [`flow`] (typed flows rendered to Architect YAML) → [`commands`]. [`emulator`] is an
-//! offline Genesys Cloud for tests, demos and users' pipelines.
+//! Layers, each importing only those below it (`tests/layers.rs` checks there is no cycle):
+//!
+//! 1. Leaves: [`models`] (wire models), [`exit`] (exit codes), [`files`] (bounded reads of
+//!    users' files), [`yaml_guard`] (hostile-YAML guards).
+//! 2. [`flow`] (typed flows, Architect YAML rendering and reading) and [`cli`] (flags).
+//! 3. [`output`] (text, JSON, escaping) and [`config`] (flags and environment → settings).
+//! 4. [`client`] (the Platform API) and [`manifest`] (flows as code).
+//! 5. [`error`] (the top-level error: it decides every exit code and hint), then [`lint`].
+//! 6. [`commands`], one per subcommand, on top of everything.
+//!
+//! [`emulator`], an offline Genesys Cloud for tests, demos and users' pipelines, stands
+//! apart: it shares only [`models`] and [`yaml_guard`] with flowctl (and has its own error
+//! type), so it checks flowctl rather than sharing its beliefs.
 
 pub mod cli;
 pub mod client;
@@ -11,12 +21,14 @@ pub mod commands;
 pub mod config;
 pub mod emulator;
 pub mod error;
+pub mod exit;
 pub mod files;
 pub mod flow;
 pub mod lint;
 pub mod manifest;
 pub mod models;
 pub mod output;
+pub mod yaml_guard;
 
 pub use error::{Error, ExitStatus};
 
@@ -110,7 +122,7 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             out.raw(&serde_json::to_string_pretty(&manifest::json_schema()).unwrap_or_default());
             Ok(())
         }
-        Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
+        Command::Emulator(EmulatorCommand::Serve(args)) => commands::serve::run(args).await,
     }
 }
 

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("flowctl: error: cannot start the async runtime: {e}");
-            return ExitCode::from(5);
+            return flowctl::ExitStatus::Network.into();
         }
     };
     runtime.block_on(flowctl::run(cli)).into()

@@ -249,18 +249,6 @@ impl<'de> Deserialize<'de> for ScalarString {
     }
 }
 
-impl crate::cli::ManifestArgs {
-    /// Loads `-f FILE` with `--var`s, the profile's substitutions and the environment.
-    pub fn load(&self, global: &crate::cli::GlobalArgs) -> Result<Manifest> {
-        load(
-            &self.file,
-            &self.vars,
-            global.profile.as_deref(),
-            &process_env,
-        )
-    }
-}
-
 /// The process environment (then `.env` in the working directory), for `FLOWCTL_VAR_*`
 /// placeholders and for recognising the client secret.
 pub fn process_env(key: &str) -> Option<String> {

@@ -377,6 +377,67 @@ pub struct JobMessage {
     pub details: Vec<serde_json::Value>,
 }
 
+/// `RegisterArchitectExportJob`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportJobRequest {
+    pub flows: Vec<ExportDetails>,
+}
+
+/// `ExportDetails`: one flow to export.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportDetails {
+    pub flow: FlowReference,
+    /// Letters, digits, `_` and `-` only; Architect appends the extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// `Architect` or `Yaml` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_type: Option<String>,
+}
+
+/// `ArchitectFlowReference`: by id, or by name and type.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FlowReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub flow_type: Option<FlowType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// `RegisterArchitectExportJobResponse`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportJobRegistration {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<JobStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_flows: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `ArchitectExportJobStateResponse`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportJobState {
+    pub id: String,
+    pub status: JobStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<JobMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
 /// `Dependency` / `DependencyObject`: one entity of a dependency-tracking answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

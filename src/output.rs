@@ -131,6 +131,25 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
+/// A URL as it may be printed: no user info, no query, no fragment, control characters
+/// escaped. Unparseable text is cut before any `@`, `?` or `#`.
+pub fn shown_url(text: &str) -> String {
+    match url::Url::parse(text.trim()) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            sanitize(u.as_str(), 300)
+        }
+        Err(_) => {
+            let rest = text.rsplit('@').next().unwrap_or_default();
+            let cut = rest.split(['?', '#']).next().unwrap_or_default();
+            sanitize(cut, 300)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,7 +208,10 @@ async fn a_401_refreshes_the_token_once_and_a_second_401_is_an_auth_failure() {
         .await;
     let client = Client::new(&config(&server, None)).expect("client");
     let err = client.organization().await.expect_err("401 twice");
-    assert_eq!(err.exit_status(), flowctl::ExitStatus::AuthFailed);
+    assert_eq!(
+        flowctl::Error::from(err).exit_status(),
+        flowctl::ExitStatus::AuthFailed
+    );
 }
 
 #[tokio::test]
@@ -229,7 +232,10 @@ async fn bad_credentials_name_the_login_url() {
         "{text}"
     );
     assert!(!text.contains(SECRET));
-    assert_eq!(err.exit_status(), flowctl::ExitStatus::AuthFailed);
+    assert_eq!(
+        flowctl::Error::from(err).exit_status(),
+        flowctl::ExitStatus::AuthFailed
+    );
 }
 
 #[tokio::test]

@@ -371,13 +371,13 @@ proptest! {
             .expect("client");
             let mut codes = Vec::new();
             if let Err(e) = client.organization().await {
-                codes.push(e.exit_status() as i32);
+                codes.push(flowctl::Error::from(e).exit_status() as i32);
             }
             if let Err(e) = client.list_flows(&[FlowType::CommonModule]).await {
-                codes.push(e.exit_status() as i32);
+                codes.push(flowctl::Error::from(e).exit_status() as i32);
             }
             if let Err(e) = client.get_job("job-1").await {
-                codes.push(e.exit_status() as i32);
+                codes.push(flowctl::Error::from(e).exit_status() as i32);
             }
             codes
         });

@@ -242,7 +242,7 @@ async fn send(stream: &mut TcpStream, reply: Reply) {
 }
 
 fn exit(e: &ClientError) -> ExitStatus {
-    e.exit_status()
+    flowctl::error::client_exit_status(e)
 }
 
 /// A client that gives up quickly, for servers that never answer.

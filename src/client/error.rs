@@ -1,8 +1,8 @@
 //! The client's typed errors. Any non-2xx answer from `/api/v2` becomes [`ApiError`];
-//! [`ClientError::is_retryable`] is the retry decision's input, and
-//! [`ClientError::exit_status`] feeds the CLI's exit code.
+//! [`ClientError::is_retryable`] is the retry decision's input. The errors say what went
+//! wrong; which exit code that is, the top-level error decides
+//! ([`crate::error::Error::exit_status`]).
 
-use crate::error::ExitStatus;
 use crate::models::ErrorBody;
 use std::time::Duration;
 
@@ -118,21 +118,6 @@ impl ClientError {
             ClientError::Api(e) => Some(e.status),
             ClientError::RetriesExhausted { last, .. } => last.status(),
             _ => None,
-        }
-    }
-
-    pub fn exit_status(&self) -> ExitStatus {
-        match self {
-            ClientError::Auth { .. } => ExitStatus::AuthFailed,
-            ClientError::Api(e) if matches!(e.status, 401 | 403) => ExitStatus::AuthFailed,
-            // What the SDKs would retry, given up on (a Retry-After over 180 s): exit 5.
-            ClientError::Api(e) if matches!(e.status, 429 | 502 | 503 | 504) => ExitStatus::Network,
-            ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
-            ClientError::UnsafeUrl { .. } => ExitStatus::InvalidInput,
-            ClientError::Network { .. }
-            | ClientError::RetriesExhausted { .. }
-            | ClientError::Timeout { .. }
-            | ClientError::AbsurdWait { .. } => ExitStatus::Network,
         }
     }
 

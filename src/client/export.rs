@@ -15,9 +15,11 @@
 
 use super::retry::Decision;
 use super::{Client, ClientError, ClientResult, Resend};
-use crate::models::{FlowType, JobMessage, JobStatus};
+pub use crate::models::{
+    ExportDetails, ExportJobRegistration, ExportJobRequest, ExportJobState, FlowReference,
+};
+use crate::models::{FlowType, JobStatus};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -36,67 +38,6 @@ const MAX_ENTRY: u64 = 16 * 1024 * 1024;
 const FIRST_POLL: Duration = Duration::from_millis(500);
 /// Most files read from one zip.
 const MAX_ENTRIES: usize = 10_000;
-
-/// `RegisterArchitectExportJob`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExportJobRequest {
-    pub flows: Vec<ExportDetails>,
-}
-
-/// `ExportDetails`: one flow to export.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportDetails {
-    pub flow: FlowReference,
-    /// Letters, digits, `_` and `-` only; Architect appends the extension.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_name: Option<String>,
-    /// `Architect` or `Yaml` (the default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_type: Option<String>,
-}
-
-/// `ArchitectFlowReference`: by id, or by name and type.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct FlowReference {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub flow_type: Option<FlowType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-}
-
-/// `RegisterArchitectExportJobResponse`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportJobRegistration {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<JobStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_flows: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
-}
-
-/// `ArchitectExportJobStateResponse`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportJobState {
-    pub id: String,
-    pub status: JobStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub messages: Vec<JobMessage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
-}
 
 /// A flow to export: its id, the version (the published one), and its name and type to
 /// match the file that comes back.

@@ -12,6 +12,8 @@
 //! ([`check_url`]), and text quoted in errors is escaped and cut
 //! ([`crate::output::sanitize`]). `tests/hostile.rs` and `tests/fuzz.rs` hold the cases.
 
+pub use crate::output::shown_url;
+
 mod auth;
 mod error;
 pub mod export;
@@ -539,25 +541,6 @@ pub async fn read_bounded(
         bytes,
         truncated: false,
     })
-}
-
-/// A URL as it may be printed: no user info, no query, no fragment, control characters
-/// escaped. Unparseable text is cut before any `@`, `?` or `#`.
-pub fn shown_url(text: &str) -> String {
-    match Url::parse(text.trim()) {
-        Ok(mut u) => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.set_query(None);
-            u.set_fragment(None);
-            sanitize(u.as_str(), 300)
-        }
-        Err(_) => {
-            let rest = text.rsplit('@').next().unwrap_or_default();
-            let cut = rest.split(['?', '#']).next().unwrap_or_default();
-            sanitize(cut, 300)
-        }
-    }
 }
 
 /// Whether a failed exchange was a malformed answer (bad status line, header or framing)

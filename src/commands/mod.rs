@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod publish;
 pub mod regions;
 pub mod resolve;
+pub mod serve;
 pub mod verify;
 pub mod whoami;
 
@@ -23,6 +24,18 @@ use crate::config::{self, Config, ProcessEnv};
 use crate::emulator::{Emulator, EmulatorConfig};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
+
+impl crate::cli::ManifestArgs {
+    /// Loads `-f FILE` with `--var`s, the profile's substitutions and the environment.
+    pub fn load(&self, global: &GlobalArgs) -> Result<crate::manifest::Manifest> {
+        crate::manifest::load(
+            &self.file,
+            &self.vars,
+            global.profile.as_deref(),
+            &crate::manifest::process_env,
+        )
+    }
+}
 
 /// Where the `--emulator` org is kept, relative to the working directory.
 pub const LOCAL_ORG_DIR: &str = ".flowctl";

@@ -140,7 +140,7 @@ fn parse(
         )]);
     }
     // Architect's parser is not libyaml; refuse what would stall ours (see flow::read).
-    if let Some((line, column)) = crate::flow::read::too_deep(yaml) {
+    if let Some((line, column)) = crate::yaml_guard::too_deep(yaml) {
         return Err(vec![format!(
             "Unable to parse the flow configuration YAML: nesting too deep at line {line} column {column}"
         )]);

@@ -18,7 +18,7 @@
 use super::http::error;
 use super::state::{now_ms, State, VersionRecord};
 use super::{architect, Emulator, Shared};
-use crate::client::export::{ExportJobRegistration, ExportJobRequest, ExportJobState};
+use crate::models::{ExportJobRegistration, ExportJobRequest, ExportJobState};
 use crate::models::{FlowType, JobMessage, JobStatus};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxState};

@@ -14,8 +14,6 @@ mod vocabulary;
 
 pub use state::{Fault, FaultConfig, ResourceKind};
 
-use crate::cli::EmulatorServeArgs;
-use crate::error::Error;
 use crate::models::{Flow, FlowType, FlowVersion};
 use serde::Deserialize;
 use state::{Org, State};
@@ -30,6 +28,34 @@ use tokio::sync::oneshot;
 pub const DEFAULT_CLIENT_ID: &str = "flowctl-emulator";
 /// The client secret the emulator accepts by default (not a secret: it guards a local toy).
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+
+/// What can go wrong starting the emulator or reading its seed: its own type, since the
+/// emulator depends on nothing of flowctl's but the wire models.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// A file or an address could not be used.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A setting, the seed or the state file is wrong; `hint` is the next step.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl EmulatorError {
+    pub fn invalid(message: impl Into<String>, hint: impl Into<Option<String>>) -> EmulatorError {
+        EmulatorError::Invalid {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
@@ -89,41 +115,6 @@ impl Default for EmulatorConfig {
     }
 }
 
-impl EmulatorConfig {
-    /// From `flowctl emulator serve` flags; a bad `--faults` or `--seed` names itself.
-    pub fn from_serve_args(args: &EmulatorServeArgs) -> Result<EmulatorConfig, Error> {
-        let faults = match &args.faults {
-            Some(spec) => FaultConfig::parse(spec).map_err(|e| {
-                Error::input(
-                    format!("--faults '{spec}': {e}"),
-                    Some("e.g. --faults 429=0.1,503=0.05,drop=0.02".to_string()),
-                )
-            })?,
-            None => FaultConfig::default(),
-        };
-        let seed = match &args.seed {
-            Some(path) => Some(Seed::load(path)?),
-            None => None,
-        };
-        Ok(EmulatorConfig {
-            client_id: args.client_id.clone(),
-            client_secret: args.client_secret.clone(),
-            token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
-            latency: Duration::from_millis(args.latency_ms),
-            job_time: Duration::from_millis(args.job_ms),
-            rate_limit: args.rate_limit.max(1),
-            rate_window: Duration::from_secs(60),
-            index_lag: Duration::from_millis(args.index_lag_ms),
-            read_lag: Duration::from_millis(args.read_lag_ms),
-            delete_conflicts: args.delete_conflicts,
-            faults,
-            state_file: args.state.clone(),
-            seed,
-            ..EmulatorConfig::default()
-        })
-    }
-}
-
 /// `--seed FILE`: queues, divisions and flows that exist before anything runs.
 ///
 /// ```json
@@ -172,16 +163,16 @@ pub struct SeedFlow {
 }
 
 impl Seed {
-    pub fn load(path: &Path) -> Result<Seed, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    pub fn load(path: &Path) -> Result<Seed, EmulatorError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::Io {
             path: path.display().to_string(),
             source,
         })?;
         serde_json::from_str(&text)
-            .map_err(|e| Error::input(format!("seed file {}: {e}", path.display()), None))
+            .map_err(|e| EmulatorError::invalid(format!("seed file {}: {e}", path.display()), None))
     }
 
-    fn apply(&self, org: &mut Org) -> Result<(), Error> {
+    fn apply(&self, org: &mut Org) -> Result<(), EmulatorError> {
         for d in &self.divisions {
             if !org.divisions.iter().any(|x| &x.name == d) {
                 org.divisions.push(crate::models::Division {
@@ -200,7 +191,7 @@ impl Seed {
         }
         for f in &self.flows {
             let t = FlowType::parse_any(&f.flow_type).ok_or_else(|| {
-                Error::input(
+                EmulatorError::invalid(
                     format!("seed flow '{}': unknown type '{}'", f.name, f.flow_type),
                     None,
                 )
@@ -208,7 +199,7 @@ impl Seed {
             let home = org
                 .home()
                 .cloned()
-                .ok_or_else(|| Error::input("the org has no home division", None))?;
+                .ok_or_else(|| EmulatorError::invalid("the org has no home division", None))?;
             let flow = org.create_flow(&f.name, f.description.clone(), t, &home);
             if let (Some(user), Some(r)) = (&f.locked_by, org.flows.get_mut(&flow.id)) {
                 r.flow.locked_user = Some(user_ref(user));
@@ -406,45 +397,50 @@ pub struct Emulator {
 
 impl Emulator {
     /// Starts on `127.0.0.1:0`.
-    pub async fn start(config: EmulatorConfig) -> Result<Emulator, Error> {
+    pub async fn start(config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
         Emulator::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
     }
 
-    pub async fn start_on(addr: SocketAddr, config: EmulatorConfig) -> Result<Emulator, Error> {
+    pub async fn start_on(
+        addr: SocketAddr,
+        config: EmulatorConfig,
+    ) -> Result<Emulator, EmulatorError> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|source| Error::Io {
+            .map_err(|source| EmulatorError::Io {
                 path: format!("emulator address {addr}"),
                 source,
             })?;
-        let local = listener.local_addr().map_err(|source| Error::Io {
+        let local = listener.local_addr().map_err(|source| EmulatorError::Io {
             path: format!("emulator address {addr}"),
             source,
         })?;
         if let Some(path) = &config.state_file {
             if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-                return Err(Error::input(
+                return Err(EmulatorError::invalid(
                     format!("--state {} is not a regular file", path.display()),
                     Some("give the path of a JSON file the emulator may create and rewrite".into()),
                 ));
             }
         }
         let mut persist = match &config.state_file {
-            Some(path) => Some(state::Persist::open(path).map_err(|source| Error::Io {
-                path: path.display().to_string(),
-                source,
-            })?),
+            Some(path) => Some(
+                state::Persist::open(path).map_err(|source| EmulatorError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            ),
             None => None,
         };
         let mut org = None;
         if let Some(p) = persist.as_mut() {
-            p.acquire().map_err(|source| Error::Io {
+            p.acquire().map_err(|source| EmulatorError::Io {
                 path: p.path.display().to_string(),
                 source,
             })?;
             p.remove_stale_temp();
             org = Org::load(&p.path).map_err(|e| {
-                Error::input(e, Some("remove the file or pass another --state".into()))
+                EmulatorError::invalid(e, Some("remove the file or pass another --state".into()))
             })?;
             p.seen = state::Fingerprint::of(&p.path);
         }
@@ -706,55 +702,5 @@ async fn serve_connections(
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-    }
-}
-
-/// `flowctl emulator serve`: prints the base URL as the first line of stdout, then serves
-/// until Ctrl-C or SIGTERM.
-pub async fn serve(args: &EmulatorServeArgs) -> Result<(), Error> {
-    if !args.addr.ip().is_loopback() {
-        return Err(Error::input(
-            format!("--addr {} is not a loopback address", args.addr),
-            Some(
-                "the emulator listens on this machine only, e.g. --addr 127.0.0.1:8787".to_string(),
-            ),
-        ));
-    }
-    let config = EmulatorConfig::from_serve_args(args)?;
-    let emulator = Emulator::start_on(args.addr, config).await?;
-    {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", emulator.base_url());
-        let _ = out.flush();
-    }
-    eprintln!(
-        "flowctl emulator: client id '{}', queues General Support, Sales, Billing; Ctrl-C to stop",
-        args.client_id
-    );
-    wait_for_stop().await;
-    emulator.shutdown().await;
-    Ok(())
-}
-
-async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
