@@ -203,10 +203,10 @@ pub struct CreateSharedArgs {
     #[arg(long, default_value = "Hello, thank you for calling.")]
     pub greeting: String,
     /// Division to create the module in.
-    #[arg(long, default_value = "Home")]
+    #[arg(long, default_value = crate::flow::DEFAULT_DIVISION)]
     pub division: String,
     /// Language of the flow.
-    #[arg(long, default_value = "en-us")]
+    #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
     pub language: String,
     /// Publish your own Architect YAML (a commonModule) instead of the built-in greeting.
     #[arg(long, value_name = "FLOW.yaml", conflicts_with = "greeting")]
@@ -233,10 +233,10 @@ pub struct CreateParentArgs {
     #[arg(long)]
     pub description: Option<String>,
     /// Division to create the flows in.
-    #[arg(long, default_value = "Home")]
+    #[arg(long, default_value = crate::flow::DEFAULT_DIVISION)]
     pub division: String,
     /// Language of the flows.
-    #[arg(long, default_value = "en-us")]
+    #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
     pub language: String,
     #[command(flatten)]
     pub publish: PublishArgs,

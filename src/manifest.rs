@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Longest flow name Genesys Cloud accepts.
-pub const MAX_NAME: usize = 200;
+pub use crate::flow::graph::MAX_NAME;
 
 const TOP_KEYS: &[&str] = &["substitutions", "profiles", "modules", "flows"];
 const PROFILE_KEYS: &[&str] = &["substitutions"];
@@ -106,7 +106,7 @@ impl Item {
             .division
             .clone()
             .or(entry_division)
-            .unwrap_or_else(|| "Home".into());
+            .unwrap_or_else(|| flow::DEFAULT_DIVISION.into());
         Item {
             doc,
             division,
@@ -562,31 +562,19 @@ impl Ctx<'_> {
         out
     }
 
+    /// The one name rule ([`flow::graph::name_problem`]), recorded against `origin`.
     fn name(&mut self, origin: &str, name: &str) -> bool {
-        let len = name.chars().count();
-        if name.trim().is_empty() {
-            self.problem(origin, "`name` is empty");
-            return false;
-        }
-        if name.trim() != name {
-            // `Mod A` and `Mod A ` would be two flows in Genesys Cloud.
-            self.problem(
-                origin,
-                format!("name {name:?} starts or ends with whitespace; remove it"),
-            );
-            return false;
-        }
-        if len > MAX_NAME {
-            self.problem(
-                origin,
-                format!(
-                    "name '{}…' is {len} characters; Genesys Cloud allows at most {MAX_NAME}",
-                    name.chars().take(40).collect::<String>()
-                ),
-            );
-            return false;
-        }
-        true
+        let Some(problem) = flow::graph::name_problem(name) else {
+            return true;
+        };
+        let shown: String = if name.chars().count() > 40 {
+            name.chars().take(40).chain(['…']).collect()
+        } else {
+            name.to_string()
+        };
+        let rest = problem.strip_prefix("name").unwrap_or(&problem);
+        self.problem(origin, format!("name {shown:?}{rest}"));
+        false
     }
 
     /// A rendered template, or its problems recorded against `origin`.
@@ -704,8 +692,13 @@ impl Ctx<'_> {
                 let t = SharedTemplate {
                     name,
                     description,
-                    division: division.clone().unwrap_or_else(|| "Home".into()),
-                    language: m.language.clone().unwrap_or_else(|| "en-us".into()),
+                    division: division
+                        .clone()
+                        .unwrap_or_else(|| flow::DEFAULT_DIVISION.into()),
+                    language: m
+                        .language
+                        .clone()
+                        .unwrap_or_else(|| flow::DEFAULT_LANGUAGE.into()),
                     greeting,
                 };
                 self.rendered(&origin, flow::render_shared(&t))?
@@ -775,8 +768,13 @@ impl Ctx<'_> {
                 let t = ParentTemplate {
                     name,
                     description,
-                    division: division.clone().unwrap_or_else(|| "Home".into()),
-                    language: f.language.clone().unwrap_or_else(|| "en-us".into()),
+                    division: division
+                        .clone()
+                        .unwrap_or_else(|| flow::DEFAULT_DIVISION.into()),
+                    language: f
+                        .language
+                        .clone()
+                        .unwrap_or_else(|| flow::DEFAULT_LANGUAGE.into()),
                     modules,
                     queue,
                 };

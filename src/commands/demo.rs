@@ -45,8 +45,8 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         name: Some(SHARED.to_string()),
         description: Some("Greets every caller; called by every inbound flow".into()),
         greeting: "Hello, thank you for calling. This greeting comes from a shared flow.".into(),
-        division: "Home".into(),
-        language: "en-us".into(),
+        division: crate::flow::DEFAULT_DIVISION.into(),
+        language: crate::flow::DEFAULT_LANGUAGE.into(),
         file: None,
         vars: Vec::new(),
         publish: publish.clone(),
@@ -65,8 +65,8 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         shared: SHARED.into(),
         queue: QUEUE.into(),
         description: Some("Greets with the shared flow, then queues the caller".into()),
-        division: "Home".into(),
-        language: "en-us".into(),
+        division: crate::flow::DEFAULT_DIVISION.into(),
+        language: crate::flow::DEFAULT_LANGUAGE.into(),
         publish,
     };
     let (parents, failures) = create_parent::create(session, &parent_args, text).await?;

@@ -173,17 +173,8 @@ fn parse(
     let Some(name) = text("name").filter(|n| !n.trim().is_empty()) else {
         return Err(vec![format!("'{key}.name' is required")]);
     };
-    // As flowctl refuses them (unverified for Genesys itself; the safe reading).
-    if name.chars().any(char::is_control) || name.trim() != name {
-        return Err(vec![format!(
-            "The flow name {name:?} contains a control character or leading or trailing whitespace"
-        )]);
-    }
-    if name.chars().count() > 200 {
-        return Err(vec![format!(
-            "The flow name '{}...' is longer than 200 characters",
-            name.chars().take(40).collect::<String>()
-        )]);
+    if let Some(problem) = super::state::name_problem(&name) {
+        return Err(vec![problem]);
     }
     let division = match text("division") {
         Some(d) => match org.divisions.iter().find(|x| x.name == d) {

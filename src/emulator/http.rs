@@ -443,21 +443,8 @@ async fn create_flow(AxState(shared): AxState<Shared>, body: Bytes) -> Response 
             )
         }
     };
-    if create.name.trim().is_empty() || create.name.chars().count() > 200 {
-        return error(
-            400,
-            "invalid.value",
-            "The flow name must be 1-200 characters",
-        );
-    }
-    // As flowctl refuses them. Whether Genesys refuses or keeps such names is not documented
-    // (unverified); refusing is the safe reading for an emulator that checks flowctl.
-    if create.name.chars().any(char::is_control) || create.name.trim() != create.name {
-        return error(
-            400,
-            "invalid.value",
-            "The flow name must not contain control characters or leading or trailing whitespace",
-        );
+    if let Some(problem) = super::state::name_problem(&create.name) {
+        return error(400, "invalid.value", problem);
     }
     let mut s = lock(&shared);
     if s.org.flows.values().any(|r| {

@@ -9,6 +9,25 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The emulator's one rule for flow names, in Architect's words: 1-200 characters, no
+/// control characters, no leading or trailing whitespace. The last two are as flowctl
+/// refuses them (unverified for Genesys itself; the safe reading for a checker).
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        Some(format!(
+            "The flow name '{}' must be 1-200 characters",
+            name.chars().take(40).collect::<String>()
+        ))
+    } else if name.chars().any(char::is_control) || name.trim() != name {
+        Some(format!(
+            "The flow name {:?} must not contain control characters or leading or trailing whitespace",
+            name.chars().take(40).collect::<String>()
+        ))
+    } else {
+        None
+    }
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

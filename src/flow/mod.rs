@@ -119,6 +119,11 @@ pub struct Reference {
 
 const MARKER_PREFIX: &str = "[flowctl:sha256=";
 
+/// The division a flow goes in when nothing names one: Genesys Cloud's default division.
+pub const DEFAULT_DIVISION: &str = "Home";
+/// The language of the built-in templates when nothing names one.
+pub const DEFAULT_LANGUAGE: &str = "en-us";
+
 impl FlowDocument {
     /// Hex SHA-256 of `yaml`: stable because rendering is deterministic.
     pub fn content_hash(&self) -> String {
