@@ -125,22 +125,47 @@ fn seq(items: Vec<ResponseTemplate>) -> Sequence {
     Sequence(std::sync::Mutex::new(items))
 }
 
+/// Answers like [`Sequence`] and notes when each request arrived.
+struct Timed(
+    Sequence,
+    std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+);
+
+impl Respond for Timed {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        self.1.lock().expect("lock").push(std::time::Instant::now());
+        self.0.respond(r)
+    }
+}
+
 #[tokio::test]
 async fn a_429_then_200_waits_for_retry_after_and_succeeds() {
     let server = MockServer::start().await;
     token_mock(&server, 1).await;
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     Mock::given(path("/api/v2/organizations/me"))
-        .respond_with(seq(vec![
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_json(serde_json::json!({"message": "Rate limit exceeded the maximum. Retry the request in [1] seconds", "code": "too.many.requests", "status": 429})),
-            ResponseTemplate::new(200).set_body_json(org()),
-        ]))
+        .respond_with(Timed(
+            seq(vec![
+                ResponseTemplate::new(429)
+                    .insert_header("Retry-After", "1")
+                    .set_body_json(serde_json::json!({"message": "Rate limit exceeded the maximum. Retry the request in [1] seconds", "code": "too.many.requests", "status": 429})),
+                ResponseTemplate::new(200).set_body_json(org()),
+            ]),
+            arrivals.clone(),
+        ))
         .expect(2)
         .mount(&server)
         .await;
     let client = Client::new(&config(&server, None)).expect("client");
     assert_eq!(client.organization().await.expect("ok").name, "Org");
+    // The retry came after the second the server asked for, not before.
+    let at = arrivals.lock().expect("lock").clone();
+    assert_eq!(at.len(), 2);
+    assert!(
+        at[1].duration_since(at[0]) >= std::time::Duration::from_secs(1),
+        "retried after {:?}, before the Retry-After of 1 s",
+        at[1].duration_since(at[0])
+    );
 }
 
 #[tokio::test]

@@ -114,6 +114,12 @@ async fn a_token_that_expires_mid_run_is_replaced_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_answers_are_waited_for() {
+    // The same command against a prompt org, for the requests it takes.
+    let quick = Org::new().await;
+    let r = quick
+        .flowctl(&["create-shared", "--name", "Slow Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
     let org = Org::new().await;
     org.emulator.script_faults(vec![
         Fault::Delay(Duration::from_millis(800)),
@@ -123,6 +129,14 @@ async fn slow_answers_are_waited_for() {
         .flowctl(&["create-shared", "--name", "Slow Module"])
         .await;
     assert_eq!(r.code, 0, "{r:?}");
+    // Waited for, not given up on and sent again: the same requests as without delays.
+    assert_eq!(
+        org.emulator.request_count(),
+        quick.emulator.request_count(),
+        "slow answers made flowctl send again: {:?}",
+        org.emulator.requests()
+    );
+    assert_eq!(org.emulator.flows().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -219,7 +219,7 @@ impl Window {
     }
 
     /// A 429 at `now`: the window is spent whatever the pacer believed, and every request
-    /// waits `retry_after`. If the pacer believed there was room, its idea of the window's
+    /// waits `retry_after` (exactly that: then a new window opens). If the pacer believed there was room, its idea of the window's
     /// end was early: from now on a guard is added to it.
     pub fn throttled(&mut self, now: Instant, retry_after: Duration) {
         if let Some(allowed) = self.allowed {
@@ -230,11 +230,13 @@ impl Window {
         }
         let until = now.checked_add(retry_after.min(MAX_BLOCK)).unwrap_or(now);
         self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
-        if let Some(end) = self.ends {
-            self.ends = Some(end.max(until));
-        } else {
-            self.ends = Some(until);
-        }
+        // The server's word beats the pacer's estimate: the window is spent until the
+        // Retry-After has passed, and no longer (a 429 that is not the window's, such as a
+        // burst limit, must not hold everyone for the rest of a 60 s window).
+        // (The guard is for estimated ends; a Retry-After is exact, so it is taken off.)
+        self.ends = self
+            .blocked_until
+            .map(|b| b.checked_sub(self.guard).unwrap_or(b));
     }
 }
 
@@ -416,6 +418,19 @@ mod tests {
         assert_eq!(w.guard, SURPRISE_GUARD);
         let after = now + Duration::from_secs(8) + SURPRISE_GUARD;
         assert_eq!(go(&mut w, after), Slot::Go);
+    }
+
+    #[test]
+    fn a_429_holds_for_retry_after_exactly_not_for_the_rest_of_the_window() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(300, 1, 50));
+        go(&mut w, now);
+        w.observe(now, None);
+        w.throttled(now, Duration::from_secs(1));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(1)));
+        assert_eq!(go(&mut w, now + Duration::from_secs(1)), Slot::Go);
     }
 
     #[test]
