@@ -15,6 +15,7 @@ pub mod flow;
 pub mod manifest;
 pub mod models;
 pub mod output;
+pub mod progress;
 
 pub use error::{Error, ExitStatus};
 
@@ -37,7 +38,7 @@ pub fn init_tracing(global: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::stderr_writer)
         .with_target(false)
         .try_init();
 }
@@ -45,6 +46,7 @@ pub fn init_tracing(global: &GlobalArgs) {
 /// Runs one command and returns its exit status; errors are printed here, with the whole
 /// chain and the next step.
 pub async fn run(cli: Cli) -> ExitStatus {
+    progress::set_quiet(cli.global.quiet);
     match dispatch(cli).await {
         Ok(()) => ExitStatus::Success,
         Err(err) => {

@@ -22,7 +22,7 @@ impl Printer {
     /// A progress line on stderr, for people only (silent with `--quiet` and for JSON/JUnit).
     pub fn progress(&self, line: impl AsRef<str>) {
         if !self.quiet && self.format == OutputFormat::Text {
-            eprintln!("{}", line.as_ref());
+            crate::progress::eprintln(line.as_ref());
         }
     }
 

@@ -88,7 +88,7 @@ impl Pacer {
                 wait_ms = wait.as_millis() as u64,
                 "pacing for the rate limit"
             );
-            tokio::time::sleep(wait).await;
+            crate::progress::sleep("a slot under the API rate limit", wait).await;
         }
     }
 

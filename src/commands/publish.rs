@@ -253,7 +253,11 @@ async fn run_publish_job(
         if is_rate_limit_failure(&job) && attempt < options.job_attempts {
             let wait = Duration::from_secs(2u64.pow(attempt));
             tracing::warn!(job = %job.id, attempt, "Architect job hit a rate limit; retrying in {wait:?}");
-            tokio::time::sleep(wait).await;
+            crate::progress::sleep(
+                format!("a retry of '{}' after a rate limit inside Architect", doc.name),
+                wait,
+            )
+            .await;
             attempt += 1;
             continue;
         }

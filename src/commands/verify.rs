@@ -510,6 +510,7 @@ async fn links(
     let settled =
         |links: Option<&Vec<Link>>| links.is_some_and(|l| l.iter().all(|x| *x == Link::Both));
     let mut build_status;
+    let _waiting = crate::progress::waiting("the dependency index to show every link", spec.wait);
     let mut module_consumers: HashMap<String, HashMap<String, Dependency>>;
     let mut queue_consumers: HashMap<String, HashMap<String, Dependency>>;
     loop {
