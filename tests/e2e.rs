@@ -337,7 +337,7 @@ async fn verify_reports_a_stale_parent_and_create_parent_fixes_it() {
     assert!(r.stdout.contains("stale"), "{r:?}");
     assert!(
         r.stdout
-            .contains("fix: flowctl create-parent --name \"Inbound Sales Flow\""),
+            .contains("fix: flowctl create-parent --name 'Inbound Sales Flow'"),
         "{r:?}"
     );
 

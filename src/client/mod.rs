@@ -234,9 +234,16 @@ impl Client {
             ) {
                 Decision::RetryAfter(wait) => {
                     tracing::info!(method = %method, path = %path, attempt, wait_ms = wait.as_millis() as u64, "retrying: {err}");
-                    let why = if is_429 { "a rate limit (429)" } else { "a failed attempt" };
-                    crate::progress::sleep(format!("{method} {path} to be retried after {why}"), wait)
-                        .await;
+                    let why = if is_429 {
+                        "a rate limit (429)"
+                    } else {
+                        "a failed attempt"
+                    };
+                    crate::progress::sleep(
+                        format!("{method} {path} to be retried after {why}"),
+                        wait,
+                    )
+                    .await;
                 }
                 Decision::GiveUp if retryable && attempt > 1 => {
                     return Err(ClientError::RetriesExhausted {

@@ -254,7 +254,10 @@ async fn run_publish_job(
             let wait = Duration::from_secs(2u64.pow(attempt));
             tracing::warn!(job = %job.id, attempt, "Architect job hit a rate limit; retrying in {wait:?}");
             crate::progress::sleep(
-                format!("a retry of '{}' after a rate limit inside Architect", doc.name),
+                format!(
+                    "a retry of '{}' after a rate limit inside Architect",
+                    doc.name
+                ),
                 wait,
             )
             .await;

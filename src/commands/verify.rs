@@ -98,6 +98,7 @@ pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result
         }
         None => Spec::from_args(args)?,
     };
+    let spec = spec.with_org_flags(org_flags(global));
     let session = Session::connect(global).await?;
     let result = verify(&session.client, &spec).await;
     session.close().await;
@@ -130,32 +131,110 @@ pub struct ParentSpec {
     pub queues: Vec<String>,
 }
 
-/// How the report words the command that fixes a failure.
+/// How the report words the command that fixes a failure. Every command is shell-quoted
+/// (`shlex`), so it runs as printed, and carries the global flags that chose the org.
 #[derive(Debug, Clone)]
 pub enum FixStyle {
     /// `flowctl create-shared ...` / `flowctl create-parent ...`
-    Commands { queue: Option<String> },
+    Commands {
+        queue: Option<String>,
+        /// Global flags that chose the org (`--emulator`, `--profile NAME`).
+        global: Vec<String>,
+    },
     /// `flowctl apply -f FILE`
-    Manifest { path: String },
+    Manifest { path: String, global: Vec<String> },
+}
+
+/// What the org says about a parent, so that its fix keeps it as it is: the queue its
+/// published version transfers to and its division.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub queue: Option<String>,
+    pub division: Option<String>,
+}
+
+/// One shell word, quoted only when it needs to be.
+pub fn shell_word(s: &str) -> String {
+    match shlex::try_quote(s) {
+        Ok(q) => q.into_owned(),
+        // Only a NUL byte cannot be quoted; no flow or queue name holds one.
+        Err(_) => format!("{s:?}"),
+    }
+}
+
+fn command(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The global flags of `global` that choose the org, for the fix commands to carry.
+pub fn org_flags(global: &GlobalArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if global.emulator {
+        flags.push("--emulator".to_string());
+    }
+    if let Some(p) = &global.profile {
+        flags.push("--profile".to_string());
+        flags.push(p.clone());
+    }
+    flags
 }
 
 impl FixStyle {
-    fn module(&self, module: &str) -> String {
-        match self {
-            FixStyle::Commands { .. } => format!("flowctl create-shared --name \"{module}\""),
-            FixStyle::Manifest { path } => format!("flowctl apply -f {path}"),
-        }
+    fn head<'a>(global: &'a [String], words: &mut Vec<&'a str>) {
+        words.push("flowctl");
+        words.extend(global.iter().map(String::as_str));
     }
 
-    fn parent(&self, parent: &str, modules: &[String]) -> String {
+    fn module(&self, module: &str, division: Option<&str>) -> String {
+        let mut words = Vec::new();
         match self {
-            FixStyle::Commands { queue } => format!(
-                "flowctl create-parent --name \"{parent}\" --shared \"{}\" --queue \"{}\"",
-                modules.first().map(String::as_str).unwrap_or("MODULE"),
-                queue.as_deref().unwrap_or("QUEUE")
-            ),
-            FixStyle::Manifest { path } => format!("flowctl apply -f {path}"),
+            FixStyle::Commands { global, .. } => {
+                Self::head(global, &mut words);
+                words.extend(["create-shared", "--name", module]);
+                if let Some(d) = division {
+                    words.extend(["--division", d]);
+                }
+            }
+            FixStyle::Manifest { path, global } => {
+                Self::head(global, &mut words);
+                words.extend(["apply", "-f", path]);
+            }
         }
+        command(&words)
+    }
+
+    fn parent(&self, parent: &str, modules: &[String], known: &Known) -> String {
+        let mut words = Vec::new();
+        match self {
+            FixStyle::Commands { queue, global } => {
+                Self::head(global, &mut words);
+                words.extend(["create-parent", "--name", parent]);
+                if let Some(m) = modules.first() {
+                    words.extend(["--shared", m]);
+                }
+                let Some(queue) = queue.as_deref().or(known.queue.as_deref()) else {
+                    // Nothing says which queue: name the missing piece rather than print a
+                    // command that would fail or guess.
+                    return format!(
+                        "{} --queue NAME (the queue it should transfer to: verify was given no --queue and the org shows none)",
+                        command(&words)
+                    );
+                };
+                words.extend(["--queue", queue]);
+                if let Some(d) = known.division.as_deref() {
+                    words.extend(["--division", d]);
+                }
+            }
+            FixStyle::Manifest { path, global } => {
+                Self::head(global, &mut words);
+                words.extend(["apply", "-f", path]);
+            }
+        }
+        command(&words)
     }
 }
 
@@ -186,6 +265,7 @@ impl Spec {
             wait: Duration::from_secs(args.wait),
             fix: FixStyle::Commands {
                 queue: args.queue.clone(),
+                global: Vec::new(),
             },
         })
     }
@@ -205,8 +285,19 @@ impl Spec {
             wait: Duration::from_secs(wait),
             fix: FixStyle::Manifest {
                 path: manifest.path.display().to_string(),
+                global: Vec::new(),
             },
         }
+    }
+
+    /// The fixes carry these global flags (`--emulator`, `--profile NAME`).
+    pub fn with_org_flags(mut self, flags: Vec<String>) -> Spec {
+        match &mut self.fix {
+            FixStyle::Commands { global, .. } | FixStyle::Manifest { global, .. } => {
+                *global = flags
+            }
+        }
+        self
     }
 }
 
@@ -238,14 +329,14 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     for name in unique(spec.parents.iter().flat_map(|p| p.modules.iter())) {
         let subject = format!("shared flow '{name}'");
         let found = lookup(client, &name, FlowType::CommonModule).await?;
-        let fix = |n: &str| Some(spec.fix.module(n));
+        let fix = |n: &str, d: Option<&str>| Some(spec.fix.module(n, d));
         let kind = Kind {
             flow_type: FlowType::CommonModule,
             article: "a",
             noun: "common module",
         };
-        if let Some(f) = presence(&mut checks, &subject, found, kind, fix(&name), |f| {
-            fix(&f.name)
+        if let Some(f) = presence(&mut checks, &subject, found, kind, fix(&name, None), |f| {
+            fix(&f.name, division_name(f))
         }) {
             modules.insert(name, f);
         }
@@ -314,13 +405,23 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut parents = Vec::new();
     for (p, found) in lookups {
         let subject = format!("parent '{}'", p.parent);
-        let fix = Some(spec.fix.parent(&p.parent, &p.modules));
+        let fix = Some(spec.fix.parent(&p.parent, &p.modules, &Known::default()));
         let kind = Kind {
             flow_type: FlowType::InboundCall,
             article: "an",
             noun: "inbound call flow",
         };
-        if let Some(f) = presence(&mut checks, &subject, found?, kind, fix.clone(), |_| fix) {
+        let fix_unpublished = |f: &Flow| {
+            Some(spec.fix.parent(
+                &p.parent,
+                &p.modules,
+                &Known {
+                    queue: None,
+                    division: division_name(f).map(str::to_string),
+                },
+            ))
+        };
+        if let Some(f) = presence(&mut checks, &subject, found?, kind, fix, fix_unpublished) {
             let version = f
                 .published_version
                 .as_ref()
@@ -337,6 +438,10 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
 
     checks.extend(links(client, &modules, &queues, &parents, spec).await?);
     Ok(Report::from_checks(checks))
+}
+
+fn division_name(f: &Flow) -> Option<&str> {
+    f.division.as_ref().and_then(|d| d.name.as_deref())
 }
 
 /// The kind of flow a check expects, as the report words it.
@@ -507,6 +612,8 @@ async fn links(
     let mut delay = Duration::from_millis(250);
     // parent id -> links in the order of its spec (modules, then queues)
     let mut state: HashMap<String, Vec<Link>> = HashMap::new();
+    // parent id -> the queues its published version transfers to (for its fix command)
+    let mut queues_used: HashMap<String, Vec<String>> = HashMap::new();
     let settled =
         |links: Option<&Vec<Link>>| links.is_some_and(|l| l.iter().all(|x| *x == Link::Both));
     let mut build_status;
@@ -580,6 +687,13 @@ async fn links(
             .await;
         for (p, deps) in consumed {
             let deps = deps?;
+            queues_used.insert(
+                p.flow.id.clone(),
+                deps.iter()
+                    .filter(|d| d.object_type.as_deref() == Some("QUEUE"))
+                    .filter_map(|d| d.name.clone())
+                    .collect(),
+            );
             let links = targets(p, modules, queues, &module_consumers, &queue_consumers)
                 .iter()
                 .map(|t| match t {
@@ -602,7 +716,16 @@ async fn links(
     let operational = build_status == "OPERATIONAL";
     let mut checks = Vec::new();
     for p in parents {
-        let fix = spec.fix.parent(&p.spec.parent, &p.spec.modules);
+        // The one queue the parent transfers to today; several (or none) leave it open.
+        let queue = match queues_used.get(&p.flow.id).map(Vec::as_slice) {
+            Some([one]) => Some(one.clone()),
+            _ => None,
+        };
+        let known = Known {
+            queue,
+            division: division_name(&p.flow).map(str::to_string),
+        };
+        let fix = spec.fix.parent(&p.spec.parent, &p.spec.modules, &known);
         let links = state.get(&p.flow.id).cloned().unwrap_or_default();
         let targets = targets(p, modules, queues, &module_consumers, &queue_consumers);
         for (i, target) in targets.iter().enumerate() {

@@ -1,0 +1,216 @@
+//! A newcomer's first hour (issue 18): every hint runs as printed, no wait is silent,
+//! lookups help, output speaks with one voice, and the README's examples run as written.
+
+mod common;
+
+use common::Org;
+use flowctl::emulator::{EmulatorConfig, Seed};
+use flowctl::models::FlowType;
+use std::time::Duration;
+
+const QUEUE: &str = "General Support";
+
+fn flow(org: &Org, name: &str, t: FlowType) -> Option<flowctl::models::Flow> {
+    org.emulator
+        .flows()
+        .into_iter()
+        .find(|f| f.name == name && f.flow_type == t)
+}
+
+fn seeded(divisions: &[&str]) -> EmulatorConfig {
+    EmulatorConfig {
+        job_time: Duration::from_millis(20),
+        rate_limit: 100_000,
+        seed: Some(Seed {
+            divisions: divisions.iter().map(|d| d.to_string()).collect(),
+            ..Seed::default()
+        }),
+        ..EmulatorConfig::default()
+    }
+}
+
+/// The `fix:` lines of a text report, split into words as a shell would.
+fn fixes(stdout: &str) -> Vec<Vec<String>> {
+    stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("fix: "))
+        .filter(|l| l.starts_with("flowctl "))
+        .map(|l| shlex::split(l).unwrap_or_else(|| panic!("not shell words: {l}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printed_fix_runs_as_printed_keeping_the_queue_and_the_division() {
+    let org = Org::with(seeded(&["Ventes"])).await;
+    let module = "Ventes d'été \"VIP\"";
+    let parent = "Entrée $HOME `VIP`";
+    let r = org.flowctl(&["create-shared", "--name", module]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = org
+        .flowctl(&[
+            "create-parent",
+            "--name",
+            parent,
+            "--shared",
+            module,
+            "--queue",
+            "Sales",
+            "--division",
+            "Ventes",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    // A new module version makes the parent stale.
+    let r = org
+        .flowctl(&["create-shared", "--name", module, "--greeting", "Bonjour"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+
+    // verify is not told the queue: the fix must carry the one the parent uses.
+    let r = org
+        .flowctl(&["verify", "--shared", module, "--parent", parent])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    let fix = fixes(&r.stdout).into_iter().next().expect("a fix line");
+    assert_eq!(fix[0], "flowctl", "{r:?}");
+    assert!(!fix.iter().any(|w| w == "QUEUE"), "{fix:?}");
+    let words: Vec<&str> = fix.iter().skip(1).map(String::as_str).collect();
+    assert!(
+        words
+            .windows(2)
+            .any(|w| w == ["--name", parent] || w == ["--shared", module]),
+        "{fix:?}"
+    );
+
+    let r = org.flowctl(&words).await;
+    assert_eq!(r.code, 0, "the printed fix {fix:?} failed: {r:?}");
+    let r = org
+        .flowctl(&["verify", "--shared", module, "--parent", parent])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let p = flow(&org, parent, FlowType::InboundCall).expect("parent");
+    assert_eq!(
+        p.division.and_then(|d| d.name).as_deref(),
+        Some("Ventes"),
+        "the fix moved the flow out of its division"
+    );
+    let r = org
+        .flowctl(&[
+            "verify", "--shared", module, "--parent", parent, "--queue", "Sales",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "the fix changed the queue: {r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fix_for_a_missing_parent_names_the_queue_it_needs_instead_of_a_placeholder() {
+    let org = Org::new().await;
+    let r = org
+        .flowctl(&["create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = org
+        .flowctl(&[
+            "verify",
+            "--shared",
+            "Shared Greeting Module",
+            "--parent",
+            "Nowhere",
+        ])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!r.stdout.contains("\"QUEUE\""), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("--queue NAME (the queue it should transfer to"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_says_what_it_waits_for_while_the_index_lags() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(20),
+        rate_limit: 100_000,
+        index_lag: Duration::from_millis(2500),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let r = org
+        .flowctl(&["create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = org
+        .flowctl(&[
+            "create-parent",
+            "--name",
+            "Inbound Sales Flow",
+            "--shared",
+            "Shared Greeting Module",
+            "--queue",
+            QUEUE,
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = org
+        .flowctl(&[
+            "verify",
+            "--shared",
+            "Shared Greeting Module",
+            "--parent",
+            "Inbound Sales Flow",
+            "--wait",
+            "30",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("waiting for the dependency index to show every link (up to 30 s)"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_architect_job_is_announced_on_stderr() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(2500),
+        rate_limit: 100_000,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let r = org
+        .flowctl(&["create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("waiting for Architect job"), "{r:?}");
+    assert!(r.stderr.contains("(up to 300 s)"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_keeps_waits_silent() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(1500),
+        rate_limit: 100_000,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let r = org
+        .flowctl(&["-q", "create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("waiting for"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_wait_is_announced_on_stderr() {
+    let org = Org::new().await;
+    org.emulator
+        .script_faults(vec![flowctl::emulator::Fault::Status429 { retry_after: 3 }]);
+    let r = org
+        .flowctl(&["create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("waiting for"), "{r:?}");
+    assert!(r.stderr.contains("rate limit"), "{r:?}");
+}
