@@ -47,10 +47,11 @@ pub fn init_tracing(global: &GlobalArgs) {
 /// chain and the next step.
 pub async fn run(cli: Cli) -> ExitStatus {
     progress::set_quiet(cli.global.quiet);
+    let format = cli.global.output;
     match dispatch(cli).await {
         Ok(()) => ExitStatus::Success,
         Err(err) => {
-            report_error(&err);
+            report_error(&err, format);
             err.exit_status()
         }
     }
@@ -115,7 +116,21 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
 
 /// `flowctl: error: <what failed: why>` then `  hint: <next step>` on stderr. A failed
 /// verification has already printed its report, so it only gets a one-line summary.
-fn report_error(err: &Error) {
+fn report_error(err: &Error, format: cli::OutputFormat) {
+    // `--output json`: scripts read the error from stdout too. A failed verification has
+    // already printed its JSON report there, which says everything.
+    if format == cli::OutputFormat::Json && !matches!(err.root(), Error::VerificationFailed { .. })
+    {
+        let json = output::error_json(
+            &err.to_string(),
+            err.hint().as_deref(),
+            err.exit_status() as u8,
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    }
     eprintln!("flowctl: error: {err}");
     if let Some(hint) = err.hint() {
         eprintln!("  hint: {hint}");

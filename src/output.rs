@@ -4,6 +4,7 @@
 //! `--output json > result.json` stays parseable.
 
 use crate::cli::OutputFormat;
+use crate::models::FlowType;
 use serde::Serialize;
 use std::io::Write;
 
@@ -60,6 +61,77 @@ fn println_or_ignore(s: &str) {
     let _ = writeln!(out, "{s}");
 }
 
+/// The words text output uses for a flow type, everywhere ("common module", "inbound call
+/// flow"); JSON carries the wire type (`COMMONMODULE`) instead.
+pub fn type_name(flow_type: FlowType) -> &'static str {
+    match flow_type {
+        FlowType::Bot => "bot flow",
+        FlowType::BusinessProcess => "business process flow",
+        FlowType::CommonModule => "common module",
+        FlowType::DigitalBot => "digital bot flow",
+        FlowType::EmailSend => "email send flow",
+        FlowType::InboundCall => "inbound call flow",
+        FlowType::InboundChat => "inbound chat flow",
+        FlowType::InboundEmail => "inbound email flow",
+        FlowType::InboundShortMessage => "inbound message flow",
+        FlowType::InQueueCall => "in-queue call flow",
+        FlowType::InQueueEmail => "in-queue email flow",
+        FlowType::InQueueShortMessage => "in-queue message flow",
+        FlowType::OutboundCall => "outbound call flow",
+        FlowType::SecureCall => "secure call flow",
+        FlowType::Speech => "speech flow",
+        FlowType::SurveyInvite => "survey invite flow",
+        FlowType::Voice => "voice flow",
+        FlowType::Voicemail => "voicemail flow",
+        FlowType::VoiceSurvey => "voice survey flow",
+        FlowType::Workflow => "workflow",
+        FlowType::Workitem => "workitem flow",
+    }
+}
+
+/// "a common module" / "an inbound call flow".
+pub fn a_type_name(flow_type: FlowType) -> String {
+    let name = type_name(flow_type);
+    let article = match name.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    };
+    format!("{article} {name}")
+}
+
+/// Whether text on stdout may be coloured: a terminal, and no `NO_COLOR`
+/// (https://no-color.org).
+pub fn colour_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// A verify status word, padded to 7 columns; green, red or yellow when `colour`.
+pub fn status_tag(status: &str, colour: bool) -> String {
+    let padded = format!("{status:<7}");
+    if !colour {
+        return padded;
+    }
+    let style = match status {
+        "PASS" => console::Style::new().green(),
+        "FAIL" => console::Style::new().red().bold(),
+        _ => console::Style::new().yellow(),
+    };
+    style.force_styling(true).apply_to(padded).to_string()
+}
+
+/// An error as `--output json` prints it on stdout, for scripts:
+/// `{"error": {"message", "hint", "exitCode"}}`.
+pub fn error_json(message: &str, hint: Option<&str>, exit_code: u8) -> serde_json::Value {
+    serde_json::json!({
+        "error": {
+            "message": message,
+            "hint": hint,
+            "exitCode": exit_code,
+        }
+    })
+}
+
 /// Escapes text for XML attribute values and element content.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -81,6 +153,29 @@ pub fn xml_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_names_every_flow_type_in_words_never_the_wire_type() {
+        for t in FlowType::ALL {
+            let name = type_name(t);
+            assert_eq!(name, name.to_lowercase(), "{t}");
+            assert_ne!(name.to_uppercase(), t.as_wire(), "{t}");
+        }
+        assert_eq!(a_type_name(FlowType::CommonModule), "a common module");
+        assert_eq!(a_type_name(FlowType::InboundCall), "an inbound call flow");
+    }
+
+    #[test]
+    fn status_tags_are_coloured_only_when_asked() {
+        assert_eq!(status_tag("PASS", false), "PASS   ");
+        let green = status_tag("PASS", true);
+        assert!(
+            green.contains("\u{1b}[32m") && green.contains("PASS"),
+            "{green:?}"
+        );
+        assert!(status_tag("FAIL", true).contains("\u{1b}[31"));
+        assert!(status_tag("UNKNOWN", true).contains("\u{1b}[33m"));
+    }
 
     #[test]
     fn xml_escape_handles_markup_and_control_characters() {

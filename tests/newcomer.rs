@@ -214,3 +214,123 @@ async fn a_rate_limit_wait_is_announced_on_stderr() {
     assert!(r.stderr.contains("waiting for"), "{r:?}");
     assert!(r.stderr.contains("rate limit"), "{r:?}");
 }
+
+async fn module_and_parent(org: &Org) {
+    let r = org
+        .flowctl(&["create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = org
+        .flowctl(&[
+            "create-parent",
+            "--name",
+            "Inbound Sales Flow",
+            "--shared",
+            "Shared Greeting Module",
+            "--queue",
+            QUEUE,
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+async fn create_parent_calling(org: &Org, shared: &str) -> common::Run {
+    org.flowctl(&[
+        "create-parent",
+        "--name",
+        "New Flow",
+        "--shared",
+        shared,
+        "--queue",
+        QUEUE,
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_module_gets_close_names_and_no_hint_to_create_the_typo() {
+    let org = Org::new().await;
+    module_and_parent(&org).await;
+    let r = create_parent_calling(&org, "Shared Greting Module").await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("did you mean 'Shared Greeting Module'?"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("create-shared"), "{r:?}");
+    assert!(flow(&org, "New Flow", FlowType::InboundCall).is_none());
+
+    // verify words it the same way.
+    let r = org
+        .flowctl(&[
+            "verify",
+            "--shared",
+            "Shared Greting Module",
+            "--parent",
+            "Inbound Sales Flow",
+        ])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout.contains("did you mean 'Shared Greeting Module'?"),
+        "{r:?}"
+    );
+    assert!(!r.stdout.contains("create-shared"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_of_another_type_is_named_as_such() {
+    let org = Org::new().await;
+    module_and_parent(&org).await;
+    let r = create_parent_calling(&org, "Inbound Sales Flow").await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("'Inbound Sales Flow' is an inbound call flow, not a common module"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("does not exist"), "{r:?}");
+
+    let id = flow(&org, "Inbound Sales Flow", FlowType::InboundCall)
+        .expect("parent")
+        .id;
+    let r = create_parent_calling(&org, &id).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("is an inbound call flow, not a common module"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_id_is_never_offered_as_a_name_to_create() {
+    let org = Org::new().await;
+    module_and_parent(&org).await;
+    let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    let r = create_parent_calling(&org, id).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!("no flow has the id {id}")),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("create-shared"), "{r:?}");
+
+    let r = org
+        .flowctl(&["verify", "--shared", id, "--parent", "Inbound Sales Flow"])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(!r.stdout.contains("create-shared"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_module_name_is_offered_to_be_created() {
+    let org = Org::new().await;
+    let r = create_parent_calling(&org, "Billing Hours").await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("publish it first: flowctl create-shared --name 'Billing Hours'"),
+        "{r:?}"
+    );
+}

@@ -65,8 +65,9 @@ pub fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
     if doc.flow_type != FlowType::CommonModule {
         return Err(Error::input(
             format!(
-                "'{}' is a {}, but create-shared publishes a commonModule",
-                doc.name, doc.flow_type
+                "'{}' is {}, but create-shared publishes a common module",
+                doc.name,
+                crate::output::a_type_name(doc.flow_type)
             ),
             Some("use a file whose top-level key is commonModule".into()),
         ));
@@ -84,7 +85,7 @@ pub async fn create(
 ) -> Result<Published> {
     let division_name = doc.division.as_deref().unwrap_or(division);
     let division = resolve::division(&session.client, division_name).await?;
-    out.progress(format!("publishing shared flow '{}' ...", doc.name));
+    out.progress(format!("publishing common module '{}' ...", doc.name));
     publish(
         &session.client,
         doc,
@@ -134,7 +135,8 @@ pub fn print_dry_run(docs: &[FlowDocument], division: &str, out: Printer) {
     for (doc, record) in docs.iter().zip(&records) {
         out.line(format!(
             "# dry run: {} '{}' (nothing is sent)",
-            doc.flow_type, doc.name
+            crate::output::type_name(doc.flow_type),
+            doc.name
         ));
         out.line("# POST /api/v2/flows (only if no flow of this name and type exists; the division id is looked up by name)");
         out.line(serde_json::to_string_pretty(&record["createBody"]).unwrap_or_default());
@@ -158,7 +160,7 @@ pub fn print_published(items: &[Published], out: Printer, as_array: bool) {
         out.line(format!(
             "{:<9} {} '{}' ({}) {detail}",
             p.action.as_str(),
-            p.flow_type,
+            crate::output::type_name(p.flow_type),
             p.name,
             p.id
         ));

@@ -117,7 +117,7 @@ async fn picture(session: &Session) -> Result<String> {
             .as_ref()
             .map(|v| v.id.as_str())
             .unwrap_or("unpublished");
-        lines.push(format!("[shared flow] {}  (v{version})", m.name));
+        lines.push(format!("[common module] {}  (v{version})", m.name));
         let mut callers = client
             .consuming_resources(
                 &m.id,

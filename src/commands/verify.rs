@@ -8,7 +8,7 @@
 //! before the module's latest publish is *stale*: it still runs the old copy.
 
 use super::publish::is_stale;
-use super::resolve::{self, is_uuid};
+use super::resolve::{self, is_uuid, Absent};
 use super::Session;
 use crate::cli::{GlobalArgs, OutputFormat, VerifyArgs};
 use crate::client::Client;
@@ -321,13 +321,55 @@ fn unique<'a>(values: impl Iterator<Item = &'a String>) -> Vec<String> {
         .collect()
 }
 
+/// The org's flows, read once and only when something is missing, to say why.
+struct Everything<'c> {
+    client: &'c Client,
+    flows: Option<Vec<Flow>>,
+}
+
+impl Everything<'_> {
+    async fn absent(&mut self, name_or_id: &str, wanted: FlowType) -> Result<Absent> {
+        if is_uuid(name_or_id) {
+            return Ok(Absent::Id);
+        }
+        if self.flows.is_none() {
+            self.flows = Some(self.client.list_flows(&[]).await?);
+        }
+        Ok(resolve::absent_among(
+            name_or_id,
+            wanted,
+            self.flows.as_deref().unwrap_or_default(),
+        ))
+    }
+}
+
+/// The detail and the fix of an `exists` failure: a command to create the flow only when
+/// the name is new, never for a typo or an id.
+fn missing(
+    absent: &Absent,
+    name: &str,
+    wanted: FlowType,
+    create: String,
+) -> (String, Option<String>) {
+    let detail = absent.message(name, wanted);
+    let fix = match absent {
+        Absent::New => create,
+        other => other.hint(wanted, &create),
+    };
+    (detail, Some(fix))
+}
+
 pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut checks = Vec::new();
+    let mut everything = Everything {
+        client,
+        flows: None,
+    };
 
     // Each module once.
     let mut modules: HashMap<String, Flow> = HashMap::new();
     for name in unique(spec.parents.iter().flat_map(|p| p.modules.iter())) {
-        let subject = format!("shared flow '{name}'");
+        let subject = format!("common module '{name}'");
         let found = lookup(client, &name, FlowType::CommonModule).await?;
         let fix = |n: &str, d: Option<&str>| Some(spec.fix.module(n, d));
         let kind = Kind {
@@ -335,7 +377,19 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
             article: "a",
             noun: "common module",
         };
-        if let Some(f) = presence(&mut checks, &subject, found, kind, fix(&name, None), |f| {
+        let absent = match found {
+            Lookup::Missing => {
+                let a = everything.absent(&name, FlowType::CommonModule).await?;
+                missing(
+                    &a,
+                    &name,
+                    FlowType::CommonModule,
+                    spec.fix.module(&name, None),
+                )
+            }
+            _ => (String::new(), None),
+        };
+        if let Some(f) = presence(&mut checks, &subject, found, kind, absent, |f| {
             fix(&f.name, division_name(f))
         }) {
             modules.insert(name, f);
@@ -405,7 +459,15 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut parents = Vec::new();
     for (p, found) in lookups {
         let subject = format!("parent '{}'", p.parent);
-        let fix = Some(spec.fix.parent(&p.parent, &p.modules, &Known::default()));
+        let found = found?;
+        let absent = match found {
+            Lookup::Missing => {
+                let a = everything.absent(&p.parent, FlowType::InboundCall).await?;
+                let create = spec.fix.parent(&p.parent, &p.modules, &Known::default());
+                missing(&a, &p.parent, FlowType::InboundCall, create)
+            }
+            _ => (String::new(), None),
+        };
         let kind = Kind {
             flow_type: FlowType::InboundCall,
             article: "an",
@@ -421,7 +483,7 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
                 },
             ))
         };
-        if let Some(f) = presence(&mut checks, &subject, found?, kind, fix, fix_unpublished) {
+        if let Some(f) = presence(&mut checks, &subject, found, kind, absent, fix_unpublished) {
             let version = f
                 .published_version
                 .as_ref()
@@ -459,7 +521,7 @@ fn presence(
     subject: &str,
     found: Lookup,
     kind: Kind,
-    fix_missing: Option<String>,
+    (missing_detail, fix_missing): (String, Option<String>),
     fix_unpublished: impl FnOnce(&Flow) -> Option<String>,
 ) -> Option<Flow> {
     let Kind {
@@ -473,7 +535,7 @@ fn presence(
                 subject,
                 "exists",
                 CheckStatus::Fail,
-                format!("no {noun} with this name or id"),
+                missing_detail,
                 fix_missing,
             ));
             None
@@ -484,10 +546,9 @@ fn presence(
                 &format!("is {article} {noun}"),
                 CheckStatus::Fail,
                 format!(
-                    "'{}' is a {}, not {article} {}",
+                    "'{}' is {}, not {article} {noun}",
                     f.name,
-                    f.flow_type,
-                    flow_type.as_wire()
+                    crate::output::a_type_name(f.flow_type),
                 ),
                 None,
             ));
@@ -498,7 +559,7 @@ fn presence(
                 subject,
                 "exists",
                 CheckStatus::Pass,
-                format!("{} {}", flow_type.as_wire(), f.id),
+                format!("{} {}", crate::output::type_name(flow_type), f.id),
                 None,
             ));
             match &f.published_version {
@@ -751,11 +812,11 @@ async fn links(
                 .published_version
                 .as_ref()
                 .and_then(|v| v.date_published.clone());
-            let check_name = format!("up to date with shared flow '{}'", module.name);
+            let check_name = format!("up to date with common module '{}'", module.name);
             if is_stale(&p.flow, module_published_at.as_deref()) {
                 checks.push(check(&p.subject, &check_name, CheckStatus::Fail,
                     format!(
-                        "stale: version {} was published before the shared flow's latest publish ({}), so it still runs the old copy",
+                        "stale: version {} was published before the common module's latest publish ({}), so it still runs the old copy",
                         p.version,
                         module_published_at.as_deref().unwrap_or("?")
                     ),
@@ -765,7 +826,7 @@ async fn links(
                     &p.subject,
                     &check_name,
                     CheckStatus::Pass,
-                    "published after the shared flow's latest publish",
+                    "published after the common module's latest publish",
                     None,
                 ));
             }
@@ -789,7 +850,7 @@ fn targets<'a>(
             .zip(module_consumers.get(name))
             .map(|(m, c)| Target {
                 id: &m.id,
-                label: format!("calls shared flow '{}'", m.name),
+                label: format!("calls common module '{}'", m.name),
                 consumers: c,
             })
     });
@@ -865,12 +926,16 @@ pub fn print_report(report: &Report, out: Printer) {
         OutputFormat::Json => out.json(report),
         OutputFormat::Junit => out.raw(&junit(report)),
         OutputFormat::Text | OutputFormat::Markdown => {
+            let colour = crate::output::colour_stdout();
             for c in &report.checks {
-                let tag = match c.status {
-                    CheckStatus::Pass => "PASS   ",
-                    CheckStatus::Fail => "FAIL   ",
-                    CheckStatus::Unknown => "UNKNOWN",
-                };
+                let tag = crate::output::status_tag(
+                    match c.status {
+                        CheckStatus::Pass => "PASS",
+                        CheckStatus::Fail => "FAIL",
+                        CheckStatus::Unknown => "UNKNOWN",
+                    },
+                    colour,
+                );
                 out.line(format!("{tag} {}: {}: {}", c.subject, c.check, c.detail));
                 if let (Some(fix), false) = (&c.fix, c.status == CheckStatus::Pass) {
                     out.line(format!("        fix: {fix}"));
