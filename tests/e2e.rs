@@ -303,7 +303,7 @@ async fn verify_fails_for_a_missing_parent_and_a_parent_calling_another_module()
         "{report:#}"
     );
     assert_eq!(
-        status_of("parent 'Calls Other'", "calls shared flow").as_deref(),
+        status_of("parent 'Calls Other'", "calls common module").as_deref(),
         Some("fail"),
         "{report:#}"
     );
