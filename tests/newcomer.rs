@@ -334,3 +334,103 @@ async fn a_new_module_name_is_offered_to_be_created() {
         "{r:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updating_a_module_names_its_stale_callers_and_the_commands_that_republish_them() {
+    let org = Org::with(seeded(&["Ventes"])).await;
+    let module = "Shared Greeting Module";
+    assert_eq!(
+        org.flowctl(&["create-shared", "--name", module]).await.code,
+        0
+    );
+    for (name, queue, division) in [
+        ("Inbound Sales Flow", QUEUE, "Home"),
+        ("Inbound Support Flow", QUEUE, "Home"),
+        ("Ventes Entrée", "Sales", "Ventes"),
+    ] {
+        let r = org
+            .flowctl(&[
+                "create-parent",
+                "--name",
+                name,
+                "--shared",
+                module,
+                "--queue",
+                queue,
+                "--division",
+                division,
+            ])
+            .await;
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    let r = org
+        .flowctl(&["create-shared", "--name", module, "--greeting", "New words"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for name in [
+        "Inbound Sales Flow",
+        "Inbound Support Flow",
+        "Ventes Entrée",
+    ] {
+        assert!(
+            r.stdout.contains(&format!("inbound call flow '{name}'")),
+            "{r:?}"
+        );
+    }
+    let commands: Vec<Vec<String>> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("republish: "))
+        .map(|l| shlex::split(l).unwrap_or_else(|| panic!("not shell words: {l}")))
+        .collect();
+    assert_eq!(commands.len(), 2, "one per queue and division: {r:?}");
+    for c in &commands {
+        let words: Vec<&str> = c.iter().skip(1).map(String::as_str).collect();
+        let run = org.flowctl(&words).await;
+        assert_eq!(run.code, 0, "{c:?}: {run:?}");
+    }
+    let r = org
+        .flowctl(&[
+            "verify",
+            "--shared",
+            module,
+            "--parent",
+            "Inbound Sales Flow",
+            "--parent",
+            "Inbound Support Flow",
+            "--parent",
+            "Ventes Entrée",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "still stale after the printed commands: {r:?}");
+    let ventes = flow(&org, "Ventes Entrée", FlowType::InboundCall).expect("flow");
+    assert_eq!(
+        ventes.division.and_then(|d| d.name).as_deref(),
+        Some("Ventes")
+    );
+
+    // JSON carries the same.
+    let r = org
+        .flowctl(&[
+            "--output",
+            "json",
+            "create-shared",
+            "--name",
+            module,
+            "--greeting",
+            "Newer",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let json = r.json();
+    assert_eq!(
+        json["staleCallers"].as_array().map(Vec::len),
+        Some(3),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["republish"].as_array().map(Vec::len),
+        Some(2),
+        "{json:#}"
+    );
+}
