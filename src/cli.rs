@@ -36,7 +36,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Flags every subcommand takes. Their own heading keeps each subcommand's `--help` on its
+/// own options first.
 #[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format. `junit` is for `verify`, `markdown` for `plan`.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
@@ -111,7 +114,7 @@ pub enum Command {
     /// Delete a manifest's flows: callers before modules.
     #[command(after_help = "Example:\n  flowctl destroy -f flows.yaml --yes")]
     Destroy(DestroyArgs),
-    /// Draw modules, flows and queues as Mermaid or DOT.
+    /// Draw modules, flows and queues as Mermaid, DOT or a text tree (or JSON with --output json).
     #[command(after_help = "Example:\n  flowctl graph -f flows.yaml --format mermaid > flows.mmd")]
     Graph(GraphArgs),
     /// Check Architect YAML files offline and list every problem.
@@ -285,6 +288,8 @@ pub enum GraphFormat {
     #[default]
     Mermaid,
     Dot,
+    /// A text tree: each common module, the flows that call it, and their queues.
+    Tree,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -354,6 +359,32 @@ pub struct EmulatorServeArgs {
     /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02` (random rates).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+}
+
+/// The man page, all in one: `flowctl(1)`, then a page for every subcommand (and theirs,
+/// as `flowctl emulator serve`), each with its own options and the global ones.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+    fn pages(cmd: &clap::Command, path: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let full = format!("{path} {}", sub.get_name());
+            let page = sub
+                .clone()
+                .name(full.replace(' ', "-"))
+                .bin_name(full.clone())
+                .display_name(full.replace(' ', "-"));
+            buf.push(b'\n');
+            clap_mangen::Man::new(page).render(buf)?;
+            pages(sub, &full, buf)?;
+        }
+        Ok(())
+    }
+    pages(&cmd, "flowctl", &mut buf)?;
+    Ok(buf)
 }
 
 /// Parses `key=value` for `--var`.

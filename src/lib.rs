@@ -73,6 +73,20 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             Some("use --output text or --output json".to_string()),
         ));
     }
+    if global.output == OutputFormat::Json {
+        let what = match &cli.command {
+            Command::Demo => Some("`demo` is a walkthrough for people"),
+            Command::Completions { .. } => Some("`completions` prints a shell script"),
+            Command::Man => Some("`man` prints a roff page"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            return Err(Error::input(
+                format!("--output json is not available here: {what}"),
+                Some("drop --output json; for JSON, run the commands themselves (with --emulator to try them)".to_string()),
+            ));
+        }
+    }
     match &cli.command {
         Command::CreateShared(args) => commands::create_shared::run(args, global, out).await,
         Command::CreateParent(args) => commands::create_parent::run(args, global, out).await,
@@ -95,14 +109,10 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut buf)
-                .map_err(|source| Error::Io {
-                    path: "stdout".into(),
-                    source,
-                })?;
+            let buf = cli::man_page().map_err(|source| Error::Io {
+                path: "stdout".into(),
+                source,
+            })?;
             out.raw(&String::from_utf8_lossy(&buf));
             Ok(())
         }

@@ -118,7 +118,7 @@ pub fn markdown(plan: &Plan, manifest: &str) -> String {
         md.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             s.action.as_str(),
-            s.item.doc.flow_type.as_wire(),
+            crate::output::type_name(s.item.doc.flow_type),
             cell(&s.item.doc.name),
             cell(&s.reason)
         ));
@@ -132,9 +132,9 @@ pub fn markdown(plan: &Plan, manifest: &str) -> String {
 pub fn print_plan(plan: &Plan, out: Printer) {
     for s in &plan.steps {
         out.line(format!(
-            "  {:<10} {:<13} {}  ({})",
+            "  {:<10} {:<17} {}  ({})",
             s.action.as_str(),
-            s.item.doc.flow_type.as_wire(),
+            crate::output::type_name(s.item.doc.flow_type),
             s.item.doc.name,
             s.reason
         ));
