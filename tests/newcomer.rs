@@ -434,3 +434,316 @@ async fn updating_a_module_names_its_stale_callers_and_the_commands_that_republi
         "{json:#}"
     );
 }
+
+// The README's examples (item 8): each is a file under examples/, the README holds an
+// identical copy, and each runs as written against an emulator.
+
+const EXAMPLES: [&str; 6] = [
+    "examples/quickstart.sh",
+    "examples/try-emulator.sh",
+    "examples/against-your-org.sh",
+    "examples/flows.yaml",
+    "examples/config.toml",
+    "examples/emulator-serve.sh",
+];
+
+/// The code block under each `<!-- example: PATH ... -->` marker of the README.
+fn readme_examples() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix("<!-- example: ") else {
+            continue;
+        };
+        let path = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            lines.get(i + 1).is_some_and(|l| l.starts_with("```")),
+            "the marker of {path} is not followed by a code block"
+        );
+        let body: Vec<&str> = lines
+            .iter()
+            .skip(i + 2)
+            .take_while(|l| !l.starts_with("```"))
+            .copied()
+            .collect();
+        found.push((path, format!("{}\n", body.join("\n"))));
+    }
+    found
+}
+
+#[test]
+fn the_readme_holds_an_identical_copy_of_every_example() {
+    let found = readme_examples();
+    for path in EXAMPLES {
+        let (_, copy) = found
+            .iter()
+            .find(|(p, _)| p == path)
+            .unwrap_or_else(|| panic!("the README does not show {path}"));
+        let file = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(
+            copy, &file,
+            "the README's copy of {path} differs from the file"
+        );
+    }
+    assert_eq!(
+        found.len(),
+        EXAMPLES.len(),
+        "an example the test does not run"
+    );
+}
+
+#[test]
+fn the_readme_has_no_placeholder_owner_and_one_commands_table() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    assert!(!readme.contains("OWNER"), "a placeholder URL");
+    let start = readme
+        .find("| command | what it does |")
+        .expect("commands table");
+    let table: Vec<&str> = readme[start..]
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    for sub in ["create-shared", "plan -f", "apply -f", "graph -f", "whoami"] {
+        assert!(
+            table.iter().any(|l| l.contains(&format!("`{sub}"))),
+            "`{sub}` is not in the one commands table"
+        );
+    }
+    assert!(!readme.contains("the musl build has no system dependencies"));
+}
+
+/// One command of a README shell example, if it runs flowctl: its environment
+/// prefix, its arguments, and the file its stdout is redirected to.
+#[derive(Debug)]
+struct Step {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    stdout_to: Option<String>,
+}
+
+/// The commands of a shell example: continued lines joined, comments dropped, split into
+/// words as a shell would. Lines that do not run flowctl (`cp`, `cargo install`,
+/// `cargo test`) are left out.
+fn flowctl_steps(script: &str) -> Vec<Step> {
+    let joined = script.replace("\\\n", " ");
+    let mut steps = Vec::new();
+    for line in joined.lines() {
+        let words = shlex::split(line).unwrap_or_else(|| panic!("not shell words: {line}"));
+        let words: Vec<String> = words
+            .into_iter()
+            .take_while(|w| !w.starts_with('#'))
+            .collect();
+        let mut env = Vec::new();
+        let mut rest = words.as_slice();
+        while let Some((first, tail)) = rest.split_first() {
+            match first.split_once('=') {
+                Some((k, v)) if k.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
+                    env.push((k.to_string(), v.to_string()));
+                    rest = tail;
+                }
+                _ => break,
+            }
+        }
+        let args = match rest {
+            [cargo, run, release, dashes, args @ ..]
+                if cargo == "cargo" && run == "run" && release == "--release" && dashes == "--" =>
+            {
+                args
+            }
+            [flowctl, args @ ..] if flowctl == "flowctl" => args,
+            _ => continue,
+        };
+        let (args, stdout_to) = match args.iter().position(|a| a == ">") {
+            Some(i) => (&args[..i], args.get(i + 1).cloned()),
+            None => (args, None),
+        };
+        steps.push(Step {
+            env,
+            args: args.to_vec(),
+            stdout_to,
+        });
+    }
+    steps
+}
+
+/// A fresh working directory holding a copy of `examples/`, as in a clone.
+fn clone_dir() -> tempfile::TempDir {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+            let path = entry.path();
+            let target = to.join(entry.file_name());
+            if path.is_dir() {
+                copy(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).expect("copy");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy(
+        std::path::Path::new("examples"),
+        &dir.path().join("examples"),
+    );
+    dir
+}
+
+async fn run_steps(dir: &std::path::Path, steps: &[Step], base: &[(String, String)]) {
+    assert!(!steps.is_empty(), "no flowctl command in the example");
+    for step in steps {
+        let mut vars = base.to_vec();
+        vars.extend(step.env.iter().cloned());
+        let args: Vec<&str> = step.args.iter().map(String::as_str).collect();
+        let r = common::run_in(dir, &args, vars).await;
+        assert_eq!(r.code, 0, "{step:?}: {r:?}");
+        if let Some(file) = &step.stdout_to {
+            std::fs::write(dir.join(file), &r.stdout).expect("write");
+        }
+    }
+}
+
+fn example(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quick_start_and_the_emulator_walkthrough_run_as_written() {
+    let dir = clone_dir();
+    let steps = flowctl_steps(&example("examples/quickstart.sh"));
+    assert_eq!(
+        steps.len(),
+        1,
+        "demo (cargo test is the suite itself): {steps:?}"
+    );
+    run_steps(dir.path(), &steps, &[]).await;
+    let steps = flowctl_steps(&example("examples/try-emulator.sh"));
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    run_steps(dir.path(), &steps, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_against_your_org_example_runs_against_an_emulated_org() {
+    let org = Org::new().await;
+    let dir = clone_dir();
+    let base = vec![
+        ("GENESYS_API_BASE_URL".to_string(), org.emulator.base_url()),
+        (
+            "GENESYS_CLIENT_ID".to_string(),
+            flowctl::emulator::DEFAULT_CLIENT_ID.to_string(),
+        ),
+        (
+            "GENESYS_CLIENT_SECRET".to_string(),
+            flowctl::emulator::DEFAULT_CLIENT_SECRET.to_string(),
+        ),
+    ];
+    let steps = flowctl_steps(&example("examples/against-your-org.sh"));
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    run_steps(dir.path(), &steps, &base).await;
+    let xml = std::fs::read_to_string(dir.path().join("verify.xml")).expect("verify.xml");
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML");
+    assert!(doc.descendants().any(|n| n.has_tag_name("testcase")));
+    assert!(!xml.contains("<failure"), "{xml}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manifest_example_plans_applies_and_verifies_on_the_emulator() {
+    let dir = clone_dir();
+    let d = dir.path();
+    let f = "examples/flows.yaml";
+    for args in [
+        vec!["--emulator", "plan", "-f", f],
+        vec!["--emulator", "apply", "-f", f],
+        vec!["--emulator", "verify", "-f", f],
+        vec!["--emulator", "--profile", "dev", "plan", "-f", f],
+        vec!["graph", "-f", f, "--format", "tree"],
+    ] {
+        let r = common::run_in(d, &args, Vec::new()).await;
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+    }
+    let r = common::run_in(
+        d,
+        &["--emulator", "--output", "json", "plan", "-f", f],
+        Vec::new(),
+    )
+    .await;
+    let plan = r.json();
+    let actions: Vec<&str> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["unchanged"; 4], "{plan:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profiles_example_is_a_valid_config() {
+    let dir = clone_dir();
+    let config = dir.path().join("config").join("flowctl");
+    std::fs::create_dir_all(&config).expect("mkdir");
+    std::fs::copy("examples/config.toml", config.join("config.toml")).expect("copy");
+    let vars = vec![(
+        "XDG_CONFIG_HOME".to_string(),
+        dir.path().join("config").display().to_string(),
+    )];
+    let r = common::run_in(dir.path(), &["profiles"], vars).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("dev") && r.stdout.contains("prod"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_serve_example_serves_an_org_that_flowctl_reaches() {
+    use std::io::BufRead;
+    let dir = clone_dir();
+    let steps = flowctl_steps(&example("examples/emulator-serve.sh"));
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    // Tests never bind a fixed port: the example's 8787 becomes a free one.
+    let serve: Vec<String> = steps[0]
+        .args
+        .iter()
+        .map(|a| a.replace("127.0.0.1:8787", "127.0.0.1:0"))
+        .collect();
+    assert_eq!(
+        serve.get(..2),
+        Some(&["emulator".to_string(), "serve".to_string()][..])
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowctl"))
+        .args(&serve)
+        .current_dir(dir.path())
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("emulator serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        line.trim().to_string()
+    })
+    .await
+    .expect("join");
+    assert!(url.starts_with("http://127.0.0.1:"), "first line: {url:?}");
+    let env: Vec<(String, String)> = steps[1]
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace("http://127.0.0.1:8787", &url)))
+        .collect();
+    let args: Vec<&str> = steps[1].args.iter().map(String::as_str).collect();
+    let r = common::run_in(dir.path(), &args, env).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        dir.path().join("org.json").exists(),
+        "--state org.json was not written"
+    );
+}
