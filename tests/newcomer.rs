@@ -747,3 +747,256 @@ async fn the_emulator_serve_example_serves_an_org_that_flowctl_reaches() {
         "--state org.json was not written"
     );
 }
+
+// One voice in output (item 9).
+
+async fn offline(args: &[&str]) -> common::Run {
+    let dir = clone_dir();
+    common::run_in(dir.path(), args, Vec::new()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_draws_the_demos_tree_and_gives_json_when_asked() {
+    let r = offline(&["graph", "-f", "examples/flows.yaml", "--format", "tree"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "[common module] Shared Greeting Module\n  ├── [inbound call flow] Inbound Sales Flow  ──▶  [queue] Sales"
+        ),
+        "{r:?}"
+    );
+    let r = offline(&["--output", "json", "graph", "-f", "examples/flows.yaml"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let g = r.json();
+    assert_eq!(g["nodes"].as_array().map(Vec::len), Some(6), "{g:#}");
+    assert!(g["edges"].as_array().is_some_and(|e| e.len() == 5), "{g:#}");
+
+    let demo = offline(&["demo"]).await;
+    assert_eq!(demo.code, 0, "{demo:?}");
+    assert!(
+        demo.stdout.contains(
+            "[common module] Shared Greeting Module\n  ├── [inbound call flow] Inbound Sales Flow  ──▶  [queue] General Support"
+        ),
+        "{demo:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_cannot_give_json_refuses_it_in_json() {
+    for args in [
+        vec!["--output", "json", "demo"],
+        vec!["--output", "json", "man"],
+    ] {
+        let r = offline(&args).await;
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        let e = r.json();
+        assert_eq!(e["error"]["exitCode"], 2, "{e:#}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("--output json")),
+            "{e:#}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_output_json_errors_are_json_on_stdout() {
+    let org = Org::new().await;
+    let r = org
+        .flowctl(&[
+            "--output",
+            "json",
+            "create-parent",
+            "--name",
+            "A",
+            "--shared",
+            "Nothing Here",
+            "--queue",
+            QUEUE,
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    let e = r.json();
+    assert_eq!(e["error"]["exitCode"], 2, "{e:#}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'Nothing Here' does not exist")),
+        "{e:#}"
+    );
+    assert!(e["error"]["hint"].as_str().is_some(), "{e:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_says_common_module_and_inbound_call_flow_and_json_keeps_the_wire_type() {
+    let org = Org::new().await;
+    let r = org
+        .flowctl(&["create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("common module 'Shared Greeting Module'"),
+        "{r:?}"
+    );
+    let r = org
+        .flowctl(&[
+            "create-parent",
+            "--name",
+            "Inbound Sales Flow",
+            "--shared",
+            "Shared Greeting Module",
+            "--queue",
+            QUEUE,
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("inbound call flow 'Inbound Sales Flow'"),
+        "{r:?}"
+    );
+    let r = org
+        .flowctl(&[
+            "verify",
+            "--shared",
+            "Shared Greeting Module",
+            "--parent",
+            "Inbound Sales Flow",
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for text in [&r.stdout, &r.stderr] {
+        assert!(
+            !text.contains("COMMONMODULE") && !text.contains("INBOUNDCALL"),
+            "{r:?}"
+        );
+        assert!(!text.contains("shared flow '"), "{r:?}");
+    }
+    let r = org
+        .flowctl(&[
+            "--output",
+            "json",
+            "create-shared",
+            "--name",
+            "Shared Greeting Module",
+        ])
+        .await;
+    assert_eq!(r.json()["type"], "COMMONMODULE", "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_subcommands_help_lists_its_own_options_before_the_global_ones() {
+    use clap::CommandFactory;
+    let cmd = flowctl::cli::Cli::command();
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for sub in &subs {
+        let r = offline(&[sub.as_str(), "--help"]).await;
+        assert_eq!(r.code, 0, "{sub}: {r:?}");
+        let global = r
+            .stdout
+            .find("Global options:")
+            .unwrap_or_else(|| panic!("{sub}: no Global options heading:\n{}", r.stdout));
+        let own = r.stdout.find("Options:").unwrap_or(global);
+        assert!(own < global, "{sub}: own options after the global ones");
+        assert!(
+            !r.stdout[..global].contains("--region"),
+            "{sub}: a global option among its own"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_man_page_documents_every_subcommand() {
+    use clap::CommandFactory;
+    let r = offline(&["man"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let cmd = flowctl::cli::Cli::command();
+    for sub in cmd.get_subcommands() {
+        let name = sub.get_name();
+        assert!(
+            r.stdout.contains(&format!(".TH flowctl-{name} 1")),
+            "no page for {name}"
+        );
+        for arg in sub.get_arguments().filter_map(|a| a.get_long()) {
+            assert!(
+                r.stdout
+                    .contains(&format!("\\-\\-{}", arg.replace('-', "\\-"))),
+                "{name} --{arg} is not documented"
+            );
+        }
+    }
+    assert!(r.stdout.contains(".TH flowctl-emulator-serve 1"));
+}
+
+/// Runs flowctl on `org` with stdout on a terminal (util-linux `script`), or `None` where
+/// there is no `script`.
+async fn on_a_terminal(org: &Org, args: &[&str], extra: &[(&str, &str)]) -> Option<String> {
+    let has_script = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_script {
+        eprintln!("skipped: no util-linux `script` to give flowctl a terminal");
+        return None;
+    }
+    let mut words = vec![env!("CARGO_BIN_EXE_flowctl")];
+    words.extend_from_slice(args);
+    let line = words
+        .iter()
+        .map(|w| shlex::try_quote(w).expect("quotable").into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", line.as_str(), "/dev/null"])
+        .current_dir(org.path())
+        .env_clear()
+        .env("HOME", org.path())
+        .env("XDG_CACHE_HOME", org.path().join("cache"))
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("GENESYS_API_BASE_URL", org.emulator.base_url())
+        .env("GENESYS_CLIENT_ID", flowctl::emulator::DEFAULT_CLIENT_ID)
+        .env(
+            "GENESYS_CLIENT_SECRET",
+            flowctl::emulator::DEFAULT_CLIENT_SECRET,
+        )
+        .stdin(std::process::Stdio::null());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("script runs"))
+        .await
+        .expect("join");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_colours_its_verdicts_on_a_terminal_but_never_with_no_color() {
+    let org = Org::new().await;
+    module_and_parent(&org).await;
+    let args = [
+        "verify",
+        "--shared",
+        "Shared Greeting Module",
+        "--parent",
+        "Inbound Sales Flow",
+        "--parent",
+        "Missing Flow",
+    ];
+    let Some(coloured) = on_a_terminal(&org, &args, &[]).await else {
+        return;
+    };
+    assert!(coloured.contains("\u{1b}[32mPASS"), "{coloured:?}");
+    assert!(coloured.contains("\u{1b}[31"), "{coloured:?}");
+    let plain = on_a_terminal(&org, &args, &[("NO_COLOR", "1")])
+        .await
+        .expect("script");
+    assert!(plain.contains("PASS"), "{plain:?}");
+    assert!(!plain.contains("\u{1b}["), "{plain:?}");
+    // Off a terminal, never.
+    let r = org.flowctl(&args).await;
+    assert!(!r.stdout.contains('\u{1b}'), "{r:?}");
+}
