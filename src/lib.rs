@@ -127,10 +127,9 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
 /// `flowctl: error: <what failed: why>` then `  hint: <next step>` on stderr. A failed
 /// verification has already printed its report, so it only gets a one-line summary.
 fn report_error(err: &Error, format: cli::OutputFormat) {
-    // `--output json`: scripts read the error from stdout too. A failed verification has
-    // already printed its JSON report there, which says everything.
-    if format == cli::OutputFormat::Json && !matches!(err.root(), Error::VerificationFailed { .. })
-    {
+    // `--output json`: scripts read the error from stdout too, unless a report (verify's
+    // checks, apply's results) is already there: stdout holds one JSON document.
+    if format == cli::OutputFormat::Json && !output::json_printed() {
         let json = output::error_json(
             &err.to_string(),
             err.hint().as_deref(),
