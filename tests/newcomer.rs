@@ -1000,3 +1000,51 @@ async fn verify_colours_its_verdicts_on_a_terminal_but_never_with_no_color() {
     let r = org.flowctl(&args).await;
     assert!(!r.stdout.contains('\u{1b}'), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applys_live_line_fits_the_terminal_and_is_absent_off_one() {
+    let org = Org::new().await;
+    let long = format!("Inbound {}", "Very Long Name ".repeat(10));
+    let flows: String = (0..3)
+        .map(|i| {
+            format!(
+                "  - name: {long}{i}\n    modules: [Shared Greeting Module]\n    queue: Sales\n"
+            )
+        })
+        .collect();
+    let manifest =
+        format!("modules:\n  - name: Shared Greeting Module\n    greeting: Hello\nflows:\n{flows}");
+    std::fs::write(org.path().join("long.yaml"), manifest).expect("manifest");
+    let Some(screen) = on_a_terminal(&org, &["apply", "-f", "long.yaml"], &[]).await else {
+        return;
+    };
+    let live: Vec<String> = screen
+        .split(['\r', '\n'])
+        .map(|s| s.replace("\u{1b}[2K", ""))
+        .filter(|s| s.contains("] publishing:"))
+        .collect();
+    assert!(!live.is_empty(), "no live line on a terminal: {screen:?}");
+    for l in &live {
+        // `script` gives a terminal of 80 columns when it has none to copy.
+        assert!(l.trim_end().chars().count() <= 80, "wraps: {l:?}");
+    }
+    assert!(screen.contains("apply: 4 published"), "{screen:?}");
+
+    // Off a terminal (CI logs): the per-flow lines only.
+    let other = std::fs::read_to_string(org.path().join("long.yaml"))
+        .expect("manifest")
+        .replace("Inbound Very", "Other Very");
+    std::fs::write(org.path().join("other.yaml"), other).expect("manifest");
+    let r = org.flowctl(&["apply", "-f", "other.yaml"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("[4/4] create inbound call flow 'Other Very"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("publishing:"), "{r:?}");
+    assert!(
+        !r.stderr.contains('\u{1b}') && !r.stderr.contains('\r'),
+        "{r:?}"
+    );
+}

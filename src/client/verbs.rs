@@ -96,7 +96,9 @@ impl Client {
                 }
             }
             match policy.decide(attempt, true, None, start.elapsed(), rand::random::<f64>()) {
-                Decision::RetryAfter(d) => tokio::time::sleep(d).await,
+                Decision::RetryAfter(d) => {
+                    crate::progress::sleep(format!("a retry of creating '{}'", body.name), d).await
+                }
                 Decision::GiveUp => return Err(err),
             }
         }
@@ -208,7 +210,9 @@ impl Client {
                 start.elapsed(),
                 rand::random::<f64>(),
             ) {
-                Decision::RetryAfter(d) => tokio::time::sleep(d).await,
+                Decision::RetryAfter(d) => {
+                    crate::progress::sleep("a retry of the Architect job upload", d).await
+                }
                 Decision::GiveUp => return Err(err),
             }
         }
