@@ -1048,3 +1048,39 @@ async fn applys_live_line_fits_the_terminal_and_is_absent_off_one() {
         "{r:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_of_a_manifest_prints_an_apply_that_runs_with_the_same_vars() {
+    let dir = clone_dir();
+    let d = dir.path();
+    let f = "examples/flows.yaml";
+    let verify = [
+        "--emulator",
+        "verify",
+        "-f",
+        f,
+        "--var",
+        "support_queue=Billing",
+    ];
+    let r = common::run_in(d, &verify, Vec::new()).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    let fix = fixes(&r.stdout).into_iter().next().expect("a fix");
+    assert_eq!(
+        fix,
+        [
+            "flowctl",
+            "--emulator",
+            "apply",
+            "-f",
+            f,
+            "--var",
+            "support_queue=Billing"
+        ],
+        "{r:?}"
+    );
+    let words: Vec<&str> = fix.iter().skip(1).map(String::as_str).collect();
+    let r = common::run_in(d, &words, Vec::new()).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = common::run_in(d, &verify, Vec::new()).await;
+    assert_eq!(r.code, 0, "{r:?}");
+}

@@ -94,7 +94,14 @@ pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result
                 global.profile.as_deref(),
                 &crate::manifest::process_env,
             )?;
-            Spec::from_manifest(&manifest, args.wait)
+            let mut spec = Spec::from_manifest(&manifest, args.wait);
+            if let FixStyle::Manifest { vars, .. } = &mut spec.fix {
+                for (k, v) in &args.vars {
+                    vars.push("--var".into());
+                    vars.push(format!("{k}={v}"));
+                }
+            }
+            spec
         }
         None => Spec::from_args(args)?,
     };
@@ -141,8 +148,13 @@ pub enum FixStyle {
         /// Global flags that chose the org (`--emulator`, `--profile NAME`).
         global: Vec<String>,
     },
-    /// `flowctl apply -f FILE`
-    Manifest { path: String, global: Vec<String> },
+    /// `flowctl apply -f FILE [--var k=v ...]`
+    Manifest {
+        path: String,
+        global: Vec<String>,
+        /// The `--var k=v` words verify was given, which the manifest needs again.
+        vars: Vec<String>,
+    },
 }
 
 /// What the org says about a parent, so that its fix keeps it as it is: the queue its
@@ -199,9 +211,10 @@ impl FixStyle {
                     words.extend(["--division", d]);
                 }
             }
-            FixStyle::Manifest { path, global } => {
+            FixStyle::Manifest { path, global, vars } => {
                 Self::head(global, &mut words);
                 words.extend(["apply", "-f", path]);
+                words.extend(vars.iter().map(String::as_str));
             }
         }
         command(&words)
@@ -229,9 +242,10 @@ impl FixStyle {
                     words.extend(["--division", d]);
                 }
             }
-            FixStyle::Manifest { path, global } => {
+            FixStyle::Manifest { path, global, vars } => {
                 Self::head(global, &mut words);
                 words.extend(["apply", "-f", path]);
+                words.extend(vars.iter().map(String::as_str));
             }
         }
         command(&words)
@@ -286,6 +300,7 @@ impl Spec {
             fix: FixStyle::Manifest {
                 path: manifest.path.display().to_string(),
                 global: Vec::new(),
+                vars: Vec::new(),
             },
         }
     }
