@@ -12,7 +12,7 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,8 @@ pub const FIRST_NOTICE: Duration = Duration::from_secs(1);
 pub const EVERY: Duration = Duration::from_secs(5);
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+/// Live counters drawn now: on a terminal, a job's wait is already on their line.
+static COUNTERS: AtomicUsize = AtomicUsize::new(0);
 static BARS: OnceLock<MultiProgress> = OnceLock::new();
 
 /// `--quiet`: no waits, spinners or bars are shown.
@@ -115,6 +117,16 @@ fn seconds(d: Duration) -> String {
 /// Announces `what` once the wait passes [`FIRST_NOTICE`]; `up_to` is the longest it may
 /// take. Needs a tokio runtime; without one (or with `--quiet`) it stays silent.
 pub fn waiting(what: impl Into<String>, up_to: Duration) -> Waiting {
+    announce(what.into(), up_to, false)
+}
+
+/// [`waiting`] for an Architect job: on a terminal, no spinner of its own while a live
+/// counter (apply's) already shows what is publishing.
+pub fn waiting_for_job(what: impl Into<String>, up_to: Duration) -> Waiting {
+    announce(what.into(), up_to, true)
+}
+
+fn announce(what: String, up_to: Duration, under_counter: bool) -> Waiting {
     let bar: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
     if quiet() || up_to < FIRST_NOTICE {
         return Waiting { task: None, bar };
@@ -122,12 +134,14 @@ pub fn waiting(what: impl Into<String>, up_to: Duration) -> Waiting {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Waiting { task: None, bar };
     };
-    let what = what.into();
     let slot = bar.clone();
     let task = runtime.spawn(async move {
         let start = Instant::now();
         tokio::time::sleep(FIRST_NOTICE).await;
         if live() {
+            if under_counter && COUNTERS.load(Ordering::Relaxed) > 0 {
+                return;
+            }
             let spinner = bars().add(ProgressBar::new_spinner());
             if let Ok(style) = ProgressStyle::with_template("{spinner} {wide_msg} {elapsed}") {
                 spinner.set_style(style);
@@ -162,15 +176,40 @@ pub async fn sleep(what: impl Into<String>, wait: Duration) {
 
 /// The live `[done/total] publishing: names` line of `apply`: drawn only on a terminal
 /// (and not with `--quiet`), cut to the terminal's width so long names never wrap.
-pub fn counter(total: usize, shown: bool) -> ProgressBar {
+pub fn counter(total: usize, shown: bool) -> Counter {
     if !shown || !live() {
-        return ProgressBar::hidden();
+        return Counter {
+            bar: ProgressBar::hidden(),
+            counted: false,
+        };
     }
     let bar = bars().add(ProgressBar::new(total as u64));
     if let Ok(style) = ProgressStyle::with_template("[{pos}/{len}] {wide_msg}") {
         bar.set_style(style);
     }
-    bar
+    COUNTERS.fetch_add(1, Ordering::Relaxed);
+    Counter { bar, counted: true }
+}
+
+/// A live counter; use it as the [`ProgressBar`] it holds.
+pub struct Counter {
+    bar: ProgressBar,
+    counted: bool,
+}
+
+impl std::ops::Deref for Counter {
+    type Target = ProgressBar;
+    fn deref(&self) -> &ProgressBar {
+        &self.bar
+    }
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        if self.counted {
+            COUNTERS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -232,7 +232,7 @@ impl Client {
     /// backoff (see `polling`).
     pub async fn wait_for_job(&self, id: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
         let start = Instant::now();
-        let _waiting = crate::progress::waiting(format!("Architect job {id}"), timeout);
+        let _waiting = crate::progress::waiting_for_job(format!("Architect job {id}"), timeout);
         let mut delay = self.job_clock().first_wait();
         let mut first = true;
         loop {
