@@ -39,6 +39,38 @@ fn fixes(stdout: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Runs one printed command line through bash, with this build's flowctl first on PATH.
+async fn in_bash(org: &Org, line: &str) -> common::Run {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_flowctl"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = std::process::Command::new("bash");
+    cmd.args(["-c", line])
+        .current_dir(org.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", org.path())
+        .env("XDG_CACHE_HOME", org.path().join("cache"))
+        .env("GENESYS_API_BASE_URL", org.emulator.base_url())
+        .env("GENESYS_CLIENT_ID", flowctl::emulator::DEFAULT_CLIENT_ID)
+        .env(
+            "GENESYS_CLIENT_SECRET",
+            flowctl::emulator::DEFAULT_CLIENT_SECRET,
+        )
+        .stdin(std::process::Stdio::null());
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("bash runs"))
+        .await
+        .expect("join");
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_printed_fix_runs_as_printed_keeping_the_queue_and_the_division() {
     let org = Org::with(seeded(&["Ventes"])).await;
@@ -82,8 +114,16 @@ async fn a_printed_fix_runs_as_printed_keeping_the_queue_and_the_division() {
         "{fix:?}"
     );
 
-    let r = org.flowctl(&words).await;
-    assert_eq!(r.code, 0, "the printed fix {fix:?} failed: {r:?}");
+    // Run the line itself through bash, as a user pasting it would.
+    let line = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("fix: "))
+        .find(|l| l.starts_with("flowctl "))
+        .expect("a fix line")
+        .to_string();
+    let r = in_bash(&org, &line).await;
+    assert_eq!(r.code, 0, "the printed fix {line} failed: {r:?}");
     let r = org
         .flowctl(&["verify", "--shared", module, "--parent", parent])
         .await;
@@ -377,17 +417,15 @@ async fn updating_a_module_names_its_stale_callers_and_the_commands_that_republi
             "{r:?}"
         );
     }
-    let commands: Vec<Vec<String>> = r
+    let commands: Vec<&str> = r
         .stdout
         .lines()
         .filter_map(|l| l.trim().strip_prefix("republish: "))
-        .map(|l| shlex::split(l).unwrap_or_else(|| panic!("not shell words: {l}")))
         .collect();
     assert_eq!(commands.len(), 2, "one per queue and division: {r:?}");
     for c in &commands {
-        let words: Vec<&str> = c.iter().skip(1).map(String::as_str).collect();
-        let run = org.flowctl(&words).await;
-        assert_eq!(run.code, 0, "{c:?}: {run:?}");
+        let run = in_bash(&org, c).await;
+        assert_eq!(run.code, 0, "{c}: {run:?}");
     }
     let r = org
         .flowctl(&[
