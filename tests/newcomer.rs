@@ -1122,3 +1122,64 @@ async fn verify_of_a_manifest_prints_an_apply_that_runs_with_the_same_vars() {
     let r = common::run_in(d, &verify, Vec::new()).await;
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fix_never_replaces_a_flows_own_content_with_the_template() {
+    let dir = clone_dir();
+    let d = dir.path();
+    let f = "examples/flows.yaml";
+    let r = common::run_in(d, &["--emulator", "apply", "-f", f], Vec::new()).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let module = "Shared Greeting Module";
+    let r = common::run_in(
+        d,
+        &[
+            "--emulator",
+            "create-shared",
+            "--name",
+            module,
+            "--greeting",
+            "New",
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    // The support flow is the manifest's own YAML (two modules): only apply republishes it.
+    assert!(
+        r.stdout.contains("republish: flowctl apply -f MANIFEST"),
+        "{r:?}"
+    );
+    assert!(
+        !r.stdout
+            .contains("create-parent --name 'Inbound Support Flow'"),
+        "{r:?}"
+    );
+    let r = common::run_in(
+        d,
+        &[
+            "--emulator",
+            "verify",
+            "--shared",
+            module,
+            "--parent",
+            "Inbound Support Flow",
+            "--parent",
+            "Inbound Sales Flow",
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("fix: republish 'Inbound Support Flow' the way it was made"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains(
+            "fix: flowctl --emulator create-parent --name 'Inbound Sales Flow' --shared 'Shared Greeting Module' --queue Sales --division Home"
+        ),
+        "{r:?}"
+    );
+}

@@ -163,6 +163,9 @@ pub enum FixStyle {
 pub struct Known {
     pub queue: Option<String>,
     pub division: Option<String>,
+    /// The flow is not of the shape `create-parent` publishes (it calls other modules too,
+    /// or flowctl never published it), so `create-parent` would replace its content.
+    pub own_content: bool,
 }
 
 /// One shell word, quoted only when it needs to be.
@@ -223,6 +226,11 @@ impl FixStyle {
     fn parent(&self, parent: &str, modules: &[String], known: &Known) -> String {
         let mut words = Vec::new();
         match self {
+            FixStyle::Commands { .. } if known.own_content => {
+                return format!(
+                    "republish '{parent}' the way it was made (in Architect, or with the manifest that publishes it: `flowctl apply -f MANIFEST`); `create-parent` would replace its content with the built-in template"
+                );
+            }
             FixStyle::Commands { queue, global } => {
                 Self::head(global, &mut words);
                 words.extend(["create-parent", "--name", parent]);
@@ -495,6 +503,7 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
                 &Known {
                     queue: None,
                     division: division_name(f).map(str::to_string),
+                    own_content: false,
                 },
             ))
         };
@@ -690,6 +699,8 @@ async fn links(
     let mut state: HashMap<String, Vec<Link>> = HashMap::new();
     // parent id -> the queues its published version transfers to (for its fix command)
     let mut queues_used: HashMap<String, Vec<String>> = HashMap::new();
+    // parent id -> how many common modules its published version calls
+    let mut modules_used: HashMap<String, usize> = HashMap::new();
     let settled =
         |links: Option<&Vec<Link>>| links.is_some_and(|l| l.iter().all(|x| *x == Link::Both));
     let mut build_status;
@@ -763,6 +774,12 @@ async fn links(
             .await;
         for (p, deps) in consumed {
             let deps = deps?;
+            modules_used.insert(
+                p.flow.id.clone(),
+                deps.iter()
+                    .filter(|d| d.object_type.as_deref() == Some("COMMONMODULEFLOW"))
+                    .count(),
+            );
             queues_used.insert(
                 p.flow.id.clone(),
                 deps.iter()
@@ -797,9 +814,16 @@ async fn links(
             Some([one]) => Some(one.clone()),
             _ => None,
         };
+        let flowctl_made = p
+            .flow
+            .description
+            .as_deref()
+            .and_then(crate::flow::content_marker)
+            .is_some();
         let known = Known {
             queue,
             division: division_name(&p.flow).map(str::to_string),
+            own_content: !flowctl_made || modules_used.get(&p.flow.id).is_some_and(|n| *n > 1),
         };
         let fix = spec.fix.parent(&p.spec.parent, &p.spec.modules, &known);
         let links = state.get(&p.flow.id).cloned().unwrap_or_default();
