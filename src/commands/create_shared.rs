@@ -67,7 +67,8 @@ pub struct StaleCaller {
     pub queue: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub division: Option<String>,
-    /// It calls only this module and one queue: the shape `create-parent` publishes.
+    /// flowctl published it, and it calls only this module and one queue: the shape
+    /// `create-parent` publishes.
     #[serde(skip)]
     pub parent_shaped: bool,
 }
@@ -121,9 +122,16 @@ pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<St
             id: c.id.clone(),
             name: flow.name.clone(),
             flow_type: flow.flow_type,
+            // Only a flow flowctl published (its content marker) with create-parent's
+            // shape; anything else would lose its own content to the template.
             parent_shaped: flow.flow_type == FlowType::InboundCall
                 && queue.is_some()
-                && modules <= 1,
+                && modules <= 1
+                && flow
+                    .description
+                    .as_deref()
+                    .and_then(flow::content_marker)
+                    .is_some(),
             queue,
             division: flow.division.as_ref().and_then(|d| d.name.clone()),
         });
