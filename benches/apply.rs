@@ -13,7 +13,7 @@ use flowctl::client::Client;
 use flowctl::config::Config;
 use flowctl::emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use flowctl::flow::{render_parent, render_shared, ParentTemplate, SharedTemplate};
-use flowctl::models::{EntityRef, FlowCreate, JobStatus};
+use flowctl::models::JobStatus;
 use std::time::{Duration, Instant};
 
 const LATENCY: Duration = Duration::from_millis(65);
@@ -124,7 +124,7 @@ async fn flowctl_apply(n: usize) -> Row {
     }
 }
 
-/// Today's tools: one flow at a time, create it, run its job, poll every 15 s.
+/// Today's tools: one flow at a time, run its job (which creates the flow), poll every 15 s.
 async fn one_at_a_time(n: usize) -> Duration {
     let emulator = Emulator::start(emulator_config()).await.expect("emulator");
     let config = Config::for_emulator(
@@ -134,11 +134,6 @@ async fn one_at_a_time(n: usize) -> Duration {
         None,
     );
     let client = Client::new(&config).expect("client");
-    let division = client
-        .find_division("Home")
-        .await
-        .expect("divisions")
-        .expect("Home");
     let mut docs = vec![render_shared(&SharedTemplate {
         name: "Bench Module".into(),
         description: None,
@@ -162,19 +157,6 @@ async fn one_at_a_time(n: usize) -> Duration {
     }
     let start = Instant::now();
     for doc in docs {
-        client
-            .create_flow(&FlowCreate {
-                name: doc.name.clone(),
-                description: None,
-                flow_type: doc.flow_type,
-                division: Some(EntityRef {
-                    id: Some(division.id.clone()),
-                    name: None,
-                    self_uri: None,
-                }),
-            })
-            .await
-            .expect("create");
         let job = client.register_job().await.expect("job");
         client
             .upload_job_content(&job, &doc.publish_yaml())

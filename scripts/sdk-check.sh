@@ -14,9 +14,11 @@ fi
 
 cargo build --quiet --locked
 OUT=$(mktemp)
-target/debug/flowctl emulator serve --addr 127.0.0.1:0 --job-ms 50 >"$OUT" 2>/dev/null &
+SEED=$(mktemp)
+echo '{"scheduleGroups":["SDK Hours"],"dataTables":["SDK Table"],"prompts":["SDKPrompt"],"dataActions":["SDK Action"]}' >"$SEED"
+target/debug/flowctl emulator serve --addr 127.0.0.1:0 --job-ms 50 --seed "$SEED" >"$OUT" 2>/dev/null &
 PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -f "$OUT"' EXIT
+trap 'kill $PID 2>/dev/null || true; rm -f "$OUT" "$SEED"' EXIT
 for _ in $(seq 1 100); do
   [ -s "$OUT" ] && break
   sleep 0.1

@@ -191,6 +191,84 @@ def queues_divisions_org():
     assert org.id and org.name, org
 
 
+BOT_YAML = """botFlow:
+  name: SDK Check Bot
+  division: Home
+  startUpRef: "/botFlow/bots/bot[Start_10]"
+  defaultLanguage: en-us
+  bots:
+    - bot:
+        name: Start
+        refId: Start_10
+        actions:
+          - exitBotFlow:
+              name: Done
+"""
+
+BOT_CALLER_YAML = """inboundCall:
+  name: SDK Check Bot Caller
+  division: Home
+  startUpRef: /inboundCall/tasks/task[Start_10]
+  defaultLanguage: en-us
+  tasks:
+    - task:
+        name: Start
+        refId: Start_10
+        actions:
+          - evaluateScheduleGroup:
+              name: Open?
+              scheduleGroup:
+                lit:
+                  name: SDK Hours
+          - callBotFlow:
+              name: Ask the bot
+              botFlow:
+                SDK Check Bot:
+                  ver_latestPublished: {}
+          - dataTableLookup:
+              name: Look up
+              dataTable:
+                SDK Table:
+                  foundOutputs: {}
+          - disconnect:
+              name: Bye
+"""
+
+
+def referenced_resources():
+    groups = state["architect"].get_architect_schedulegroups(page_size=100, page_number=1)
+    assert [g.name for g in groups.entities] == ["SDK Hours"], groups.entities
+    tables = state["architect"].get_flows_datatables(page_size=100, page_number=1)
+    assert [t.name for t in tables.entities] == ["SDK Table"], tables.entities
+    prompts = state["architect"].get_architect_prompts(page_size=100, page_number=1)
+    assert [p.name for p in prompts.entities] == ["SDKPrompt"], prompts.entities
+    actions = gc.IntegrationsApi(state["client"]).get_integrations_actions(page_size=100, page_number=1)
+    assert [a.name for a in actions.entities] == ["SDK Action"], actions.entities
+
+
+def bot_flow_and_its_caller():
+    publish(BOT_YAML, "bot")
+    publish(BOT_CALLER_YAML, "bot_caller")
+    listing = state["architect"].get_architect_dependencytracking_consumedresources(
+        state["bot_caller"], "1.0", "INBOUNDCALLFLOW",
+        resource_type=["BOTFLOW", "SCHEDULEGROUP", "DATATABLE"],
+    )
+    kinds = sorted((e.type, e.name) for e in listing.entities)
+    assert kinds == [("BOTFLOW", "SDK Check Bot"), ("DATATABLE", "SDK Table"), ("SCHEDULEGROUP", "SDK Hours")], kinds
+
+
+def latest_configuration_is_an_object():
+    config = state["architect"].get_flow_latestconfiguration(state["module"])
+    assert isinstance(config, dict), type(config)
+
+
+def unlock():
+    flow = state["architect"].post_flows_actions_checkout(state["module"])
+    assert flow.locked_client is not None or flow.locked_user is not None, flow
+    flow = state["architect"].post_flows_actions_unlock(state["module"])
+    assert flow.locked_client is None and flow.locked_user is None, flow
+
+
 def versions():
     listing = state["architect"].get_flow_versions(state["module"])
     assert [v.id for v in listing.entities] == ["1.0"], listing.entities
@@ -211,6 +289,10 @@ for name, fn in [
     ("dependency index build status", build_status),
     ("queues, divisions, organization", queues_divisions_org),
     ("flow versions", versions),
+    ("schedule groups, data tables, prompts, data actions", referenced_resources),
+    ("a bot flow, and a flow calling it with schedule group and data table", bot_flow_and_its_caller),
+    ("latest configuration is a JSON object", latest_configuration_is_an_object),
+    ("checkout, then unlock", unlock),
 ]:
     if "client" not in state and name != "client-credentials token":
         failed += 1

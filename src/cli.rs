@@ -157,7 +157,7 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct PublishArgs {
-    /// Print the Architect YAML and the POST /api/v2/flows body; no credentials, no network.
+    /// Print the Architect YAML the job would get; no credentials, no network.
     #[arg(long)]
     pub dry_run: bool,
     /// Give up waiting for an Architect job after this many seconds.
@@ -353,6 +353,13 @@ pub struct EmulatorServeArgs {
     /// How long the dependency index lags a publish, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub index_lag_ms: u64,
+    /// How long a flow a job just wrote still reads as 404, in milliseconds (eventual
+    /// consistency after a write).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub read_lag_ms: u64,
+    /// How many flow DELETEs answer a transient 409 before they succeed.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub delete_conflicts: u32,
     /// Access token lifetime in seconds.
     #[arg(long, value_name = "N", default_value_t = 86399)]
     pub token_lifetime: u64,

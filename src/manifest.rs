@@ -60,7 +60,8 @@ pub struct Manifest {
     pub path: PathBuf,
     /// Common modules, in dependency order (a module after the modules it calls).
     pub modules: Vec<Item>,
-    /// The other flows, in manifest order.
+    /// The other flows, in manifest order except that a flow comes after the bot flows it
+    /// calls (and, where that makes no cycle, the flows it transfers to).
     pub flows: Vec<Item>,
 }
 
@@ -383,7 +384,32 @@ pub fn parse(
             ));
         }
     }
-    let modules = match order_modules(modules) {
+    // Flows that call bot flows (or transfer to flows) of the manifest come after them, so
+    // nobody writes `depends_on`. Transfers may go both ways between existing flows; when
+    // they form a cycle only the bot-flow calls order the flows.
+    let bot_calls = |i: &Item| -> Vec<String> {
+        i.doc
+            .flow_callees()
+            .filter(|(_, t)| t.is_some())
+            .map(|(n, _)| n.to_string())
+            .collect()
+    };
+    let all_calls =
+        |i: &Item| -> Vec<String> { i.doc.flow_callees().map(|(n, _)| n.to_string()).collect() };
+    let flows = match order_by_calls(flows.clone(), all_calls) {
+        Ok(f) => f,
+        Err(_) => match order_by_calls(flows, bot_calls) {
+            Ok(f) => f,
+            Err(cycle) => {
+                problems.push(format!(
+                    "{shown}: bot flows call each other in a cycle: {}",
+                    cycle.join(" → ")
+                ));
+                Vec::new()
+            }
+        },
+    };
+    let modules = match order_by_calls(modules, |m: &Item| m.doc.modules.clone()) {
         Ok(m) => m,
         Err(cycle) => {
             problems.push(format!(
@@ -533,7 +559,7 @@ impl Ctx<'_> {
                         format!(
                             "{} is a {}, but `modules` takes common modules (move it to `flows`)",
                             file.display(),
-                            doc.flow_type.yaml_key()
+                            doc.flow_type.yaml_key().unwrap_or(doc.flow_type.as_wire())
                         ),
                     );
                     return None;
@@ -757,8 +783,13 @@ pub fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (Strin
     (out, missing)
 }
 
-/// Orders modules so each comes after the manifest modules it calls, or returns a cycle.
-fn order_modules(modules: Vec<Item>) -> std::result::Result<Vec<Item>, Vec<String>> {
+/// Orders items so each comes after the items it calls (by name, from `calls`), or returns
+/// a cycle.
+fn order_by_calls(
+    modules: Vec<Item>,
+    calls: impl Fn(&Item) -> Vec<String>,
+) -> std::result::Result<Vec<Item>, Vec<String>> {
+    let callees: Vec<Vec<String>> = modules.iter().map(&calls).collect();
     let index: HashMap<String, usize> = modules
         .iter()
         .enumerate()
@@ -767,9 +798,11 @@ fn order_modules(modules: Vec<Item>) -> std::result::Result<Vec<Item>, Vec<Strin
     // 0 = new, 1 = on the current path, 2 = done
     let mut mark = vec![0u8; modules.len()];
     let mut order = Vec::with_capacity(modules.len());
+    #[allow(clippy::too_many_arguments)]
     fn visit(
         i: usize,
         modules: &[Item],
+        callees: &[Vec<String>],
         index: &HashMap<String, usize>,
         mark: &mut [u8],
         path: &mut Vec<usize>,
@@ -790,10 +823,10 @@ fn order_modules(modules: Vec<Item>) -> std::result::Result<Vec<Item>, Vec<Strin
         }
         mark[i] = 1;
         path.push(i);
-        for callee in &modules[i].doc.modules {
+        for callee in &callees[i] {
             if let Some(&j) = index.get(callee) {
                 if j != i {
-                    visit(j, modules, index, mark, path, order)?;
+                    visit(j, modules, callees, index, mark, path, order)?;
                 }
             }
         }
@@ -803,7 +836,15 @@ fn order_modules(modules: Vec<Item>) -> std::result::Result<Vec<Item>, Vec<Strin
         Ok(())
     }
     for i in 0..modules.len() {
-        visit(i, &modules, &index, &mut mark, &mut Vec::new(), &mut order)?;
+        visit(
+            i,
+            &modules,
+            &callees,
+            &index,
+            &mut mark,
+            &mut Vec::new(),
+            &mut order,
+        )?;
     }
     let mut slots: Vec<Option<Item>> = modules.into_iter().map(Some).collect();
     Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())

@@ -94,48 +94,96 @@ impl FlowType {
         self.as_wire().to_ascii_lowercase()
     }
 
-    /// The Architect YAML top-level key: `commonModule`, `inboundCall`, `inQueueCall`.
-    pub fn yaml_key(self) -> &'static str {
-        match self {
-            FlowType::Bot => "bot",
-            FlowType::BusinessProcess => "businessProcess",
+    /// The Architect YAML top-level key, as real exports spell it: `commonModule`,
+    /// `inboundCall`, `inqueueCall` (lower-case q), `botFlow` (not `bot`), `digitalBot`.
+    ///
+    /// Only keys seen in real exports or in public code that writes Archy YAML are listed
+    /// (see genesys-api.md, "Architect YAML"); `None` means flowctl does not know how
+    /// Architect spells this type's key (unverified), so it neither writes nor reads it.
+    /// Architect reads keys case-sensitively, and so does flowctl.
+    pub fn yaml_key(self) -> Option<&'static str> {
+        Some(match self {
+            FlowType::Bot => "botFlow",
             FlowType::CommonModule => "commonModule",
+            // Public code that generates Archy YAML for digital bot flows writes
+            // `digitalBot:` with `/digitalBot/bots/bot[...]` start references.
             FlowType::DigitalBot => "digitalBot",
-            FlowType::EmailSend => "emailSend",
             FlowType::InboundCall => "inboundCall",
             FlowType::InboundChat => "inboundChat",
             FlowType::InboundEmail => "inboundEmail",
             FlowType::InboundShortMessage => "inboundShortMessage",
-            FlowType::InQueueCall => "inQueueCall",
-            FlowType::InQueueEmail => "inQueueEmail",
-            FlowType::InQueueShortMessage => "inQueueShortMessage",
+            FlowType::InQueueCall => "inqueueCall",
             FlowType::OutboundCall => "outboundCall",
             FlowType::SecureCall => "secureCall",
-            FlowType::Speech => "speech",
-            FlowType::SurveyInvite => "surveyInvite",
-            FlowType::Voice => "voice",
-            FlowType::Voicemail => "voicemail",
-            FlowType::VoiceSurvey => "voiceSurvey",
             FlowType::Workflow => "workflow",
-            FlowType::Workitem => "workitem",
-        }
+            FlowType::BusinessProcess
+            | FlowType::EmailSend
+            | FlowType::InQueueEmail
+            | FlowType::InQueueShortMessage
+            | FlowType::Speech
+            | FlowType::SurveyInvite
+            | FlowType::Voice
+            | FlowType::Voicemail
+            | FlowType::VoiceSurvey
+            | FlowType::Workitem => return None,
+        })
     }
 
-    /// Parses any of the three spellings, ignoring case (`inboundCall`, `inboundcall`,
-    /// `INBOUNDCALL`).
+    /// The flow type whose Architect YAML key is exactly `key` (case-sensitive).
+    pub fn from_yaml_key(key: &str) -> Option<FlowType> {
+        FlowType::ALL
+            .into_iter()
+            .find(|t| t.yaml_key() == Some(key))
+    }
+
+    /// Every YAML key flowctl knows, for messages.
+    pub fn yaml_keys() -> Vec<&'static str> {
+        FlowType::ALL.iter().filter_map(|t| t.yaml_key()).collect()
+    }
+
+    /// Parses the wire or query spelling, ignoring case (`INBOUNDCALL`, `inboundcall`), for
+    /// flags and manifests. Architect YAML keys go through [`FlowType::from_yaml_key`].
     pub fn parse_any(s: &str) -> Option<FlowType> {
         FlowType::ALL
             .into_iter()
             .find(|t| t.as_wire().eq_ignore_ascii_case(s))
     }
 
-    /// The dependency-tracking object type: `COMMONMODULE` → `COMMONMODULEFLOW`;
-    /// `WORKFLOW` stays `WORKFLOW`.
-    pub fn object_type(self) -> String {
-        match self {
-            FlowType::Workflow => "WORKFLOW".to_string(),
-            other => format!("{}FLOW", other.as_wire()),
-        }
+    /// The dependency-tracking object type, from the SDK's `Dependency.type` enum
+    /// (`purecloudplatformclientv2` 269): `COMMONMODULE` → `COMMONMODULEFLOW`, `BOT` →
+    /// `BOTFLOW`, `DIGITALBOT` → `DIGITALBOTFLOW`; `WORKFLOW` stays `WORKFLOW`. `SPEECH`
+    /// has none (the enum has no `SPEECHFLOW`).
+    pub fn object_type(self) -> Option<&'static str> {
+        Some(match self {
+            FlowType::Bot => "BOTFLOW",
+            FlowType::BusinessProcess => "BUSINESSPROCESSFLOW",
+            FlowType::CommonModule => "COMMONMODULEFLOW",
+            FlowType::DigitalBot => "DIGITALBOTFLOW",
+            FlowType::EmailSend => "EMAILSENDFLOW",
+            FlowType::InboundCall => "INBOUNDCALLFLOW",
+            FlowType::InboundChat => "INBOUNDCHATFLOW",
+            FlowType::InboundEmail => "INBOUNDEMAILFLOW",
+            FlowType::InboundShortMessage => "INBOUNDSHORTMESSAGEFLOW",
+            FlowType::InQueueCall => "INQUEUECALLFLOW",
+            FlowType::InQueueEmail => "INQUEUEEMAILFLOW",
+            FlowType::InQueueShortMessage => "INQUEUESHORTMESSAGEFLOW",
+            FlowType::OutboundCall => "OUTBOUNDCALLFLOW",
+            FlowType::SecureCall => "SECURECALLFLOW",
+            FlowType::SurveyInvite => "SURVEYINVITEFLOW",
+            FlowType::Voice => "VOICEFLOW",
+            FlowType::Voicemail => "VOICEMAILFLOW",
+            FlowType::VoiceSurvey => "VOICESURVEYFLOW",
+            FlowType::Workflow => "WORKFLOW",
+            FlowType::Workitem => "WORKITEMFLOW",
+            FlowType::Speech => return None,
+        })
+    }
+
+    /// The flow type of a dependency-tracking object type (`BOTFLOW` → `BOT`).
+    pub fn from_object_type(object_type: &str) -> Option<FlowType> {
+        FlowType::ALL
+            .into_iter()
+            .find(|t| t.object_type() == Some(object_type))
     }
 }
 
@@ -476,12 +524,39 @@ mod tests {
         for t in FlowType::ALL {
             let json = serde_json::to_string(&t).unwrap();
             assert_eq!(json, format!("\"{}\"", t.as_wire()));
-            assert_eq!(FlowType::parse_any(t.yaml_key()), Some(t));
+            if let Some(key) = t.yaml_key() {
+                assert_eq!(FlowType::from_yaml_key(key), Some(t));
+            }
             assert_eq!(FlowType::parse_any(&t.as_query()), Some(t));
+            if let Some(o) = t.object_type() {
+                assert_eq!(FlowType::from_object_type(o), Some(t));
+            }
         }
-        assert_eq!(FlowType::CommonModule.object_type(), "COMMONMODULEFLOW");
-        assert_eq!(FlowType::Workflow.object_type(), "WORKFLOW");
+        assert_eq!(
+            FlowType::CommonModule.object_type(),
+            Some("COMMONMODULEFLOW")
+        );
+        assert_eq!(FlowType::Workflow.object_type(), Some("WORKFLOW"));
+        assert_eq!(FlowType::Bot.object_type(), Some("BOTFLOW"));
+        assert_eq!(FlowType::Speech.object_type(), None);
         assert_eq!(FlowType::parse_any("CALL"), None);
+    }
+
+    #[test]
+    fn yaml_keys_are_spelled_as_real_exports_and_read_case_sensitively() {
+        assert_eq!(FlowType::InQueueCall.yaml_key(), Some("inqueueCall"));
+        assert_eq!(FlowType::Bot.yaml_key(), Some("botFlow"));
+        assert_eq!(
+            FlowType::from_yaml_key("inqueueCall"),
+            Some(FlowType::InQueueCall)
+        );
+        assert_eq!(FlowType::from_yaml_key("inQueueCall"), None);
+        assert_eq!(FlowType::from_yaml_key("bot"), None);
+        assert_eq!(FlowType::from_yaml_key("InboundCall"), None);
+        assert_eq!(
+            FlowType::from_yaml_key("inboundCall"),
+            Some(FlowType::InboundCall)
+        );
     }
 
     #[test]

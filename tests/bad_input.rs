@@ -189,8 +189,11 @@ async fn a_corrupt_token_cache_is_ignored_with_a_warning() {
     // Any file the cache might read: corrupt them all.
     let r = org.flowctl(&["create-shared", "--name", "M"]).await;
     assert_eq!(r.code, 0, "{r:?}");
+    // (The job journal is a directory beside the token file.)
     for entry in std::fs::read_dir(&cache).expect("cache").flatten() {
-        std::fs::write(entry.path(), "{not json").expect("corrupt");
+        if entry.path().is_file() {
+            std::fs::write(entry.path(), "{not json").expect("corrupt");
+        }
     }
     let r = org.flowctl(&["create-shared", "--name", "M"]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -224,7 +227,7 @@ async fn hostile_server_answers_get_clear_errors() {
         vec!["{\"id\":\"x\"}"; 200_000].join(",")
     );
     let answers: Vec<(&str, ResponseTemplate, i32, &[&str])> = vec![
-        ("non-JSON 500", ResponseTemplate::new(500).set_body_string("<html>oops</html>"), 4, &["500"]),
+        ("non-JSON 501", ResponseTemplate::new(501).set_body_string("<html>oops</html>"), 4, &["501"]),
         ("wrong types", ResponseTemplate::new(200).set_body_json(serde_json::json!({"entities": "nope"})), 4, &["unexpected answer from GET /api/v2/"]),
         ("truncated JSON", ResponseTemplate::new(200).set_body_string("{\"entities\": [{\"id\": \"a\", \"na"), 4, &["unexpected answer from GET /api/v2/"]),
         ("huge answer of wrong shape", ResponseTemplate::new(200).set_body_string(big), 4, &["unexpected answer from GET /api/v2/"]),

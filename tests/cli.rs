@@ -91,7 +91,9 @@ async fn dry_run_needs_no_credentials_and_prints_architect_yaml() {
     .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("commonModule:"), "{r:?}");
-    assert!(r.stdout.contains("\"type\": \"COMMONMODULE\""), "{r:?}");
+    // The job creates the flow in the division its YAML names: no create request.
+    assert!(r.stdout.contains("division: Home"), "{r:?}");
+    assert!(!r.stdout.contains("POST /api/v2/flows "), "{r:?}");
     let r = flowctl(
         &[
             "create-parent",

@@ -3,7 +3,7 @@
 
 use flowctl::client::{Client, ClientError};
 use flowctl::config::Config;
-use flowctl::models::{FlowCreate, FlowType, JobRegistration};
+use flowctl::models::JobRegistration;
 use std::collections::BTreeMap;
 use wiremock::matchers::{body_string, header, header_exists, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -233,39 +233,113 @@ async fn bad_credentials_name_the_login_url() {
 }
 
 #[tokio::test]
-async fn a_create_after_a_lost_answer_finds_the_flow_instead_of_posting_again() {
+async fn an_upload_whose_answer_was_lost_is_not_sent_again_when_the_job_has_its_content() {
     let server = MockServer::start().await;
     token_mock(&server, 1).await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/flows"))
+    Mock::given(method("PUT"))
+        .and(path("/upload/job-1"))
         .respond_with(ResponseTemplate::new(503))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(path("/api/v2/flows"))
-        .and(query_param("name", "My Flow"))
-        .and(query_param("type", "inboundcall"))
+        .and(path("/api/v2/flows/jobs/job-1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "entities": [
-                {"id": "other", "name": "My Flow Two", "type": "INBOUNDCALL"},
-                {"id": "f-1", "name": "My Flow", "type": "INBOUNDCALL"}
-            ],
-            "pageSize": 100, "pageNumber": 1, "total": 2, "pageCount": 1
+            "id": "job-1", "status": "Started"
         })))
+        .expect(1)
         .mount(&server)
         .await;
     let client = Client::new(&config(&server, None)).expect("client");
-    let flow = client
-        .create_flow(&FlowCreate {
-            name: "My Flow".into(),
-            description: None,
-            flow_type: FlowType::InboundCall,
-            division: None,
-        })
+    let job = JobRegistration {
+        id: "job-1".into(),
+        presigned_url: format!("{}/upload/job-1?X-Amz-Signature=s", server.uri()),
+        headers: Default::default(),
+        self_uri: None,
+    };
+    client
+        .upload_job_content(&job, "commonModule: {}")
         .await
-        .expect("found");
-    assert_eq!(flow.id, "f-1");
+        .expect("the job already has its content");
+}
+
+#[tokio::test]
+async fn a_500_is_retried_like_502_to_504() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "o", "name": "Org"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    assert_eq!(client.organization().await.expect("retried").name, "Org");
+}
+
+#[tokio::test]
+async fn a_delete_answering_409_is_retried_until_it_succeeds() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v2/flows/f-1"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(serde_json::json!({
+            "message": "busy", "code": "general.conflict", "status": 409
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v2/flows/f-1"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    client
+        .delete_flow("f-1")
+        .await
+        .expect("deleted after the conflict passed");
+}
+
+#[tokio::test]
+async fn a_read_right_after_a_write_waits_out_a_404() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/flows/f-1"))
+        .respond_with(ResponseTemplate::new(404))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/flows/f-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "f-1", "name": "My Flow", "type": "INBOUNDCALL"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(&config(&server, None)).expect("client");
+    let flow = client.get_flow_after_write("f-1").await.expect("read");
+    assert_eq!(flow.map(|f| f.name).as_deref(), Some("My Flow"));
+    // A plain read takes the 404 as "absent" at once.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/flows/f-2"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(client.get_flow("f-2").await.expect("answer").is_none());
 }
 
 #[tokio::test]
@@ -328,7 +402,8 @@ async fn non_json_error_bodies_and_garbage_retry_after_do_not_panic() {
     token_mock(&server, 1).await;
     Mock::given(path("/api/v2/organizations/me"))
         .respond_with(
-            ResponseTemplate::new(500)
+            // 501: not retried (500 is, as the SDKs do), so the body is what comes back.
+            ResponseTemplate::new(501)
                 .set_body_string("<html>upstream exploded</html>")
                 .insert_header("Retry-After", "later"),
         )
@@ -336,7 +411,7 @@ async fn non_json_error_bodies_and_garbage_retry_after_do_not_panic() {
         .mount(&server)
         .await;
     let client = Client::new(&config(&server, None)).expect("client");
-    let err = client.organization().await.expect_err("500");
+    let err = client.organization().await.expect_err("501");
     assert!(err.to_string().contains("upstream exploded"), "{err}");
 }
 

@@ -31,8 +31,6 @@ async fn apply_under_twenty_percent_faulty_requests_publishes_every_flow_once() 
         ..EmulatorConfig::default()
     })
     .await;
-    // Also one Architect job that fails as a rate limit inside Architect does.
-    org.emulator.script_faults(vec![Fault::JobRateLimited]);
     let path = org.path().join("flows.yaml");
     std::fs::write(&path, manifest(10, "Hello")).expect("manifest");
     let path = path.to_str().expect("utf-8");
@@ -65,7 +63,7 @@ async fn apply_under_twenty_percent_faulty_requests_publishes_every_flow_once() 
         .collect();
     let count = |s: u16| api.iter().filter(|(_, _, x)| *x == s).count();
     eprintln!(
-        "fault suite: {} API requests, {} answered 429, {} answered 503, {} dropped, 1 Architect job failed as a rate limit; \
+        "fault suite: {} API requests, {} answered 429, {} answered 503, {} dropped; \
          11 of 11 flows published once each, {extra_versions} extra versions",
         api.len(),
         count(429),
@@ -190,4 +188,32 @@ async fn a_job_slower_than_the_timeout_is_not_raced_and_the_next_run_converges()
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["action"], "unchanged");
     assert_eq!(org.emulator.flows().len(), 1);
+}
+
+/// A publish job that fails as a rate limit inside Architect ("could not find the flow with
+/// id") is not retried blindly: the sources retry that only for export jobs. It fails
+/// alone, with Architect's message whole, and the next run publishes it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_job_failing_inside_architect_fails_alone_and_the_rerun_converges() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(20),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let path = org.path().join("flows.yaml");
+    std::fs::write(&path, manifest(0, "Hello")).expect("manifest");
+    let path = path.to_str().expect("utf-8");
+    org.emulator.script_faults(vec![Fault::JobRateLimited]);
+    let r = org.flowctl(&["apply", "-f", path]).await;
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("could not find the flow with id"),
+        "{r:?}"
+    );
+    assert!(org.emulator.flows().is_empty(), "nothing half-created");
+    let r = org.flowctl(&["apply", "-f", path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let flows = org.emulator.flows();
+    assert_eq!(flows.len(), 1);
+    assert_eq!(org.emulator.flow_versions(&flows[0].id).len(), 1);
 }

@@ -85,7 +85,8 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Network { .. } => true,
-            ClientError::Api(e) => matches!(e.status, 429 | 502 | 503 | 504),
+            // 500 too, as the Go SDK and the Terraform provider retry it (genesys-api.md).
+            ClientError::Api(e) => matches!(e.status, 429 | 500 | 502 | 503 | 504),
             _ => false,
         }
     }

@@ -1,7 +1,10 @@
 //! When to retry, as a pure function the caller acts on (it does the sleeping).
 //!
 //! Retried: what the official SDKs retry (genesys-api.md): connection errors, 429, and
-//! 502/503/504. Nothing else: 400, 404, 409 and the like are answers, not accidents.
+//! 500/502/503/504 (the Go SDK and the Terraform provider retry 500 too). Two answers are
+//! retried only where the Terraform provider retries them, for a bounded time
+//! ([`settle`]): a 404 on a read right after a write (eventual consistency), and a 409 on
+//! a `DELETE`. Anything else (400, a 404 elsewhere, ...) is an answer, not an accident.
 //!
 //! | failure | wait |
 //! |---|---|
@@ -77,6 +80,41 @@ pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     v.parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// How long the answers the Terraform provider waits out are waited out here: a 404 on a
+/// read just after a write (`WithRetriesForRead`) and a 409 on `DELETE` (30 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settle {
+    /// The whole time to keep trying.
+    pub window: Duration,
+    /// The first wait; each next one doubles, up to `cap`.
+    pub first: Duration,
+    pub cap: Duration,
+}
+
+/// A 404 right after a publish or create.
+pub const READ_AFTER_WRITE: Settle = Settle {
+    window: Duration::from_secs(15),
+    first: Duration::from_millis(250),
+    cap: Duration::from_secs(2),
+};
+
+/// A 409 on `DELETE`: "about 30 s", as the Terraform provider waits.
+pub const DELETE_CONFLICT: Settle = Settle {
+    window: Duration::from_secs(30),
+    first: Duration::from_secs(1),
+    cap: Duration::from_secs(5),
+};
+
+/// The wait before try `attempt + 1` (after `attempt` tries, `elapsed` in), or `None` when
+/// the window is spent.
+pub fn settle(s: Settle, attempt: u32, elapsed: Duration) -> Option<Duration> {
+    let wait = s
+        .first
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)))
+        .min(s.cap);
+    (elapsed.saturating_add(wait) <= s.window).then_some(wait)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +126,28 @@ mod tests {
         cap: Duration::from_secs(30),
         max_retry_after: Duration::from_secs(180),
     };
+
+    #[test]
+    fn settling_doubles_up_to_the_cap_and_stops_at_the_window() {
+        assert_eq!(
+            settle(DELETE_CONFLICT, 1, Duration::ZERO),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            settle(DELETE_CONFLICT, 3, Duration::from_secs(3)),
+            Some(Duration::from_secs(4))
+        );
+        assert_eq!(
+            settle(DELETE_CONFLICT, 9, Duration::from_secs(10)),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(settle(DELETE_CONFLICT, 9, Duration::from_secs(26)), None);
+        assert_eq!(
+            settle(READ_AFTER_WRITE, 1, Duration::ZERO),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(settle(READ_AFTER_WRITE, 40, Duration::from_secs(14)), None);
+    }
 
     #[test]
     fn a_429_waits_exactly_retry_after() {

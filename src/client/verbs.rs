@@ -1,7 +1,7 @@
 //! The typed verbs flowctl uses: flows, Architect jobs, queues, divisions, the org, and
 //! dependency tracking. Each goes through [`Client::send`].
 
-use super::retry::Decision;
+use super::retry::{self, Decision};
 use super::{Client, ClientError, ClientResult, Resend};
 use crate::models::*;
 use reqwest::Method;
@@ -24,6 +24,40 @@ impl Client {
         }
     }
 
+    /// `GET /api/v2/flows/{id}` right after a job wrote the flow: a 404 there can be the
+    /// read racing the write (eventual consistency), so it is retried for a bounded time
+    /// ([`retry::READ_AFTER_WRITE`]) before it counts as "absent".
+    pub async fn get_flow_after_write(&self, id: &str) -> ClientResult<Option<Flow>> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(flow) = self.get_flow(id).await? {
+                return Ok(Some(flow));
+            }
+            match retry::settle(retry::READ_AFTER_WRITE, attempt, start.elapsed()) {
+                Some(wait) => {
+                    tracing::debug!(flow = %id, attempt, "flow not readable yet after the write; waiting {wait:?}");
+                    tokio::time::sleep(wait).await;
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// `POST /api/v2/flows/actions/unlock?flow={id}` (needs `architect:flow:unlock`).
+    pub async fn unlock_flow(&self, id: &str) -> ClientResult<()> {
+        self.send(
+            Method::POST,
+            &["api", "v2", "flows", "actions", "unlock"],
+            &[("flow", id.to_string())],
+            None,
+            Resend::Safe,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Every flow of this type whose name equals `name` exactly, reading every page (the
     /// API's `name` filter is a substring match).
     pub async fn find_flows_by_name(
@@ -43,6 +77,35 @@ impl Client {
             .collect())
     }
 
+    /// Every flow of any type whose name equals `name` exactly (all pages), for references
+    /// that do not say the type (`transferToFlow`).
+    pub async fn find_flows_any_type(&self, name: &str) -> ClientResult<Vec<Flow>> {
+        let flows: Vec<Flow> = self
+            .get_all(&["api", "v2", "flows"], &[("name", name.to_string())])
+            .await?;
+        Ok(flows
+            .into_iter()
+            .filter(|f| f.name == name && f.deleted != Some(true))
+            .collect())
+    }
+
+    /// Every schedule group, data table, data action or user prompt (all pages): what a
+    /// flow may reference by name but flowctl never creates.
+    pub async fn list_referenced(
+        &self,
+        kind: crate::flow::RefKind,
+    ) -> ClientResult<Vec<EntityRef>> {
+        use crate::flow::RefKind;
+        let path: &[&str] = match kind {
+            RefKind::ScheduleGroup => &["api", "v2", "architect", "schedulegroups"],
+            RefKind::DataTable => &["api", "v2", "flows", "datatables"],
+            RefKind::DataAction => &["api", "v2", "integrations", "actions"],
+            RefKind::UserPrompt => &["api", "v2", "architect", "prompts"],
+            RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow => return Ok(Vec::new()),
+        };
+        self.get_all(path, &[]).await
+    }
+
     /// Every flow of these types (all pages).
     pub async fn list_flows(&self, types: &[FlowType]) -> ClientResult<Vec<Flow>> {
         let query: Vec<(&str, String)> = types.iter().map(|t| ("type", t.as_query())).collect();
@@ -51,57 +114,6 @@ impl Client {
             .into_iter()
             .filter(|f| f.deleted != Some(true))
             .collect())
-    }
-
-    /// `POST /api/v2/flows`. After an ambiguous failure (the connection dropped, a 5xx) the
-    /// flow is looked up by name and type before posting again, so a retry never makes a
-    /// duplicate.
-    pub async fn create_flow(&self, body: &FlowCreate) -> ClientResult<Flow> {
-        let json = serde_json::to_value(body).map_err(|e| ClientError::Decode {
-            method: "POST".into(),
-            path: "/api/v2/flows".into(),
-            message: e.to_string(),
-        })?;
-        let policy = self.policy();
-        let start = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let err = match self
-                .send(
-                    Method::POST,
-                    &["api", "v2", "flows"],
-                    &[],
-                    Some(&json),
-                    Resend::OnlyAfter429,
-                )
-                .await
-            {
-                Ok(b) => return b.json(),
-                Err(e) => e,
-            };
-            let ambiguous = match &err {
-                ClientError::Network { .. } => true,
-                ClientError::RetriesExhausted { .. } => false,
-                other => matches!(other.status(), Some(500 | 502 | 503 | 504)),
-            };
-            if !ambiguous {
-                return Err(err);
-            }
-            // Did it land? Then that is our flow.
-            if let Ok(mut found) = self.find_flows_by_name(&body.name, body.flow_type).await {
-                if !found.is_empty() {
-                    tracing::info!(name = %body.name, "the create's answer was lost, but the flow exists; using it");
-                    return Ok(found.remove(0));
-                }
-            }
-            match policy.decide(attempt, true, None, start.elapsed(), rand::random::<f64>()) {
-                Decision::RetryAfter(d) => {
-                    crate::progress::sleep(format!("a retry of creating '{}'", body.name), d).await
-                }
-                Decision::GiveUp => return Err(err),
-            }
-        }
     }
 
     /// `PUT /api/v2/flows/{id}`.
@@ -118,21 +130,38 @@ impl Client {
         .json()
     }
 
-    /// `DELETE /api/v2/flows/{id}`; 404/410 count as done.
+    /// `DELETE /api/v2/flows/{id}`; 404/410 count as done. A 409 is transient there (the
+    /// Terraform provider retries it for 30 s), so it is retried for
+    /// [`retry::DELETE_CONFLICT`] before it is the answer.
     pub async fn delete_flow(&self, id: &str) -> ClientResult<()> {
-        match self
-            .send(
-                Method::DELETE,
-                &["api", "v2", "flows", id],
-                &[],
-                None,
-                Resend::Safe,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_gone(&e) => Ok(()),
-            Err(e) => Err(e),
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self
+                .send(
+                    Method::DELETE,
+                    &["api", "v2", "flows", id],
+                    &[],
+                    None,
+                    Resend::Safe,
+                )
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if is_gone(&e) => return Ok(()),
+                Err(e) => e,
+            };
+            if err.status() != Some(409) {
+                return Err(err);
+            }
+            match retry::settle(retry::DELETE_CONFLICT, attempt, start.elapsed()) {
+                Some(wait) => {
+                    tracing::info!(flow = %id, attempt, "DELETE answered 409; retrying in {wait:?}: {err}");
+                    tokio::time::sleep(wait).await;
+                }
+                None => return Err(err),
+            }
         }
     }
 
@@ -215,6 +244,14 @@ impl Client {
                 }
                 Decision::GiveUp => return Err(err),
             }
+            // The upload may have landed and only its answer been lost: a job that has left
+            // `Registered` has its content, and uploading again must not run it twice.
+            if let Ok(state) = self.get_job(&job.id).await {
+                if state.status != JobStatus::Registered {
+                    tracing::info!(job = %job.id, "the upload's answer was lost, but the job has its content");
+                    return Ok(());
+                }
+            }
         }
     }
 
@@ -259,11 +296,59 @@ impl Client {
         }
     }
 
-    /// register → upload → wait. Returns the finished job, Success or Failure.
+    /// register → upload → wait. Returns the finished job, Success or Failure. The job is
+    /// in the journal from its registration until it is seen finished, so a run killed in
+    /// between lets the next one wait for it ([`Client::wait_for_earlier_jobs`]).
     pub async fn run_job(&self, yaml: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
         let job = self.register_job().await?;
+        if let Some(j) = self.journal() {
+            j.record(&job.id);
+        }
         self.upload_job_content(&job, yaml).await?;
-        self.wait_for_job(&job.id, timeout).await
+        let done = self.wait_for_job(&job.id, timeout).await?;
+        if let Some(j) = self.journal() {
+            j.done(&job.id);
+        }
+        Ok(done)
+    }
+
+    /// Waits (up to `timeout` in all) for the Architect jobs an earlier run of this client
+    /// left in flight, so that what happens next is decided on what they published. Returns
+    /// how many were waited for. A job that cannot be read is forgotten: the plan then sees
+    /// whatever it did.
+    pub async fn wait_for_earlier_jobs(&self, timeout: Duration) -> usize {
+        let Some(journal) = self.journal() else {
+            return 0;
+        };
+        let pending = journal.pending();
+        if pending.is_empty() {
+            return 0;
+        }
+        tracing::warn!(
+            "waiting for {} Architect job(s) that an earlier run left in flight (up to {} s)",
+            pending.len(),
+            timeout.as_secs()
+        );
+        let start = Instant::now();
+        let mut waited = 0;
+        for entry in pending {
+            let left = timeout.saturating_sub(start.elapsed());
+            match self.get_job(&entry.job).await {
+                Ok(job) if job.status == JobStatus::Started && !left.is_zero() => {
+                    waited += 1;
+                    match self.wait_for_job(&entry.job, left).await {
+                        Ok(_) => journal.done(&entry.job),
+                        Err(e) => tracing::warn!("Architect job {} did not finish: {e}", entry.job),
+                    }
+                }
+                // Finished, never given content (Registered), or gone.
+                Ok(job) if job.status != JobStatus::Started => journal.done(&entry.job),
+                Err(e) if is_gone(&e) => journal.done(&entry.job),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("cannot read Architect job {}: {e}", entry.job),
+            }
+        }
+        waited
     }
 
     // queues, divisions, org

@@ -6,7 +6,7 @@ use crate::cli::{CreateSharedArgs, GlobalArgs, PublishArgs};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::flow::{self, FlowDocument, SharedTemplate};
-use crate::models::{EntityRef, FlowCreate, FlowType};
+use crate::models::FlowType;
 use crate::output::Printer;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -78,7 +78,7 @@ pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<St
     let consumers = client
         .consuming_resources(
             &module.id,
-            &FlowType::CommonModule.object_type(),
+            FlowType::CommonModule.object_type().unwrap_or_default(),
             Some("published"),
         )
         .await?;
@@ -101,7 +101,7 @@ pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<St
             .consumed_resources(
                 &c.id,
                 &version,
-                &flow.flow_type.object_type(),
+                flow.flow_type.object_type().unwrap_or_default(),
                 &["COMMONMODULEFLOW", "QUEUE"],
             )
             .await?;
@@ -289,27 +289,18 @@ pub fn options(args: &PublishArgs) -> PublishOptions {
     }
 }
 
-/// `--dry-run`: the YAML to be published and the `POST /api/v2/flows` body, per flow.
+/// `--dry-run`: the YAML the Architect job would get, per flow. There is no create
+/// request: the job creates the flow when none of its name and type exists.
 pub fn print_dry_run(docs: &[FlowDocument], division: &str, out: Printer) {
     let records: Vec<serde_json::Value> = docs
         .iter()
         .map(|doc| {
-            let body = FlowCreate {
-                name: doc.name.clone(),
-                description: doc.description.clone(),
-                flow_type: doc.flow_type,
-                division: Some(EntityRef {
-                    id: None,
-                    name: Some(doc.division.clone().unwrap_or_else(|| division.to_string())),
-                    self_uri: None,
-                }),
-            };
             serde_json::json!({
                 "name": doc.name,
                 "type": doc.flow_type,
+                "division": doc.division.clone().unwrap_or_else(|| division.to_string()),
                 "contentHash": doc.content_hash(),
-                "createBody": body,
-                "yaml": doc.publish_yaml(),
+                "yaml": doc.publish_yaml_in(division),
             })
         })
         .collect();
@@ -324,10 +315,8 @@ pub fn print_dry_run(docs: &[FlowDocument], division: &str, out: Printer) {
             crate::output::type_name(doc.flow_type),
             doc.name
         ));
-        out.line("# POST /api/v2/flows (only if no flow of this name and type exists; the division id is looked up by name)");
-        out.line(serde_json::to_string_pretty(&record["createBody"]).unwrap_or_default());
-        out.line("# Architect YAML uploaded through POST /api/v2/flows/jobs:");
-        out.line(doc.publish_yaml());
+        out.line("# Architect YAML uploaded through POST /api/v2/flows/jobs; the job finds the flow by name and type, or creates it:");
+        out.line(record["yaml"].as_str().unwrap_or_default());
     }
 }
 

@@ -116,7 +116,7 @@ async fn picture(session: &Session) -> Result<String> {
         let callers = client
             .consuming_resources(
                 &m.id,
-                &FlowType::CommonModule.object_type(),
+                FlowType::CommonModule.object_type().unwrap_or_default(),
                 Some("published"),
             )
             .await?;
@@ -128,7 +128,7 @@ async fn picture(session: &Session) -> Result<String> {
                 .consumed_resources(
                     &c.id,
                     &version,
-                    &FlowType::InboundCall.object_type(),
+                    FlowType::InboundCall.object_type().unwrap_or_default(),
                     &["QUEUE"],
                 )
                 .await?

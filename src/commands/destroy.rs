@@ -101,7 +101,11 @@ pub async fn destroy(client: &Client, manifest: &Manifest, force: bool) -> Resul
             continue;
         };
         let consumers = client
-            .consuming_resources(&flow.id, &FlowType::CommonModule.object_type(), None)
+            .consuming_resources(
+                &flow.id,
+                FlowType::CommonModule.object_type().unwrap_or_default(),
+                None,
+            )
             .await?;
         for c in consumers
             .into_iter()

@@ -5,6 +5,7 @@ use super::Session;
 use crate::cli::{GlobalArgs, GraphArgs, GraphFormat, OutputFormat};
 use crate::client::Client;
 use crate::error::Result;
+use crate::flow::RefKind;
 use crate::manifest::Manifest;
 use crate::models::FlowType;
 use crate::output::Printer;
@@ -15,6 +16,34 @@ pub enum NodeKind {
     Module,
     Flow,
     Queue,
+    /// A schedule group, data table, data action or user prompt.
+    Resource(RefKind),
+}
+
+/// Dependency-tracking resource types `--from-org` asks for: modules, queues, bot flows
+/// and the resources flows reference (the SDK's enum names).
+const CONSUMED_TYPES: &[&str] = &[
+    "COMMONMODULEFLOW",
+    "QUEUE",
+    "BOTFLOW",
+    "DIGITALBOTFLOW",
+    "SCHEDULEGROUP",
+    "DATATABLE",
+    "DATAACTION",
+    "USERPROMPT",
+];
+
+/// The graph node for a dependency-tracking object type.
+fn kind_of_object(object_type: Option<&str>) -> NodeKind {
+    match object_type {
+        Some("QUEUE") => NodeKind::Queue,
+        Some("COMMONMODULEFLOW") | None => NodeKind::Module,
+        Some("SCHEDULEGROUP") => NodeKind::Resource(RefKind::ScheduleGroup),
+        Some("DATATABLE") => NodeKind::Resource(RefKind::DataTable),
+        Some("DATAACTION") => NodeKind::Resource(RefKind::DataAction),
+        Some("USERPROMPT") => NodeKind::Resource(RefKind::UserPrompt),
+        Some(_) => NodeKind::Flow,
+    }
 }
 
 /// Nodes keyed by (kind, name); edges from caller to callee.
@@ -54,6 +83,15 @@ impl Graph {
                 let to = g.node(NodeKind::Queue, q);
                 g.edge(me, to);
             }
+            for r in &item.doc.references {
+                let kind = if r.kind.is_flow() {
+                    NodeKind::Flow
+                } else {
+                    NodeKind::Resource(r.kind)
+                };
+                let to = g.node(kind, &r.name);
+                g.edge(me, to);
+            }
         }
         g
     }
@@ -83,16 +121,12 @@ impl Graph {
                 .consumed_resources(
                     &flow.id,
                     &version.id,
-                    &flow.flow_type.object_type(),
-                    &["COMMONMODULEFLOW", "QUEUE"],
+                    flow.flow_type.object_type().unwrap_or_default(),
+                    CONSUMED_TYPES,
                 )
                 .await?;
             for d in consumed {
-                let kind = if d.object_type.as_deref() == Some("QUEUE") {
-                    NodeKind::Queue
-                } else {
-                    NodeKind::Module
-                };
+                let kind = kind_of_object(d.object_type.as_deref());
                 let to = g.node(kind, d.name.as_deref().unwrap_or(&d.id));
                 g.edge(me, to);
             }
@@ -118,6 +152,7 @@ impl Graph {
                 NodeKind::Module => format!("[[\"{label}\"]]"),
                 NodeKind::Flow => format!("[\"{label}\"]"),
                 NodeKind::Queue => format!("[(\"{label}\")]"),
+                NodeKind::Resource(r) => format!("{{{{\"{label} ({})\"}}}}", r.noun()),
             };
             s.push_str(&format!("  n{i}{shape}\n"));
         }
@@ -157,15 +192,25 @@ impl Graph {
             v.sort_by_key(|a| names.get(*a).map(|(_, n)| *n));
             v
         };
+        // What a flow transfers to or uses besides modules: queues, then other resources.
         let queues_of = |i: usize| -> String {
-            let qs: Vec<String> = callees(i, NodeKind::Queue)
-                .into_iter()
-                .filter_map(|q| names.get(q).map(|(_, n)| n.to_string()))
+            let mut used: Vec<usize> = self
+                .edges
+                .iter()
+                .filter(|(a, b)| {
+                    *a == i
+                        && names.get(*b).is_some_and(|(k, _)| {
+                            matches!(**k, NodeKind::Queue | NodeKind::Resource(_))
+                        })
+                })
+                .map(|(_, b)| *b)
                 .collect();
-            if qs.is_empty() {
+            used.sort_by_key(|b| names.get(*b).map(|(k, n)| (**k, *n)));
+            if used.is_empty() {
                 String::new()
             } else {
-                format!("  ──▶  [queue] {}", qs.join(", "))
+                let labels: Vec<String> = used.into_iter().map(label).collect();
+                format!("  ──▶  {}", labels.join(", "))
             }
         };
         let mut order: Vec<usize> = (0..names.len()).collect();
@@ -208,6 +253,7 @@ impl Graph {
                         NodeKind::Module => "commonModule",
                         NodeKind::Flow => "flow",
                         NodeKind::Queue => "queue",
+                        NodeKind::Resource(r) => r.noun(),
                     },
                     "name": name,
                 })
@@ -225,10 +271,11 @@ impl Graph {
         let mut s = String::from("digraph flows {\n  rankdir=LR;\n");
         for (i, (kind, name)) in self.names().into_iter().enumerate() {
             let label = name.replace('\\', "\\\\").replace('"', "\\\"");
-            let shape = match kind {
-                NodeKind::Module => "box3d",
-                NodeKind::Flow => "box",
-                NodeKind::Queue => "cylinder",
+            let (shape, label) = match kind {
+                NodeKind::Module => ("box3d", label),
+                NodeKind::Flow => ("box", label),
+                NodeKind::Queue => ("cylinder", label),
+                NodeKind::Resource(r) => ("hexagon", format!("{label} ({})", r.noun())),
             };
             s.push_str(&format!("  n{i} [label=\"{label}\", shape={shape}];\n"));
         }
@@ -246,6 +293,7 @@ fn kind_word(kind: NodeKind) -> &'static str {
         NodeKind::Module => crate::output::type_name(FlowType::CommonModule),
         NodeKind::Flow => crate::output::type_name(FlowType::InboundCall),
         NodeKind::Queue => "queue",
+        NodeKind::Resource(r) => r.noun(),
     }
 }
 

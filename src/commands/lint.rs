@@ -42,7 +42,7 @@ pub fn lint_text(text: &str, vars: &BTreeMap<String, String>, file: &str) -> Fil
     match read::facts(&text, file) {
         Ok(f) => {
             report.problems.extend(read::lint_problems(&f));
-            report.flow_type = Some(f.flow_type.yaml_key().to_string());
+            report.flow_type = f.flow_type.yaml_key().map(str::to_string);
             report.name = Some(f.name);
             report.modules = f.modules;
             report.queues = f.queues;

@@ -87,6 +87,10 @@ impl Session {
     async fn with_config(config: Config, emulator: Option<Emulator>) -> Result<Session> {
         let client = Client::new(&config)?;
         client.authenticate().await?;
+        // A run killed mid-job left it running: let it finish before anything is decided.
+        client
+            .wait_for_earlier_jobs(std::time::Duration::from_secs(300))
+            .await;
         let target = Target {
             region: config.region.map(|r| r.name.to_string()),
             api_base: config.api_base.to_string(),

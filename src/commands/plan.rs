@@ -157,10 +157,16 @@ pub async fn org_flows(
     client: &Client,
     manifest: &Manifest,
 ) -> Result<HashMap<(FlowType, String), Flow>> {
+    // Bot flows the manifest's flows call are read too: they must be published first.
+    let called = manifest
+        .items()
+        .flat_map(|i| i.doc.flow_callees())
+        .filter_map(|(_, t)| t);
     let types: BTreeSet<FlowType> = manifest
         .items()
         .map(|i| i.doc.flow_type)
         .chain([FlowType::CommonModule])
+        .chain(called)
         .collect();
     let types: Vec<FlowType> = types.into_iter().collect();
     Ok(client
@@ -169,6 +175,108 @@ pub async fn org_flows(
         .into_iter()
         .map(|f| ((f.flow_type, f.name.clone()), f))
         .collect())
+}
+
+/// What the manifest's flows reference besides modules and queues, and neither the
+/// manifest nor the org has: bot flows (published), flows they transfer to, schedule
+/// groups, data tables, data actions and user prompts. Each problem names the flow, the
+/// action and the missing thing, with close names. Lists each kind once, only if used.
+async fn missing_references(
+    client: &Client,
+    manifest: &Manifest,
+    existing: &HashMap<(FlowType, String), Flow>,
+) -> Result<Vec<String>> {
+    use crate::flow::RefKind;
+    let mut problems = Vec::new();
+    let mut listed: HashMap<RefKind, Vec<String>> = HashMap::new();
+    let mut transfer_targets: HashMap<String, bool> = HashMap::new();
+    for item in manifest.items() {
+        for r in &item.doc.references {
+            let (found, candidates): (bool, Vec<String>) = match r.kind {
+                RefKind::BotFlow | RefKind::DigitalBotFlow => {
+                    let t = r.kind.flow_type();
+                    let in_manifest = manifest
+                        .items()
+                        .any(|i| i.doc.name == r.name && Some(i.doc.flow_type) == t);
+                    let in_org = t.is_some_and(|t| {
+                        existing
+                            .get(&(t, r.name.clone()))
+                            .is_some_and(|f| f.published_version.is_some())
+                    });
+                    let names = existing
+                        .keys()
+                        .filter(|(ft, _)| Some(*ft) == t)
+                        .map(|(_, n)| n.clone())
+                        .chain(
+                            manifest
+                                .items()
+                                .filter(|i| Some(i.doc.flow_type) == t)
+                                .map(|i| i.doc.name.clone()),
+                        )
+                        .collect();
+                    (in_manifest || in_org, names)
+                }
+                RefKind::Flow => {
+                    let in_manifest = manifest.items().any(|i| i.doc.name == r.name);
+                    let found = if in_manifest {
+                        true
+                    } else if let Some(&known) = transfer_targets.get(&r.name) {
+                        known
+                    } else {
+                        let known = client
+                            .find_flows_any_type(&r.name)
+                            .await?
+                            .iter()
+                            .any(|f| f.published_version.is_some());
+                        transfer_targets.insert(r.name.clone(), known);
+                        known
+                    };
+                    let names = manifest.items().map(|i| i.doc.name.clone()).collect();
+                    (found, names)
+                }
+                kind => {
+                    let names = match listed.get(&kind) {
+                        Some(n) => n.clone(),
+                        None => {
+                            let n: Vec<String> = client
+                                .list_referenced(kind)
+                                .await?
+                                .into_iter()
+                                .filter_map(|e| e.name)
+                                .collect();
+                            listed.insert(kind, n.clone());
+                            n
+                        }
+                    };
+                    (names.contains(&r.name), names)
+                }
+            };
+            if found {
+                continue;
+            }
+            let near = resolve::near_names(&r.name, candidates.iter().map(String::as_str));
+            let suggestion = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {}?)", resolve::quoted_list(&near))
+            };
+            let state = if r.kind.is_flow() {
+                "is neither in the manifest nor published in the org"
+            } else {
+                "does not exist in the org"
+            };
+            problems.push(format!(
+                "{} '{}' ({}), action '{}': {} '{}' {state}{suggestion}",
+                kind(item.doc.flow_type),
+                item.doc.name,
+                item.origin,
+                r.action,
+                r.kind.noun(),
+                r.name
+            ));
+        }
+    }
+    Ok(problems)
 }
 
 /// Reads the org and decides every step. Anything the manifest needs from the org that is
@@ -203,6 +311,7 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
             }
         }
     }
+    problems.extend(missing_references(client, manifest, &existing).await?);
     let mut divisions = HashMap::new();
     let names: BTreeSet<&String> = manifest.items().map(|i| &i.division).collect();
     for d in names {
@@ -271,12 +380,20 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
         if doc.flow_type == FlowType::CommonModule && action != PlanAction::Unchanged {
             changing.insert(doc.name.as_str());
         }
-        let deps = doc
+        // What must publish first: the manifest's modules it calls, and the manifest's flows
+        // it calls (bot flows) or transfers to (the manifest orders those before it).
+        let mut deps: Vec<usize> = doc
             .modules
             .iter()
             .filter(|m| own.contains(m.as_str()) && **m != doc.name)
             .filter_map(|m| index.get(m.as_str()).copied())
             .collect();
+        let here = steps.len();
+        deps.extend(doc.flow_callees().filter_map(|(name, t)| {
+            items[..here]
+                .iter()
+                .position(|i| i.doc.name == name && t.is_none_or(|t| t == i.doc.flow_type))
+        }));
         steps.push(Step {
             item: (*item).clone(),
             action,
@@ -299,7 +416,7 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
         let consumers = client
             .consuming_resources(
                 &module.id,
-                &FlowType::CommonModule.object_type(),
+                FlowType::CommonModule.object_type().unwrap_or_default(),
                 Some("published"),
             )
             .await?;

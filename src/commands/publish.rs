@@ -1,21 +1,28 @@
-//! The idempotent publish of one flow, shared by `create-shared`, `create-parent` and the
-//! demo.
+//! The idempotent publish of one flow, shared by `create-shared`, `create-parent`, `apply`
+//! and the demo. It goes as the Terraform provider goes (genesys-api.md, "Flows"):
 //!
 //! 1. Find the flow by exact name and type. If its published description carries the
 //!    content marker of exactly this content, stop: `unchanged` (no job, no new version).
-//! 2. If it is absent, `POST /api/v2/flows` creates it (so it lands in the right division).
-//! 3. An Architect job uploads the YAML; Architect finds the flow by name and type,
-//!    updates and publishes it. flowctl waits for the job with adaptive polling.
-//! 4. The flow is read back to confirm the published version.
+//! 2. No `POST /api/v2/flows`: an Architect job gets the YAML (its `division:` set), finds
+//!    the flow by name and type or creates it, and publishes it. flowctl takes the flow's
+//!    id from the finished job's `flow.id`. So no `architect:flow:add` permission is
+//!    needed, and no window opens where the job publishes another flow than one created.
+//! 3. The flow is read back (a 404 right after the write is waited out) to confirm the
+//!    published version; `apply` reads all of them back in one listing instead.
 //!
-//! If the job fails for a flow this run created, that empty flow is deleted so nothing is
-//! left behind. A job failure that is really a rate limit ("could not find the flow with
-//! id", see genesys-api.md) is retried a bounded number of times.
+//! A lock held by this very OAuth client (a run that died mid-checkout) is ours: the flow
+//! is published, and if Architect still refuses it, our own lock is released and the job
+//! sent once more. A lock held by anyone else fails, naming them. If the job fails for a
+//! flow that did not exist before, the flow the job made (its `flow.id`, still unpublished)
+//! is deleted, so nothing is left half-created. A failed publish job is not retried: the
+//! one job failure the sources retry ("could not find the flow with id", Archy exit 107)
+//! is an export-job failure (genesys-api.md), and publishing blindly again could publish
+//! twice.
 
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::flow::{content_marker, FlowDocument};
-use crate::models::{ArchitectJob, Division, EntityRef, Flow, FlowCreate, FlowType, JobStatus};
+use crate::models::{ArchitectJob, Division, EntityRef, Flow, FlowType, JobStatus};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -53,8 +60,9 @@ pub struct Published {
 pub struct PublishOptions {
     /// Overall limit for one Architect job.
     pub job_timeout: Duration,
-    /// Attempts for jobs that fail because of a rate limit inside Architect.
-    pub job_attempts: u32,
+    /// Read the flow back after the job (`GET /api/v2/flows/{id}`). `apply` turns this off
+    /// and reads every published flow back in one listing.
+    pub read_back: bool,
 }
 
 /// Why a flow whose content is unchanged must still be published again.
@@ -72,7 +80,7 @@ impl Default for PublishOptions {
     fn default() -> Self {
         PublishOptions {
             job_timeout: Duration::from_secs(300),
-            job_attempts: 3,
+            read_back: true,
         }
     }
 }
@@ -134,93 +142,181 @@ pub async fn publish_known(
                 action: Action::Unchanged,
             });
         }
-        if let Some(err) = lock_error(flow) {
+        if let Some(err) = lock_error(flow, client.client_id()) {
             return Err(err);
         }
     }
-
-    let (flow_id, created) = match &existing {
-        Some(flow) => (flow.id.clone(), false),
-        None => {
-            let body = FlowCreate {
-                name: doc.name.clone(),
-                description: doc.description.clone(),
-                flow_type: doc.flow_type,
-                division: Some(EntityRef {
-                    id: Some(division.id.clone()),
-                    name: Some(division.name.clone()),
-                    self_uri: None,
-                }),
-            };
-            let flow = client
-                .create_flow(&body)
+    let yaml = doc.publish_yaml_in(&division.name);
+    let mut job = run_job(client, &yaml, &what, options).await?;
+    if job.status == JobStatus::Failure && mentions_lock(&job) {
+        // Architect may still hold our own lock against us: release it and send once more.
+        if let Some(id) = own_lock(client, doc, existing.as_ref()).await {
+            tracing::warn!(flow = %id, "the flow is locked by this OAuth client (an earlier run died mid-checkout); unlocking it");
+            client
+                .unlock_flow(&id)
                 .await
-                .map_err(|e| Error::from(e).context(format!("creating {what}")))?;
-            (flow.id, true)
-        }
-    };
-
-    match run_publish_job(client, doc, &what, options).await {
-        Ok(()) => {}
-        Err(err) if created && job_timed_out(&err) => {
-            // The job may still publish: deleting the flow now could race it. Say so; the
-            // next run finds the flow by name and converges.
-            return Err(err.context(format!(
-                "publishing {what} (the job is still running; flow {flow_id} may yet be published: run the command again to converge)"
-            )));
-        }
-        Err(err) if created => {
-            // Leave nothing half-created: the flow exists only because of this run.
-            return Err(match client.delete_flow(&flow_id).await {
-                Ok(()) => err.context(format!("publishing {what} (the empty flow {flow_id} was removed)")),
-                Err(del) => err.context(format!(
-                    "publishing {what} (and removing the empty flow {flow_id} failed too: {del}; delete it by hand)"
-                )),
-            });
-        }
-        Err(err) => {
-            // The job may have failed on a lock taken since we looked: name the holder.
-            if let Ok(Some(flow)) = client.get_flow(&flow_id).await {
-                if let Some(lock) = lock_error(&flow) {
-                    return Err(lock.context(format!("publishing {what}")));
-                }
-            }
-            return Err(err.context(format!("publishing {what}")));
+                .map_err(|e| Error::from(e).context(format!("unlocking our own lock on {what}")))?;
+            job = run_job(client, &yaml, &what, options).await?;
         }
     }
-
+    if job.status != JobStatus::Success {
+        return Err(failed(client, &job, existing.as_ref(), &what).await);
+    }
+    let created = existing.is_none();
+    let flow_id = match job.flow.as_ref().and_then(|f| f.id.clone()) {
+        Some(id) => id,
+        // (unverified) Every source shows `flow.id` on a finished publish job; without it
+        // the flow is found the way the job found it, by name and type.
+        None => client
+            .find_flows_by_name(&doc.name, doc.flow_type)
+            .await
+            .map_err(|e| Error::from(e).context(format!("looking up {what} after its job")))?
+            .into_iter()
+            .next()
+            .map(|f| f.id)
+            .ok_or_else(|| {
+                Error::rejected(
+                    format!(
+                        "the Architect job {} succeeded but names no flow, and no {what} exists",
+                        job.id
+                    ),
+                    Some(
+                        "run the command again; if it persists, check the flow in Architect".into(),
+                    ),
+                )
+            })?,
+    };
+    let action = if created {
+        Action::Created
+    } else {
+        Action::Updated
+    };
+    if !options.read_back {
+        return Ok(Published {
+            id: flow_id,
+            name: doc.name.clone(),
+            flow_type: doc.flow_type,
+            version: String::new(),
+            action,
+        });
+    }
     let flow = client
-        .get_flow(&flow_id)
+        .get_flow_after_write(&flow_id)
         .await
         .map_err(|e| Error::from(e).context(format!("reading back {what}")))?
         .ok_or_else(|| {
             Error::rejected(
-                format!("{what} ({flow_id}) disappeared right after it was published"),
-                None,
+                format!("{what} ({flow_id}) could not be read after it was published"),
+                Some("run the command again; if it persists, check the flow in Architect".into()),
             )
         })?;
+    confirm(&flow, doc, &what, action)
+}
+
+/// The record of a flow read back after its job: it must show a published version.
+pub fn confirm(flow: &Flow, doc: &FlowDocument, what: &str, action: Action) -> Result<Published> {
     if flow.published_version.is_none() {
         return Err(Error::rejected(
             format!(
-                "the Architect job succeeded but {what} ({flow_id}) shows no published version"
+                "the Architect job succeeded but {what} ({}) shows no published version",
+                flow.id
             ),
             Some("run the command again; if it persists, check the flow in Architect".into()),
         ));
     }
-    if !is_up_to_date(&flow, doc) {
-        tracing::warn!(flow = %flow_id, "published, but the description does not carry this content's marker; the next run will publish again");
+    if !is_up_to_date(flow, doc) {
+        tracing::warn!(flow = %flow.id, "published, but the description does not carry this content's marker; the next run will publish again");
     }
     Ok(Published {
         id: flow.id.clone(),
         name: flow.name.clone(),
         flow_type: flow.flow_type,
-        version: version_of(&flow),
-        action: if created {
-            Action::Created
-        } else {
-            Action::Updated
-        },
+        version: version_of(flow),
+        action,
     })
+}
+
+/// register → upload → wait, with the step that failed named.
+async fn run_job(
+    client: &Client,
+    yaml: &str,
+    what: &str,
+    options: PublishOptions,
+) -> Result<ArchitectJob> {
+    client
+        .run_job(yaml, options.job_timeout)
+        .await
+        .map_err(|e| {
+            let e = Error::from(e);
+            if job_timed_out(&e) {
+                // The job may still publish: nothing is deleted, and the next run finds the
+                // flow by name and converges.
+                e.context(format!(
+                    "publishing {what} (the job is still running and may yet publish: run the command again to converge)"
+                ))
+            } else {
+                e.context(format!("publishing {what}"))
+            }
+        })
+}
+
+/// The id of the flow when it is locked by this very OAuth client.
+async fn own_lock(client: &Client, doc: &FlowDocument, existing: Option<&Flow>) -> Option<String> {
+    let flow = match existing {
+        Some(f) => client.get_flow(&f.id).await.ok().flatten(),
+        None => client
+            .find_flows_by_name(&doc.name, doc.flow_type)
+            .await
+            .ok()?
+            .into_iter()
+            .next(),
+    }?;
+    let ours = flow.locked_user.is_none()
+        && flow
+            .locked_client
+            .as_ref()
+            .and_then(|c| c.id.as_deref())
+            .is_some_and(|id| id == client.client_id());
+    ours.then_some(flow.id)
+}
+
+fn mentions_lock(job: &ArchitectJob) -> bool {
+    job.messages
+        .iter()
+        .any(|m| m.text.to_lowercase().contains("locked"))
+}
+
+/// The error for a failed job, after leaving nothing half-created: a flow that did not
+/// exist before and that this run's job made (named by its `flow.id`, still unpublished)
+/// is deleted; anything else is left alone.
+async fn failed(client: &Client, job: &ArchitectJob, existing: Option<&Flow>, what: &str) -> Error {
+    let err = job_failure(job, what);
+    if let Some(before) = existing {
+        // A lock taken since we looked: name the holder.
+        if let Ok(Some(flow)) = client.get_flow(&before.id).await {
+            if let Some(lock) = lock_error(&flow, client.client_id()) {
+                return lock.context(format!("publishing {what}"));
+            }
+        }
+        return err;
+    }
+    let Some(id) = job.flow.as_ref().and_then(|f| f.id.clone()) else {
+        return err;
+    };
+    match client.get_flow(&id).await {
+        Ok(Some(flow)) if flow.published_version.is_none() => match client.delete_flow(&id).await {
+            Ok(()) => err.context(format!(
+                "publishing {what} (the unpublished flow {id} its job created was removed)"
+            )),
+            Err(del) => err.context(format!(
+                "publishing {what} (removing the unpublished flow {id} its job created failed too: {del}; delete it by hand)"
+            )),
+        },
+        Ok(_) => err,
+        Err(e) => err.context(format!(
+            "publishing {what} (could not check whether its job left flow {id} behind: {e})"
+        )),
+    }
 }
 
 /// True when `flow` was published before `module_published_at` (both ISO-8601), i.e. it
@@ -235,50 +331,9 @@ pub fn is_stale(flow: &Flow, module_published_at: Option<&str>) -> bool {
     matches!((flow_at, module_at), (Some(f), Some(m)) if f < m)
 }
 
-/// Runs the Architect job for `doc`, retrying the rate-limit failures Architect reports as
-/// "could not find the flow".
-async fn run_publish_job(
-    client: &Client,
-    doc: &FlowDocument,
-    what: &str,
-    options: PublishOptions,
-) -> Result<()> {
-    let yaml = doc.publish_yaml();
-    let mut attempt = 1;
-    loop {
-        let job = client.run_job(&yaml, options.job_timeout).await?;
-        if job.status == JobStatus::Success {
-            return Ok(());
-        }
-        if is_rate_limit_failure(&job) && attempt < options.job_attempts {
-            let wait = Duration::from_secs(2u64.pow(attempt));
-            tracing::warn!(job = %job.id, attempt, "Architect job hit a rate limit; retrying in {wait:?}");
-            crate::progress::sleep(
-                format!(
-                    "a retry of '{}' after a rate limit inside Architect",
-                    doc.name
-                ),
-                wait,
-            )
-            .await;
-            attempt += 1;
-            continue;
-        }
-        return Err(job_failure(&job, what));
-    }
-}
-
 /// True when waiting for the job ran out of time (the job's own outcome is unknown).
 fn job_timed_out(err: &Error) -> bool {
     matches!(err.root(), Error::Client(c) if matches!(**c, crate::client::ClientError::Timeout { .. }))
-}
-
-/// Archy exit code 107: a 429 inside the job surfaces as "could not find the flow with id".
-fn is_rate_limit_failure(job: &ArchitectJob) -> bool {
-    job.messages.iter().any(|m| {
-        let t = m.text.to_lowercase();
-        t.contains("could not find the flow with id") || t.contains("rate limit")
-    })
 }
 
 /// The job's messages, whole, as the error.
@@ -304,10 +359,12 @@ fn job_failure(job: &ArchitectJob, what: &str) -> Error {
     Error::rejected(message, hint)
 }
 
-/// A lock held by someone (a UI user or another OAuth client) blocks publishing.
-fn lock_error(flow: &Flow) -> Option<Error> {
+/// A lock held by someone else (a UI user or another OAuth client) blocks publishing; a
+/// lock held by `own_client_id` (this OAuth client) does not.
+pub fn lock_error(flow: &Flow, own_client_id: &str) -> Option<Error> {
     let holder = match (&flow.locked_user, &flow.locked_client) {
         (Some(user), _) => format!("user {}", describe(user)),
+        (None, Some(client)) if client.id.as_deref() == Some(own_client_id) => return None,
         (None, Some(client)) => format!("OAuth client {}", describe(client)),
         (None, None) => return None,
     };

@@ -13,6 +13,7 @@ use super::Session;
 use crate::cli::{GlobalArgs, OutputFormat, VerifyArgs};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::flow::{RefKind, Reference};
 use crate::models::{Dependency, Flow, FlowType, Queue};
 use crate::output::{xml_escape, Printer};
 use futures::stream::{self, StreamExt};
@@ -134,8 +135,14 @@ pub struct Spec {
 pub struct ParentSpec {
     /// Name or id, as the user wrote it.
     pub parent: String,
+    /// What the parent must be: an inbound call flow for `--parent`, the file's type with
+    /// `-f`.
+    pub flow_type: FlowType,
     pub modules: Vec<String>,
     pub queues: Vec<String>,
+    /// Bot flows, flows transferred to, schedule groups, data tables, data actions and
+    /// user prompts the parent's published version must consume.
+    pub others: Vec<Reference>,
 }
 
 /// How the report words the command that fixes a failure. Every command is shell-quoted
@@ -280,8 +287,10 @@ impl Spec {
                 .iter()
                 .map(|p| ParentSpec {
                     parent: p.clone(),
+                    flow_type: FlowType::InboundCall,
                     modules: vec![shared.clone()],
                     queues: args.queue.iter().cloned().collect(),
+                    others: Vec::new(),
                 })
                 .collect(),
             wait: Duration::from_secs(args.wait),
@@ -300,8 +309,10 @@ impl Spec {
                 .iter()
                 .map(|item| ParentSpec {
                     parent: item.doc.name.clone(),
+                    flow_type: item.doc.flow_type,
                     modules: item.doc.modules.clone(),
                     queues: item.doc.queues.clone(),
+                    others: item.doc.references.clone(),
                 })
                 .collect(),
             wait: Duration::from_secs(wait),
@@ -448,15 +459,23 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
         }
     }
 
+    // Everything else the parents reference, each once.
+    let others = resolve_others(client, spec, &mut checks).await?;
+
     // The parents, looked up concurrently.
     // Many parents: one paged listing instead of a search per parent.
-    let listed: Option<HashMap<String, Flow>> = if spec.parents.len() > MANY {
+    let parent_types: Vec<FlowType> = {
+        let set: std::collections::BTreeSet<FlowType> =
+            spec.parents.iter().map(|p| p.flow_type).collect();
+        set.into_iter().collect()
+    };
+    let listed: Option<HashMap<(FlowType, String), Flow>> = if spec.parents.len() > MANY {
         Some(
             client
-                .list_flows(&[FlowType::InboundCall])
+                .list_flows(&parent_types)
                 .await?
                 .into_iter()
-                .map(|f| (f.name.clone(), f))
+                .map(|f| ((f.flow_type, f.name.clone()), f))
                 .collect(),
         )
     } else {
@@ -467,11 +486,13 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
             let listed = listed.as_ref();
             async move {
                 let found = match listed {
-                    Some(by_name) if !is_uuid(&p.parent) => Ok(match by_name.get(&p.parent) {
-                        Some(f) => Lookup::Found(f.clone()),
-                        None => Lookup::Missing,
-                    }),
-                    _ => lookup(client, &p.parent, FlowType::InboundCall).await,
+                    Some(by_name) if !is_uuid(&p.parent) => {
+                        Ok(match by_name.get(&(p.flow_type, p.parent.clone())) {
+                            Some(f) => Lookup::Found(f.clone()),
+                            None => Lookup::Missing,
+                        })
+                    }
+                    _ => lookup(client, &p.parent, p.flow_type).await,
                 };
                 (p, found)
             }
@@ -485,16 +506,23 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
         let found = found?;
         let absent = match found {
             Lookup::Missing => {
-                let a = everything.absent(&p.parent, FlowType::InboundCall).await?;
+                let a = everything.absent(&p.parent, p.flow_type).await?;
                 let create = spec.fix.parent(&p.parent, &p.modules, &Known::default());
-                missing(&a, &p.parent, FlowType::InboundCall, create)
+                missing(&a, &p.parent, p.flow_type, create)
             }
             _ => (String::new(), None),
         };
-        let kind = Kind {
-            flow_type: FlowType::InboundCall,
-            article: "an",
-            noun: "inbound call flow",
+        let kind = match p.flow_type {
+            FlowType::InboundCall => Kind {
+                flow_type: FlowType::InboundCall,
+                article: "an",
+                noun: "inbound call flow",
+            },
+            other => Kind {
+                flow_type: other,
+                article: "a",
+                noun: "flow of that type",
+            },
         };
         let fix_unpublished = |f: &Flow| {
             Some(spec.fix.parent(
@@ -522,13 +550,135 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
         }
     }
 
-    checks.extend(links(client, &modules, &queues, &parents, spec).await?);
+    let found = Found {
+        modules: &modules,
+        queues: &queues,
+        others: &others,
+    };
+    checks.extend(links(client, found, &parents, spec).await?);
     Ok(Report::from_checks(checks))
 }
 
 fn division_name(f: &Flow) -> Option<&str> {
     f.division.as_ref().and_then(|d| d.name.as_deref())
 }
+
+/// A referenced thing found in the org: its id, dependency-tracking type and report label.
+#[derive(Debug, Clone)]
+struct Other {
+    id: String,
+    object_type: String,
+    label: String,
+}
+
+/// Looks up each reference of the parents once (a listing per resource kind, a search per
+/// flow), with an `exists` check each. References whose kind dependency tracking cannot
+/// show are left out.
+async fn resolve_others(
+    client: &Client,
+    spec: &Spec,
+    checks: &mut Vec<Check>,
+) -> Result<HashMap<(RefKind, String), Other>> {
+    let mut out = HashMap::new();
+    let mut listings: HashMap<RefKind, Vec<crate::models::EntityRef>> = HashMap::new();
+    let wanted: std::collections::BTreeSet<(RefKind, String)> = spec
+        .parents
+        .iter()
+        .flat_map(|p| p.others.iter().map(|r| (r.kind, r.name.clone())))
+        .collect();
+    for (kind, name) in wanted {
+        let subject = format!("{} '{name}'", kind.noun());
+        let found: Option<Other> = if kind.is_flow() {
+            let flows = match kind.flow_type() {
+                Some(t) => client.find_flows_by_name(&name, t).await?,
+                None => client.find_flows_any_type(&name).await?,
+            };
+            flows
+                .into_iter()
+                .find(|f| f.published_version.is_some())
+                .and_then(|f| {
+                    Some(Other {
+                        object_type: f.flow_type.object_type()?.to_string(),
+                        id: f.id,
+                        label: format!("uses {} '{name}'", kind.noun()),
+                    })
+                })
+        } else {
+            let list = match listings.get(&kind) {
+                Some(l) => l,
+                None => {
+                    let l = client.list_referenced(kind).await?;
+                    listings.entry(kind).or_insert(l)
+                }
+            };
+            list.iter()
+                .find(|e| e.name.as_deref() == Some(name.as_str()))
+                .and_then(|e| {
+                    Some(Other {
+                        id: e.id.clone()?,
+                        object_type: kind.resource_type()?.to_string(),
+                        label: format!("uses {} '{name}'", kind.noun()),
+                    })
+                })
+        };
+        match found {
+            Some(o) => {
+                checks.push(check(
+                    &subject,
+                    "exists",
+                    CheckStatus::Pass,
+                    o.id.clone(),
+                    None,
+                ));
+                out.insert((kind, name), o);
+            }
+            None => checks.push(check(
+                &subject,
+                "exists",
+                CheckStatus::Fail,
+                if kind.is_flow() {
+                    format!("no published {} with this name", kind.noun())
+                } else {
+                    format!("no {} with this name in the org", kind.noun())
+                },
+                None,
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// What the parents' links point at, as found in the org.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    modules: &'a HashMap<String, Flow>,
+    queues: &'a HashMap<String, Queue>,
+    others: &'a HashMap<(RefKind, String), Other>,
+}
+
+/// The consumers of every link target, by target and then by consuming flow id.
+#[derive(Default)]
+struct Consumers {
+    modules: HashMap<String, HashMap<String, Dependency>>,
+    queues: HashMap<String, HashMap<String, Dependency>>,
+    others: HashMap<(RefKind, String), HashMap<String, Dependency>>,
+}
+
+/// The resource types `consumedresources` is asked for: modules, queues and everything
+/// else a flow references (the SDK's enum names).
+const CONSUMED_TYPES: &[&str] = &[
+    "COMMONMODULEFLOW",
+    "QUEUE",
+    "BOTFLOW",
+    "DIGITALBOTFLOW",
+    "SCHEDULEGROUP",
+    "DATATABLE",
+    "DATAACTION",
+    "USERPROMPT",
+    "INBOUNDCALLFLOW",
+    "INQUEUECALLFLOW",
+    "SECURECALLFLOW",
+];
 
 /// The kind of flow a check expects, as the report words it.
 #[derive(Clone, Copy)]
@@ -686,13 +836,14 @@ struct Target<'a> {
 /// consumed resources with one query, asked again only while its links are missing.
 async fn links(
     client: &Client,
-    modules: &HashMap<String, Flow>,
-    queues: &HashMap<String, Queue>,
+    found: Found<'_>,
     parents: &[Parent<'_>],
     spec: &Spec,
 ) -> Result<Vec<Check>> {
-    let module_object = FlowType::CommonModule.object_type();
-    let parent_object = FlowType::InboundCall.object_type();
+    let Found {
+        modules, queues, ..
+    } = found;
+    let module_object = FlowType::CommonModule.object_type().unwrap_or_default();
     let deadline = Instant::now() + spec.wait;
     let mut delay = Duration::from_millis(250);
     // parent id -> links in the order of its spec (modules, then queues)
@@ -705,28 +856,35 @@ async fn links(
         |links: Option<&Vec<Link>>| links.is_some_and(|l| l.iter().all(|x| *x == Link::Both));
     let mut build_status;
     let _waiting = crate::progress::waiting("the dependency index to show every link", spec.wait);
-    let mut module_consumers: HashMap<String, HashMap<String, Dependency>>;
-    let mut queue_consumers: HashMap<String, HashMap<String, Dependency>>;
+    let mut consumers: Consumers;
     loop {
         build_status = client.dependency_build_status().await?.status;
-        module_consumers = HashMap::new();
+        consumers = Consumers::default();
         for (name, m) in modules {
-            let consumers = client
-                .consuming_resources(&m.id, &module_object, Some("published"))
+            let c = client
+                .consuming_resources(&m.id, module_object, Some("published"))
                 .await?;
-            module_consumers.insert(
+            consumers.modules.insert(
                 name.clone(),
-                consumers.into_iter().map(|d| (d.id.clone(), d)).collect(),
+                c.into_iter().map(|d| (d.id.clone(), d)).collect(),
             );
         }
-        queue_consumers = HashMap::new();
         for (name, q) in queues {
-            let consumers = client
+            let c = client
                 .consuming_resources(&q.id, "QUEUE", Some("published"))
                 .await?;
-            queue_consumers.insert(
+            consumers.queues.insert(
                 name.clone(),
-                consumers.into_iter().map(|d| (d.id.clone(), d)).collect(),
+                c.into_iter().map(|d| (d.id.clone(), d)).collect(),
+            );
+        }
+        for (key, o) in found.others {
+            let c = client
+                .consuming_resources(&o.id, &o.object_type, Some("published"))
+                .await?;
+            consumers.others.insert(
+                key.clone(),
+                c.into_iter().map(|d| (d.id.clone(), d)).collect(),
             );
         }
         // With many parents, one whose published version every target's (paged) consumer
@@ -738,7 +896,7 @@ async fn links(
             .filter(|p| !settled(state.get(&p.flow.id)))
             .collect();
         for p in unsettled {
-            let targets = targets(p, modules, queues, &module_consumers, &queue_consumers);
+            let targets = targets(p, found, &consumers);
             let seen_by_all = targets.iter().all(|t| {
                 t.as_ref().is_some_and(|t| {
                     t.consumers.get(&p.flow.id).is_some_and(|d| {
@@ -754,20 +912,17 @@ async fn links(
             }
         }
         let consumed: Vec<(&Parent, Result<Vec<Dependency>>)> = stream::iter(pending)
-            .map(|p| {
-                let parent_object = parent_object.clone();
-                async move {
-                    let r = client
-                        .consumed_resources(
-                            &p.flow.id,
-                            &p.version,
-                            &parent_object,
-                            &["COMMONMODULEFLOW", "QUEUE"],
-                        )
-                        .await
-                        .map_err(Error::from);
-                    (p, r)
-                }
+            .map(|p| async move {
+                let r = client
+                    .consumed_resources(
+                        &p.flow.id,
+                        &p.version,
+                        p.flow.flow_type.object_type().unwrap_or_default(),
+                        CONSUMED_TYPES,
+                    )
+                    .await
+                    .map_err(Error::from);
+                (p, r)
             })
             .buffered(8)
             .collect()
@@ -787,7 +942,7 @@ async fn links(
                     .filter_map(|d| d.name.clone())
                     .collect(),
             );
-            let links = targets(p, modules, queues, &module_consumers, &queue_consumers)
+            let links = targets(p, found, &consumers)
                 .iter()
                 .map(|t| match t {
                     Some(t) => link(&deps, t.id, t.consumers, &p.flow.id),
@@ -827,7 +982,7 @@ async fn links(
         };
         let fix = spec.fix.parent(&p.spec.parent, &p.spec.modules, &known);
         let links = state.get(&p.flow.id).cloned().unwrap_or_default();
-        let targets = targets(p, modules, queues, &module_consumers, &queue_consumers);
+        let targets = targets(p, found, &consumers);
         for (i, target) in targets.iter().enumerate() {
             // A module or queue that does not exist already failed on its own line.
             let Some(target) = target else { continue };
@@ -878,15 +1033,14 @@ async fn links(
 /// or queue itself was not found).
 fn targets<'a>(
     p: &Parent<'_>,
-    modules: &'a HashMap<String, Flow>,
-    queues: &'a HashMap<String, Queue>,
-    module_consumers: &'a HashMap<String, HashMap<String, Dependency>>,
-    queue_consumers: &'a HashMap<String, HashMap<String, Dependency>>,
+    found: Found<'a>,
+    consumers: &'a Consumers,
 ) -> Vec<Option<Target<'a>>> {
     let mods = p.spec.modules.iter().map(|name| {
-        modules
+        found
+            .modules
             .get(name)
-            .zip(module_consumers.get(name))
+            .zip(consumers.modules.get(name))
             .map(|(m, c)| Target {
                 id: &m.id,
                 label: format!("calls common module '{}'", m.name),
@@ -894,16 +1048,29 @@ fn targets<'a>(
             })
     });
     let qs = p.spec.queues.iter().map(|name| {
-        queues
+        found
+            .queues
             .get(name)
-            .zip(queue_consumers.get(name))
+            .zip(consumers.queues.get(name))
             .map(|(q, c)| Target {
                 id: &q.id,
                 label: format!("transfers to queue '{}'", q.name),
                 consumers: c,
             })
     });
-    mods.chain(qs).collect()
+    let others = p.spec.others.iter().map(|r| {
+        let key = (r.kind, r.name.clone());
+        found
+            .others
+            .get(&key)
+            .zip(consumers.others.get(&key))
+            .map(|(o, c)| Target {
+                id: &o.id,
+                label: o.label.clone(),
+                consumers: c,
+            })
+    });
+    mods.chain(qs).chain(others).collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -12,10 +12,105 @@ use crate::models::*;
 use serde_yaml_ng::Value;
 use std::time::Duration;
 
-/// What a job reports: the flow it published, or its error messages.
-pub type Outcome = Result<EntityRef, Vec<String>>;
+/// What a job reports: the flow it published, or its error messages (and the flow it
+/// created before it failed, if it did).
+pub type Outcome = Result<EntityRef, Failure>;
 
-pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
+/// A failed job: its messages, and the flow it made on the way, if any.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Failure {
+    pub messages: Vec<String>,
+    pub flow: Option<EntityRef>,
+}
+
+impl From<Vec<String>> for Failure {
+    fn from(messages: Vec<String>) -> Failure {
+        Failure {
+            messages,
+            flow: None,
+        }
+    }
+}
+
+/// Architect's top-level keys, read case-sensitively, as real exports spell them
+/// (`inqueueCall` with a lower-case q, `botFlow`). Kept apart from flowctl's own table on
+/// purpose: the emulator checks flowctl, it does not share its beliefs.
+const FLOW_KEYS: &[(&str, FlowType)] = &[
+    ("botFlow", FlowType::Bot),
+    ("commonModule", FlowType::CommonModule),
+    ("digitalBot", FlowType::DigitalBot),
+    ("inboundCall", FlowType::InboundCall),
+    ("inboundChat", FlowType::InboundChat),
+    ("inboundEmail", FlowType::InboundEmail),
+    ("inboundShortMessage", FlowType::InboundShortMessage),
+    ("inqueueCall", FlowType::InQueueCall),
+    ("outboundCall", FlowType::OutboundCall),
+    ("secureCall", FlowType::SecureCall),
+    ("workflow", FlowType::Workflow),
+];
+
+/// Runs a job's YAML for the OAuth client `client_id`: a flow locked by that same client
+/// is not someone else's work and publishes.
+pub fn run(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> Outcome {
+    let (name, flow_type, body, division) = parse(org, yaml)?;
+    let checked = check(org, &name, flow_type, &body, client_id);
+    let (consumes, errors) = match checked {
+        Ok(c) => (c, Vec::new()),
+        Err(Blocked::Locked(errors)) => return Err(errors.into()),
+        Err(Blocked::Invalid(errors)) => (Vec::new(), errors),
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let description = text("description");
+    if !errors.is_empty() {
+        // (unverified) Whether Archy leaves a new flow behind when its publish fails
+        // validation is not settled by any source. The emulator takes the reading that is
+        // hardest on clients: the flow is created, unpublished, and the job names it, so
+        // a client must clean up what its job made.
+        let flow = match org.find_flow(&name, flow_type) {
+            Some(_) => None,
+            None => {
+                let f = org.create_flow(&name, description, flow_type, &division);
+                Some(flow_ref(&f.id, &name))
+            }
+        };
+        return Err(Failure {
+            messages: errors,
+            flow,
+        });
+    }
+    Ok(publish(
+        org,
+        &name,
+        flow_type,
+        description,
+        &division,
+        yaml,
+        consumes,
+        index_lag,
+    )?)
+}
+
+fn flow_ref(id: &str, name: &str) -> EntityRef {
+    EntityRef {
+        id: Some(id.to_string()),
+        name: Some(name.to_string()),
+        self_uri: Some(format!("/api/v2/flows/{id}")),
+    }
+}
+
+/// Why a job cannot publish: the flow is someone else's (nothing is touched), or the
+/// content is wrong.
+enum Blocked {
+    Locked(Vec<String>),
+    Invalid(Vec<String>),
+}
+
+/// Reads the YAML as Architect does: placeholders, one case-sensitive flow-type key, a
+/// name, a division that exists.
+fn parse(
+    org: &Org,
+    yaml: &str,
+) -> Result<(String, FlowType, serde_yaml_ng::Mapping, Division), Vec<String>> {
     if let Some(start) = yaml.find("{{") {
         let end = yaml[start..]
             .find("}}")
@@ -49,7 +144,7 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
         return Err(vec!["The flow configuration is empty".into()]);
     };
     let key = key.as_str().unwrap_or_default().to_string();
-    let Some(flow_type) = FlowType::parse_any(&key) else {
+    let Some(flow_type) = FLOW_KEYS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t) else {
         return Err(vec![format!("Unknown flow type '{key}'")]);
     };
     let Value::Mapping(body) = body else {
@@ -75,15 +170,53 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
             None => return Err(vec!["The org has no home division".into()]),
         },
     };
+    Ok((name, flow_type, body, division))
+}
 
+/// Checks the lock, the start reference and everything the flow references; returns what
+/// the new version consumes.
+fn check(
+    org: &Org,
+    name: &str,
+    flow_type: FlowType,
+    body: &serde_yaml_ng::Mapping,
+    client_id: &str,
+) -> Result<Vec<Dependency>, Blocked> {
+    if let Some(existing) = org.find_flow(name, flow_type) {
+        let flow = &existing.flow;
+        let holder = match (&flow.locked_user, &flow.locked_client) {
+            (Some(user), _) => Some(format!(
+                "user '{}'",
+                user.name.as_deref().unwrap_or("unknown")
+            )),
+            (None, Some(c)) if c.id.as_deref() != Some(client_id) => Some(format!(
+                "OAuth client '{}'",
+                c.name.as_deref().or(c.id.as_deref()).unwrap_or("unknown")
+            )),
+            _ => None,
+        };
+        if let Some(holder) = holder {
+            return Err(Blocked::Locked(vec![format!(
+                "Unable to publish flow '{name}' ({}): the flow is locked by another entity ({holder}). It must be checked in or unlocked first.",
+                flow.id
+            )]));
+        }
+    }
+    let key = FLOW_KEYS
+        .iter()
+        .find(|(_, t)| *t == flow_type)
+        .map(|(k, _)| *k)
+        .unwrap_or_default();
     let mut errors = Vec::new();
     let mut consumes: Vec<Dependency> = Vec::new();
     if flow_type == FlowType::InboundCall {
-        if let Err(e) = check_start_ref(&body, key.as_str()) {
+        if let Err(e) = check_start_ref(body, key) {
             errors.push(e);
         }
     }
-    let (modules, queues) = references(&Value::Mapping(body.clone()));
+    let refs = references(&Value::Mapping(body.clone()));
+    let modules = refs.modules;
+    let queues = refs.queues;
     for (module, action) in modules {
         if module == name && flow_type == FlowType::CommonModule {
             errors.push(format!(
@@ -133,29 +266,94 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
             )),
         }
     }
-    if let Some(existing) = org.find_flow(&name, flow_type) {
-        if let Some(user) = &existing.flow.locked_user {
-            errors.push(format!(
-                "Unable to publish flow '{name}' ({}): the flow is locked by another entity (user '{}'). It must be checked in or unlocked first.",
-                existing.flow.id,
-                user.name.as_deref().unwrap_or("unknown")
-            ));
+    for (kind, target, action) in refs.flows {
+        let found = org
+            .flows
+            .values()
+            .filter(|r| r.flow.name == target && kind.is_none_or(|t| r.flow.flow_type == t))
+            .find(|r| r.flow.published_version.is_some());
+        let noun = match kind {
+            Some(FlowType::Bot) => "bot flow",
+            Some(FlowType::DigitalBot) => "digital bot flow",
+            _ => "flow",
+        };
+        match found {
+            Some(r) => push_unique(
+                &mut consumes,
+                Dependency {
+                    id: r.flow.id.clone(),
+                    name: Some(r.flow.name.clone()),
+                    version: r.flow.published_version.as_ref().map(|v| v.id.clone()),
+                    object_type: r.flow.flow_type.object_type().map(str::to_string),
+                    deleted: Some(false),
+                    updated: Some(false),
+                    state_unknown: Some(false),
+                    self_uri: r.flow.self_uri.clone(),
+                },
+            ),
+            None => errors.push(format!(
+                "Action '{action}': the {noun} '{target}' could not be found or has no published version. Publish it before the flows that call it."
+            )),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    for (kind, target, action) in refs.resources {
+        let (list, noun) = match kind {
+            "SCHEDULEGROUP" => (&org.resources.schedule_groups, "schedule group"),
+            "DATATABLE" => (&org.resources.data_tables, "data table"),
+            "DATAACTION" => (&org.resources.data_actions, "data action"),
+            _ => (&org.resources.prompts, "user prompt"),
+        };
+        match list
+            .iter()
+            .find(|e| e.name.as_deref() == Some(target.as_str()))
+        {
+            Some(e) => push_unique(
+                &mut consumes,
+                Dependency {
+                    id: e.id.clone().unwrap_or_default(),
+                    name: e.name.clone(),
+                    version: None,
+                    object_type: Some(kind.to_string()),
+                    deleted: Some(false),
+                    updated: Some(false),
+                    state_unknown: Some(false),
+                    self_uri: e.self_uri.clone(),
+                },
+            ),
+            None => errors.push(format!(
+                "Action '{action}': the {noun} '{target}' could not be found"
+            )),
+        }
     }
+    if errors.is_empty() {
+        Ok(consumes)
+    } else {
+        Err(Blocked::Invalid(errors))
+    }
+}
 
-    // Create or update by name and type, then publish N.0.
-    let description = text("description");
+/// Creates or updates the flow by name and type, then publishes `N.0`; a lock held by the
+/// publishing client is released, as a check-in does.
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    org: &mut Org,
+    name: &str,
+    flow_type: FlowType,
+    description: Option<String>,
+    division: &Division,
+    yaml: &str,
+    consumes: Vec<Dependency>,
+    index_lag: Duration,
+) -> Result<EntityRef, Vec<String>> {
+    let name = name.to_string();
     let id = match org.find_flow(&name, flow_type) {
         Some(r) => r.flow.id.clone(),
         None => {
-            org.create_flow(&name, description.clone(), flow_type, &division)
+            org.create_flow(&name, description.clone(), flow_type, division)
                 .id
         }
     };
-    let division_ref = org.division_ref(&division);
+    let division_ref = org.division_ref(division);
     let Some(record) = org.flows.get_mut(&id) else {
         return Err(vec![format!("could not find the flow with id {id}")]);
     };
@@ -183,6 +381,7 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration) -> Outcome {
     record.flow.saved_version = Some(version.clone());
     record.flow.published_by = Some(emulator_user());
     record.flow.active = Some(true);
+    record.flow.locked_client = None;
     record.versions.push(VersionRecord {
         version,
         yaml: yaml.to_string(),
@@ -213,11 +412,49 @@ pub fn emulator_user() -> EntityRef {
 /// `(referenced name, action name)` pairs.
 type Refs = Vec<(String, String)>;
 
-/// `(module name, action name)` of every `callCommonModule`, and `(queue, action)` of every
-/// literal `transferToAcd` target, at any depth.
-fn references(v: &Value) -> (Refs, Refs) {
-    let mut modules = Vec::new();
-    let mut queues = Vec::new();
+/// What a flow's actions reference by name.
+#[derive(Default)]
+struct References {
+    modules: Refs,
+    queues: Refs,
+    /// `(flow type if the action says it, flow name, action)`: `callBotFlow`,
+    /// `callDigitalBotFlow`, `transferToFlow`, `transferToFlowSecure`.
+    flows: Vec<(Option<FlowType>, String, String)>,
+    /// `(dependency type, name, action)`: schedule groups, data tables, data actions and
+    /// user prompts.
+    resources: Vec<(&'static str, String, String)>,
+}
+
+/// The names a target field gives: `lit: {name}`, `name:`, or a mapping keyed by name.
+fn named(v: Option<&Value>) -> Vec<String> {
+    let Some(Value::Mapping(m)) = v else {
+        return Vec::new();
+    };
+    if let Some(lit) = m.get("lit") {
+        return lit
+            .get("name")
+            .and_then(Value::as_str)
+            .or(lit.as_str())
+            .map(|n| vec![n.to_string()])
+            .unwrap_or_default();
+    }
+    if ["exp", "var", "noValue"].iter().any(|k| m.contains_key(*k)) {
+        return Vec::new();
+    }
+    if let Some(n) = m.get("name").and_then(Value::as_str) {
+        return vec![n.to_string()];
+    }
+    m.keys()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every reference at any depth: `callCommonModule`, literal `transferToAcd` targets,
+/// bot flows, transfers to flows, schedule groups, data tables, data actions, and
+/// `Prompt.X` in expressions.
+fn references(v: &Value) -> References {
+    let mut refs = References::default();
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
@@ -230,22 +467,51 @@ fn references(v: &Value) -> (Refs, Refs) {
                             .unwrap_or("(unnamed)")
                             .to_string()
                     };
+                    let mut flow = |t: Option<FlowType>, field: &str| {
+                        for n in named(child.get(field)) {
+                            refs.flows.push((t, n, action()));
+                        }
+                    };
                     match k.as_str() {
                         Some("callCommonModule") => {
-                            if let Some(Value::Mapping(target)) = child.get("commonModule") {
-                                for name in target.keys().filter_map(Value::as_str) {
-                                    modules.push((name.to_string(), action()));
-                                }
+                            for n in named(child.get("commonModule")) {
+                                refs.modules.push((n, action()));
                             }
                         }
                         Some("transferToAcd") => {
-                            if let Some(name) = child
-                                .get("targetQueue")
-                                .and_then(|t| t.get("lit"))
-                                .and_then(|l| l.get("name"))
-                                .and_then(Value::as_str)
-                            {
-                                queues.push((name.to_string(), action()));
+                            for n in named(child.get("targetQueue")) {
+                                refs.queues.push((n, action()));
+                            }
+                        }
+                        Some("callBotFlow") => flow(Some(FlowType::Bot), "botFlow"),
+                        Some("callDigitalBotFlow") => {
+                            flow(Some(FlowType::DigitalBot), "digitalBotFlow")
+                        }
+                        Some("transferToFlow" | "transferToFlowSecure") => flow(None, "targetFlow"),
+                        Some("evaluateScheduleGroup") => {
+                            for n in named(child.get("scheduleGroup")) {
+                                refs.resources.push(("SCHEDULEGROUP", n, action()));
+                            }
+                        }
+                        Some("dataTableLookup") => {
+                            for n in named(child.get("dataTable")) {
+                                refs.resources.push(("DATATABLE", n, action()));
+                            }
+                        }
+                        Some("callData") => {
+                            if let Some(Value::Mapping(categories)) = child.get("category") {
+                                for category in categories.values() {
+                                    for n in named(category.get("dataAction")) {
+                                        refs.resources.push(("DATAACTION", n, action()));
+                                    }
+                                }
+                            }
+                        }
+                        Some("exp") => {
+                            if let Some(text) = child.as_str() {
+                                for n in prompts_in(text) {
+                                    refs.resources.push(("USERPROMPT", n, "expression".into()));
+                                }
                             }
                         }
                         _ => {}
@@ -258,7 +524,33 @@ fn references(v: &Value) -> (Refs, Refs) {
             _ => {}
         }
     }
-    (modules, queues)
+    refs
+}
+
+/// `Prompt.Name` in an expression (a name is letters, digits and `_`).
+fn prompts_in(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let needle: Vec<char> = "Prompt.".chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + needle.len() <= chars.len() {
+        let starts = chars[i..i + needle.len()] == needle[..]
+            && (i == 0
+                || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_' || chars[i - 1] == '.'));
+        if starts {
+            let name: String = chars[i + needle.len()..]
+                .iter()
+                .take_while(|c| c.is_alphanumeric() || **c == '_')
+                .collect();
+            i += needle.len() + name.chars().count();
+            if !name.is_empty() {
+                out.push(name);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `startUpRef: /inboundCall/tasks/task[ref]` (or `./menus/menu[ref]`) must name a refId.

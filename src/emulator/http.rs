@@ -3,7 +3,7 @@
 //! the handlers. Every error has the real error body shape; nothing panics on input.
 
 use super::architect;
-use super::state::{iso, now_ms, Fault, Job, State};
+use super::state::{iso, now_ms, Fault, Job, ResourceKind, State};
 use super::Shared;
 use crate::models::*;
 use axum::body::{Body, Bytes};
@@ -45,6 +45,24 @@ pub fn router(shared: Shared) -> Router {
         .route(
             "/api/v2/architect/dependencytracking/build",
             get(build_status),
+        )
+        .route(
+            "/api/v2/architect/schedulegroups",
+            get(|s: AxState<Shared>, q: RawQuery| {
+                list_resources(s, q, ResourceKind::ScheduleGroup)
+            }),
+        )
+        .route(
+            "/api/v2/flows/datatables",
+            get(|s: AxState<Shared>, q: RawQuery| list_resources(s, q, ResourceKind::DataTable)),
+        )
+        .route(
+            "/api/v2/integrations/actions",
+            get(|s: AxState<Shared>, q: RawQuery| list_resources(s, q, ResourceKind::DataAction)),
+        )
+        .route(
+            "/api/v2/architect/prompts",
+            get(|s: AxState<Shared>, q: RawQuery| list_resources(s, q, ResourceKind::Prompt)),
         )
         .route("/api/v2/routing/queues", get(list_queues))
         .route("/api/v2/routing/queues/{id}", get(get_queue))
@@ -465,7 +483,14 @@ async fn create_flow(AxState(shared): AxState<Shared>, body: Bytes) -> Response 
 }
 
 async fn get_flow(AxState(shared): AxState<Shared>, Path(id): Path<String>) -> Response {
-    match lock(&shared).org.flows.get(&id) {
+    let s = lock(&shared);
+    // Optional read lag: a flow a job just made answers 404 for a while, as an eventually
+    // consistent read after a write can (the Terraform provider retries such reads).
+    let lagging = s
+        .read_lag_from
+        .get(&id)
+        .is_some_and(|at| at.elapsed() < shared.config.read_lag);
+    match s.org.flows.get(&id).filter(|_| !lagging) {
         Some(r) => ok(&r.flow),
         None => error(
             404,
@@ -510,6 +535,16 @@ async fn update_flow(
 
 async fn delete_flow(AxState(shared): AxState<Shared>, Path(id): Path<String>) -> Response {
     let mut s = lock(&shared);
+    // Optional transient conflicts: the first DELETEs answer 409, as the real service can
+    // while a flow is busy (the Terraform provider retries a 409 on delete for 30 s).
+    if s.delete_conflicts > 0 && s.org.flows.contains_key(&id) {
+        s.delete_conflicts -= 1;
+        return error(
+            409,
+            "general.conflict",
+            format!("The flow {id} is busy with another operation; try again"),
+        );
+    }
     let Some(record) = s.org.flows.get(&id) else {
         return error(
             404,
@@ -769,23 +804,36 @@ async fn upload(
         let mut s = lock(&runner);
         let lag = s.index_lag;
         let rate_limited = s.jobs.get(&id).is_some_and(|j| j.fail_as_rate_limit);
+        let client_id = runner.config.client_id.clone();
         let outcome = if rate_limited {
-            Err(vec![format!(
+            Err(architect::Failure::from(vec![format!(
                 "could not find the flow with id {}",
                 uuid::Uuid::new_v4()
-            )])
+            )]))
         } else {
-            architect::run(&mut s.org, &yaml, lag)
+            architect::run(&mut s.org, &yaml, lag, &client_id)
         };
-        let changed = outcome.is_ok();
+        let changed = outcome.is_ok() || outcome.as_ref().is_err_and(|f| f.flow.is_some());
+        if let Ok(flow)
+        | Err(architect::Failure {
+            flow: Some(flow), ..
+        }) = &outcome
+        {
+            if let Some(id) = &flow.id {
+                s.read_lag_from
+                    .entry(id.clone())
+                    .or_insert_with(Instant::now);
+            }
+        }
         if let Some(job) = s.jobs.get_mut(&id) {
             match outcome {
                 Ok(flow) => {
                     job.status = JobStatus::Success;
                     job.flow = Some(flow);
                 }
-                Err(messages) => {
+                Err(architect::Failure { messages, flow }) => {
                     job.status = JobStatus::Failure;
+                    job.flow = flow;
                     let now = iso(now_ms());
                     job.messages = messages
                         .into_iter()
@@ -838,7 +886,7 @@ async fn get_job(
 // Dependency tracking
 
 fn object_type_of(t: FlowType) -> String {
-    t.object_type()
+    t.object_type().unwrap_or_default().to_string()
 }
 
 async fn consumed(AxState(shared): AxState<Shared>, RawQuery(raw): RawQuery) -> Response {
@@ -932,6 +980,26 @@ async fn build_status(AxState(shared): AxState<Shared>) -> Response {
 
 // ---------------------------------------------------------------------------------------
 // Queues, divisions, org
+
+/// Schedule groups, data tables, data actions, prompts: `?name=` is an exact match here
+/// (unverified for these endpoints; flowctl filters by exact name itself anyway).
+async fn list_resources(
+    AxState(shared): AxState<Shared>,
+    RawQuery(raw): RawQuery,
+    kind: ResourceKind,
+) -> Response {
+    let q = query(&raw);
+    let name = param(&q, "name").map(str::to_string);
+    let items: Vec<EntityRef> = lock(&shared)
+        .org
+        .resources
+        .list(kind)
+        .iter()
+        .filter(|e| name.is_none() || e.name == name)
+        .cloned()
+        .collect();
+    listing(items, &q, kind.path())
+}
 
 async fn list_queues(AxState(shared): AxState<Shared>, RawQuery(raw): RawQuery) -> Response {
     let q = query(&raw);

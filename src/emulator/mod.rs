@@ -10,7 +10,7 @@ mod architect;
 mod http;
 mod state;
 
-pub use state::{Fault, FaultConfig};
+pub use state::{Fault, FaultConfig, ResourceKind};
 
 use crate::cli::EmulatorServeArgs;
 use crate::error::Error;
@@ -43,6 +43,11 @@ pub struct EmulatorConfig {
     pub rate_window: Duration,
     /// How long after a publish dependency tracking shows its links.
     pub index_lag: Duration,
+    /// How long after a job writes a flow `GET /api/v2/flows/{id}` still answers 404
+    /// (eventual consistency; off by default).
+    pub read_lag: Duration,
+    /// How many DELETEs of a flow answer a transient 409 first (off by default).
+    pub delete_conflicts: u32,
     pub faults: FaultConfig,
     /// Load the org from, and save it after every change to, this file.
     pub state_file: Option<PathBuf>,
@@ -60,6 +65,8 @@ impl Default for EmulatorConfig {
             rate_limit: 300,
             rate_window: Duration::from_secs(60),
             index_lag: Duration::ZERO,
+            read_lag: Duration::ZERO,
+            delete_conflicts: 0,
             faults: FaultConfig::default(),
             state_file: None,
             seed: None,
@@ -92,6 +99,8 @@ impl EmulatorConfig {
             rate_limit: args.rate_limit.max(1),
             rate_window: Duration::from_secs(60),
             index_lag: Duration::from_millis(args.index_lag_ms),
+            read_lag: Duration::from_millis(args.read_lag_ms),
+            delete_conflicts: args.delete_conflicts,
             faults,
             state_file: args.state.clone(),
             seed,
@@ -115,6 +124,15 @@ pub struct Seed {
     pub queues: Vec<SeedQueue>,
     #[serde(default)]
     pub flows: Vec<SeedFlow>,
+    /// Names of schedule groups, data tables, data actions and user prompts.
+    #[serde(default)]
+    pub schedule_groups: Vec<String>,
+    #[serde(default)]
+    pub data_tables: Vec<String>,
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    #[serde(default)]
+    pub prompts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,7 +149,10 @@ pub struct SeedFlow {
     #[serde(rename = "type")]
     pub flow_type: String,
     pub description: Option<String>,
+    /// Locked by an Architect UI user of this name.
     pub locked_by: Option<String>,
+    /// Locked by the OAuth client with this id (the emulator's own client id is "ours").
+    pub locked_by_client: Option<String>,
 }
 
 impl Seed {
@@ -176,8 +197,29 @@ impl Seed {
             if let (Some(user), Some(r)) = (&f.locked_by, org.flows.get_mut(&flow.id)) {
                 r.flow.locked_user = Some(user_ref(user));
             }
+            if let (Some(client), Some(r)) = (&f.locked_by_client, org.flows.get_mut(&flow.id)) {
+                r.flow.locked_client = Some(client_ref(client));
+            }
+        }
+        for (kind, names) in [
+            (ResourceKind::ScheduleGroup, &self.schedule_groups),
+            (ResourceKind::DataTable, &self.data_tables),
+            (ResourceKind::DataAction, &self.data_actions),
+            (ResourceKind::Prompt, &self.prompts),
+        ] {
+            for n in names {
+                org.resources.add(kind, n);
+            }
         }
         Ok(())
+    }
+}
+
+fn client_ref(id: &str) -> crate::models::EntityRef {
+    crate::models::EntityRef {
+        id: Some(id.to_string()),
+        name: Some(format!("OAuth client {id}")),
+        self_uri: None,
     }
 }
 
@@ -252,6 +294,8 @@ impl Emulator {
             random: config.faults,
             index_lag: config.index_lag,
             log: Vec::new(),
+            read_lag_from: HashMap::new(),
+            delete_conflicts: config.delete_conflicts,
         };
         let shared = Arc::new(Inner {
             base_url: format!("http://{local}"),
@@ -330,6 +374,36 @@ impl Emulator {
             shared.save(s);
             true
         })
+    }
+
+    /// Locks a flow as another process of an OAuth client would (a run that died in the
+    /// middle of a checkout); false if there is no such flow.
+    pub fn lock_flow_by_client(&self, name: &str, flow_type: FlowType, client_id: &str) -> bool {
+        let shared = self.shared.clone();
+        self.with(|s| {
+            let id = s.org.find_flow(name, flow_type).map(|r| r.flow.id.clone());
+            let Some(r) = id.and_then(|id| s.org.flows.get_mut(&id)) else {
+                return false;
+            };
+            r.flow.locked_client = Some(client_ref(client_id));
+            shared.save(s);
+            true
+        })
+    }
+
+    /// Adds a schedule group, data table, data action or user prompt; returns its id.
+    pub fn add_resource(&self, kind: ResourceKind, name: &str) -> String {
+        let shared = self.shared.clone();
+        self.with(|s| {
+            let id = s.org.resources.add(kind, name);
+            shared.save(s);
+            id
+        })
+    }
+
+    /// The next `n` flow DELETEs answer a transient 409.
+    pub fn set_delete_conflicts(&self, n: u32) {
+        self.with(|s| s.delete_conflicts = n);
     }
 
     /// Adds a queue to the home division; returns its id.

@@ -52,6 +52,75 @@ pub struct Org {
     pub queues: Vec<Queue>,
     pub flows: BTreeMap<String, FlowRecord>,
     pub build_status: String,
+    /// Schedule groups, data tables, data actions and user prompts that flows reference.
+    #[serde(default)]
+    pub resources: Resources,
+}
+
+/// Things flows reference by name that flowctl never creates, only checks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    #[serde(default)]
+    pub schedule_groups: Vec<EntityRef>,
+    #[serde(default)]
+    pub data_tables: Vec<EntityRef>,
+    #[serde(default)]
+    pub data_actions: Vec<EntityRef>,
+    #[serde(default)]
+    pub prompts: Vec<EntityRef>,
+}
+
+/// A kind of [`Resources`] entry, with its API path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    ScheduleGroup,
+    DataTable,
+    DataAction,
+    Prompt,
+}
+
+impl ResourceKind {
+    /// The listing path, as the Platform API has it.
+    pub fn path(self) -> &'static str {
+        match self {
+            ResourceKind::ScheduleGroup => "/api/v2/architect/schedulegroups",
+            ResourceKind::DataTable => "/api/v2/flows/datatables",
+            ResourceKind::DataAction => "/api/v2/integrations/actions",
+            ResourceKind::Prompt => "/api/v2/architect/prompts",
+        }
+    }
+}
+
+impl Resources {
+    pub fn list(&self, kind: ResourceKind) -> &Vec<EntityRef> {
+        match kind {
+            ResourceKind::ScheduleGroup => &self.schedule_groups,
+            ResourceKind::DataTable => &self.data_tables,
+            ResourceKind::DataAction => &self.data_actions,
+            ResourceKind::Prompt => &self.prompts,
+        }
+    }
+
+    /// Adds `name` (once); returns its id.
+    pub fn add(&mut self, kind: ResourceKind, name: &str) -> String {
+        let list = match kind {
+            ResourceKind::ScheduleGroup => &mut self.schedule_groups,
+            ResourceKind::DataTable => &mut self.data_tables,
+            ResourceKind::DataAction => &mut self.data_actions,
+            ResourceKind::Prompt => &mut self.prompts,
+        };
+        if let Some(e) = list.iter().find(|e| e.name.as_deref() == Some(name)) {
+            return e.id.clone().unwrap_or_default();
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        list.push(EntityRef {
+            id: Some(id.clone()),
+            name: Some(name.to_string()),
+            self_uri: Some(format!("{}/{id}", kind.path())),
+        });
+        id
+    }
 }
 
 impl Default for Org {
@@ -76,6 +145,7 @@ impl Default for Org {
             queues: Vec::new(),
             flows: BTreeMap::new(),
             build_status: "OPERATIONAL".into(),
+            resources: Resources::default(),
         };
         for q in ["General Support", "Sales", "Billing"] {
             org.add_queue(q, None);
@@ -273,4 +343,8 @@ pub struct State {
     pub random: FaultConfig,
     pub index_lag: Duration,
     pub log: Vec<(String, String, u16)>,
+    /// When each flow a job made or published was last written, for the optional read lag.
+    pub read_lag_from: HashMap<String, Instant>,
+    /// How many of the next DELETEs of a flow answer a transient 409.
+    pub delete_conflicts: u32,
 }

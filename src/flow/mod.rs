@@ -27,6 +27,93 @@ pub struct FlowDocument {
     pub modules: Vec<String>,
     /// Names of the queues it transfers to (sorted, unique).
     pub queues: Vec<String>,
+    /// Everything else the flow references by name: bot flows, flows it transfers to,
+    /// schedule groups, data tables, data actions, user prompts (sorted, unique).
+    pub references: Vec<Reference>,
+}
+
+impl FlowDocument {
+    /// Names of the flows this one needs published first: the bot flows it calls and the
+    /// flows it transfers to, with the flow type where the YAML says it.
+    pub fn flow_callees(&self) -> impl Iterator<Item = (&str, Option<FlowType>)> {
+        self.references
+            .iter()
+            .filter(|r| r.kind.is_flow())
+            .map(|r| (r.name.as_str(), r.kind.flow_type()))
+    }
+}
+
+/// What kind of thing a flow references by name, besides common modules and queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefKind {
+    /// `callBotFlow`: a bot flow, which must be published before its caller.
+    BotFlow,
+    /// `callDigitalBotFlow`: a digital bot flow, published before its caller.
+    DigitalBotFlow,
+    /// `transferToFlow` / `transferToFlowSecure`: a flow of a type the YAML does not say.
+    Flow,
+    /// `evaluateScheduleGroup`.
+    ScheduleGroup,
+    /// `dataTableLookup`.
+    DataTable,
+    /// `callData`.
+    DataAction,
+    /// `Prompt.Name` in an expression.
+    UserPrompt,
+}
+
+impl RefKind {
+    /// For messages: "bot flow", "schedule group".
+    pub fn noun(self) -> &'static str {
+        match self {
+            RefKind::BotFlow => "bot flow",
+            RefKind::DigitalBotFlow => "digital bot flow",
+            RefKind::Flow => "flow",
+            RefKind::ScheduleGroup => "schedule group",
+            RefKind::DataTable => "data table",
+            RefKind::DataAction => "data action",
+            RefKind::UserPrompt => "user prompt",
+        }
+    }
+
+    /// The flow type a reference of this kind names, when the YAML says it.
+    pub fn flow_type(self) -> Option<FlowType> {
+        match self {
+            RefKind::BotFlow => Some(FlowType::Bot),
+            RefKind::DigitalBotFlow => Some(FlowType::DigitalBot),
+            _ => None,
+        }
+    }
+
+    /// True for flows the caller needs published first (bot flows, transfer targets).
+    pub fn is_flow(self) -> bool {
+        matches!(
+            self,
+            RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow
+        )
+    }
+
+    /// The dependency-tracking resource type (SDK enum), when there is one for the kind.
+    pub fn resource_type(self) -> Option<&'static str> {
+        match self {
+            RefKind::BotFlow => Some("BOTFLOW"),
+            RefKind::DigitalBotFlow => Some("DIGITALBOTFLOW"),
+            RefKind::Flow => None,
+            RefKind::ScheduleGroup => Some("SCHEDULEGROUP"),
+            RefKind::DataTable => Some("DATATABLE"),
+            RefKind::DataAction => Some("DATAACTION"),
+            RefKind::UserPrompt => Some("USERPROMPT"),
+        }
+    }
+}
+
+/// One named thing a flow uses, and the action that uses it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reference {
+    pub kind: RefKind,
+    pub name: String,
+    /// The action's `name` (or its kind, for an unnamed action).
+    pub action: String,
 }
 
 const MARKER_PREFIX: &str = "[flowctl:sha256=";
@@ -57,6 +144,17 @@ impl FlowDocument {
     pub fn publish_yaml(&self) -> String {
         read::with_description(&self.yaml, &self.marked_description())
             .unwrap_or_else(|| self.yaml.clone())
+    }
+
+    /// [`FlowDocument::publish_yaml`] for a publish into `division`: the job creates a new
+    /// flow in the division its YAML names, so a file that names none gets `division:`
+    /// (a file's own `division:` is kept).
+    pub fn publish_yaml_in(&self, division: &str) -> String {
+        let yaml = self.publish_yaml();
+        if self.division.is_some() {
+            return yaml;
+        }
+        read::with_key(&yaml, "division", division, "description").unwrap_or(yaml)
     }
 }
 
@@ -207,10 +305,32 @@ pub fn render_graph(graph: &FlowGraph) -> Result<FlowDocument, FlowError> {
         yaml,
         modules,
         queues,
+        references: media_prompts(graph),
     })
 }
 
 /// Builds, validates and renders the shared greeting module.
+/// The user prompts a graph plays (`Prompt.Name`), as references the org must have.
+fn media_prompts(graph: &FlowGraph) -> Vec<Reference> {
+    let mut refs: Vec<Reference> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Play {
+                prompt: Prompt::Media(name),
+            } => Some(Reference {
+                kind: RefKind::UserPrompt,
+                name: name.clone(),
+                action: n.name.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
 pub fn render_shared(t: &SharedTemplate) -> Result<FlowDocument, FlowError> {
     render_graph(&t.graph())
 }
@@ -238,6 +358,7 @@ pub fn read_architect_yaml(
         yaml: text,
         modules: f.modules,
         queues: f.queues,
+        references: f.references,
     })
 }
 

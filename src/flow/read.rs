@@ -2,7 +2,7 @@
 //! description and division, and every common module it calls and queue it transfers to,
 //! at any depth (switch cases, failure outputs, menus).
 
-use super::FlowError;
+use super::{FlowError, RefKind, Reference};
 use crate::models::FlowType;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,6 +100,8 @@ pub struct Facts {
     pub queues: Vec<String>,
     /// `transferToAcd` targets given by expression: not checkable offline.
     pub dynamic_queues: usize,
+    /// Bot flows, transfer targets, schedule groups, data tables, data actions, prompts.
+    pub references: Vec<Reference>,
     /// The top-level body, for further checks.
     pub body: Mapping,
 }
@@ -140,10 +142,16 @@ pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
         return Err(shape("the file is empty".into()));
     };
     let key = key.as_str().unwrap_or_default().to_string();
-    let Some(flow_type) = FlowType::parse_any(&key) else {
-        let valid: Vec<&str> = FlowType::ALL.iter().map(|t| t.yaml_key()).collect();
+    // Architect reads the key case-sensitively: `inQueueCall` is not `inqueueCall`.
+    let Some(flow_type) = FlowType::from_yaml_key(&key) else {
+        let valid = FlowType::yaml_keys();
+        let hint = valid
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(&key) || strsim::levenshtein(k, &key) <= 2)
+            .map(|k| format!(" (did you mean `{k}`?)"))
+            .unwrap_or_default();
         return Err(shape(format!(
-            "unknown flow type `{key}`; expected one of: {}",
+            "unknown flow type `{key}`{hint}; expected one of: {}",
             valid.join(", ")
         )));
     };
@@ -156,67 +164,171 @@ pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
     let Some(name) = text_of("name") else {
         return Err(shape(format!("`{key}.name` is missing or not text")));
     };
-    let mut modules = BTreeSet::new();
-    let mut queues = BTreeSet::new();
-    let mut dynamic_queues = 0;
-    walk(
-        &Value::Mapping(body.clone()),
-        &mut modules,
-        &mut queues,
-        &mut dynamic_queues,
-    );
+    let mut found = Collected::default();
+    walk(&Value::Mapping(body.clone()), &mut found);
     Ok(Facts {
         flow_type,
         name,
         description: text_of("description"),
         division: text_of("division"),
-        modules: modules.into_iter().collect(),
-        queues: queues.into_iter().collect(),
-        dynamic_queues,
+        modules: found.modules.into_iter().collect(),
+        queues: found.queues.into_iter().collect(),
+        dynamic_queues: found.dynamic_queues,
+        references: found.references.into_iter().collect(),
         body,
     })
 }
 
-fn walk(
-    v: &Value,
-    modules: &mut BTreeSet<String>,
-    queues: &mut BTreeSet<String>,
-    dynamic: &mut usize,
-) {
-    match v {
-        Value::Mapping(m) => {
-            for (k, child) in m {
-                match (k.as_str(), child) {
-                    (Some("callCommonModule"), Value::Mapping(call)) => {
-                        if let Some(Value::Mapping(target)) = call.get("commonModule") {
-                            modules.extend(
-                                target.keys().filter_map(Value::as_str).map(str::to_string),
-                            );
+/// What a walk over the flow's body collects.
+#[derive(Default)]
+struct Collected {
+    modules: BTreeSet<String>,
+    queues: BTreeSet<String>,
+    dynamic_queues: usize,
+    references: BTreeSet<Reference>,
+}
+
+/// The names an action's target field gives: `lit: {name: X}` (queues, schedule groups),
+/// `name: X` (`transferToFlow.targetFlow`), or the keys of a mapping keyed by name
+/// (`commonModule`, `dataTable`). `exp:`/`var:`/`noValue:` targets are decided at run time.
+fn target_names(v: &Value) -> Vec<String> {
+    let Value::Mapping(m) = v else {
+        return Vec::new();
+    };
+    if let Some(lit) = m.get("lit") {
+        return match lit {
+            Value::Mapping(l) => l
+                .get("name")
+                .and_then(Value::as_str)
+                .map(|n| vec![n.to_string()])
+                .unwrap_or_default(),
+            Value::String(n) => vec![n.clone()],
+            _ => Vec::new(),
+        };
+    }
+    if m.contains_key("exp") || m.contains_key("var") || m.contains_key("noValue") {
+        return Vec::new();
+    }
+    if let Some(n) = m.get("name").and_then(Value::as_str) {
+        return vec![n.to_string()];
+    }
+    m.keys()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `Prompt.Name` identifiers in an Architect expression.
+fn prompt_names(expression: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expression;
+    while let Some(at) = rest.find("Prompt.") {
+        let before = rest[..at].chars().next_back();
+        let after = &rest[at + "Prompt.".len()..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') && !name.is_empty()
+        {
+            names.push(name.clone());
+        }
+        rest = &after[name.len()..];
+    }
+    names
+}
+
+/// The field of each referencing action that names its target (see genesys-api.md,
+/// "Architect YAML"). `callCommonModule.commonModule`, `transferToAcd.targetQueue`,
+/// `evaluateScheduleGroup.scheduleGroup` and `dataTableLookup.dataTable` are as real
+/// exports write them. `callBotFlow.botFlow` and `callDigitalBotFlow.digitalBotFlow` are
+/// written like `callCommonModule` (unverified: no public export of them was found), and
+/// `callData`'s `category.<name>.dataAction.<name>` is unverified too.
+fn walk(v: &Value, found: &mut Collected) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Mapping(m) => {
+                for (k, child) in m {
+                    let action = || {
+                        child
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .or(k.as_str())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    let mut refer = |kind: RefKind, field: &str| {
+                        if let Some(target) = child.get(field) {
+                            for name in target_names(target) {
+                                found.references.insert(Reference {
+                                    kind,
+                                    name,
+                                    action: action(),
+                                });
+                            }
                         }
-                    }
-                    (Some("transferToAcd"), Value::Mapping(t)) => match t.get("targetQueue") {
-                        Some(Value::Mapping(q)) => match q.get("lit") {
-                            Some(Value::Mapping(lit)) => {
-                                if let Some(name) = lit.get("name").and_then(Value::as_str) {
-                                    queues.insert(name.to_string());
+                    };
+                    match (k.as_str(), child) {
+                        (Some("callCommonModule"), Value::Mapping(call)) => {
+                            if let Some(target) = call.get("commonModule") {
+                                found.modules.extend(target_names(target));
+                            }
+                        }
+                        (Some("transferToAcd"), Value::Mapping(t)) => {
+                            let names = t.get("targetQueue").map(target_names).unwrap_or_default();
+                            if names.is_empty() {
+                                found.dynamic_queues += 1;
+                            }
+                            found.queues.extend(names);
+                        }
+                        (Some("callBotFlow"), Value::Mapping(_)) => {
+                            refer(RefKind::BotFlow, "botFlow")
+                        }
+                        (Some("callDigitalBotFlow"), Value::Mapping(_)) => {
+                            refer(RefKind::DigitalBotFlow, "digitalBotFlow")
+                        }
+                        (Some("transferToFlow" | "transferToFlowSecure"), Value::Mapping(_)) => {
+                            refer(RefKind::Flow, "targetFlow")
+                        }
+                        (Some("evaluateScheduleGroup"), Value::Mapping(_)) => {
+                            refer(RefKind::ScheduleGroup, "scheduleGroup")
+                        }
+                        (Some("dataTableLookup"), Value::Mapping(_)) => {
+                            refer(RefKind::DataTable, "dataTable")
+                        }
+                        (Some("callData"), Value::Mapping(call)) => {
+                            let categories = call.get("category").and_then(Value::as_mapping);
+                            for (_, category) in categories.into_iter().flatten() {
+                                if let Some(target) = category.get("dataAction") {
+                                    for name in target_names(target) {
+                                        found.references.insert(Reference {
+                                            kind: RefKind::DataAction,
+                                            name,
+                                            action: action(),
+                                        });
+                                    }
                                 }
                             }
-                            _ => *dynamic += 1,
-                        },
-                        _ => *dynamic += 1,
-                    },
-                    _ => {}
+                        }
+                        (Some("exp"), Value::String(e)) => {
+                            for name in prompt_names(e) {
+                                found.references.insert(Reference {
+                                    kind: RefKind::UserPrompt,
+                                    name,
+                                    action: "expression".into(),
+                                });
+                            }
+                        }
+                        _ => {}
+                    }
+                    stack.push(child);
                 }
-                walk(child, modules, queues, dynamic);
             }
+            Value::Sequence(items) => stack.extend(items.iter()),
+            Value::Tagged(t) => stack.push(&t.value),
+            _ => {}
         }
-        Value::Sequence(items) => {
-            for i in items {
-                walk(i, modules, queues, dynamic);
-            }
-        }
-        Value::Tagged(t) => walk(&t.value, modules, queues, dynamic),
-        _ => {}
     }
 }
 
@@ -246,18 +358,25 @@ pub fn lint_problems(f: &Facts) -> Vec<String> {
 
 /// `/inboundCall/tasks/task[ref]`, `./menus/menu[ref]`, ...
 fn resolve_start_ref(f: &Facts, r: &str) -> Result<(), String> {
-    let key = f.flow_type.yaml_key();
+    let key = f.flow_type.yaml_key().unwrap_or_default();
     let rest = r
         .strip_prefix(&format!("/{key}/"))
         .or_else(|| r.strip_prefix("./"))
         .ok_or_else(|| format!("startUpRef '{r}' must start with '/{key}/' or './'"))?;
-    let (list, item) = if let Some(x) = rest.strip_prefix("tasks/task[") {
-        ("tasks", x)
-    } else if let Some(x) = rest.strip_prefix("menus/menu[") {
-        ("menus", x)
-    } else {
+    // Tasks and menus (call flows), bots (bot flows: `/botFlow/bots/bot[..]`), states
+    // (workflows).
+    let containers = [
+        ("tasks", "tasks/task["),
+        ("menus", "menus/menu["),
+        ("bots", "bots/bot["),
+        ("states", "states/state["),
+    ];
+    let Some((list, item)) = containers
+        .iter()
+        .find_map(|(list, prefix)| rest.strip_prefix(prefix).map(|x| (*list, x)))
+    else {
         return Err(format!(
-            "startUpRef '{r}' must point at tasks/task[..] or menus/menu[..]"
+            "startUpRef '{r}' must point at tasks/task[..], menus/menu[..], bots/bot[..] or states/state[..]"
         ));
     };
     let wanted = item
@@ -281,6 +400,35 @@ fn resolve_start_ref(f: &Facts, r: &str) -> Result<(), String> {
             "startUpRef '{r}' resolves to no {singular} with refId '{wanted}'"
         ))
     }
+}
+
+/// Sets the top-level body's `key` to `value` unless the file already has that key; a new
+/// key goes after `after` (else at the end). Re-serializes.
+pub fn with_key(text: &str, key: &str, value: &str, after: &str) -> Option<String> {
+    let mut doc: Value = serde_yaml_ng::from_str(text).ok()?;
+    let Value::Mapping(top) = &mut doc else {
+        return None;
+    };
+    let (_, body) = top.iter_mut().next()?;
+    let Value::Mapping(body) = body else {
+        return None;
+    };
+    if body.contains_key(key) {
+        return Some(text.to_string());
+    }
+    let mut out = Mapping::new();
+    for (k, v) in std::mem::take(body) {
+        let here = k.as_str() == Some(after);
+        out.insert(k, v);
+        if here {
+            out.insert(Value::String(key.into()), Value::String(value.into()));
+        }
+    }
+    if !out.contains_key(key) {
+        out.insert(Value::String(key.into()), Value::String(value.into()));
+    }
+    *body = out;
+    serde_yaml_ng::to_string(&doc).ok()
 }
 
 /// Sets (or replaces) the top-level body's `description` and re-serializes.

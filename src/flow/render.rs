@@ -37,6 +37,16 @@ fn no_value() -> Value {
 /// Renders the graph; call [`FlowGraph::validate`] first (problems found here are about
 /// shapes Architect cannot express).
 pub fn render(graph: &FlowGraph) -> Result<String, Vec<Problem>> {
+    let Some(key) = graph.flow_type.yaml_key() else {
+        return Err(vec![Problem {
+            node: None,
+            rule: "flow-type",
+            message: format!(
+                "flowctl does not know Architect's YAML key for {} flows",
+                graph.flow_type
+            ),
+        }]);
+    };
     let mut problems = Vec::new();
     let index = graph.index();
     let actions = chain(graph, &index, &graph.start, &mut problems);
@@ -70,7 +80,6 @@ pub fn render(graph: &FlowGraph) -> Result<String, Vec<Problem>> {
             put("startUpTaskActions", Value::Sequence(actions));
         }
         _ => {
-            let key = graph.flow_type.yaml_key();
             put(
                 "startUpRef",
                 s(&format!("/{key}/tasks/task[{START_REF_ID}]")),
@@ -100,7 +109,7 @@ pub fn render(graph: &FlowGraph) -> Result<String, Vec<Problem>> {
             );
         }
     }
-    let doc = map([(graph.flow_type.yaml_key(), Value::Mapping(body))]);
+    let doc = map([(key, Value::Mapping(body))]);
     serde_yaml_ng::to_string(&doc).map_err(|e| {
         vec![Problem {
             node: None,
