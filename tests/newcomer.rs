@@ -1183,3 +1183,23 @@ async fn a_fix_never_replaces_a_flows_own_content_with_the_template() {
         "{r:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_that_lags_a_publish_is_announced_on_stderr() {
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(20),
+        rate_limit: 100_000,
+        read_lag: Duration::from_millis(2500),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let r = org
+        .flowctl(&["create-shared", "--name", "Shared Greeting Module"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("to be readable after its publish (up to 15 s)"),
+        "{r:?}"
+    );
+}
