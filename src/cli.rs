@@ -394,6 +394,46 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// A command line clap refused: printed as clap prints it, and also as JSON on stdout when
+/// the line asks for `--output json` (scripts read errors there). `--help` and `--version`
+/// are not errors.
+pub fn usage_error(e: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || !wants_json(std::env::args())
+    {
+        e.exit();
+    }
+    let message = e
+        .render()
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    let json = crate::output::error_json(
+        &message,
+        Some("see `flowctl --help`, or the subcommand's `--help`"),
+        crate::ExitStatus::InvalidInput as u8,
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    );
+    let _ = e.print();
+    crate::ExitStatus::InvalidInput.into()
+}
+
+/// Whether a raw command line asks for `--output json`.
+fn wants_json(args: impl Iterator<Item = String>) -> bool {
+    let args: Vec<String> = args.collect();
+    args.iter().any(|a| a == "--output=json")
+        || args
+            .windows(2)
+            .any(|w| matches!(w, [flag, value] if flag == "--output" && value == "json"))
+}
+
 /// Parses `key=value` for `--var`.
 pub fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -410,6 +450,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_command_line_asking_for_json_is_recognised_in_both_spellings() {
+        let args = |s: &str| {
+            s.split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(wants_json(args("flowctl --output json verify --bogus")));
+        assert!(wants_json(args("flowctl verify --output=json")));
+        assert!(!wants_json(args("flowctl --output text verify json")));
     }
 
     #[test]

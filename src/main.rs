@@ -4,7 +4,10 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = flowctl::cli::Cli::parse();
+    let cli = match flowctl::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return flowctl::cli::usage_error(e),
+    };
     flowctl::init_tracing(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1203,3 +1203,19 @@ async fn a_read_that_lags_a_publish_is_announced_on_stderr() {
         "{r:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_command_line_is_json_on_stdout_when_json_is_asked_for() {
+    let r = offline(&["--output", "json", "verify", "--bogus"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    let e = r.json();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'--bogus'")),
+        "{e:#}"
+    );
+    let r = offline(&["verify", "--bogus"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.is_empty(), "{r:?}");
+}
