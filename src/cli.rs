@@ -138,7 +138,7 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
+    /// Print the man page (roff): flowctl(1), then a page for every subcommand.
     #[command(after_help = "Example:\n  flowctl man > /usr/local/share/man/man1/flowctl.1")]
     Man,
     /// Print the manifest's JSON Schema (for editors: yaml-language-server).

@@ -1219,3 +1219,20 @@ async fn a_refused_command_line_is_json_on_stdout_when_json_is_asked_for() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stdout.is_empty(), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_division_gets_close_names() {
+    let org = Org::with(seeded(&["Sales Division"])).await;
+    let r = org
+        .flowctl(&[
+            "create-shared",
+            "--name",
+            "Shared Greeting Module",
+            "--division",
+            "Sales Divison",
+        ])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("did you mean 'Sales Division'?"), "{r:?}");
+    assert!(org.emulator.flows().is_empty());
+}

@@ -188,14 +188,22 @@ pub async fn queue(client: &Client, name_or_id: &str) -> Result<Queue> {
 
 /// The division with exactly this name.
 pub async fn division(client: &Client, name: &str) -> Result<Division> {
-    client.find_division(name).await?.ok_or_else(|| {
-        Error::input(
-            format!("division '{name}' does not exist"),
-            Some(
-                "pass --division with an existing division name (the default one is 'Home')".into(),
-            ),
-        )
-    })
+    if let Some(d) = client.find_division(name).await? {
+        return Ok(d);
+    }
+    let all: Vec<Division> = client
+        .get_all(&["api", "v2", "authorization", "divisions"], &[])
+        .await?;
+    let near = near_names(name, all.iter().map(|d| d.name.as_str()));
+    let hint = if near.is_empty() {
+        "pass --division with an existing division name (the default one is 'Home')".to_string()
+    } else {
+        format!("did you mean {}?", quoted_list(&near))
+    };
+    Err(Error::input(
+        format!("division '{name}' does not exist"),
+        Some(hint),
+    ))
 }
 
 /// Up to three names close to `wanted` (case-insensitive edit distance or containment).
