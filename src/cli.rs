@@ -160,8 +160,8 @@ pub struct PublishArgs {
     /// Print the Architect YAML the job would get; no credentials, no network.
     #[arg(long)]
     pub dry_run: bool,
-    /// Give up waiting for an Architect job after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
 }
 
@@ -231,8 +231,8 @@ pub struct VerifyArgs {
     /// A queue every parent must transfer to, by exact name or id.
     #[arg(long)]
     pub queue: Option<String>,
-    /// How long to wait for the dependency index to show missing links.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// How long to wait for the dependency index to show missing links (at most a day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub wait: u64,
     /// Verify every flow of a manifest instead (each against the modules and queues it uses).
     #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
@@ -263,11 +263,14 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// How many flows publish at once (the rate limit is honoured whatever this is).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallel: u16,
-    /// Give up waiting for an Architect job after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    /// At most this many flows publishing at once. By default there is no fixed cap: as
+    /// many as are ready, up to half the rate limit's window (read from the API's headers),
+    /// a quarter of that if Architect jobs start to slow down. The rate limit is honoured
+    /// either way.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub parallel: Option<u16>,
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
 }
 
@@ -341,27 +344,27 @@ pub struct EmulatorServeArgs {
     /// JSON file with queues, divisions and pre-existing or locked flows.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Added latency per API request, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Added latency per API request, in milliseconds (at most a minute).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency_ms: u64,
-    /// How long an Architect job takes, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 200)]
+    /// How long an Architect job takes, in milliseconds (at most an hour).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub job_ms: u64,
     /// Requests allowed per token per 60 seconds.
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub rate_limit: u32,
-    /// How long the dependency index lags a publish, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// How long the dependency index lags a publish, in milliseconds (at most an hour).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub index_lag_ms: u64,
     /// How long a flow a job just wrote still reads as 404, in milliseconds (eventual
-    /// consistency after a write).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// consistency after a write; at most an hour).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub read_lag_ms: u64,
     /// How many flow DELETEs answer a transient 409 before they succeed.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub delete_conflicts: u32,
-    /// Access token lifetime in seconds.
-    #[arg(long, value_name = "N", default_value_t = 86399)]
+    /// Access token lifetime in seconds (1 to 172800, Genesys' 48 h at most).
+    #[arg(long, value_name = "N", default_value_t = 86399, value_parser = clap::value_parser!(u64).range(1..=172_800))]
     pub token_lifetime: u64,
     /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02` (random rates).
     #[arg(long, value_name = "SPEC")]

@@ -264,10 +264,12 @@ fn read_dotenv(dir: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         return Ok(BTreeMap::new());
     }
     let shown = path.display().to_string();
-    let iter = dotenvy::from_path_iter(&path).map_err(|e| ConfigError::DotEnv {
+    // Bounded, regular files only: a `.env` that is /dev/zero or a FIFO is refused.
+    let text = crate::files::read_text(&path, ".env").map_err(|e| ConfigError::DotEnv {
         path: shown.clone(),
         message: e.to_string(),
     })?;
+    let iter = dotenvy::from_read_iter(std::io::Cursor::new(text));
     let mut dotenv = BTreeMap::new();
     for item in iter {
         let (k, v) = item.map_err(|e| ConfigError::DotEnv {
@@ -326,7 +328,7 @@ pub fn config_file(env: &dyn EnvSource) -> Option<PathBuf> {
 /// Every profile of the config file (none if there is no file).
 pub fn load_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigError> {
     let shown = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_text(path, "the config file") {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => {
@@ -439,9 +441,11 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 fn parse_base(what: &'static str, value: &str) -> Result<Url, ConfigError> {
+    // Errors never echo user info (`user:pass@`) or a query.
+    let shown = crate::client::shown_url(value);
     let url = Url::parse(value.trim()).map_err(|e| ConfigError::BadUrl {
         what,
-        value: value.to_string(),
+        value: shown.clone(),
         reason: e.to_string(),
     })?;
     match url.scheme() {
@@ -450,21 +454,28 @@ fn parse_base(what: &'static str, value: &str) -> Result<Url, ConfigError> {
         "http" => {
             return Err(ConfigError::InsecureUrl {
                 what,
-                value: value.to_string(),
+                value: shown.clone(),
             })
         }
         other => {
             return Err(ConfigError::BadUrl {
                 what,
-                value: value.to_string(),
+                value: shown.clone(),
                 reason: format!("scheme '{other}' is not https"),
             })
         }
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::BadUrl {
+            what,
+            value: shown,
+            reason: "it holds user info (user:password@); put credentials in GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET, never in a URL".into(),
+        });
+    }
     if url.host().is_none() {
         return Err(ConfigError::BadUrl {
             what,
-            value: value.to_string(),
+            value: shown.clone(),
             reason: "no host".into(),
         });
     }
@@ -562,9 +573,11 @@ pub fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigE
 
 fn read_secret(path: &Path) -> Result<String, ConfigError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
-        path: shown.clone(),
-        source,
+    let text = crate::files::read_text(path, "the secret file").map_err(|source| {
+        ConfigError::SecretFile {
+            path: shown.clone(),
+            source,
+        }
     })?;
     let secret = text.trim_end_matches(['\n', '\r']).to_string();
     if secret.trim().is_empty() {

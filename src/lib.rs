@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod emulator;
 pub mod error;
+pub mod files;
 pub mod flow;
 pub mod manifest;
 pub mod models;
@@ -140,8 +141,13 @@ fn report_error(err: &Error, format: cli::OutputFormat) {
             serde_json::to_string_pretty(&json).unwrap_or_default()
         );
     }
-    eprintln!("flowctl: error: {err}");
+    // Errors quote servers and files: no control character reaches the terminal raw.
+    let shown = output::sanitize_lines(&err.to_string(), output::MAX_LINE);
+    eprintln!("flowctl: error: {shown}");
     if let Some(hint) = err.hint() {
-        eprintln!("  hint: {hint}");
+        eprintln!(
+            "  hint: {}",
+            output::sanitize_lines(&hint, output::MAX_LINE)
+        );
     }
 }

@@ -250,7 +250,7 @@ pub fn load(
     profile: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Manifest> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = crate::files::read_text(path, "the manifest").map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
     })?;
@@ -496,7 +496,7 @@ impl Ctx<'_> {
         expected_name: Option<&str>,
     ) -> Option<FlowDocument> {
         let full = self.base.join(file);
-        let text = match std::fs::read_to_string(&full) {
+        let text = match crate::files::read_text(&full, "the flow file") {
             Ok(t) => t,
             Err(e) => {
                 self.problem(origin, format!("cannot read {}: {e}", full.display()));

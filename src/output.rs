@@ -23,19 +23,33 @@ impl Printer {
     /// A progress line on stderr, for people only (silent with `--quiet` and for JSON/JUnit).
     pub fn progress(&self, line: impl AsRef<str>) {
         if !self.quiet && self.format == OutputFormat::Text {
-            crate::progress::eprintln(line.as_ref());
+            crate::progress::eprintln(&sanitize_lines(line.as_ref(), MAX_LINE));
         }
     }
 
     /// A result line on stdout in text mode (on stderr in Markdown mode, where stdout holds
     /// only the Markdown).
     pub fn line(&self, line: impl AsRef<str>) {
+        let line = sanitize_lines(line.as_ref(), MAX_LINE);
         if self.format == OutputFormat::Markdown {
             if !self.quiet {
-                eprintln!("{}", line.as_ref());
+                eprintln!("{line}");
             }
         } else if self.format == OutputFormat::Text {
-            println_or_ignore(line.as_ref());
+            println_or_ignore(&line);
+        }
+    }
+
+    /// A result line whose first word flowctl styles itself (a coloured PASS/FAIL tag from
+    /// [`status_tag`]): only `rest`, which quotes names, is sanitized.
+    pub fn tagged_line(&self, tag: &str, rest: impl AsRef<str>) {
+        let rest = sanitize_lines(rest.as_ref(), MAX_LINE);
+        if self.format == OutputFormat::Markdown {
+            if !self.quiet {
+                eprintln!("{tag} {rest}");
+            }
+        } else if self.format == OutputFormat::Text {
+            println_or_ignore(&format!("{tag} {rest}"));
         }
     }
 
@@ -52,9 +66,10 @@ impl Printer {
         }
     }
 
-    /// Raw text on stdout (JUnit XML, YAML).
+    /// Raw text on stdout (JUnit XML, YAML, Markdown, a graph). Its lines are kept, but
+    /// control characters from the names in it are escaped like every other output.
     pub fn raw(&self, text: &str) {
-        println_or_ignore(text);
+        println_or_ignore(&sanitize_lines(text, usize::MAX));
     }
 }
 
@@ -144,6 +159,57 @@ pub fn error_json(message: &str, hint: Option<&str>, exit_code: u8) -> serde_jso
     })
 }
 
+/// The longest text line printed from a result (names, messages): far above any real one.
+pub const MAX_LINE: usize = 20_000;
+/// The longest message quoted from a server (an error's `message`).
+pub const MAX_MESSAGE: usize = 2_000;
+
+/// Text from a server or a file, made safe to print on one line of a terminal: every
+/// control character (escape sequences, carriage returns, newlines, NUL, C1) and every
+/// bidirectional override is shown escaped (`\u{1b}`), so it can neither clear the screen,
+/// set the title, nor forge a line; text over `max_chars` is cut and says how long it was.
+/// The one helper behind error display and output.
+pub fn sanitize(text: &str, max_chars: usize) -> String {
+    clean(text, max_chars, false)
+}
+
+/// [`sanitize`] that keeps newlines and tabs, for multi-line messages flowctl composes
+/// itself (the error chain, a report). Everything else is escaped the same way.
+pub fn sanitize_lines(text: &str, max_chars: usize) -> String {
+    clean(text, max_chars, true)
+}
+
+fn clean(text: &str, max_chars: usize, keep_lines: bool) -> String {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(keep_lines && matches!(c, '\n' | '\t')))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if text.chars().count() <= max_chars && !text.chars().any(unsafe_char) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len().min(max_chars.saturating_add(64)));
+    let mut shown = 0usize;
+    let mut total = 0usize;
+    for c in text.chars() {
+        total = total.saturating_add(1);
+        if shown >= max_chars {
+            continue;
+        }
+        shown = shown.saturating_add(1);
+        if unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    if total > shown {
+        out.push_str(&format!(
+            "… (cut: {total} characters in all, {shown} shown)"
+        ));
+    }
+    out
+}
+
 /// Escapes text for XML attribute values and element content.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -190,6 +256,31 @@ mod tests {
         );
         assert!(status_tag("FAIL", true).contains("\u{1b}[31"));
         assert!(status_tag("UNKNOWN", true).contains("\u{1b}[33m"));
+    }
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal_or_forge_a_line() {
+        let hostile = "boom\u{1b}[2J\u{1b}]0;pwned\u{7}\r\nflowctl: all good, 0 errors\u{202E}";
+        let shown = sanitize(hostile, MAX_MESSAGE);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown}");
+        assert!(shown.contains("\\u{1b}[2J"), "{shown}");
+        assert!(!shown.contains('\n'));
+        assert!(!shown.contains('\u{202E}'));
+        // Multi-line text keeps its lines but not the rest.
+        let lines = sanitize_lines("a\nb\u{1b}c", 100);
+        assert_eq!(lines, "a\nb\\u{1b}c");
+    }
+
+    #[test]
+    fn long_text_is_cut_and_says_how_long_it_was() {
+        let long = "é".repeat(5000);
+        let shown = sanitize(&long, 100);
+        assert!(shown.starts_with(&"é".repeat(100)));
+        assert!(
+            shown.ends_with("(cut: 5000 characters in all, 100 shown)"),
+            "{shown}"
+        );
+        assert_eq!(sanitize("plain", 100), "plain");
     }
 
     #[test]

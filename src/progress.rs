@@ -126,7 +126,23 @@ pub fn waiting_for_job(what: impl Into<String>, up_to: Duration) -> Waiting {
     announce(what.into(), up_to, true)
 }
 
+/// [`waiting`] for a wait a log line has already announced: off a terminal, only the
+/// reminders every [`EVERY`] follow; on a terminal, the spinner.
+pub fn waiting_told(what: String, up_to: Duration) -> Waiting {
+    announce_with(what, up_to, false, true)
+}
+
+/// Sleeps for `wait` as [`sleep`] does; `told` when a log line already said so.
+pub async fn sleep_told(what: impl Into<String>, wait: Duration, told: bool) {
+    let _guard = announce_with(what.into(), wait, false, told);
+    tokio::time::sleep(wait).await;
+}
+
 fn announce(what: String, up_to: Duration, under_counter: bool) -> Waiting {
+    announce_with(what, up_to, under_counter, false)
+}
+
+fn announce_with(what: String, up_to: Duration, under_counter: bool, told: bool) -> Waiting {
     let bar: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
     if quiet() || up_to < FIRST_NOTICE {
         return Waiting { task: None, bar };
@@ -153,7 +169,9 @@ fn announce(what: String, up_to: Duration, under_counter: bool) -> Waiting {
             }
             return;
         }
-        eprintln(&format!("flowctl: {}", announcement(&what, up_to)));
+        if !told {
+            eprintln(&format!("flowctl: {}", announcement(&what, up_to)));
+        }
         loop {
             tokio::time::sleep(EVERY).await;
             eprintln(&format!(

@@ -7,11 +7,13 @@
 //!
 //! The cache file sits under the cache directory, is named by a hash of login host and
 //! client id, has mode 0600, is written atomically (temp file + rename) and never holds the
-//! secret. A corrupt or unreadable cache is ignored with a warning.
+//! secret. A corrupt or unreadable cache is ignored with a warning. Processes sharing the
+//! cache take an exclusive lock on its directory before fetching, so two runs started
+//! together fetch one token. `expires_in` is checked and clamped to 48 h.
 
 use super::retry::{parse_retry_after, Decision, RetryPolicy};
 use super::ClientError;
-use crate::models::{OAuthError, TokenResponse};
+use crate::models::OAuthError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -51,12 +53,50 @@ fn now_epoch() -> u64 {
         .unwrap_or(0)
 }
 
-/// Refresh at 90% of the lifetime, and at least 60 s before expiry.
+/// The longest token lifetime Genesys gives (genesys-api.md: 5 min to 48 h): a longer
+/// `expires_in` is taken as this.
+pub const MAX_LIFETIME: u64 = 48 * 3600;
+
+/// Refresh at 90% of the lifetime, and at least 60 s before expiry. `expires_in` is clamped
+/// to [`MAX_LIFETIME`]; the arithmetic saturates.
 pub fn use_until(now: u64, expires_in: u64) -> u64 {
-    let by_share = now + expires_in * 9 / 10;
-    let by_margin = (now + expires_in).saturating_sub(60);
+    let expires_in = expires_in.min(MAX_LIFETIME);
+    let by_share = now.saturating_add(expires_in * 9 / 10);
+    let by_margin = now.saturating_add(expires_in).saturating_sub(60);
     by_share.min(by_margin).max(now)
 }
+
+/// The token answer, checked: an access token and a whole, non-negative `expires_in`.
+/// Anything else is described (never quoting the token).
+pub fn parse_token_answer(body: &[u8]) -> Result<(String, u64), String> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        // Never quoted: a token answer in another shape may still hold the token.
+        .map_err(|_| "the answer is not JSON".to_string())?;
+    let token = match value.get("access_token") {
+        Some(serde_json::Value::String(t)) if !t.trim().is_empty() => t.clone(),
+        Some(_) => return Err("its access_token is empty or not a string".into()),
+        None => return Err("it has no access_token".into()),
+    };
+    let expires_in = match value.get("expires_in") {
+        Some(serde_json::Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(v), _) => v,
+            // Larger than u64 (1e30): clamped below like any long lifetime.
+            (None, Some(f)) if f > 0.0 => u64::MAX,
+            _ => {
+                return Err(format!(
+                    "its expires_in ({}) is negative or not whole seconds",
+                    crate::output::sanitize(&n.to_string(), 40)
+                ))
+            }
+        },
+        Some(_) => return Err("its expires_in is not a number".into()),
+        None => return Err("it has no expires_in".into()),
+    };
+    Ok((token, expires_in))
+}
+
+/// The longest a process waits for another one fetching a token into the shared cache.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub struct Auth {
     login_base: Url,
@@ -116,6 +156,15 @@ impl Auth {
             *guard = Some(t);
             return Ok(token);
         }
+        // Another process sharing the cache may be fetching right now: hold the cache's
+        // lock while reading it again and fetching, so two runs get one token.
+        let _lock = self.lock_cache().await;
+        if let Some(t) = self.read_cache().filter(|t| t.use_until > now_epoch()) {
+            tracing::debug!("using the token another process just cached");
+            let token = t.access_token.clone();
+            *guard = Some(t);
+            return Ok(token);
+        }
         let t = self.fetch(http, policy).await?;
         self.write_cache(&t);
         let token = t.access_token.clone();
@@ -137,9 +186,33 @@ impl Auth {
         }
     }
 
+    /// An exclusive lock on the cache directory (the cache file itself is replaced by
+    /// rename, so it cannot hold a lock), waited for at most [`LOCK_WAIT`]: a stuck holder
+    /// costs one extra token, never a hang. `None` without a cache, or where directories
+    /// cannot be locked.
+    async fn lock_cache(&self) -> Option<std::fs::File> {
+        let dir = self.cache_path.as_ref()?.parent()?;
+        std::fs::create_dir_all(dir).ok()?;
+        let file = std::fs::File::open(dir).ok()?;
+        let path = dir;
+        let start = Instant::now();
+        loop {
+            match fs4::FileExt::try_lock(&file) {
+                Ok(()) => return Some(file),
+                Err(fs4::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(_) => {
+                    tracing::debug!("not locking the token cache {}", path.display());
+                    return None;
+                }
+            }
+        }
+    }
+
     fn read_cache(&self) -> Option<Token> {
         let path = self.cache_path.as_ref()?;
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::files::read_text(path, "the token cache") {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
@@ -177,9 +250,9 @@ impl Auth {
     ) -> Result<Token, ClientError> {
         let url = self.token_url();
         let start = Instant::now();
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
         loop {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             let sent = http
                 .post(&url)
                 .basic_auth(&self.client_id, Some(self.secret.expose_secret()))
@@ -206,24 +279,41 @@ impl Auth {
                             .get("retry-after")
                             .and_then(|v| v.to_str().ok()),
                     );
-                    let body = resp.bytes().await.unwrap_or_default();
-                    if (200..300).contains(&status) {
-                        return match serde_json::from_slice::<TokenResponse>(&body) {
-                            Ok(t) if !t.access_token.is_empty() => {
-                                tracing::debug!(
-                                    expires_in = t.expires_in,
-                                    "fetched a client-credentials token"
-                                );
-                                Ok(Token {
-                                    access_token: SecretString::from(t.access_token),
-                                    use_until: use_until(now_epoch(), t.expires_in),
-                                })
-                            }
-                            _ => Err(ClientError::Auth {
+                    let body = match super::read_bounded(resp, super::MAX_SMALL_BODY).await {
+                        Ok(b) if b.truncated => {
+                            return Err(ClientError::Auth {
                                 login_url: url,
                                 error: format!("HTTP {status}"),
-                                description: "the login service answered without an access token"
-                                    .into(),
+                                description: format!(
+                                    "the login service's answer is larger than {} MiB (a token answer is a few hundred bytes); not read",
+                                    super::MAX_SMALL_BODY >> 20
+                                ),
+                            })
+                        }
+                        Ok(b) => b.bytes,
+                        Err(e) => {
+                            return Err(ClientError::Network {
+                                method: "POST".into(),
+                                url,
+                                message: describe(&e),
+                            })
+                        }
+                    };
+                    if (200..300).contains(&status) {
+                        return match parse_token_answer(&body) {
+                            Ok((token, expires_in)) => {
+                                tracing::debug!(expires_in, "fetched a client-credentials token");
+                                Ok(Token {
+                                    access_token: SecretString::from(token),
+                                    use_until: use_until(now_epoch(), expires_in),
+                                })
+                            }
+                            Err(why) => Err(ClientError::Auth {
+                                login_url: url,
+                                error: format!("HTTP {status}"),
+                                description: format!(
+                                    "the login service answered without a usable token: {why}"
+                                ),
                             }),
                         };
                     }
@@ -231,6 +321,7 @@ impl Auth {
                     let description = parsed
                         .error_description
                         .or(parsed.description)
+                        .map(|d| crate::output::sanitize(&d, crate::output::MAX_MESSAGE))
                         .unwrap_or_else(|| excerpt(&body));
                     let rate_limited =
                         status == 429 || description.to_lowercase().contains("rate limit");
@@ -239,12 +330,22 @@ impl Auth {
                         error: if parsed.error.is_empty() {
                             format!("HTTP {status}")
                         } else {
-                            parsed.error
+                            crate::output::sanitize(&parsed.error, 100)
                         },
                         description,
                     };
                     if !(rate_limited || matches!(status, 502..=504)) {
                         return Err(err);
+                    }
+                    if let Some(wait) = retry_after.filter(|w| *w > policy.max_retry_after) {
+                        return Err(ClientError::AbsurdWait {
+                            method: "POST".into(),
+                            path: url,
+                            header: "Retry-After",
+                            asked_secs: wait.as_secs(),
+                            cap_secs: policy.max_retry_after.as_secs(),
+                            said: Some(err.to_string()),
+                        });
                     }
                     (err, retry_after)
                 }
@@ -342,6 +443,37 @@ mod tests {
         assert_eq!(use_until(1000, 86400), 1000 + 77760);
         assert_eq!(use_until(1000, 300), 1000 + 240);
         assert_eq!(use_until(1000, 30), 1000);
+    }
+
+    #[test]
+    fn an_absurd_lifetime_is_clamped_to_48_hours_without_overflow() {
+        let at = use_until(1000, u64::MAX);
+        assert_eq!(at, use_until(1000, MAX_LIFETIME));
+        assert!(at <= 1000 + MAX_LIFETIME);
+        assert_eq!(use_until(u64::MAX, u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn token_answers_of_the_wrong_shape_are_described_not_trusted() {
+        assert_eq!(
+            parse_token_answer(br#"{"access_token":"t","expires_in":18446744073709551615}"#),
+            Ok(("t".to_string(), u64::MAX))
+        );
+        assert_eq!(
+            parse_token_answer(br#"{"access_token":"t","expires_in":1e30}"#),
+            Ok(("t".to_string(), u64::MAX))
+        );
+        for bad in [
+            &br#"{"access_token":"t","expires_in":-5}"#[..],
+            br#"{"access_token":"t","expires_in":"soon"}"#,
+            br#"{"access_token":"t"}"#,
+            br#"{"access_token":7,"expires_in":60}"#,
+            br#"[1,2]"#,
+            b"<html>",
+        ] {
+            let e = parse_token_answer(bad).expect_err("refused");
+            assert!(!e.contains("\"t\""), "{e}");
+        }
     }
 
     #[test]

@@ -72,6 +72,27 @@ pub enum ClientError {
         path: String,
         message: String,
     },
+    /// The server asked for a wait no Genesys service asks for (a `Retry-After` over the
+    /// 180 s cap, an `inin-ratelimit-reset` past the 60 s window): given up, not slept.
+    #[error("gave up on {method} {path}: the server asked to wait {asked_secs} s ({header}), more than the {cap_secs} s flowctl waits{}", said.as_deref().map(|s| format!("; it said: {s}")).unwrap_or_default())]
+    AbsurdWait {
+        method: String,
+        path: String,
+        header: &'static str,
+        asked_secs: u64,
+        cap_secs: u64,
+        /// The answer's own error, already made printable (a 429's message).
+        said: Option<String>,
+    },
+    /// A URL flowctl will not send to (plain http off loopback, user info in it, a scheme
+    /// other than https); nothing was sent.
+    #[error("refusing the {what} {url}: {reason}")]
+    UnsafeUrl {
+        what: &'static str,
+        /// Without user info or query (a presigned URL's query is a credential).
+        url: String,
+        reason: String,
+    },
 }
 
 impl From<ApiError> for ClientError {
@@ -107,9 +128,11 @@ impl ClientError {
             // What the SDKs would retry, given up on (a Retry-After over 180 s): exit 5.
             ClientError::Api(e) if matches!(e.status, 429 | 502 | 503 | 504) => ExitStatus::Network,
             ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
+            ClientError::UnsafeUrl { .. } => ExitStatus::InvalidInput,
             ClientError::Network { .. }
             | ClientError::RetriesExhausted { .. }
-            | ClientError::Timeout { .. } => ExitStatus::Network,
+            | ClientError::Timeout { .. }
+            | ClientError::AbsurdWait { .. } => ExitStatus::Network,
         }
     }
 
@@ -129,6 +152,14 @@ impl ClientError {
             ClientError::Network { .. } | ClientError::RetriesExhausted { .. } => {
                 Some("check the network and the API base URL, then run again".to_string())
             }
+            ClientError::AbsurdWait { .. } => Some(
+                "run again later; if it persists, check that the API base URL is a Genesys Cloud region"
+                    .to_string(),
+            ),
+            ClientError::UnsafeUrl { .. } => Some(
+                "use an https URL (plain http only to 127.0.0.1 or localhost) without user:password@; credentials go in GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET"
+                    .to_string(),
+            ),
             _ => None,
         }
     }

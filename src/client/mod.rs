@@ -4,6 +4,13 @@
 //! token, maps any non-2xx answer to [`ApiError`] (status, code, message, contextId,
 //! correlation id), refreshes the token once on a 401, and retries what the official SDKs
 //! retry (see [`retry`]). Typed verbs live in [`verbs`].
+//!
+//! Nothing a server sends is trusted: headers become bounded numbers ([`Answer`]), bodies
+//! are read up to [`MAX_BODY`] / [`MAX_SMALL_BODY`], a stalled answer times out
+//! ([`Timeouts`]), redirects are reported and not followed, listings must carry `entities`,
+//! every URL (the presigned upload URL too) is https or loopback without user info
+//! ([`check_url`]), and text quoted in errors is escaped and cut
+//! ([`crate::output::sanitize`]). `tests/hostile.rs` and `tests/fuzz.rs` hold the cases.
 
 mod auth;
 mod error;
@@ -13,12 +20,15 @@ mod polling;
 pub mod retry;
 mod verbs;
 
+pub use auth::parse_token_answer;
 pub use error::{ApiError, ClientError};
 
 use crate::config::Config;
-use crate::models::{EntityListing, ErrorBody};
+use crate::models::ErrorBody;
+use crate::output::{sanitize, MAX_MESSAGE};
 use auth::Auth;
-use pacer::Pacer;
+pub use pacer::RateHeaders;
+use pacer::{Pacer, MAX_RESET};
 use reqwest::Method;
 use retry::{parse_retry_after, Decision, RetryPolicy};
 use secrecy::ExposeSecret;
@@ -33,6 +43,34 @@ pub type ClientResult<T> = Result<T, ClientError>;
 const MAX_PAGES: u32 = 1000;
 /// The largest page the flow and queue listings serve.
 const PAGE_SIZE: u32 = 100;
+
+/// The most read of a 2xx answer: far above any real one (a page of 100 flows is about
+/// 100 KB). A longer body is not read on: the answer is refused.
+pub const MAX_BODY: usize = 32 << 20;
+/// The most read of all the pages of one listing together (1000 pages of 32 MiB would
+/// otherwise be 32 GB).
+pub const MAX_LISTING: usize = 64 << 20;
+/// The most read of an error body or a token answer (real ones are a few hundred bytes).
+pub const MAX_SMALL_BODY: usize = 1 << 20;
+
+/// Timeouts of every request: to connect, between two reads of the answer (a server that
+/// accepts and never answers, or trickles a body), and for the whole exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub read: Duration,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(30),
+            total: Duration::from_secs(60),
+        }
+    }
+}
 
 /// A cheap-to-clone handle: clones share one token, one pacer and one connection pool.
 #[derive(Clone)]
@@ -66,11 +104,31 @@ pub(crate) enum Resend {
 impl Client {
     /// Builds a client; does not contact the network.
     pub fn new(config: &Config) -> ClientResult<Client> {
+        Client::with_timeouts(config, Timeouts::default())
+    }
+
+    /// [`Client::new`] with other timeouts (tests of servers that never answer).
+    pub fn with_timeouts(config: &Config, timeouts: Timeouts) -> ClientResult<Client> {
+        Client::with_settings(config, timeouts, RetryPolicy::default())
+    }
+
+    /// [`Client::new`] with other timeouts and retry policy (tests).
+    pub fn with_settings(
+        config: &Config,
+        timeouts: Timeouts,
+        policy: RetryPolicy,
+    ) -> ClientResult<Client> {
+        check_url("API base URL", &config.api_base)?;
+        check_url("login base URL", &config.login_base)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("flowctl/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.read)
+            .timeout(timeouts.total)
             .https_only(false)
+            // Genesys answers directly (unverified: no source shows it redirecting); a
+            // redirect is shown as the error it is, never followed to a host nobody chose.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Network {
                 method: "-".into(),
@@ -93,7 +151,7 @@ impl Client {
                 journal: config.token_cache_dir.as_deref().map(|dir| {
                     journal::Journal::new(dir, config.api_base.as_str(), &config.client_id)
                 }),
-                policy: RetryPolicy::default(),
+                policy,
             }),
         })
     }
@@ -142,9 +200,19 @@ impl Client {
         let mut attempt: u32 = 0;
         let mut refreshed = false;
         loop {
-            attempt += 1;
-            inner.pacer.wait().await;
+            attempt = attempt.saturating_add(1);
             let token = inner.auth.token(&inner.http, &inner.policy).await?;
+            // The slot is reserved before the request goes, and freed by its answer.
+            if let Err(too_long) = inner.pacer.wait().await {
+                return Err(ClientError::AbsurdWait {
+                    method: method.to_string(),
+                    path,
+                    header: "inin-ratelimit-reset with the window spent",
+                    asked_secs: too_long.asked.as_secs(),
+                    cap_secs: MAX_RESET.as_secs(),
+                    said: None,
+                });
+            }
             let mut req = inner
                 .http
                 .request(method.clone(), url.clone())
@@ -154,39 +222,47 @@ impl Client {
                 req = req.json(b);
             }
             let (err, retry_after) = match req.send().await {
-                Err(e) => (
-                    ClientError::Network {
+                Err(e) if is_malformed(&e) => {
+                    // Not a dropped connection: the server sent something that is not
+                    // HTTP. Sending again gets the same, so it is not retried.
+                    inner.pacer.no_answer();
+                    return Err(ClientError::Decode {
                         method: method.to_string(),
-                        url: format!("{}{}", url.origin().ascii_serialization(), path),
-                        message: auth::describe(&e),
+                        path,
+                        message: format!(
+                            "the server's answer is not valid HTTP ({})",
+                            auth::describe(&e)
+                        ),
+                    });
+                }
+                Err(e) => (
+                    {
+                        inner.pacer.no_answer();
+                        ClientError::Network {
+                            method: method.to_string(),
+                            url: format!("{}{}", url.origin().ascii_serialization(), path),
+                            message: auth::describe(&e),
+                        }
                     },
                     None,
                 ),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    let header = |name: &str| {
-                        headers
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string)
+                    let answer = Answer::read(&headers);
+                    inner.pacer.observe(answer.rate);
+                    let limit = if (200..300).contains(&status) {
+                        MAX_BODY
+                    } else {
+                        MAX_SMALL_BODY
                     };
-                    let number =
-                        |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
-                    inner.pacer.observe(
-                        number("inin-ratelimit-allowed"),
-                        number("inin-ratelimit-count"),
-                        number("inin-ratelimit-reset"),
-                    );
-                    let correlation_id = header("inin-correlation-id");
-                    let retry_after = parse_retry_after(header("retry-after").as_deref());
-                    let read = resp.bytes().await;
+                    let read = read_bounded(resp, limit).await;
                     tracing::debug!(
                         method = %method,
                         path = %path,
                         status,
                         attempt,
-                        correlation_id = correlation_id.as_deref().unwrap_or(""),
+                        correlation_id = answer.correlation_id.as_deref().unwrap_or(""),
                         "api request"
                     );
                     match read {
@@ -198,37 +274,61 @@ impl Client {
                             },
                             None,
                         ),
-                        Ok(bytes) if (200..300).contains(&status) => {
+                        Ok(bounded) if (200..300).contains(&status) => {
+                            if bounded.truncated {
+                                return Err(ClientError::Decode {
+                                    method: method.to_string(),
+                                    path,
+                                    message: format!(
+                                        "the answer is larger than {} MiB, far more than any real answer; flowctl read no further",
+                                        MAX_BODY >> 20
+                                    ),
+                                });
+                            }
                             return Ok(bytes_body::Body {
                                 method: method.to_string(),
                                 path,
-                                bytes: bytes.to_vec(),
-                            })
+                                bytes: bounded.bytes,
+                            });
                         }
-                        Ok(bytes) => {
+                        Ok(bounded) => {
                             if status == 401 && !refreshed {
                                 // The token was revoked or expired early: drop it, fetch a
                                 // new one once, and send again once.
                                 refreshed = true;
-                                attempt -= 1;
+                                attempt = attempt.saturating_sub(1);
                                 inner.auth.invalidate(&token).await;
                                 continue;
                             }
-                            if status == 429 {
-                                inner
-                                    .pacer
-                                    .block(retry_after.unwrap_or(Duration::from_secs(1)));
+                            let wait = match status {
+                                429 => Some(answer.retry_after.unwrap_or(Duration::from_secs(1))),
+                                502..=504 => answer.retry_after,
+                                _ => None,
+                            };
+                            if let Some(wait) = wait {
+                                // Refused before the pacer holds every request for it.
+                                if wait > inner.policy.max_retry_after {
+                                    let said = api_error(&method, &path, status, &bounded, &answer);
+                                    return Err(ClientError::AbsurdWait {
+                                        method: method.to_string(),
+                                        path,
+                                        header: if status == 429 {
+                                            "Retry-After on a 429"
+                                        } else {
+                                            "Retry-After"
+                                        },
+                                        asked_secs: wait.as_secs(),
+                                        cap_secs: inner.policy.max_retry_after.as_secs(),
+                                        said: Some(said.to_string()),
+                                    });
+                                }
+                                if status == 429 {
+                                    inner.pacer.block(wait);
+                                }
                             }
                             (
-                                api_error(
-                                    &method,
-                                    &path,
-                                    status,
-                                    &bytes,
-                                    correlation_id,
-                                    retry_after,
-                                ),
-                                retry_after,
+                                api_error(&method, &path, status, &bounded, &answer),
+                                answer.retry_after,
                             )
                         }
                     }
@@ -244,17 +344,19 @@ impl Client {
                 rand::random::<f64>(),
             ) {
                 Decision::RetryAfter(wait) => {
-                    tracing::info!(method = %method, path = %path, attempt, wait_ms = wait.as_millis() as u64, "retrying: {err}");
-                    let why = if is_429 {
-                        "a rate limit (429)"
-                    } else {
-                        "a failed attempt"
-                    };
-                    crate::progress::sleep(
-                        format!("{method} {path} to be retried after {why}"),
-                        wait,
-                    )
-                    .await;
+                    let told = wait >= Duration::from_secs(2);
+                    if told {
+                        // Said on stderr by default: a silent wait looks like a hang.
+                        tracing::warn!(
+                            "waiting {} s before sending {method} {path} again: {}",
+                            wait.as_secs(),
+                            sanitize(&err.to_string(), 300)
+                        );
+                    }
+                    tracing::info!(method = %method, path = %path, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "retrying: {err}");
+                    // Then a spinner on a terminal, or a reminder every few seconds.
+                    let what = format!("{method} {path} to be sent again");
+                    crate::progress::sleep_told(what, wait, told).await;
                 }
                 Decision::GiveUp if retryable && attempt > 1 => {
                     return Err(ClientError::RetriesExhausted {
@@ -288,18 +390,35 @@ impl Client {
     ) -> ClientResult<Vec<T>> {
         let mut all = Vec::new();
         let mut page = 1u32;
+        let mut read = 0usize;
         loop {
             let mut q: Vec<(&str, String)> = query.to_vec();
             q.push(("pageSize", PAGE_SIZE.to_string()));
             q.push(("pageNumber", page.to_string()));
-            let listing: EntityListing<T> = self.get(segments, &q).await?;
+            // `entities` is required: an answer without it is not "nothing there" (plan
+            // would create what exists, destroy would skip the in-use check).
+            let body = self
+                .send(Method::GET, segments, &q, None, Resend::Safe)
+                .await?;
+            read = read.saturating_add(body.bytes.len());
+            if read > MAX_LISTING {
+                return Err(ClientError::Decode {
+                    method: body.method,
+                    path: body.path,
+                    message: format!(
+                        "the listing is larger than {} MiB over {page} pages, far more than any real org; flowctl read no further",
+                        MAX_LISTING >> 20
+                    ),
+                });
+            }
+            let listing: Page<T> = body.json()?;
             let count = listing.entities.len();
             all.extend(listing.entities);
             let last = listing.page_count.unwrap_or(page);
             if count == 0 || page >= last || page >= MAX_PAGES {
                 return Ok(all);
             }
-            page += 1;
+            page = page.saturating_add(1);
         }
     }
 
@@ -321,41 +440,248 @@ impl Client {
         &self.inner.jobs
     }
 
+    /// How many flows to publish at once when the user set no cap: half the rate limit's
+    /// window (from the API's headers; 8 until an answer said it), and a quarter of that
+    /// while Architect jobs are slowing down and the pacer is not what holds them back.
+    /// Whether Architect limits concurrent jobs per org is unverified (genesys-api.md).
+    pub fn auto_parallel(&self) -> usize {
+        let base = self
+            .inner
+            .pacer
+            .allowed()
+            .map(|a| usize::try_from(a / 2).unwrap_or(usize::MAX).max(8))
+            .unwrap_or(8);
+        let slowing = self.inner.jobs.slowing()
+            && !self.inner.pacer.throttled_within(Duration::from_secs(10));
+        if slowing {
+            (base / 4).max(4)
+        } else {
+            base
+        }
+    }
+
     pub(crate) fn journal(&self) -> Option<&journal::Journal> {
         self.inner.journal.as_ref()
     }
 }
 
+/// A page of a listing as the API documents it (`entities` required, unlike the model's
+/// lenient serde default).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<T> {
+    entities: Vec<T>,
+    #[serde(default)]
+    page_count: Option<u32>,
+}
+
+/// What an answer's headers say, parsed into bounded values (pure: fuzzed in
+/// `tests/fuzz.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    /// `Retry-After`, at least 1 s, saturated when absurd (see [`retry::parse_retry_after`]).
+    pub retry_after: Option<Duration>,
+    pub rate: Option<RateHeaders>,
+    /// `inin-correlation-id`, printable and short.
+    pub correlation_id: Option<String>,
+    /// `Location` of a redirect, without user info or query.
+    pub location: Option<String>,
+}
+
+impl Answer {
+    pub fn read(headers: &reqwest::header::HeaderMap) -> Answer {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        Answer {
+            retry_after: parse_retry_after(header("retry-after")),
+            rate: RateHeaders::parse(
+                header("inin-ratelimit-allowed"),
+                header("inin-ratelimit-count"),
+                header("inin-ratelimit-reset"),
+            ),
+            correlation_id: header("inin-correlation-id").map(|v| sanitize(v, 100)),
+            location: header("location").map(shown_url),
+        }
+    }
+}
+
+/// At most `limit` bytes of a body; `truncated` when there was more (the rest is not read).
+pub struct Bounded {
+    pub bytes: Vec<u8>,
+    pub truncated: bool,
+}
+
+/// Reads a body chunk by chunk, stopping past `limit` (an endless body never grows
+/// flowctl); a declared `Content-Length` over the limit is not read at all.
+pub async fn read_bounded(
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Bounded, reqwest::Error> {
+    if resp
+        .content_length()
+        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > limit))
+    {
+        return Ok(Bounded {
+            bytes: Vec::new(),
+            truncated: true,
+        });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = limit.saturating_sub(bytes.len());
+        if chunk.len() > room {
+            bytes.extend_from_slice(chunk.get(..room).unwrap_or_default());
+            return Ok(Bounded {
+                bytes,
+                truncated: true,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bounded {
+        bytes,
+        truncated: false,
+    })
+}
+
+/// A URL as it may be printed: no user info, no query, no fragment, control characters
+/// escaped. Unparseable text is cut before any `@`, `?` or `#`.
+pub fn shown_url(text: &str) -> String {
+    match Url::parse(text.trim()) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            sanitize(u.as_str(), 300)
+        }
+        Err(_) => {
+            let rest = text.rsplit('@').next().unwrap_or_default();
+            let cut = rest.split(['?', '#']).next().unwrap_or_default();
+            sanitize(cut, 300)
+        }
+    }
+}
+
+/// Whether a failed exchange was a malformed answer (bad status line, header or framing)
+/// rather than a connection that dropped or timed out.
+pub(crate) fn is_malformed(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return h.is_parse() || h.is_parse_status();
+        }
+        source = s.source();
+    }
+    false
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The rule for every URL flowctl sends to, the presigned upload URL included: https, or
+/// plain http only to loopback (the emulator), and never credentials in the URL (they
+/// would be sent as a second `Authorization` and echoed in errors).
+pub fn check_url(what: &'static str, url: &Url) -> ClientResult<()> {
+    let refuse = |reason: &str| ClientError::UnsafeUrl {
+        what,
+        url: shown_url(url.as_str()),
+        reason: reason.to_string(),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse(
+            "it holds user info (user:password@); flowctl never sends credentials in a URL",
+        ));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(url) => {}
+        "http" => {
+            return Err(refuse(
+                "plain http is only allowed to loopback (127.0.0.1, ::1, localhost)",
+            ))
+        }
+        other => {
+            return Err(refuse(&format!(
+                "scheme '{}' is not https",
+                sanitize(other, 20)
+            )))
+        }
+    }
+    if url.host().is_none() {
+        return Err(refuse("it has no host"));
+    }
+    Ok(())
+}
+
+/// The presigned upload URL of a job registration, held to [`check_url`].
+pub(crate) fn upload_url(text: &str) -> ClientResult<Url> {
+    let url = Url::parse(text.trim()).map_err(|e| ClientError::UnsafeUrl {
+        what: "presigned upload URL",
+        url: shown_url(text),
+        reason: format!("it is not a URL ({e})"),
+    })?;
+    check_url("presigned upload URL", &url)?;
+    Ok(url)
+}
+
 /// Maps a non-2xx answer to [`ApiError`], tolerating bodies that are not the Genesys shape.
+/// Everything quoted from the server is made printable and cut (see
+/// [`crate::output::sanitize`]).
 fn api_error(
     method: &Method,
     path: &str,
     status: u16,
-    bytes: &[u8],
-    correlation_id: Option<String>,
-    retry_after: Option<Duration>,
+    body: &Bounded,
+    answer: &Answer,
 ) -> ClientError {
-    let parsed: Option<ErrorBody> = serde_json::from_slice(bytes).ok();
+    let bytes = &body.bytes;
+    let parsed: Option<ErrorBody> = if body.truncated {
+        None
+    } else {
+        serde_json::from_slice(bytes).ok()
+    };
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("error");
     let (code, message, context_id) = match &parsed {
         Some(b) if !b.message.is_empty() || !b.code.is_empty() => (
-            b.code.clone(),
-            if b.message.is_empty() {
-                b.code.clone()
-            } else {
-                b.message.clone()
-            },
-            b.context_id.clone(),
+            sanitize(&b.code, 100),
+            sanitize(
+                if b.message.is_empty() {
+                    &b.code
+                } else {
+                    &b.message
+                },
+                MAX_MESSAGE,
+            ),
+            b.context_id.as_deref().map(|c| sanitize(c, 100)),
+        ),
+        _ if (300..400).contains(&status) => (
+            String::new(),
+            format!(
+                "{reason}: the server redirected to {}; flowctl follows no redirects (check the base URL)",
+                answer.location.as_deref().unwrap_or("(no Location)")
+            ),
+            None,
+        ),
+        _ if body.truncated => (
+            String::new(),
+            format!(
+                "{reason} (the error body is larger than {} MiB; not read)",
+                MAX_SMALL_BODY >> 20
+            ),
+            None,
         ),
         _ => (
             String::new(),
-            format!(
-                "{} ({})",
-                reqwest::StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("error"),
-                auth::excerpt(bytes)
-            ),
+            format!("{reason} ({})", auth::excerpt(bytes)),
             None,
         ),
     };
@@ -366,8 +692,8 @@ fn api_error(
         code,
         message,
         context_id,
-        correlation_id,
-        retry_after: retry_after.map(|d| d.as_secs()),
+        correlation_id: answer.correlation_id.clone(),
+        retry_after: answer.retry_after.map(|d| d.as_secs()),
         body: parsed,
     })
 }
@@ -394,8 +720,9 @@ pub(crate) mod bytes_body {
                 method: self.method.clone(),
                 path: self.path.clone(),
                 message: format!(
-                    "{e} (body starts: {})",
-                    super::auth::excerpt(&self.bytes[..self.bytes.len().min(120)])
+                    "{} (body starts: {})",
+                    crate::output::sanitize(&e.to_string(), 300),
+                    super::auth::excerpt(self.bytes.get(..120).unwrap_or(&self.bytes))
                 ),
             })
         }

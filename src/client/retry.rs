@@ -8,7 +8,7 @@
 //!
 //! | failure | wait |
 //! |---|---|
-//! | 429 with a valid `Retry-After` | exactly that (give up when it exceeds 180 s, as the Go SDK does) |
+//! | 429 with a valid `Retry-After` (seconds or HTTP date) | exactly that, at least 1 s (give up when it exceeds 180 s, as the Go SDK does) |
 //! | 429 without one (or garbage), 502/503/504, connection error | exponential backoff with full jitter: `rand(0, min(cap, base·2^(n-1)))` |
 //!
 //! Bounded both ways: at most `max_attempts` sends, and no retry that would end past
@@ -63,21 +63,44 @@ impl RetryPolicy {
                 let exp = self
                     .base
                     .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-                exp.min(self.cap).mul_f64(jitter.clamp(0.0, 1.0))
+                let jitter = if jitter.is_finite() {
+                    jitter.clamp(0.0, 1.0)
+                } else {
+                    1.0
+                };
+                exp.min(self.cap).mul_f64(jitter)
             }
         };
-        if elapsed + wait > self.max_elapsed {
+        if elapsed.saturating_add(wait) > self.max_elapsed {
             return Decision::GiveUp;
         }
         Decision::RetryAfter(wait)
     }
 }
 
-/// `Retry-After` as Genesys sends it: whole seconds. Anything else (an HTTP date, garbage,
-/// a negative number) is ignored and the backoff applies.
+/// The shortest wait a `Retry-After` gets: the header counts whole seconds, and a server
+/// that says `0` to every retry would otherwise be hammered (8 sends in a third of a second).
+pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// `Retry-After` (RFC 9110 §10.2.3): whole seconds, as Genesys sends them, or an HTTP date.
+/// A value below [`MIN_RETRY_AFTER`] counts as that; a number too large for any clock
+/// saturates (and is then refused by [`RetryPolicy::decide`]'s 180 s cap, never slept);
+/// anything else (garbage, a negative number) is ignored and the backoff applies.
 pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    parse_retry_after_at(value, std::time::SystemTime::now())
+}
+
+/// [`parse_retry_after`] with the clock given, for tests.
+pub fn parse_retry_after_at(value: Option<&str>, now: std::time::SystemTime) -> Option<Duration> {
     let v = value?.trim();
-    v.parse::<u64>().ok().map(Duration::from_secs)
+    let wait = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: seconds. Too many digits for a u64 is still a (huge) number.
+        Duration::from_secs(v.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(v).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.max(MIN_RETRY_AFTER))
 }
 
 /// How long the answers the Terraform provider waits out are waited out here: a 404 on a
@@ -224,10 +247,56 @@ mod tests {
         );
         assert_eq!(parse_retry_after(Some("soon")), None);
         assert_eq!(parse_retry_after(Some("-4")), None);
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
+        assert_eq!(parse_retry_after(Some("")), None);
         assert_eq!(parse_retry_after(None), None);
+    }
+
+    #[test]
+    fn a_zero_retry_after_waits_one_second_not_zero() {
+        assert_eq!(parse_retry_after(Some("0")), Some(MIN_RETRY_AFTER));
+    }
+
+    #[test]
+    fn an_http_date_retry_after_waits_until_that_date() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").expect("date");
+        assert_eq!(
+            parse_retry_after_at(Some("Wed, 21 Oct 2015 07:28:30 GMT"), now),
+            Some(Duration::from_secs(30))
+        );
+        // A date already past: the shortest wait.
+        assert_eq!(
+            parse_retry_after_at(Some("Wed, 21 Oct 2015 07:00:00 GMT"), now),
+            Some(MIN_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_a_huge_wait_that_the_policy_refuses() {
+        for v in ["18446744073709551615", "99999999999999999999999999"] {
+            let d = parse_retry_after(Some(v)).expect("a number");
+            assert_eq!(d, Duration::from_secs(u64::MAX));
+            assert_eq!(
+                P.decide(1, true, Some(d), Duration::ZERO, 0.5),
+                Decision::GiveUp
+            );
+        }
+    }
+
+    #[test]
+    fn decide_never_overflows_on_any_input() {
+        let big = Duration::MAX;
+        assert_eq!(P.decide(1, true, None, big, 1.0), Decision::GiveUp);
+        assert_eq!(
+            P.decide(u32::MAX - 1, true, None, Duration::ZERO, 1.0),
+            Decision::GiveUp
+        );
+        let many = RetryPolicy {
+            max_attempts: u32::MAX,
+            ..P
+        };
+        assert!(matches!(
+            many.decide(u32::MAX - 1, true, None, Duration::ZERO, 1.0),
+            Decision::RetryAfter(_)
+        ));
     }
 }

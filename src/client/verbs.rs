@@ -207,16 +207,29 @@ impl Client {
         let policy = self.policy();
         let start = Instant::now();
         let mut attempt = 0;
-        // Never log the presigned URL's query: it is a credential for the upload.
-        let shown = job
-            .presigned_url
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        // Held to the https-or-loopback rule like every URL (nothing is sent otherwise), and
+        // never shown with its query: that is a credential for the upload.
+        let target = super::upload_url(&job.presigned_url)?;
+        let shown = super::shown_url(&job.presigned_url);
+        // Headers the registration asks for must be HTTP headers: a bad one is the answer's
+        // fault, not the network's, so it is refused once rather than retried.
+        for (k, v) in &job.headers {
+            if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+                || reqwest::header::HeaderValue::from_str(v).is_err()
+            {
+                return Err(ClientError::Decode {
+                    method: "POST".into(),
+                    path: "/api/v2/flows/jobs".into(),
+                    message: format!(
+                        "the job's upload header '{}' is not a valid HTTP header",
+                        crate::output::sanitize(k, 80)
+                    ),
+                });
+            }
+        }
         loop {
             attempt += 1;
-            let mut req = self.http().put(&job.presigned_url).body(yaml.to_string());
+            let mut req = self.http().put(target.clone()).body(yaml.to_string());
             for (k, v) in &job.headers {
                 req = req.header(k, v);
             }
@@ -224,7 +237,10 @@ impl Client {
                 Ok(resp) if resp.status().as_u16() == 200 => return Ok(()),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let body = resp.bytes().await.unwrap_or_default();
+                    let body = super::read_bounded(resp, super::MAX_SMALL_BODY)
+                        .await
+                        .map(|b| b.bytes)
+                        .unwrap_or_default();
                     ClientError::from(super::ApiError {
                         method: "PUT".into(),
                         path: shown.clone(),
@@ -300,9 +316,9 @@ impl Client {
                     after: timeout,
                 });
             }
-            // After the learned first wait, poll quickly again, then back off.
+            // After the learned first wait, poll soon again, then back off.
             delay = if first {
-                Duration::from_millis(100)
+                self.job_clock().second_wait()
             } else {
                 super::polling::next_wait(delay)
             };

@@ -2,8 +2,8 @@
 //!
 //! The plan comes first (and its online checks: nothing changes if the org lacks a module,
 //! queue or division). Then every step that is not `unchanged` runs as soon as the modules
-//! it calls are done, at most `--parallel` at a time; the client's one token and one pacer
-//! keep the whole run within the rate limit. A failed step does not stop independent ones;
+//! it calls are done, as many at once as the rate budget allows (or at most `--parallel`);
+//! the client's one token and one pacer keep the whole run within the rate limit. A failed step does not stop independent ones;
 //! the callers of a failed module are skipped with the reason. Publishing is idempotent
 //! (flows are found by name before anything is created), so a run killed half way is
 //! finished by running it again.
@@ -91,7 +91,7 @@ pub async fn apply(
         client,
         &plan.steps,
         &plan.divisions,
-        args.parallel as usize,
+        args.parallel.map(usize::from),
         options,
         out,
     )
@@ -157,12 +157,13 @@ enum State {
     Done(StepResult),
 }
 
-/// Runs the steps as a dependency graph, at most `parallel` at once.
+/// Runs the steps as a dependency graph, at most `parallel` at once (by default, as many as
+/// the client's rate budget allows: [`Client::auto_parallel`]).
 async fn execute(
     client: &Client,
     steps: &[Step],
     divisions: &std::collections::HashMap<String, crate::models::Division>,
-    parallel: usize,
+    parallel: Option<usize>,
     options: PublishOptions,
     out: Printer,
 ) -> Vec<StepResult> {
@@ -219,7 +220,8 @@ async fn execute(
                 .deps
                 .iter()
                 .all(|&d| matches!(state[d], State::Done(_)));
-            if ready && running.len() < parallel {
+            let cap = parallel.unwrap_or_else(|| client.auto_parallel());
+            if ready && running.len() < cap {
                 state[i] = State::Running;
                 let division = divisions.get(&step.item.division).cloned();
                 running.push(async move {

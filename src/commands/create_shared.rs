@@ -214,10 +214,11 @@ fn print_stale(stale: &[StaleCaller], module: &str, global: &GlobalArgs, out: Pr
 pub fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
     let doc = match &args.file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let text =
+                crate::files::read_text(path, "the flow file").map_err(|source| Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
             let doc = flow::read_architect_yaml(&text, &vars, &path.display().to_string())?;
             if let Some(name) = &args.name {

@@ -58,7 +58,7 @@ pub async fn run(args: &LintArgs, output: OutputFormat) -> Result<()> {
     let mut reports = Vec::new();
     for path in &args.files {
         let file = path.display().to_string();
-        let report = match std::fs::read_to_string(path) {
+        let report = match crate::files::read_text(path, "the flow file") {
             Ok(text) => lint_text(&text, &vars, &file),
             Err(e) => FileReport {
                 file: file.clone(),

@@ -347,8 +347,9 @@ fn job_failure(job: &ArchitectJob, what: &str) -> Error {
     for m in &job.messages {
         message.push_str(&format!(
             "\n  {}: {}",
-            m.message_type.as_deref().unwrap_or("Message"),
-            m.text
+            // Server text: one line each, no control characters, cut when huge.
+            crate::output::sanitize(m.message_type.as_deref().unwrap_or("Message"), 40),
+            crate::output::sanitize(&m.text, crate::output::MAX_MESSAGE)
         ));
     }
     let hint = if job.messages.iter().any(|m| m.text.contains("is locked")) {

@@ -844,7 +844,11 @@ async fn links(
         modules, queues, ..
     } = found;
     let module_object = FlowType::CommonModule.object_type().unwrap_or_default();
-    let deadline = Instant::now() + spec.wait;
+    // Checked, and at most a day (as `--wait` allows): `Instant + u64::MAX s` panics.
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(spec.wait.min(Duration::from_secs(86_400)))
+        .unwrap_or(now);
     let mut delay = Duration::from_millis(250);
     // parent id -> links in the order of its spec (modules, then queues)
     let mut state: HashMap<String, Vec<Link>> = HashMap::new();
@@ -1142,7 +1146,7 @@ pub fn print_report(report: &Report, out: Printer) {
                     },
                     colour,
                 );
-                out.line(format!("{tag} {}: {}: {}", c.subject, c.check, c.detail));
+                out.tagged_line(&tag, format!("{}: {}: {}", c.subject, c.check, c.detail));
                 if let (Some(fix), false) = (&c.fix, c.status == CheckStatus::Pass) {
                     out.line(format!("        fix: {fix}"));
                 }

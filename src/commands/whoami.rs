@@ -21,7 +21,12 @@ pub async fn run(global: &GlobalArgs, out: Printer) -> Result<()> {
         "profile": global.profile,
         "emulator": target.emulator,
     }));
-    out.line(format!("organization: {} ({})", org.name, org.id));
+    // The org's name and id come from the server: one line, no control characters.
+    out.line(format!(
+        "organization: {} ({})",
+        crate::output::sanitize(&org.name, 200),
+        crate::output::sanitize(&org.id, 100)
+    ));
     out.line(format!(
         "region:       {}",
         target.region.as_deref().unwrap_or("(custom API base)")
