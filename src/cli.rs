@@ -36,6 +36,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Prints clap's error and exits; `--client-secret` after a subcommand also gets the
+/// reason there is no such flag (never its value).
+pub fn exit_on_parse_error(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let _ = e.print();
+    let secret_flag = e.kind() == ErrorKind::UnknownArgument
+        && matches!(e.get(ContextKind::InvalidArg), Some(ContextValue::String(a)) if a.split('=').next() == Some("--client-secret"));
+    if secret_flag {
+        eprintln!("\nhint: there is no --client-secret: a secret on the command line stays in shell history and is visible to every user in `ps`; put it in {} (e.g. from your CI's secret store) or .env, or in a file (mode 0600) given to --client-secret-file PATH", env::CLIENT_SECRET);
+    }
+    std::process::exit(e.exit_code())
+}
+
+/// `--client-secret` was given; its value is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretGiven;
+
 /// Flags every subcommand takes. Their own heading keeps each subcommand's `--help` on its
 /// own options first.
 #[derive(Debug, Clone, Args, Default)]
@@ -60,6 +77,11 @@ pub struct GlobalArgs {
     /// [env: GENESYS_CLIENT_SECRET_FILE; or the secret itself in GENESYS_CLIENT_SECRET]
     #[arg(long, global = true, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,
+    /// Refused with an explanation: a secret on the command line leaks (shell history,
+    /// `ps`). The value is dropped as it is parsed, never kept or printed. Not global:
+    /// `emulator serve --client-secret` is the emulator's own (non-secret) setting.
+    #[arg(id = "client_secret_flag", long = "client-secret", hide = true, num_args = 0..=1, value_name = "SECRET", value_parser = |_: &str| Ok::<_, std::convert::Infallible>(SecretGiven))]
+    pub client_secret: Option<SecretGiven>,
     /// API base URL replacing the region's (for the emulator and tests). [env: GENESYS_API_BASE_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub api_base_url: Option<String>,
@@ -117,8 +139,15 @@ pub enum Command {
     /// Draw modules, flows and queues as Mermaid, DOT or a text tree (or JSON with --output json).
     #[command(after_help = "Example:\n  flowctl graph -f flows.yaml --format mermaid > flows.mmd")]
     Graph(GraphArgs),
+    /// Write published flows as Architect YAML files and a manifest that deploys them.
+    #[command(
+        after_help = "Example:\n  flowctl export --callers-of \"Shared Greeting Module\" --out adopted --substitute queue\n  flowctl plan -f adopted/flowctl.yaml"
+    )]
+    Export(ExportArgs),
     /// Check Architect YAML files offline and list every problem.
-    #[command(after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home")]
+    #[command(
+        after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home\n  flowctl lint -f flows.yaml --output json"
+    )]
     Lint(LintArgs),
     /// List the Genesys Cloud regions with their API and login hosts.
     #[command(after_help = "Example:\n  flowctl regions --output json")]
@@ -257,6 +286,13 @@ pub struct ManifestArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
+    /// Skip the drift check: trust the content marker in each flow's description instead
+    /// of reading the published content back (fewer requests; misses edits made in the UI).
+    #[arg(long)]
+    pub no_drift: bool,
+    /// Show how each flow changed in the org differs from the manifest (a unified diff).
+    #[arg(long, conflicts_with = "no_drift")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -272,6 +308,10 @@ pub struct ApplyArgs {
     /// Give up waiting for an Architect job after this many seconds (1 to 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
+    /// Skip the drift check: trust the content marker in each flow's description instead
+    /// of reading the published content back (fewer requests; misses edits made in the UI).
+    #[arg(long)]
+    pub no_drift: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -308,11 +348,64 @@ pub struct GraphArgs {
     pub from_org: bool,
 }
 
+/// What `export --substitute` turns into `{{placeholders}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SubstituteKind {
+    /// Queue names of `transferToAcd` targets.
+    Queue,
+    /// The flow's division.
+    Division,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Directory to write `flowctl.yaml` and `flows/*.yaml` into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A flow to export, by exact name (repeatable).
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The type of the --name flows (`inboundcall`, `commonmodule`, ...): once for all, or
+    /// once per --name.
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_flow_type, requires = "names")]
+    pub types: Vec<crate::models::FlowType>,
+    /// A common module and every published flow that calls it (dependency tracking),
+    /// including flows not made with flowctl (repeatable).
+    #[arg(long = "callers-of", value_name = "MODULE")]
+    pub callers_of: Vec<String>,
+    /// Every common module of the org.
+    #[arg(long)]
+    pub all_modules: bool,
+    /// Turn these org-specific names into `{{placeholders}}` with their values under
+    /// `substitutions:` (repeatable).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub substitute: Vec<SubstituteKind>,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Parses a flow type in any spelling (`inboundcall`, `inboundCall`, `INBOUNDCALL`).
+pub fn parse_flow_type(s: &str) -> Result<crate::models::FlowType, String> {
+    crate::models::FlowType::parse_any(s).ok_or_else(|| {
+        format!("unknown flow type '{s}' (e.g. commonmodule, inboundcall, inqueuecall, workflow)")
+    })
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct LintArgs {
     /// Architect YAML files to check.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "manifest", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Lint every flow a manifest names (its files and built-in templates, substitutions
+    /// applied) instead of FILEs.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "MANIFEST",
+        conflicts_with = "files"
+    )]
+    pub manifest: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
@@ -400,32 +493,30 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
 /// A command line clap refused: printed as clap prints it, and also as JSON on stdout when
 /// the line asks for `--output json` (scripts read errors there). `--help` and `--version`
 /// are not errors.
-pub fn usage_error(e: clap::Error) -> std::process::ExitCode {
+pub fn usage_error(e: clap::Error) -> ! {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-        || !wants_json(std::env::args())
+    if !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        && wants_json(std::env::args())
     {
-        e.exit();
+        let message = e
+            .render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        let json = crate::output::error_json(
+            &message,
+            Some("see `flowctl --help`, or the subcommand's `--help`"),
+            crate::ExitStatus::InvalidInput as u8,
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
     }
-    let message = e
-        .render()
-        .to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("error: ")
-        .to_string();
-    let json = crate::output::error_json(
-        &message,
-        Some("see `flowctl --help`, or the subcommand's `--help`"),
-        crate::ExitStatus::InvalidInput as u8,
-    );
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json).unwrap_or_default()
-    );
-    let _ = e.print();
-    crate::ExitStatus::InvalidInput.into()
+    exit_on_parse_error(e)
 }
 
 /// Whether a raw command line asks for `--output json`.

@@ -1,9 +1,15 @@
 //! Configuration: regions, credentials, base URLs. "Parse, then resolve": raw flags, the
 //! environment and `.env` become a validated [`Config`] before any I/O on the network.
 //!
-//! Precedence: flags, then the process environment, then `.env` in the working directory
-//! (which never overrides the environment). The CX-as-Code variable names are accepted as
-//! fallbacks. The secret is never a flag: it comes from the environment, `.env` or a file.
+//! Precedence, for every setting: flags, then the process environment, then the chosen
+//! profile of `config.toml`, then `.env` in the working directory. The CX-as-Code variable
+//! names are accepted as fallbacks within each layer. The secret is never a flag: it comes
+//! from the environment, a profile's variable or file, `.env` or `--client-secret-file`.
+//!
+//! The host is one setting: region, API base and login base are taken together from the
+//! first layer that sets a region or an API base, so a `.env` host is never paired with a
+//! profile's credentials (issue 14). A lower layer's host is ignored with a warning, and a
+//! client id or secret from another layer than the host is said on stderr.
 
 use crate::cli::{env as names, GlobalArgs};
 use secrecy::SecretString;
@@ -114,9 +120,19 @@ fn loopback() -> Url {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// Neither a region nor an API base URL was given.
-    #[error("no Genesys Cloud region is set")]
-    MissingRegion,
+    /// Settings that nothing sets, all at once.
+    #[error("not configured: {}", .0.iter().map(|m| m.describe()).collect::<Vec<_>>().join("; "))]
+    Missing(Vec<Missing>),
+    /// `.env` (or the environment) still holds `.env.example`'s placeholder values.
+    #[error("{} still hold{} the placeholder value{} of .env.example", .0.join(" and "), if .0.len() == 1 { "s" } else { "" }, if .0.len() == 1 { "" } else { "s" })]
+    ExamplePlaceholders(Vec<String>),
+    /// `--client-secret` was given: the secret on a command line leaks.
+    #[error("there is no --client-secret flag (the value given was not used and is not shown)")]
+    SecretFlag,
+    /// `--client-secret-file` names no file, and does not look like a path (maybe the
+    /// secret itself was given): the argument is not repeated.
+    #[error("the file given to --client-secret-file does not exist (the argument is not repeated here: it does not look like a path, and may be the secret itself)")]
+    SecretFileNotAPath,
     /// The region is not one of the eighteen.
     #[error("unknown region '{given}'")]
     UnknownRegion { given: String },
@@ -130,12 +146,6 @@ pub enum ConfigError {
     /// Plain http to a host that is not loopback.
     #[error("{what} '{value}' uses plain http to a host that is not this machine")]
     InsecureUrl { what: &'static str, value: String },
-    /// No client id anywhere.
-    #[error("no OAuth client id is set")]
-    MissingClientId,
-    /// No client secret anywhere.
-    #[error("no OAuth client secret is set")]
-    MissingClientSecret,
     /// The secret file cannot be read.
     #[error("cannot read the client secret file {path}: {source}")]
     SecretFile {
@@ -170,10 +180,15 @@ pub enum ConfigError {
 impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            ConfigError::MissingRegion => format!(
-                "set {} (or {}) or pass --region, e.g. eu-west-1; `flowctl regions` lists them",
-                names::REGION,
-                names::CXAC_REGION
+            ConfigError::Missing(_) => String::from(
+                "set them in the environment or in .env (`cp .env.example .env`), or in a profile (--profile); `flowctl regions` lists the regions. To try flowctl without an org: `flowctl demo`, or add --emulator to any command"
+            ),
+            ConfigError::ExamplePlaceholders(_) => {
+                "put your OAuth client's id and secret in .env (or the environment); nothing was sent".into()
+            }
+            ConfigError::SecretFlag | ConfigError::SecretFileNotAPath => format!(
+                "a secret on the command line stays in shell history and is visible to every user of the machine in `ps`; put it in {} (e.g. from your CI's secret store) or .env, or in a file (mode 0600) given to --client-secret-file PATH",
+                names::CLIENT_SECRET
             ),
             ConfigError::UnknownRegion { .. } => format!(
                 "valid regions: {}",
@@ -183,16 +198,6 @@ impl ConfigError {
             ConfigError::InsecureUrl { .. } => {
                 "use https; plain http is only allowed to loopback addresses (127.0.0.1, ::1, localhost)".into()
             }
-            ConfigError::MissingClientId => format!(
-                "set {} (or {}) or add it to .env, or pass --client-id",
-                names::CLIENT_ID,
-                names::CXAC_CLIENT_ID
-            ),
-            ConfigError::MissingClientSecret => format!(
-                "set {} (or {}) or add it to .env, or pass --client-secret-file FILE",
-                names::CLIENT_SECRET,
-                names::CXAC_CLIENT_SECRET
-            ),
             ConfigError::SecretFile { .. } | ConfigError::EmptySecret { .. } => {
                 "check the path given to --client-secret-file or GENESYS_CLIENT_SECRET_FILE".into()
             }
@@ -212,10 +217,74 @@ impl ConfigError {
     }
 }
 
+/// A setting nothing sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Region,
+    ClientId,
+    ClientSecret,
+}
+
+impl Missing {
+    fn describe(&self) -> String {
+        match self {
+            Missing::Region => format!(
+                "the region ({} or {}, or --region, e.g. eu-west-1)",
+                names::REGION,
+                names::CXAC_REGION
+            ),
+            Missing::ClientId => format!(
+                "the OAuth client id ({} or {}, or --client-id)",
+                names::CLIENT_ID,
+                names::CXAC_CLIENT_ID
+            ),
+            Missing::ClientSecret => format!(
+                "the OAuth client secret ({} or {}, or a file: {} or --client-secret-file)",
+                names::CLIENT_SECRET,
+                names::CXAC_CLIENT_SECRET,
+                names::CLIENT_SECRET_FILE
+            ),
+        }
+    }
+}
+
+/// `.env.example`'s values for the client id and secret: a `.env` copied and never filled
+/// in is caught before any request.
+pub const EXAMPLE_CLIENT_ID: &str = "00000000-0000-0000-0000-000000000000";
+pub const EXAMPLE_CLIENT_SECRET: &str = "replace-me";
+
+/// The layers a setting is looked up in, in precedence order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Layer {
+    Flag,
+    Env,
+    Profile,
+    DotEnv,
+}
+
+impl Layer {
+    const ALL: [Layer; 4] = [Layer::Flag, Layer::Env, Layer::Profile, Layer::DotEnv];
+}
+
 /// Where configuration values come from, besides flags: the process environment first,
-/// then `.env` in the working directory (which never overrides the environment).
+/// then the chosen profile, then `.env` in the working directory.
 pub trait EnvSource {
     fn get(&self, key: &str) -> Option<String>;
+
+    /// The value `key` has in one layer (a plain map is the environment layer).
+    fn at(&self, layer: Layer, key: &str) -> Option<String> {
+        (layer == Layer::Env).then(|| self.get(key)).flatten()
+    }
+
+    /// How a layer is named in messages.
+    fn layer_name(&self, layer: Layer) -> String {
+        match layer {
+            Layer::Flag => "a flag".into(),
+            Layer::Env => "the environment".into(),
+            Layer::Profile => "the profile".into(),
+            Layer::DotEnv => ".env".into(),
+        }
+    }
 }
 
 /// The layers a setting is looked up in, after the flags: the process environment, then
@@ -225,6 +294,7 @@ pub struct ProcessEnv {
     process: BTreeMap<String, String>,
     profile: BTreeMap<String, String>,
     dotenv: BTreeMap<String, String>,
+    profile_name: Option<String>,
 }
 
 impl ProcessEnv {
@@ -236,6 +306,7 @@ impl ProcessEnv {
             process,
             profile: BTreeMap::new(),
             dotenv: read_dotenv(dir)?,
+            profile_name: None,
         })
     }
 
@@ -248,6 +319,7 @@ impl ProcessEnv {
             process,
             profile: BTreeMap::new(),
             dotenv,
+            profile_name: None,
         }
     }
 
@@ -291,6 +363,26 @@ impl EnvSource for ProcessEnv {
         [&self.process, &self.profile, &self.dotenv]
             .into_iter()
             .find_map(|layer| layer.get(key).filter(|v| !v.is_empty()).cloned())
+    }
+
+    fn at(&self, layer: Layer, key: &str) -> Option<String> {
+        let map = match layer {
+            Layer::Flag => return None,
+            Layer::Env => &self.process,
+            Layer::Profile => &self.profile,
+            Layer::DotEnv => &self.dotenv,
+        };
+        map.get(key).filter(|v| !v.is_empty()).cloned()
+    }
+
+    fn layer_name(&self, layer: Layer) -> String {
+        match (layer, &self.profile_name) {
+            (Layer::Profile, Some(name)) => format!("profile '{name}'"),
+            (Layer::Env, _) => "the environment".into(),
+            (Layer::Flag, _) => "a flag".into(),
+            (Layer::Profile, None) => "the profile".into(),
+            (Layer::DotEnv, _) => ".env".into(),
+        }
     }
 }
 
@@ -416,7 +508,9 @@ pub fn apply_profile(env: ProcessEnv, profile: Option<&str>) -> Result<ProcessEn
         });
     };
     let settings = p.settings(name, &env)?;
-    Ok(env.with_profile(settings))
+    let mut env = env.with_profile(settings);
+    env.profile_name = Some(name.to_string());
+    Ok(env)
 }
 
 /// A map-backed source, for tests.
@@ -424,10 +518,6 @@ impl EnvSource for BTreeMap<String, String> {
     fn get(&self, key: &str) -> Option<String> {
         BTreeMap::get(self, key).cloned().filter(|v| !v.is_empty())
     }
-}
-
-fn first(env: &dyn EnvSource, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| env.get(k))
 }
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
@@ -505,20 +595,120 @@ pub fn cache_dir(env: &dyn EnvSource) -> Option<PathBuf> {
         .map(|p| p.join("flowctl"))
 }
 
-/// Resolves flags + environment + `.env` into a [`Config`].
+/// Resolves flags, the environment, the profile and `.env` into a [`Config`]; see the
+/// module doc for the precedence and why the host is one setting.
 pub fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigError> {
-    let region_arg = args
-        .region
-        .clone()
-        .or_else(|| first(env, &[names::REGION, names::CXAC_REGION]));
-    let api_arg = args
-        .api_base_url
-        .clone()
-        .or_else(|| env.get(names::API_BASE_URL));
-    let login_arg = args
-        .login_base_url
-        .clone()
-        .or_else(|| env.get(names::LOGIN_BASE_URL));
+    if args.client_secret.is_some() {
+        return Err(ConfigError::SecretFlag);
+    }
+    let at = |layer: Layer, keys: &[&str]| -> Option<(String, &'static str)> {
+        keys.iter().find_map(|k| {
+            env.at(layer, k).map(|v| {
+                let name: &'static str = [
+                    names::REGION,
+                    names::CXAC_REGION,
+                    names::API_BASE_URL,
+                    names::LOGIN_BASE_URL,
+                    names::CLIENT_ID,
+                    names::CXAC_CLIENT_ID,
+                    names::CLIENT_SECRET,
+                    names::CXAC_CLIENT_SECRET,
+                    names::CLIENT_SECRET_FILE,
+                ]
+                .into_iter()
+                .find(|n| n == k)
+                .unwrap_or("a variable");
+                (v, name)
+            })
+        })
+    };
+    let flag = |v: &Option<String>, name: &'static str| v.clone().map(|v| (v, name));
+    let region_in = |l: Layer| match l {
+        Layer::Flag => flag(&args.region, "--region"),
+        _ => at(l, &[names::REGION, names::CXAC_REGION]),
+    };
+    let api_in = |l: Layer| match l {
+        Layer::Flag => flag(&args.api_base_url, "--api-base-url"),
+        _ => at(l, &[names::API_BASE_URL]),
+    };
+    let login_in = |l: Layer| match l {
+        Layer::Flag => flag(&args.login_base_url, "--login-base-url"),
+        _ => at(l, &[names::LOGIN_BASE_URL]),
+    };
+    let id_in = |l: Layer| match l {
+        Layer::Flag => flag(&args.client_id, "--client-id"),
+        _ => at(l, &[names::CLIENT_ID, names::CXAC_CLIENT_ID]),
+    };
+    // The secret itself, or a file that holds it.
+    let secret_in = |l: Layer| -> Option<(Result<String, PathBuf>, &'static str)> {
+        match l {
+            Layer::Flag => args
+                .client_secret_file
+                .clone()
+                .map(|p| (Err(p), "--client-secret-file")),
+            _ => at(l, &[names::CLIENT_SECRET, names::CXAC_CLIENT_SECRET])
+                .map(|(v, n)| (Ok(v), n))
+                .or_else(|| {
+                    at(l, &[names::CLIENT_SECRET_FILE]).map(|(v, n)| (Err(PathBuf::from(v)), n))
+                }),
+        }
+    };
+
+    // The host: region, API base and login base from one layer.
+    let host_layer = Layer::ALL
+        .into_iter()
+        .find(|&l| region_in(l).is_some() || api_in(l).is_some());
+    let id_layer = Layer::ALL.into_iter().find(|&l| id_in(l).is_some());
+    let secret_layer = Layer::ALL.into_iter().find(|&l| secret_in(l).is_some());
+    let mut missing = Vec::new();
+    if host_layer.is_none() {
+        missing.push(Missing::Region);
+    }
+    if id_layer.is_none() {
+        missing.push(Missing::ClientId);
+    }
+    if secret_layer.is_none() {
+        missing.push(Missing::ClientSecret);
+    }
+    let (Some(host_layer), Some(id_layer), Some(secret_layer)) =
+        (host_layer, id_layer, secret_layer)
+    else {
+        return Err(ConfigError::Missing(missing));
+    };
+
+    let region_arg = region_in(host_layer).map(|(v, _)| v);
+    let api_arg = api_in(host_layer).map(|(v, _)| v);
+    // A login base from the host's layer or a higher one; never from below the host.
+    let login_arg = Layer::ALL
+        .into_iter()
+        .filter(|l| *l <= host_layer)
+        .find_map(login_in)
+        .map(|(v, _)| v);
+    for lower in Layer::ALL.into_iter().filter(|l| *l > host_layer) {
+        for (found, used) in [
+            (region_in(lower), &region_arg),
+            (api_in(lower), &api_arg),
+            (login_in(lower), &login_arg),
+        ] {
+            if let Some((value, name)) = found {
+                if used.as_deref() != Some(value.as_str()) {
+                    tracing::warn!(
+                        "{name} from {} is ignored: the host comes from {}",
+                        env.layer_name(lower),
+                        env.layer_name(host_layer)
+                    );
+                }
+            }
+        }
+    }
+    if id_layer != host_layer || secret_layer != host_layer {
+        tracing::warn!(
+            "the host comes from {}, the client id from {} and the client secret from {}: check that they belong to the same org (`flowctl whoami`)",
+            env.layer_name(host_layer),
+            env.layer_name(id_layer),
+            env.layer_name(secret_layer)
+        );
+    }
 
     let region = match &region_arg {
         Some(r) => {
@@ -529,33 +719,28 @@ pub fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigE
     let api_base = match (&api_arg, region) {
         (Some(u), _) => parse_base("API base URL", u)?,
         (None, Some(r)) => parse_base("API base URL", r.api_base)?,
-        (None, None) => return Err(ConfigError::MissingRegion),
+        (None, None) => return Err(ConfigError::Missing(vec![Missing::Region])),
     };
     let login_base = match &login_arg {
         Some(u) => parse_base("login base URL", u)?,
         None => login_for(&api_base),
     };
-
-    let client_id = args
-        .client_id
-        .clone()
-        .or_else(|| first(env, &[names::CLIENT_ID, names::CXAC_CLIENT_ID]))
-        .ok_or(ConfigError::MissingClientId)?;
-    let secret_file = args
-        .client_secret_file
-        .clone()
-        .or_else(|| env.get(names::CLIENT_SECRET_FILE).map(PathBuf::from));
-    let client_secret = match (
-        &args.client_secret_file,
-        first(env, &[names::CLIENT_SECRET, names::CXAC_CLIENT_SECRET]),
-        secret_file,
-    ) {
-        // An explicit flag wins over the environment.
-        (Some(path), _, _) => read_secret(path)?,
-        (None, Some(secret), _) => secret,
-        (None, None, Some(path)) => read_secret(&path)?,
-        (None, None, None) => return Err(ConfigError::MissingClientSecret),
+    let client_id = id_in(id_layer).map(|(v, _)| v).unwrap_or_default();
+    let client_secret = match secret_in(secret_layer) {
+        Some((Ok(secret), _)) => secret,
+        Some((Err(path), _)) => read_secret(&path)?,
+        None => return Err(ConfigError::Missing(vec![Missing::ClientSecret])),
     };
+    let mut placeholders = Vec::new();
+    if client_id == EXAMPLE_CLIENT_ID {
+        placeholders.push(format!("the client id ({})", names::CLIENT_ID));
+    }
+    if client_secret == EXAMPLE_CLIENT_SECRET {
+        placeholders.push(format!("the client secret ({})", names::CLIENT_SECRET));
+    }
+    if !placeholders.is_empty() {
+        return Err(ConfigError::ExamplePlaceholders(placeholders));
+    }
 
     let no_cache = args.no_token_cache
         || env
@@ -571,7 +756,20 @@ pub fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigE
     })
 }
 
+/// Whether an argument that names no file still looks like a path a user meant (so it can
+/// be repeated in the error): it has a directory part or an extension.
+fn looks_like_a_path(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    text.contains(std::path::MAIN_SEPARATOR)
+        || text.contains('/')
+        || text.starts_with('~')
+        || path.extension().is_some()
+}
+
 fn read_secret(path: &Path) -> Result<String, ConfigError> {
+    if !path.exists() && !looks_like_a_path(path) {
+        return Err(ConfigError::SecretFileNotAPath);
+    }
     let shown = path.display().to_string();
     let text = crate::files::read_text(path, "the secret file").map_err(|source| {
         ConfigError::SecretFile {
@@ -814,8 +1012,15 @@ mod tests {
             "GENESYS_LOGIN_BASE_URL".into(),
             "https://sso.example.test".into(),
         );
-        let cfg = resolve(&args("https://api.example.test"), &e2).expect("ok");
+        e2.insert(
+            "GENESYS_API_BASE_URL".into(),
+            "https://api.example.test".into(),
+        );
+        let cfg = resolve(&GlobalArgs::default(), &e2).expect("ok");
         assert_eq!(cfg.login_base.host_str(), Some("sso.example.test"));
+        // The login host receives the secret: one from below the host's layer is ignored.
+        let cfg = resolve(&args("https://api.other.test"), &e2).expect("ok");
+        assert_eq!(cfg.login_base.host_str(), Some("login.other.test"));
     }
 
     #[test]
@@ -855,31 +1060,201 @@ mod tests {
     }
 
     #[test]
-    fn missing_pieces_name_what_to_set() {
-        let err = resolve(&GlobalArgs::default(), &env(&[])).expect_err("no region");
-        assert!(err.hint().unwrap_or_default().contains("GENESYS_REGION"));
-        let err = resolve(
-            &GlobalArgs::default(),
-            &env(&[("GENESYS_REGION", "eu-west-1")]),
-        )
-        .expect_err("no id");
-        assert!(err.hint().unwrap_or_default().contains("GENESYS_CLIENT_ID"));
+    fn every_missing_setting_is_named_at_once_with_the_way_to_try_without_an_org() {
+        let err = resolve(&GlobalArgs::default(), &env(&[])).expect_err("nothing set");
+        let text = err.to_string();
+        for name in [
+            "GENESYS_REGION",
+            "GENESYSCLOUD_REGION",
+            "GENESYS_CLIENT_ID",
+            "GENESYSCLOUD_OAUTHCLIENT_ID",
+            "GENESYS_CLIENT_SECRET",
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET",
+            "GENESYS_CLIENT_SECRET_FILE",
+        ] {
+            assert!(text.contains(name), "{name} in {text}");
+        }
+        let hint = err.hint().unwrap_or_default();
+        assert!(
+            hint.contains("--emulator") && hint.contains("flowctl demo"),
+            "{hint}"
+        );
         let err = resolve(
             &GlobalArgs::default(),
             &env(&[("GENESYS_REGION", "eu-west-1"), ("GENESYS_CLIENT_ID", "i")]),
         )
         .expect_err("no secret");
-        assert!(err
-            .hint()
-            .unwrap_or_default()
-            .contains("GENESYS_CLIENT_SECRET"));
+        assert!(
+            matches!(&err, ConfigError::Missing(m) if m == &vec![Missing::ClientSecret]),
+            "{err}"
+        );
         let err = resolve(
             &GlobalArgs::default(),
-            &env(&[("GENESYS_REGION", "nowhere")]),
+            &env(&[
+                ("GENESYS_REGION", "nowhere"),
+                ("GENESYS_CLIENT_ID", "i"),
+                ("GENESYS_CLIENT_SECRET", "s"),
+            ]),
         )
         .expect_err("bad region");
         assert!(err.to_string().contains("nowhere"));
         assert!(err.hint().unwrap_or_default().contains("ap-northeast-3"));
+    }
+
+    #[test]
+    fn env_example_placeholders_are_caught_before_any_request() {
+        let example = include_str!("../.env.example");
+        assert!(example.contains(&format!("GENESYS_CLIENT_ID={EXAMPLE_CLIENT_ID}")));
+        assert!(example.contains(&format!("GENESYS_CLIENT_SECRET={EXAMPLE_CLIENT_SECRET}")));
+        let err = resolve(
+            &GlobalArgs::default(),
+            &env(&[
+                ("GENESYS_REGION", "us-east-1"),
+                ("GENESYS_CLIENT_ID", EXAMPLE_CLIENT_ID),
+                ("GENESYS_CLIENT_SECRET", EXAMPLE_CLIENT_SECRET),
+            ]),
+        )
+        .expect_err("placeholders");
+        assert!(err.to_string().contains(".env.example"), "{err}");
+        assert!(err.to_string().contains("client id") && err.to_string().contains("client secret"));
+    }
+
+    #[test]
+    fn a_secret_given_where_a_path_belongs_is_not_repeated() {
+        let base = env(&[("GENESYS_REGION", "eu-west-1"), ("GENESYS_CLIENT_ID", "i")]);
+        let with = |p: &str| GlobalArgs {
+            client_secret_file: Some(PathBuf::from(p)),
+            ..GlobalArgs::default()
+        };
+        let err = resolve(&with("s3cretV4lue-x_y"), &base).expect_err("no such file");
+        assert!(matches!(err, ConfigError::SecretFileNotAPath));
+        assert!(!err.to_string().contains("s3cretV4lue"), "{err}");
+        assert!(err.hint().unwrap_or_default().contains("ps"));
+        let err = resolve(&with("secrets/prod.txt"), &base).expect_err("no such file");
+        assert!(
+            err.to_string().contains("secrets/prod.txt"),
+            "a path is named: {err}"
+        );
+        let flag = GlobalArgs {
+            client_secret: Some(crate::cli::SecretGiven),
+            ..GlobalArgs::default()
+        };
+        let err = resolve(&flag, &base).expect_err("no --client-secret");
+        assert!(err.hint().unwrap_or_default().contains("shell history"));
+    }
+
+    /// One value per layer for each of host, id and secret: the winner is the first layer
+    /// in flag → environment → profile → .env that sets it, and a profile's host is never
+    /// replaced by a lower layer's.
+    #[test]
+    fn every_pair_of_layers_resolves_in_the_documented_order() {
+        // What each layer sets, as the variables a user writes.
+        let host = |layer: Layer| match layer {
+            Layer::Flag => "https://api.flag.test",
+            Layer::Env => "https://api.env.test",
+            Layer::Profile => "https://api.profile.test",
+            Layer::DotEnv => "http://127.0.0.1:8787",
+        };
+        let build = |layers: &[Layer], what: &[&str]| {
+            let mut args = GlobalArgs::default();
+            let mut maps: [BTreeMap<String, String>; 3] = Default::default();
+            for &l in layers {
+                let tag = format!("{l:?}").to_lowercase();
+                for w in what {
+                    let (flag_val, key, val): (&mut Option<String>, &str, String) = match *w {
+                        "host" => (
+                            &mut args.api_base_url,
+                            names::API_BASE_URL,
+                            host(l).to_string(),
+                        ),
+                        "id" => (&mut args.client_id, names::CLIENT_ID, format!("{tag}-id")),
+                        _ => (&mut None, names::CLIENT_SECRET, format!("{tag}-secret")),
+                    };
+                    match l {
+                        Layer::Flag => *flag_val = Some(val),
+                        Layer::Env => drop(maps[0].insert(key.into(), val)),
+                        Layer::Profile => drop(maps[1].insert(key.into(), val)),
+                        Layer::DotEnv => drop(maps[2].insert(key.into(), val)),
+                    }
+                }
+            }
+            let [process, profile, dotenv] = maps;
+            (
+                args,
+                ProcessEnv::from_parts(process, dotenv).with_profile(profile),
+            )
+        };
+        for (i, &high) in Layer::ALL.iter().enumerate() {
+            for &low in &Layer::ALL[i + 1..] {
+                // Host and id in both layers: the higher wins both.
+                let (args, e) = build(&[high, low], &["host", "id"]);
+                let mut e = e;
+                if high == Layer::Flag {
+                    // No secret flag exists: give it from the lower layer.
+                    e = ProcessEnv::from_parts(e.process.clone(), e.dotenv.clone())
+                        .with_profile(e.profile.clone());
+                }
+                let mut e2 = e.clone();
+                let secret_layer = if high == Layer::Flag { low } else { high };
+                let key = names::CLIENT_SECRET.to_string();
+                let val = format!("{}-secret", format!("{secret_layer:?}").to_lowercase());
+                match secret_layer {
+                    Layer::Env => drop(e2.process.insert(key, val.clone())),
+                    Layer::Profile => drop(e2.profile.insert(key, val.clone())),
+                    _ => drop(e2.dotenv.insert(key, val.clone())),
+                }
+                let cfg =
+                    resolve(&args, &e2).unwrap_or_else(|err| panic!("{high:?}/{low:?}: {err}"));
+                assert_eq!(
+                    cfg.api_base.as_str().trim_end_matches('/'),
+                    host(high),
+                    "{high:?} over {low:?}"
+                );
+                let tag = format!("{high:?}").to_lowercase();
+                assert_eq!(cfg.client_id, format!("{tag}-id"), "{high:?} over {low:?}");
+                assert_eq!(cfg.client_secret.expose_secret(), val);
+
+                // The higher layer sets only the id and secret (or a region), the lower
+                // the host: the host is the lower's, said on stderr; a region in the higher
+                // layer takes the whole host with it.
+                let (args, e) = build(&[low], &["host"]);
+                let mut args = args;
+                let mut e = e;
+                match high {
+                    Layer::Flag => args.region = Some("eu-west-1".into()),
+                    Layer::Env => drop(e.process.insert(names::REGION.into(), "eu-west-1".into())),
+                    Layer::Profile => {
+                        drop(e.profile.insert(names::REGION.into(), "eu-west-1".into()))
+                    }
+                    Layer::DotEnv => unreachable!(),
+                }
+                e.process.insert(names::CLIENT_ID.into(), "id".into());
+                e.process
+                    .insert(names::CLIENT_SECRET.into(), "secret".into());
+                let cfg =
+                    resolve(&args, &e).unwrap_or_else(|err| panic!("{high:?}/{low:?}: {err}"));
+                assert_eq!(
+                    cfg.api_base.as_str().trim_end_matches('/'),
+                    "https://api.mypurecloud.ie",
+                    "a region from {high:?} is not paired with the API base from {low:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_dotenv_host_never_receives_a_profiles_credentials() {
+        let dotenv = env(&[(names::API_BASE_URL, "http://127.0.0.1:8787")]);
+        let profile = env(&[
+            (names::REGION, "eu-west-1"),
+            (names::CLIENT_ID, "prod-id"),
+            (names::CLIENT_SECRET, "prod-secret"),
+        ]);
+        let e = ProcessEnv::from_parts(BTreeMap::new(), dotenv).with_profile(profile);
+        let cfg = resolve(&GlobalArgs::default(), &e).expect("ok");
+        assert_eq!(cfg.api_base.host_str(), Some("api.mypurecloud.ie"));
+        assert_eq!(cfg.login_base.host_str(), Some("login.mypurecloud.ie"));
+        assert_eq!(cfg.region.map(|r| r.name), Some("eu-west-1"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod error;
 pub mod files;
 pub mod flow;
+pub mod lint;
 pub mod manifest;
 pub mod models;
 pub mod output;
@@ -96,7 +97,8 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Apply(args) => commands::apply::run(args, global, out).await,
         Command::Destroy(args) => commands::destroy::run(args, global, out).await,
         Command::Graph(args) => commands::graph::run(args, global, out).await,
-        Command::Lint(args) => commands::lint::run(args, global.output).await,
+        Command::Export(args) => commands::export::run(args, global, out).await,
+        Command::Lint(args) => commands::lint::run(args, global).await,
         Command::Regions => {
             commands::regions::run(out);
             Ok(())

@@ -1,7 +1,7 @@
 //! Flows as code: the manifest that `plan`, `apply`, `verify -f` and `destroy` read.
 //!
 //! ```yaml
-//! substitutions:            # optional; also --var k=v and the environment
+//! substitutions:            # optional; also --var k=v and FLOWCTL_VAR_k
 //!   region_queue: General Support
 //! modules:
 //!   - name: Shared Greeting Module
@@ -19,8 +19,12 @@
 //! Loading is offline and reports every problem at once (like a compiler), so `plan` and
 //! `apply` exit 2 before any request: malformed YAML (line and column), unknown keys (with a
 //! suggestion), duplicate names, names over 200 characters, cycles between modules and
-//! unreplaced placeholders. A `{{key}}` takes its value from `--var`, then the environment,
-//! then `substitutions`.
+//! unreplaced placeholders. A `{{key}}` takes its value from `--var`, then the environment
+//! variable `FLOWCTL_VAR_key` (only under that prefix, as Terraform's `TF_VAR_`, so
+//! `{{HOME}}` or `{{GENESYS_CLIENT_SECRET}}` never read the environment), then the chosen
+//! profile's `substitutions`, then `substitutions`. A value that is the OAuth client secret
+//! is refused whatever its name, in every command. [`Manifest::substitutions`] says where
+//! each value came from (`plan` prints it).
 
 use crate::error::{Error, Result};
 use crate::flow::{self, FlowDocument, ParentTemplate, SharedTemplate};
@@ -63,7 +67,27 @@ pub struct Manifest {
     /// The other flows, in manifest order except that a flow comes after the bot flows it
     /// calls (and, where that makes no cycle, the flows it transfers to).
     pub flows: Vec<Item>,
+    /// Every placeholder filled, with its value and where the value came from.
+    pub substitutions: Vec<Substitution>,
 }
+
+/// One placeholder's value and its source: `--var`, `FLOWCTL_VAR_key`,
+/// `profiles.NAME.substitutions` or `substitutions`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Substitution {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+}
+
+/// Environment variables fill `{{key}}` only as `FLOWCTL_VAR_key`.
+pub const ENV_VAR_PREFIX: &str = "FLOWCTL_VAR_";
+
+/// Where a secret may live; a substitution with the same value is refused.
+const SECRET_VARIABLES: &[&str] = &[
+    crate::cli::env::CLIENT_SECRET,
+    crate::cli::env::CXAC_CLIENT_SECRET,
+];
 
 /// One flow of the manifest, rendered.
 #[derive(Debug, Clone)]
@@ -237,9 +261,53 @@ impl crate::cli::ManifestArgs {
     }
 }
 
-/// The process environment, for placeholders.
+/// The process environment (then `.env` in the working directory), for `FLOWCTL_VAR_*`
+/// placeholders and for recognising the client secret.
 pub fn process_env(key: &str) -> Option<String> {
-    std::env::var(key).ok()
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| {
+            use crate::config::EnvSource;
+            crate::config::ProcessEnv::load(Path::new("."))
+                .ok()
+                .and_then(|e| e.get(key))
+        })
+}
+
+/// Values for the placeholders of a user's Architect file outside a manifest (`lint`,
+/// `create-shared --file`), by the manifest's rules: `--var`, then `FLOWCTL_VAR_key`; a
+/// value that is the client secret is refused (the message names the placeholder only).
+pub fn file_vars(
+    text: &str,
+    vars: &[(String, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<BTreeMap<String, String>, String> {
+    let cli: BTreeMap<&str, &str> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let secrets: Vec<String> = SECRET_VARIABLES
+        .iter()
+        .filter_map(|k| env(k))
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    let mut out = BTreeMap::new();
+    for key in placeholders(text) {
+        let value = cli
+            .get(key.as_str())
+            .map(|v| v.to_string())
+            .or_else(|| env(&format!("{ENV_VAR_PREFIX}{key}")));
+        let Some(value) = value else { continue };
+        if SECRET_VARIABLES.contains(&key.as_str())
+            || secrets
+                .iter()
+                .any(|s| value == *s || (s.len() >= 8 && value.contains(s.as_str())))
+        {
+            return Err(format!(
+                "{{{{{key}}}}} would be filled with the OAuth client secret; flowctl never puts the secret into a flow"
+            ));
+        }
+        out.insert(key, value);
+    }
+    Ok(out)
 }
 
 /// Reads and checks a manifest. Every problem is reported at once as one input error
@@ -277,6 +345,7 @@ pub fn parse(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> std::result::Result<Manifest, Vec<String>> {
     let shown = path.display().to_string();
+    let text = flow::read::strip_bom(text);
     if let Some((line, column)) = flow::read::too_deep(text) {
         return Err(vec![format!(
             "{shown}:{line}:{column}: malformed YAML: brackets nest deeper than {} levels",
@@ -293,7 +362,15 @@ pub fn parse(
             return Err(vec![format!("{at}: malformed YAML: {e}")]);
         }
     };
-    let mut problems = Vec::new();
+    let mut problems = unquoted_placeholders(text, &shown);
+    if let Some((tag, line)) = flow::read::first_tag_in(text) {
+        problems.push(format!(
+            "{shown}:{line}: YAML tag `{tag}` is not part of a manifest; remove it"
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let value = match value {
         Value::Null => Value::Mapping(Default::default()),
         v @ Value::Mapping(_) => v,
@@ -315,18 +392,17 @@ pub fn parse(
         problems.push(format!("{shown}: declares no modules and no flows"));
     }
 
-    let mut substitutions: BTreeMap<String, String> = raw
-        .substitutions
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
+    let mut layers: Vec<(String, BTreeMap<String, String>)> =
+        vec![("--var".to_string(), vars.iter().cloned().collect())];
     if let Some(name) = profile {
         match raw.profiles.get(name) {
-            Some(p) => substitutions.extend(
+            Some(p) => layers.push((
+                format!("profiles.{name}.substitutions"),
                 p.substitutions
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.0.clone())),
-            ),
+                    .map(|(k, v)| (k.clone(), v.0.clone()))
+                    .collect(),
+            )),
             // A manifest without profiles serves every profile with its base substitutions.
             None if raw.profiles.is_empty() => {}
             None => problems.push(format!(
@@ -335,12 +411,52 @@ pub fn parse(
             )),
         }
     }
-    let cli: BTreeMap<String, String> = vars.iter().cloned().collect();
+    layers.push((
+        "substitutions".to_string(),
+        raw.substitutions
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect(),
+    ));
+    let secrets: Vec<String> = SECRET_VARIABLES
+        .iter()
+        .filter_map(|k| env(k))
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    let used: std::cell::RefCell<Vec<Substitution>> = Default::default();
+    let refused: std::cell::RefCell<Vec<String>> = Default::default();
     let lookup = |key: &str| -> Option<String> {
-        cli.get(key)
-            .cloned()
-            .or_else(|| env(key))
-            .or_else(|| substitutions.get(key).cloned())
+        let env_name = format!("{ENV_VAR_PREFIX}{key}");
+        let found = layers[..1]
+            .iter()
+            .find_map(|(src, m)| m.get(key).map(|v| (v.clone(), src.clone())))
+            .or_else(|| env(&env_name).map(|v| (v, env_name.clone())))
+            .or_else(|| {
+                layers[1..]
+                    .iter()
+                    .find_map(|(src, m)| m.get(key).map(|v| (v.clone(), src.clone())))
+            });
+        let (value, source) = found?;
+        if SECRET_VARIABLES.contains(&key)
+            || secrets
+                .iter()
+                .any(|s| value == *s || (s.len() >= 8 && value.contains(s.as_str())))
+        {
+            let mut r = refused.borrow_mut();
+            if !r.iter().any(|k| k == key) {
+                r.push(key.to_string());
+            }
+            return None;
+        }
+        let mut u = used.borrow_mut();
+        if !u.iter().any(|s| s.key == key) {
+            u.push(Substitution {
+                key: key.to_string(),
+                value: value.clone(),
+                source,
+            });
+        }
+        Some(value)
     };
     let base = path.parent().unwrap_or(Path::new("."));
     let mut ctx = Ctx {
@@ -419,11 +535,17 @@ pub fn parse(
             Vec::new()
         }
     };
+    for key in refused.into_inner() {
+        problems.push(format!(
+            "{shown}: {{{{{key}}}}} would be filled with the OAuth client secret; flowctl never puts the secret into a flow"
+        ));
+    }
     if problems.is_empty() {
         Ok(Manifest {
             path: path.to_path_buf(),
             modules,
             flows,
+            substitutions: used.into_inner(),
         })
     } else {
         Err(problems)
@@ -447,7 +569,7 @@ impl Ctx<'_> {
     fn subst(&mut self, origin: &str, field: &str, value: &str) -> String {
         let (out, missing) = substitute(value, self.lookup);
         for key in missing {
-            self.problem(origin, format!("`{field}` uses {{{{{key}}}}}, which no --var, environment variable or `substitutions` entry sets"));
+            self.problem(origin, format!("`{field}` uses {{{{{key}}}}}, which no --var, {ENV_VAR_PREFIX}{key} or `substitutions` entry sets"));
         }
         out
     }
@@ -456,6 +578,14 @@ impl Ctx<'_> {
         let len = name.chars().count();
         if name.trim().is_empty() {
             self.problem(origin, "`name` is empty");
+            return false;
+        }
+        if name.trim() != name {
+            // `Mod A` and `Mod A ` would be two flows in Genesys Cloud.
+            self.problem(
+                origin,
+                format!("name {name:?} starts or ends with whitespace; remove it"),
+            );
             return false;
         }
         if len > MAX_NAME {
@@ -728,6 +858,46 @@ fn check_keys(value: &Value, text: &str, shown: &str, problems: &mut Vec<String>
             }
         }
     }
+}
+
+/// Placeholders written unquoted where a value starts (`queue: {{q}}`, `- {{m}}`): YAML
+/// reads `{{` as a mapping, so each is reported with its line and the quoted form.
+fn unquoted_placeholders(text: &str, shown: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        let mut before = String::new();
+        while let Some((head, tail)) = rest.split_once("{{") {
+            before.push_str(head);
+            let lead = before.trim_end();
+            if lead.contains(['#', '"', '\'']) {
+                // A comment, or (most likely) inside a quoted string.
+                break;
+            }
+            let spaced = lead.len() < before.len();
+            let marker = |m: char| {
+                lead.strip_suffix(m)
+                    .is_some_and(|l| l.is_empty() || l.ends_with(char::is_whitespace))
+            };
+            let at_value_start = lead.is_empty()
+                || (lead.ends_with(':') && spaced)
+                || marker('-')
+                || marker('?')
+                || lead.ends_with('[')
+                || lead.ends_with(',');
+            if at_value_start {
+                let inner = tail.split_once("}}").map(|(k, _)| k.trim()).unwrap_or("");
+                problems.push(format!(
+                    "{shown}:{}: the placeholder {{{{{inner}}}}} must be quoted (\"{{{{{inner}}}}}\"): unquoted, YAML reads `{{` as a mapping",
+                    i + 1
+                ));
+                break;
+            }
+            before.push_str("{{");
+            rest = tail;
+        }
+    }
+    problems
 }
 
 /// The first line (1-based) whose content starts with `key:` (after an optional `- `).

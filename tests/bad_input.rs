@@ -304,3 +304,48 @@ async fn a_garbage_retry_after_is_survived() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Hostile Org"));
 }
+
+/// Inputs that got past the checks before (issues 14, 18 and 19): a `'` inside a plain
+/// scalar that hid the brackets after it, values that inject YAML, tags, BOMs, padded
+/// names, `.env.example` copied as is, a secret given where a path belongs.
+#[test]
+fn inputs_that_slipped_through_before() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases = vec![
+        case("apostrophe then 100,000 brackets in a flow file", &["lint", "apos.yaml"], 2, &["apos.yaml:3:", "nest deeper than 256"])
+            .file("apos.yaml", &format!("commonModule:\n  name: it's fine\n  x: {deep}\n")),
+        case("apostrophe then 100,000 brackets in a manifest", &["plan", "-f", "apos-manifest.yaml"], 2, &["apos-manifest.yaml:3:", "nest deeper than 256"])
+            .file("apos-manifest.yaml", &format!("flows:\n  - name: it's fine\n    queue: {deep}\n")),
+        case("a --var that injects keys", &["lint", "inj.yaml", "--var", "d=x\"\n  variables: [1]\n  y: \"z"], 2, &["'d'", "inj.yaml", "structure"])
+            .file("inj.yaml", "commonModule:\n  name: Inj\n  description: \"{{d}}\"\n  startUpTaskActions:\n    - endTask:\n        name: done\n"),
+        case("a YAML tag in a flow file", &["lint", "tag.yaml"], 2, &["`!evil`", "line 3"])
+            .file("tag.yaml", "commonModule:\n  name: Tag\n  description: !evil x\n"),
+        case("a BOM before a flow file", &["lint", "bom.yaml"], 0, &["Bom"])
+            .file("bom.yaml", "\u{feff}commonModule:\n  name: Bom\n  startUpTaskActions:\n    - endTask:\n        name: done\n"),
+        case("unquoted placeholder in a manifest", &["plan", "-f", "unq.yaml"], 2, &["unq.yaml:2:", "must be quoted"])
+            .file("unq.yaml", "flows:\n  - name: {{n}}\n    queue: Sales\n"),
+        case("a name with trailing whitespace", &["plan", "-f", "pad.yaml"], 2, &["whitespace"])
+            .file("pad.yaml", "flows:\n  - name: \"Mod A \"\n    queue: Sales\n"),
+        case("the secret as a manifest placeholder", &["plan", "-f", "sec.yaml"], 2, &["FLOWCTL_VAR_GENESYS_CLIENT_SECRET"])
+            .file("sec.yaml", "modules:\n  - name: M\n    greeting: \"{{GENESYS_CLIENT_SECRET}}\"\n")
+            .env(SECRET, "a-real-secret-value"),
+        case(".env copied from .env.example", &["create-shared", "--name", "X"], 2, &["placeholder", ".env.example"])
+            .file(".env", include_str!("../.env.example")),
+        case("the secret where its file belongs", &["create-shared", "--name", "X", "--client-secret-file", "Zk3s9QvX2pL7"], 2, &["does not exist", "shell history"])
+            .env("GENESYS_REGION", "eu-west-1").env(ID, "i"),
+    ];
+    let n = check_all(dir.path(), cases);
+    // Nothing the user gave as a secret is echoed.
+    for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".out") || name.ends_with(".err") {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            assert!(
+                !text.contains("Zk3s9QvX2pL7") && !text.contains("a-real-secret-value"),
+                "{name}: {text}"
+            );
+        }
+    }
+    assert_eq!(n, 10);
+}

@@ -292,7 +292,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]
     fn names_and_prompts_survive_render_then_parse(
-        name in "[^\\p{Cc}]{1,60}".prop_filter("no placeholder, not blank", |s| !s.contains("{{") && !s.trim().is_empty()),
+        name in "[^\\p{Cc}]{1,60}".prop_filter("no placeholder, not blank, no outer whitespace", |s| !s.contains("{{") && !s.trim().is_empty() && s.trim() == s),
         prompt in "\\PC{1,80}".prop_filter("not blank", |s| !s.trim().is_empty()),
     ) {
         let t = SharedTemplate { name: name.clone(), description: None, division: "Home".into(), language: "en-us".into(), greeting: prompt.clone() };

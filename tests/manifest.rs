@@ -525,3 +525,198 @@ flows:
         .iter()
         .any(|f| f.name == "Menu Flow" && f.published_version.is_some()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placeholders_read_the_environment_only_under_flowctl_var_and_never_the_secret() {
+    let org = Org::new().await;
+    let m = |placeholder: &str| {
+        format!(
+            "modules:\n  - name: Greeter\n    greeting: \"{{{{{placeholder}}}}}\"\nflows:\n  - name: Caller\n    modules: [Greeter]\n    queue: Sales\n"
+        )
+    };
+    let secret = flowctl::emulator::DEFAULT_CLIENT_SECRET;
+    for placeholder in ["GENESYS_CLIENT_SECRET", "HOME"] {
+        let path = write(&org, "env.yaml", &m(placeholder));
+        for cmd in ["plan", "apply"] {
+            let r = org.flowctl(&[cmd, "-f", &path]).await;
+            assert_eq!(r.code, 2, "{placeholder} ({cmd}): {r:?}");
+            assert!(
+                r.stderr.contains(&format!("FLOWCTL_VAR_{placeholder}")),
+                "{r:?}"
+            );
+            assert!(!r.stderr.contains(secret) && !r.stdout.contains(secret));
+        }
+    }
+    // The secret under any name, from any source, is refused.
+    let path = write(&org, "env.yaml", &m("greeting"));
+    for (args, env) in [
+        (
+            vec!["plan", "-f", &path],
+            vec![("FLOWCTL_VAR_greeting", secret)],
+        ),
+        (
+            vec!["apply", "-f", &path, "--var", &format!("greeting={secret}")],
+            vec![],
+        ),
+    ] {
+        let r = org.flowctl_env(&args, &env).await;
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains("client secret"), "{r:?}");
+        assert!(
+            !r.stderr.contains(secret) && !r.stdout.contains(secret),
+            "{r:?}"
+        );
+    }
+    assert_eq!(
+        org.emulator.request_count(),
+        0,
+        "refused before any request"
+    );
+    assert!(org.emulator.flows().is_empty());
+
+    // Under the prefix it works, and plan says where each value came from.
+    let r = org
+        .flowctl_env(
+            &["plan", "-f", &path],
+            &[("FLOWCTL_VAR_greeting", "Hello there")],
+        )
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("{{greeting}} = \"Hello there\" (from FLOWCTL_VAR_greeting)"),
+        "{r:?}"
+    );
+    let r = org
+        .flowctl_env(
+            &["plan", "-f", &path, "--var", "greeting=Hi"],
+            &[("FLOWCTL_VAR_greeting", "Hello there")],
+        )
+        .await;
+    assert!(
+        r.stdout.contains("{{greeting}} = \"Hi\" (from --var)"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_var_that_changes_a_files_structure_is_refused_in_every_command() {
+    let org = Org::new().await;
+    write(&org, "own.yaml", "commonModule:\n  name: Own Module\n  description: \"{{d}}\"\n  startUpTaskActions:\n    - endTask:\n        name: done\n");
+    let path = write(&org, "inject.yaml", "modules:\n  - file: own.yaml\n");
+    let evil = "x\"\n  variables:\n    - stringVariable:\n        name: Flow.evil\n        initialValue:\n          lit: \"1";
+    let var = format!("d={evil}");
+    for args in [
+        vec!["apply", "-f", &path, "--var", &var],
+        vec!["plan", "-f", &path, "--var", &var],
+        vec!["create-shared", "--file", "own.yaml", "--var", &var],
+        vec!["lint", "own.yaml", "--var", &var],
+    ] {
+        let r = org.flowctl(&args).await;
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        let seen = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            seen.contains("'d'") && seen.contains("own.yaml") && seen.contains("structure"),
+            "{args:?}: {r:?}"
+        );
+    }
+    assert!(org.emulator.flows().is_empty(), "nothing was published");
+    // A value with quotes and colons that stays inside its string is fine.
+    let r = org
+        .flowctl(&["apply", "-f", &path, "--var", "d=Say \\\"hi\\\": [ok]"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boms_unquoted_placeholders_tags_and_padded_names_get_clear_answers() {
+    let org = Org::new().await;
+    let path = write(
+        &org,
+        "bom.yaml",
+        "\u{feff}flows:\n  - name: A\n    queue: Sales\n",
+    );
+    let r = org.flowctl(&["plan", "-f", &path]).await;
+    assert_eq!(r.code, 0, "a BOM is allowed: {r:?}");
+    let requests = org.emulator.request_count();
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (
+            "unquoted placeholder",
+            "substitutions:\n  q: Sales\nflows:\n  - name: A\n    queue: {{q}}\n",
+            ":5: the placeholder {{q}} must be quoted",
+        ),
+        (
+            "YAML tag",
+            "flows:\n  - name: A\n    queue: !evil Sales\n",
+            ":3: YAML tag `!evil`",
+        ),
+        (
+            "binary tag",
+            "flows:\n  - name: !!binary QQ==\n    queue: Sales\n",
+            "`!!binary`",
+        ),
+        (
+            "trailing whitespace in a name",
+            "flows:\n  - name: \"Mod A \"\n    queue: Sales\n  - name: Mod A\n    queue: Sales\n",
+            "\"Mod A \" starts or ends with whitespace",
+        ),
+    ];
+    for (what, text, expect) in cases {
+        let path = write(&org, "bad.yaml", text);
+        let r = org.flowctl(&["plan", "-f", &path]).await;
+        assert_eq!(r.code, 2, "{what}: {r:?}");
+        assert!(
+            r.stderr.contains(expect),
+            "{what}: expected '{expect}' in {r:?}"
+        );
+    }
+    assert_eq!(
+        org.emulator.request_count(),
+        requests,
+        "no request for bad input"
+    );
+    // A user's Architect file with a BOM or a tag.
+    write(&org, "bom-module.yaml", "\u{feff}commonModule:\n  name: Bom Module\n  startUpTaskActions:\n    - endTask:\n        name: done\n");
+    let r = org.flowctl(&["lint", "bom-module.yaml"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    write(
+        &org,
+        "tag-module.yaml",
+        "commonModule:\n  name: Tag Module\n  description: !evil x\n",
+    );
+    let r = org.flowctl(&["lint", "tag-module.yaml"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("`!evil`"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lint_and_create_shared_fill_placeholders_by_the_manifests_rules() {
+    let org = Org::new().await;
+    write(&org, "g.yaml", "commonModule:\n  name: \"{{n}}\"\n  startUpTaskActions:\n    - endTask:\n        name: done\n");
+    let secret = flowctl::emulator::DEFAULT_CLIENT_SECRET;
+    for args in [
+        vec!["lint", "g.yaml"],
+        vec!["create-shared", "--file", "g.yaml", "--dry-run"],
+    ] {
+        let r = org
+            .flowctl_env(&args, &[("FLOWCTL_VAR_n", "From Env")])
+            .await;
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+        let r = org.flowctl_env(&args, &[("FLOWCTL_VAR_n", secret)]).await;
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        let seen = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            seen.contains("client secret") && !seen.contains(secret),
+            "{args:?}: {r:?}"
+        );
+        let r = org.flowctl_env(&args, &[("n", "Bare Name")]).await;
+        assert_eq!(
+            r.code, 2,
+            "a bare variable is not a placeholder value: {r:?}"
+        );
+    }
+    assert_eq!(org.emulator.request_count(), 0);
+}

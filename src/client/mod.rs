@@ -14,6 +14,7 @@
 
 mod auth;
 mod error;
+pub mod export;
 mod journal;
 mod pacer;
 mod polling;

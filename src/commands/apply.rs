@@ -8,7 +8,7 @@
 //! (flows are found by name before anything is created), so a run killed half way is
 //! finished by running it again.
 
-use super::plan::{make_plan, print_plan, PlanAction, Step};
+use super::plan::{make_plan_with, print_plan, PlanAction, PlanOptions, Step};
 use super::publish::{kind, publish_known, Freshness, PublishOptions};
 use super::Session;
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
@@ -48,6 +48,7 @@ pub struct StepResult {
 
 pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
+    crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;
     let result = apply(&session.client, &manifest, args, out).await;
     session.close().await;
@@ -80,7 +81,14 @@ pub async fn apply(
     args: &ApplyArgs,
     out: Printer,
 ) -> Result<(Vec<StepResult>, Vec<String>)> {
-    let plan = make_plan(client, manifest).await?;
+    let plan = make_plan_with(
+        client,
+        manifest,
+        PlanOptions {
+            drift: !args.no_drift,
+        },
+    )
+    .await?;
     print_plan(&plan, out);
     let options = PublishOptions {
         job_timeout: Duration::from_secs(args.job_timeout),
@@ -227,7 +235,8 @@ async fn execute(
                 running.push(async move {
                     let freshness = Freshness {
                         modules_published_at: None,
-                        force: step.action == PlanAction::Republish,
+                        // An update found by the drift check has the right marker: force it.
+                        force: matches!(step.action, PlanAction::Republish | PlanAction::Update),
                     };
                     let r = match division {
                         Some(div) => {

@@ -219,7 +219,15 @@ pub fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
                     path: path.display().to_string(),
                     source,
                 })?;
-            let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
+            // The manifest's rules: --var, then FLOWCTL_VAR_key, never the secret.
+            let vars: BTreeMap<String, String> =
+                crate::manifest::file_vars(&text, &args.vars, &crate::manifest::process_env)
+                    .map_err(|m| {
+                        Error::input(
+                            format!("{}: {m}", path.display()),
+                            Some("pass the value with --var key=value; nothing was sent".into()),
+                        )
+                    })?;
             let doc = flow::read_architect_yaml(&text, &vars, &path.display().to_string())?;
             if let Some(name) = &args.name {
                 if name != &doc.name {

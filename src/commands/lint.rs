@@ -1,101 +1,178 @@
-//! `flowctl lint`: check users' Architect YAML offline and list every problem of every file.
+//! `flowctl lint`: check Architect YAML offline against the catalogue (`crate::lint`) and list
+//! every problem of every file, or of every flow a manifest names (`-f MANIFEST`).
 
-use crate::cli::{LintArgs, OutputFormat};
+use crate::cli::{GlobalArgs, LintArgs, OutputFormat};
 use crate::error::{Error, Result};
 use crate::flow::read;
+use crate::flow::FlowError;
+use crate::lint::{self, Diagnostic, Linted, References, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::Path;
 
+/// One file's result, as `--output json` prints it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileReport {
     pub file: String,
+    /// The manifest entry, with `lint -f`: `flows[0] 'Name'`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// No errors (warnings allowed).
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    pub modules: Vec<String>,
-    pub queues: Vec<String>,
+    pub references: References,
+    /// Every error and warning, by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The errors, rendered `file:line:col: error[rule]: message`.
     pub problems: Vec<String>,
+    /// The warnings, rendered the same way.
+    pub warnings: Vec<String>,
 }
 
-/// Checks one file's text.
-pub fn lint_text(text: &str, vars: &BTreeMap<String, String>, file: &str) -> FileReport {
-    let mut report = FileReport {
-        file: file.to_string(),
-        ok: false,
-        flow_type: None,
-        name: None,
-        modules: Vec::new(),
-        queues: Vec::new(),
-        problems: Vec::new(),
-    };
+impl FileReport {
+    fn new(file: &str, linted: Linted, mut problems: Vec<String>) -> FileReport {
+        problems.extend(linted.errors().map(|d| d.render(file)));
+        let warnings = linted.warnings().map(|d| d.render(file)).collect();
+        FileReport {
+            file: file.to_string(),
+            origin: None,
+            ok: problems.is_empty(),
+            flow_type: linted.flow_type,
+            name: linted.name,
+            references: linted.references,
+            diagnostics: linted.diagnostics,
+            problems,
+            warnings,
+        }
+    }
+}
+
+/// Substitutes `{{key}}`s (reporting each one left) and lints the text.
+fn substituted(
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    file: &str,
+    base: Option<&Path>,
+) -> (Linted, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut unreplaced = Vec::new();
     let text = match read::substitute(text, vars, file) {
         Ok(t) => t,
+        Err(FlowError::Placeholders { missing, .. }) => {
+            for (key, line) in missing {
+                unreplaced.push(Diagnostic {
+                    severity: Severity::Error,
+                    rule: "placeholder",
+                    line,
+                    column: 1,
+                    message: format!(
+                        "unreplaced placeholder `{{{{{key}}}}}`: pass --var {key}=VALUE"
+                    ),
+                    suggestion: None,
+                });
+            }
+            // Keep checking with the placeholders in place, to find the other problems too.
+            text.to_string()
+        }
         Err(e) => {
-            report.problems.push(e.to_string());
-            // Keep reading with the placeholders in place, to find the other problems too.
+            problems.push(e.to_string());
             text.to_string()
         }
     };
-    match read::facts(&text, file) {
-        Ok(f) => {
-            report.problems.extend(read::lint_problems(&f));
-            report.flow_type = f.flow_type.yaml_key().map(str::to_string);
-            report.name = Some(f.name);
-            report.modules = f.modules;
-            report.queues = f.queues;
-        }
-        Err(e) => report.problems.push(e.to_string()),
-    }
-    report.ok = report.problems.is_empty();
-    report
+    let mut linted = lint::lint_yaml(&text, base);
+    linted.diagnostics.extend(unreplaced);
+    linted.diagnostics.sort_by_key(|d| (d.line, d.column));
+    (linted, problems)
 }
 
-pub async fn run(args: &LintArgs, output: OutputFormat) -> Result<()> {
-    let vars: BTreeMap<String, String> = args.vars.iter().cloned().collect();
-    let mut reports = Vec::new();
-    for path in &args.files {
+/// Checks one file's text (`ref:`s are not followed: no directory is known).
+pub fn lint_text(text: &str, vars: &BTreeMap<String, String>, file: &str) -> FileReport {
+    let (linted, problems) = substituted(text, vars, file, None);
+    FileReport::new(file, linted, problems)
+}
+
+/// Lints files together, so that calls between them are checked (module inputs).
+pub fn lint_files(paths: &[&Path], vars: &BTreeMap<String, String>) -> Vec<FileReport> {
+    lint_files_with(paths, |_| Ok(vars.clone()))
+}
+
+/// [`lint_files`] with each file's substitutions from `vars_for(text)` (an `Err` is a
+/// problem of that file, which is then linted with its placeholders in place).
+pub fn lint_files_with(
+    paths: &[&Path],
+    vars_for: impl Fn(&str) -> std::result::Result<BTreeMap<String, String>, String>,
+) -> Vec<FileReport> {
+    let mut names = Vec::new();
+    let mut linted = Vec::new();
+    let mut extra = Vec::new();
+    for path in paths {
         let file = path.display().to_string();
-        let report = match crate::files::read_text(path, "the flow file") {
-            Ok(text) => lint_text(&text, &vars, &file),
-            Err(e) => FileReport {
-                file: file.clone(),
-                ok: false,
-                flow_type: None,
-                name: None,
-                modules: Vec::new(),
-                queues: Vec::new(),
-                problems: vec![format!("cannot read {file}: {e}")],
-            },
-        };
-        reports.push(report);
-    }
-    if output == OutputFormat::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&reports).unwrap_or_default()
-        );
-    } else {
-        for r in &reports {
-            if r.ok {
-                println!(
-                    "ok: {}: {} '{}' calls modules [{}], queues [{}]",
-                    r.file,
-                    r.flow_type.as_deref().unwrap_or("?"),
-                    r.name.as_deref().unwrap_or("?"),
-                    r.modules.join(", "),
-                    r.queues.join(", ")
-                );
-            } else {
-                println!("problems: {}", r.file);
-                for p in &r.problems {
-                    println!("  {}", p.replace('\n', "\n  "));
+        match crate::files::read_text(path, "the flow file") {
+            Ok(text) => {
+                let base = path.parent().map(|p| {
+                    if p.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        p
+                    }
+                });
+                let (vars, refused) = match vars_for(&text) {
+                    Ok(v) => (v, None),
+                    Err(problem) => (BTreeMap::new(), Some(format!("{file}: {problem}"))),
+                };
+                let (l, mut p) = substituted(&text, &vars, &file, base);
+                if let Some(r) = refused {
+                    p.insert(0, r);
                 }
+                linted.push(l);
+                extra.push(p);
+            }
+            Err(e) => {
+                linted.push(Linted::default());
+                extra.push(vec![format!("{file}: cannot read the file: {e}")]);
             }
         }
+        names.push(file);
     }
+    lint::cross_check(&mut linted);
+    names
+        .iter()
+        .zip(linted)
+        .zip(extra)
+        .map(|((n, l), p)| FileReport::new(n, l, p))
+        .collect()
+}
+
+pub async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
+    let reports = match &args.manifest {
+        Some(path) => {
+            let manifest = crate::manifest::load(
+                path,
+                &args.vars,
+                global.profile.as_deref(),
+                &crate::manifest::process_env,
+            )?;
+            lint::lint_manifest(&manifest)
+                .into_iter()
+                .map(|f| FileReport {
+                    origin: Some(f.origin),
+                    ..FileReport::new(&f.file, f.linted, Vec::new())
+                })
+                .collect()
+        }
+        None => {
+            let paths: Vec<&Path> = args.files.iter().map(|p| p.as_path()).collect();
+            // The manifest's rules: --var, then FLOWCTL_VAR_key, never the secret.
+            lint_files_with(&paths, |text| {
+                crate::manifest::file_vars(text, &args.vars, &crate::manifest::process_env)
+            })
+        }
+    };
+    print(&reports, global.output);
     let bad = reports.iter().filter(|r| !r.ok).count();
     if bad > 0 {
         return Err(Error::input(
@@ -103,8 +180,45 @@ pub async fn run(args: &LintArgs, output: OutputFormat) -> Result<()> {
                 "{bad} of {} file(s) have problems (listed above)",
                 reports.len()
             ),
-            None,
+            Some("fix the errors; warnings alone do not fail lint".into()),
         ));
     }
     Ok(())
+}
+
+fn print(reports: &[FileReport], output: OutputFormat) {
+    if output == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(reports).unwrap_or_default()
+        );
+        return;
+    }
+    for r in reports {
+        let shown = match &r.origin {
+            Some(o) => format!("{} ({o})", r.file),
+            None => r.file.clone(),
+        };
+        if r.ok {
+            let warned = match r.warnings.len() {
+                0 => String::new(),
+                1 => " (1 warning)".into(),
+                n => format!(" ({n} warnings)"),
+            };
+            println!(
+                "ok: {shown}: {} '{}'{warned}: {}",
+                r.flow_type.as_deref().unwrap_or("?"),
+                r.name.as_deref().unwrap_or("?"),
+                r.references.summary()
+            );
+        } else {
+            println!("problems: {shown}");
+            for p in &r.problems {
+                println!("  {}", p.replace('\n', "\n  "));
+            }
+        }
+        for w in &r.warnings {
+            println!("  {w}");
+        }
+    }
 }

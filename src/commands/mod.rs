@@ -6,6 +6,7 @@ pub mod create_parent;
 pub mod create_shared;
 pub mod demo;
 pub mod destroy;
+pub mod export;
 pub mod graph;
 pub mod lint;
 pub mod plan;

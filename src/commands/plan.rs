@@ -10,12 +10,21 @@
 //! | `update` | it exists but its published content differs (or it was never published) |
 //! | `republish` | its content is unchanged, but a module it calls changes in this apply, or was published after it (Genesys copies a module into a caller only when the caller publishes) |
 //! | `unchanged` | published with exactly this content: no job runs |
+//!
+//! **Drift** (on unless `--no-drift`): the content marker in the description is only the
+//! cheap first check, because a flow edited in Architect's UI keeps it. [`drift`] reads
+//! what the org publishes through export jobs (many flows per job) and compares it by
+//! content: a flow changed in the org is `update`, and a flow whose marker is missing
+//! (adopted with `flowctl export`) but whose content matches is `unchanged`.
 
 use super::publish::{is_stale, is_up_to_date, kind};
 use super::{resolve, Session};
 use crate::cli::{GlobalArgs, PlanArgs};
+use crate::client::export::ExportTarget;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::flow::compare::{compare, Comparison};
+use crate::flow::FlowDocument;
 use crate::manifest::{Item, Manifest};
 use crate::models::{Division, Flow, FlowType};
 use crate::output::Printer;
@@ -51,6 +60,8 @@ pub struct Step {
     pub existing: Option<Flow>,
     /// Indexes of the steps (manifest modules) this one calls: they go first.
     pub deps: Vec<usize>,
+    /// How the org's published content differs from the manifest's (drift check only).
+    pub diff: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +80,9 @@ pub struct ActionRecord<'a> {
     pub flow_type: FlowType,
     pub action: PlanAction,
     pub reason: &'a str,
+    /// How the org's content differs (a flow changed in the org; drift check only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<&'a str>,
 }
 
 impl Plan {
@@ -80,6 +94,7 @@ impl Plan {
                 flow_type: s.item.doc.flow_type,
                 action: s.action,
                 reason: &s.reason,
+                diff: s.diff.as_deref(),
             })
             .collect()
     }
@@ -91,16 +106,38 @@ impl Plan {
 
 pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
+    crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;
-    let plan = make_plan(&session.client, &manifest).await;
+    let options = PlanOptions {
+        drift: !args.no_drift,
+    };
+    let plan = make_plan_with(&session.client, &manifest, options).await;
     session.close().await;
     let plan = plan?;
-    out.json(&serde_json::json!({ "actions": plan.records(), "warnings": plan.warnings }));
+    out.json(&serde_json::json!({ "actions": plan.records(), "warnings": plan.warnings, "substitutions": manifest.substitutions }));
     if out.format == crate::cli::OutputFormat::Markdown {
         out.raw(&markdown(&plan, &manifest.path.display().to_string()));
     }
     print_plan(&plan, out);
+    print_substitutions(&manifest.substitutions, out);
+    if args.diff || global.verbose > 0 {
+        print_diffs(&plan, out);
+    }
     Ok(())
+}
+
+/// `plan --diff`: how each drifted flow differs from the manifest.
+pub fn print_diffs(plan: &Plan, out: Printer) {
+    for s in &plan.steps {
+        if let Some(diff) = &s.diff {
+            out.line(format!(
+                "--- {} '{}': published in the org vs the manifest",
+                kind(s.item.doc.flow_type),
+                s.item.doc.name
+            ));
+            out.line(diff.trim_end());
+        }
+    }
 }
 
 /// `--output markdown`: a table for a CI job summary.
@@ -127,6 +164,17 @@ pub fn markdown(plan: &Plan, manifest: &str) -> String {
         md.push_str(&format!("\n> **warning:** {}\n", cell(w)));
     }
     md
+}
+
+/// Each placeholder's value and where it came from (`--var`, `FLOWCTL_VAR_key`, a profile,
+/// `substitutions`).
+fn print_substitutions(subs: &[crate::manifest::Substitution], out: Printer) {
+    for s in subs {
+        out.line(format!(
+            "substitution: {{{{{}}}}} = {:?} (from {})",
+            s.key, s.value, s.source
+        ));
+    }
 }
 
 pub fn print_plan(plan: &Plan, out: Printer) {
@@ -175,6 +223,24 @@ pub async fn org_flows(
         .into_iter()
         .map(|f| ((f.flow_type, f.name.clone()), f))
         .collect())
+}
+
+/// How the planner reads the org.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanOptions {
+    /// Compare the published content (export jobs), not only the description's marker.
+    pub drift: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { drift: true }
+    }
+}
+
+/// [`make_plan_with`] with drift detection on.
+pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
+    make_plan_with(client, manifest, PlanOptions::default()).await
 }
 
 /// What the manifest's flows reference besides modules and queues, and neither the
@@ -281,7 +347,11 @@ async fn missing_references(
 
 /// Reads the org and decides every step. Anything the manifest needs from the org that is
 /// missing is an input error (exit 2) listing every problem, before any change.
-pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
+pub async fn make_plan_with(
+    client: &Client,
+    manifest: &Manifest,
+    options: PlanOptions,
+) -> Result<Plan> {
     let existing = org_flows(client, manifest).await?;
 
     let mut problems = Vec::new();
@@ -334,6 +404,11 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
     }
 
     let items: Vec<&Item> = manifest.items().collect();
+    let drifts = if options.drift {
+        drift(client, &items, &existing).await?
+    } else {
+        HashMap::new()
+    };
     let index: HashMap<&str, usize> = manifest
         .modules
         .iter()
@@ -353,15 +428,17 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
                 .and_then(|v| v.date_published.as_deref());
             found.as_ref().is_some_and(|f| is_stale(f, at))
         });
+        let comparison = drifts.get(&(doc.flow_type, doc.name.clone()));
+        let change = found
+            .as_ref()
+            .and_then(|f| content_change(f, doc, comparison));
         let (action, reason) = match &found {
             None => (PlanAction::Create, "new".to_string()),
             Some(f) if f.published_version.is_none() => (
                 PlanAction::Update,
                 "exists but was never published".to_string(),
             ),
-            Some(f) if !is_up_to_date(f, doc) => {
-                (PlanAction::Update, "content changed".to_string())
-            }
+            Some(_) if change.is_some() => (PlanAction::Update, change.clone().unwrap_or_default()),
             Some(_) => match (changed_callee, stale_against) {
                 (Some(m), _) => (
                     PlanAction::Republish,
@@ -400,6 +477,7 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
             reason,
             existing: found,
             deps,
+            diff: comparison.filter(|c| !c.same).map(|c| c.diff.clone()),
         });
     }
 
@@ -437,4 +515,88 @@ pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
         warnings,
         divisions,
     })
+}
+
+/// Why a published flow's content is not what the manifest says, or `None` when it is.
+/// Without a drift comparison the marker decides; with one, the content does.
+fn content_change(f: &Flow, doc: &FlowDocument, drift: Option<&Comparison>) -> Option<String> {
+    let marker = is_up_to_date(f, doc);
+    match drift {
+        None if marker => None,
+        None => Some("content changed".into()),
+        Some(c) if c.same => None,
+        Some(_) if marker => Some("changed in the org since flowctl published it".into()),
+        Some(_) => Some("content changed".into()),
+    }
+}
+
+/// How long one export job may take before the plan gives up.
+const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The drift check: exports the published version of every manifest flow that exists in
+/// the org, in a few batched export jobs, and compares each with what flowctl would
+/// publish. A flow whose export is missing from the job's answer compares as changed,
+/// the safe reading: republishing converges, trusting an unread flow would not.
+pub async fn drift(
+    client: &Client,
+    items: &[&Item],
+    existing: &HashMap<(FlowType, String), Flow>,
+) -> Result<HashMap<(FlowType, String), Comparison>> {
+    let targets: Vec<(&Item, ExportTarget)> = items
+        .iter()
+        .filter_map(|item| {
+            let f = existing.get(&(item.doc.flow_type, item.doc.name.clone()))?;
+            let version = f.published_version.as_ref()?;
+            Some((
+                *item,
+                ExportTarget {
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    flow_type: f.flow_type,
+                    version: Some(version.id.clone()),
+                },
+            ))
+        })
+        .collect();
+    if targets.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list: Vec<ExportTarget> = targets.iter().map(|(_, t)| t.clone()).collect();
+    let exported = client
+        .export_flows(&list, EXPORT_TIMEOUT)
+        .await
+        .map_err(|e| {
+            Error::from(e).context(format!(
+                "reading the published content of {} flow(s) for the drift check (--no-drift skips it)",
+                list.len()
+            ))
+        })?;
+    if !exported.failures.is_empty() {
+        return Err(Error::rejected(
+            format!(
+                "the export job for the drift check failed:\n  {}",
+                exported.failures.join("\n  ")
+            ),
+            Some("run again; --no-drift plans from the description markers alone".into()),
+        ));
+    }
+    let mut out = HashMap::new();
+    for (item, target) in targets {
+        let doc = &item.doc;
+        let comparison = match exported.yaml.get(&target.id) {
+            Some(text) => compare(&doc.publish_yaml(), text).unwrap_or_else(|e| Comparison {
+                same: false,
+                diff: format!("the export could not be compared: {e}\n"),
+            }),
+            None => Comparison {
+                same: false,
+                diff: "the export job did not return this flow\n".into(),
+            },
+        };
+        if !comparison.same {
+            tracing::info!(flow = %doc.name, "drift:\n{}", comparison.diff);
+        }
+        out.insert((doc.flow_type, doc.name.clone()), comparison);
+    }
+    Ok(out)
 }

@@ -49,6 +49,22 @@ const FLOW_KEYS: &[(&str, FlowType)] = &[
     ("workflow", FlowType::Workflow),
 ];
 
+/// Runs a job, and turns a crash into a failed job with a message instead of leaving it
+/// `Started` forever (the emulator never panics on input, but if a bug does, the client
+/// hears about it).
+pub fn run_guarded(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> Outcome {
+    guarded(|| run(org, yaml, index_lag, client_id))
+}
+
+fn guarded(job: impl FnOnce() -> Outcome) -> Outcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|_| {
+        Err(
+            vec!["Internal error: the flow configuration could not be processed".to_string()]
+                .into(),
+        )
+    })
+}
+
 /// Runs a job's YAML for the OAuth client `client_id`: a flow locked by that same client
 /// is not someone else's work and publishes.
 pub fn run(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> Outcome {
@@ -111,14 +127,16 @@ fn parse(
     org: &Org,
     yaml: &str,
 ) -> Result<(String, FlowType, serde_yaml_ng::Mapping, Division), Vec<String>> {
-    if let Some(start) = yaml.find("{{") {
-        let end = yaml[start..]
-            .find("}}")
-            .map(|e| start + e + 2)
-            .unwrap_or(yaml.len().min(start + 40));
+    if let Some((_, after)) = yaml.split_once("{{") {
+        // Quote at most 40 characters, cut on a character boundary (never a byte index).
+        let inner: String = match after.split_once("}}") {
+            Some((inner, _)) => inner.chars().take(40).collect(),
+            None => after.chars().take(38).collect(),
+        };
+        let closed = after.contains("}}") && inner.chars().count() < 40;
         return Err(vec![format!(
-            "Unable to parse the flow configuration: found an unreplaced substitution placeholder '{}'",
-            &yaml[start..end]
+            "Unable to parse the flow configuration: found an unreplaced substitution placeholder '{{{{{inner}{}'",
+            if closed { "}}" } else { "" }
         )]);
     }
     // Architect's parser is not libyaml; refuse what would stall ours (see flow::read).
@@ -150,10 +168,17 @@ fn parse(
     let Value::Mapping(body) = body else {
         return Err(vec![format!("'{key}' must be a mapping")]);
     };
+    super::vocabulary::check(&Value::Mapping(body.clone()), yaml)?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let Some(name) = text("name").filter(|n| !n.trim().is_empty()) else {
         return Err(vec![format!("'{key}.name' is required")]);
     };
+    // As flowctl refuses them (unverified for Genesys itself; the safe reading).
+    if name.chars().any(char::is_control) || name.trim() != name {
+        return Err(vec![format!(
+            "The flow name {name:?} contains a control character or leading or trailing whitespace"
+        )]);
+    }
     if name.chars().count() > 200 {
         return Err(vec![format!(
             "The flow name '{}...' is longer than 200 characters",
@@ -585,5 +610,19 @@ fn check_start_ref(body: &serde_yaml_ng::Mapping, key: &str) -> Result<(), Strin
         Err(format!(
             "startUpRef '{r}' does not resolve: no {item} has refId '{wanted}'"
         ))
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn a_job_that_crashes_ends_as_a_failure_with_a_message() {
+        let out = guarded(|| panic!("a bug in the job runner"));
+        match out {
+            Err(f) => assert!(f.messages[0].contains("Internal error"), "{f:?}"),
+            Ok(_) => panic!("a crashed job must fail"),
+        }
     }
 }

@@ -7,8 +7,10 @@
 //! steer it through the hooks below; `flowctl emulator serve` runs it for users' pipelines.
 
 mod architect;
+mod export;
 mod http;
 mod state;
+mod vocabulary;
 
 pub use state::{Fault, FaultConfig, ResourceKind};
 
@@ -49,10 +51,21 @@ pub struct EmulatorConfig {
     /// How many DELETEs of a flow answer a transient 409 first (off by default).
     pub delete_conflicts: u32,
     pub faults: FaultConfig,
-    /// Load the org from, and save it after every change to, this file.
+    /// Load the org from, and save its changes to, this file, shared with any other
+    /// process that uses it (see [`state::Persist`]).
     pub state_file: Option<PathBuf>,
     pub seed: Option<Seed>,
+    /// A connection that has not sent a whole request head by then is closed (half-open
+    /// connections would otherwise hold a descriptor each for ever).
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
+
+/// How long a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once by default.
+pub const MAX_CONNECTIONS: usize = 512;
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -70,6 +83,8 @@ impl Default for EmulatorConfig {
             faults: FaultConfig::default(),
             state_file: None,
             seed: None,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
         }
     }
 }
@@ -104,6 +119,7 @@ impl EmulatorConfig {
             faults,
             state_file: args.state.clone(),
             seed,
+            ..EmulatorConfig::default()
         })
     }
 }
@@ -235,19 +251,150 @@ pub(crate) struct Inner {
     pub config: EmulatorConfig,
     pub base_url: String,
     pub state: Mutex<State>,
+    /// A change not yet handed to the writer.
+    dirty: std::sync::atomic::AtomicBool,
+    /// Wakes the writer of the state file (see [`state::Persist`]).
+    saver: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// One write of the state file at a time in this process.
+    writing: Mutex<()>,
 }
 
 pub(crate) type Shared = Arc<Inner>;
 
+/// The state, locked; with a state file, also this process's hold on the file, taken (and
+/// the org re-read if another process changed it) when the guard is made and let go when it
+/// drops with nothing left to write.
+pub(crate) struct StateGuard<'a> {
+    guard: std::sync::MutexGuard<'a, State>,
+    /// Set by [`Inner::save`]: a change the writer has not taken yet.
+    dirty: &'a std::sync::atomic::AtomicBool,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        if self.dirty.load(std::sync::atomic::Ordering::SeqCst) {
+            // Keep the file locked until the writer has saved this change.
+            return;
+        }
+        if let Some(p) = self.guard.persist.as_mut() {
+            p.release_if_clean();
+        }
+    }
+}
+
 impl Inner {
-    /// Saves the org when a state file is set (atomically; a failure is logged, not fatal).
+    /// Locks the state; with a state file, under the cross-process lock and fresh from the
+    /// file.
+    pub fn lock_state(&self) -> StateGuard<'_> {
+        // A poisoned lock means a handler panicked; the state is still the best we have.
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let s = &mut *guard;
+        if let Some(p) = s.persist.as_mut() {
+            match p.acquire() {
+                Err(e) => tracing::warn!("emulator: cannot lock {}: {e}", p.path.display()),
+                // Held since before: no other process can have written.
+                Ok(false) => {}
+                Ok(true) => {
+                    if let Some(org) = p.changed_org() {
+                        s.org = org;
+                    }
+                }
+            }
+        }
+        StateGuard {
+            guard,
+            dirty: &self.dirty,
+        }
+    }
+
+    /// Records a change: the writer saves it soon, coalesced with the changes around it;
+    /// this process keeps the file locked until then.
     pub fn save(&self, s: &State) {
-        if let Some(path) = &self.config.state_file {
-            if let Err(e) = s.org.save(path) {
-                tracing::warn!("emulator: cannot save {}: {e}", path.display());
+        if s.persist.is_none() {
+            return;
+        }
+        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(tx) = self.saver.lock() {
+            if let Some(tx) = tx.as_ref() {
+                let _ = tx.send(());
             }
         }
     }
+
+    /// Writes pending changes now (the writer thread, shutdown, drop).
+    pub fn flush(&self) {
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let (bytes, path) = {
+                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let s = &mut *s;
+                let Some(p) = s.persist.as_mut() else { return };
+                if self.dirty.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    p.dirty = true;
+                }
+                if !p.dirty {
+                    p.release_if_clean();
+                    return;
+                }
+                let bytes = match serde_json::to_vec(&s.org) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!("emulator: cannot serialize the org: {e}");
+                        p.dirty = false;
+                        p.release_if_clean();
+                        return;
+                    }
+                };
+                p.dirty = false;
+                p.saving = true;
+                (bytes, p.path.clone())
+            };
+            // Outside the state mutex: requests go on meanwhile and their changes go out
+            // in the next round.
+            let result = state::write_atomically(&path, &bytes);
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(p) = s.persist.as_mut() else { return };
+            p.saving = false;
+            match result {
+                Ok(()) => p.seen = state::Fingerprint::of(&path),
+                Err(e) => tracing::warn!("emulator: cannot save {}: {e}", path.display()),
+            }
+            if !self.dirty.load(std::sync::atomic::Ordering::SeqCst) {
+                p.release_if_clean();
+                return;
+            }
+        }
+    }
+}
+
+/// The writer of the state file: wakes on a change, drains the wake-ups that came
+/// meanwhile, writes once.
+fn spawn_saver(shared: &Shared) {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    if let Ok(mut slot) = shared.saver.lock() {
+        *slot = Some(tx);
+    }
+    let weak = Arc::downgrade(shared);
+    std::thread::spawn(move || {
+        while rx.recv().is_ok() {
+            while rx.try_recv().is_ok() {}
+            let Some(inner) = weak.upgrade() else { return };
+            inner.flush();
+        }
+    });
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -274,47 +421,73 @@ impl Emulator {
             path: format!("emulator address {addr}"),
             source,
         })?;
-        let mut org = match &config.state_file {
-            Some(path) => Org::load(path).map_err(|e| {
-                Error::input(e, Some("remove the file or pass another --state".into()))
-            })?,
+        if let Some(path) = &config.state_file {
+            if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+                return Err(Error::input(
+                    format!("--state {} is not a regular file", path.display()),
+                    Some("give the path of a JSON file the emulator may create and rewrite".into()),
+                ));
+            }
+        }
+        let mut persist = match &config.state_file {
+            Some(path) => Some(state::Persist::open(path).map_err(|source| Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?),
             None => None,
         };
+        let mut org = None;
+        if let Some(p) = persist.as_mut() {
+            p.acquire().map_err(|source| Error::Io {
+                path: p.path.display().to_string(),
+                source,
+            })?;
+            p.remove_stale_temp();
+            org = Org::load(&p.path).map_err(|e| {
+                Error::input(e, Some("remove the file or pass another --state".into()))
+            })?;
+            p.seen = state::Fingerprint::of(&p.path);
+        }
         let fresh = org.is_none();
         let mut org = org.take().unwrap_or_default();
         if let (true, Some(seed)) = (fresh, &config.seed) {
             seed.apply(&mut org)?;
         }
+        let has_file = persist.is_some();
         let state = State {
             org,
             tokens: HashMap::new(),
             windows: HashMap::new(),
             jobs: HashMap::new(),
+            exports: Default::default(),
             scripted: VecDeque::new(),
             random: config.faults,
             index_lag: config.index_lag,
             log: Vec::new(),
             read_lag_from: HashMap::new(),
             delete_conflicts: config.delete_conflicts,
+            persist,
         };
         let shared = Arc::new(Inner {
             base_url: format!("http://{local}"),
             config,
             state: Mutex::new(state),
+            dirty: std::sync::atomic::AtomicBool::new(fresh && has_file),
+            saver: Mutex::new(None),
+            writing: Mutex::new(()),
         });
-        if let Ok(s) = shared.state.lock() {
-            shared.save(&s);
+        if has_file {
+            spawn_saver(&shared);
+            // A new org is written at once (and the lock let go either way).
+            shared.flush();
         }
         let app = http::router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("emulator stopped: {e}");
-            }
-        });
+        let limits = (
+            shared.config.header_read_timeout,
+            shared.config.max_connections.max(1),
+        );
+        let task = tokio::spawn(serve_connections(listener, app, rx, limits));
         Ok(Emulator {
             shared,
             shutdown: Some(tx),
@@ -328,8 +501,13 @@ impl Emulator {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        let mut s = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.shared.lock_state();
         f(&mut s)
+    }
+
+    /// Writes pending changes to the state file now.
+    pub fn flush(&self) {
+        self.shared.flush();
     }
 
     /// The org's flows, by name.
@@ -460,7 +638,7 @@ impl Emulator {
         self.with(|s| s.log.clone())
     }
 
-    /// Stops serving (after the org was saved).
+    /// Stops serving, then writes what is left to write.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -468,6 +646,7 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.shared.flush();
     }
 }
 
@@ -476,6 +655,57 @@ impl Drop for Emulator {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.shared.flush();
+    }
+}
+
+/// Serves HTTP/1.1 until `stop`: each connection must send its request head within the
+/// header-read timeout, and at most `max` connections are served at once (the rest wait in
+/// the listen backlog instead of taking descriptors). On stop, requests under way get a
+/// few seconds to finish.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: oneshot::Receiver<()>,
+    (header_timeout, max): (Duration, usize),
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(max));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stop => break,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            _ = &mut stop => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it was accepted.
+                    tracing::debug!("emulator: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
 }
 

@@ -1,6 +1,7 @@
 //! The emulated org: flows and their published versions (with what each version consumes),
 //! queues, divisions, and the in-memory parts (tokens, rate windows, jobs, faults).
-//! Persisted as JSON, atomically, after every change when a state file is set.
+//! Persisted as JSON when a state file is set: see [`Persist`] for how several processes
+//! share one file.
 
 use crate::models::*;
 use serde::{Deserialize, Serialize};
@@ -243,27 +244,175 @@ impl Org {
             .collect()
     }
 
+    /// Reads a state file: a regular file of at most [`MAX_STATE_BYTES`]; `None` if absent.
     pub fn load(path: &Path) -> Result<Option<Org>, String> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| format!("{}: not an emulator state file: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+        use std::io::Read;
+        let shown = path.display();
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{shown}: {e}")),
+        };
+        let meta = file.metadata().map_err(|e| format!("{shown}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("{shown} is not a regular file"));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_STATE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{shown}: {e}"))?;
+        if bytes.len() as u64 > MAX_STATE_BYTES {
+            return Err(format!(
+                "{shown} is larger than {} MiB, far more than an emulated org holds",
+                MAX_STATE_BYTES >> 20
+            ));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{shown}: not an emulator state file: {e}"))
+    }
+}
+
+/// The largest `--state` file read (the emulator refuses a bigger one rather than
+/// filling memory).
+pub const MAX_STATE_BYTES: u64 = 256 << 20;
+
+/// `dir/.NAME.tmp` for `dir/NAME`.
+pub fn temp_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// `dir/NAME.lock` for `dir/NAME`: the file the processes sharing a state file lock.
+pub fn lock_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    path.with_file_name(format!("{name}.lock"))
+}
+
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = temp_path(path);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// What identifies one version of the state file: every save renames a new file in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+impl Fingerprint {
+    pub fn of(path: &Path) -> Option<Fingerprint> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&m);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(Fingerprint {
+            len: m.len(),
+            modified: m.modified().ok(),
+            inode,
+        })
+    }
+}
+
+/// A state file shared by several processes (two `--emulator` runs, or `emulator serve`
+/// beside them). Every access to the org holds an exclusive lock on `NAME.lock` and first
+/// re-reads the file if another process replaced it since; a change keeps the lock until
+/// it is written. Writes are coalesced: changes made while a write is under way go out
+/// together in the next one, so a burst of creates is not one full rewrite each.
+#[derive(Debug)]
+pub struct Persist {
+    pub path: std::path::PathBuf,
+    lock: std::fs::File,
+    /// This process holds the lock.
+    pub held: bool,
+    /// The file as this process last read or wrote it.
+    pub seen: Option<Fingerprint>,
+    /// Changes not written yet.
+    pub dirty: bool,
+    /// A write is under way (outside the state mutex).
+    pub saving: bool,
+}
+
+impl Persist {
+    pub fn open(path: &Path) -> std::io::Result<Persist> {
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lock_path(path))?;
+        Ok(Persist {
+            path: path.to_path_buf(),
+            lock,
+            held: false,
+            seen: None,
+            dirty: false,
+            saving: false,
+        })
+    }
+
+    /// Takes the cross-process lock (waiting for another process's write) unless held;
+    /// true when it was taken now (so another process may have written since).
+    pub fn acquire(&mut self) -> std::io::Result<bool> {
+        if self.held {
+            return Ok(false);
+        }
+        // fs4 rather than std's File::lock, which is newer than the MSRV.
+        fs4::FileExt::lock(&self.lock)?;
+        self.held = true;
+        Ok(true)
+    }
+
+    /// Releases the lock when nothing is left to write.
+    pub fn release_if_clean(&mut self) {
+        if self.held && !self.dirty && !self.saving {
+            let _ = fs4::FileExt::unlock(&self.lock);
+            self.held = false;
         }
     }
 
-    /// Writes atomically: a temp file in the same directory, then a rename.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer_pretty(&mut tmp, self)?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+    /// The file's org when another process replaced it since this one last saw it.
+    pub fn changed_org(&mut self) -> Option<Org> {
+        let now = Fingerprint::of(&self.path);
+        if now.is_none() || now == self.seen {
+            return None;
+        }
+        match Org::load(&self.path) {
+            Ok(Some(org)) => {
+                self.seen = now;
+                Some(org)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!("emulator: keeping the org in memory: {e}");
+                None
+            }
+        }
+    }
+
+    /// Removes a temp file a killed process left (under the lock).
+    pub fn remove_stale_temp(&self) {
+        let _ = std::fs::remove_file(temp_path(&self.path));
     }
 }
 
@@ -339,6 +488,8 @@ pub struct State {
     /// token → (window start, count)
     pub windows: HashMap<String, (Instant, u32)>,
     pub jobs: HashMap<String, Job>,
+    /// Export jobs (see `export.rs`).
+    pub exports: super::export::Exports,
     pub scripted: VecDeque<Fault>,
     pub random: FaultConfig,
     pub index_lag: Duration,
@@ -347,4 +498,6 @@ pub struct State {
     pub read_lag_from: HashMap<String, Instant>,
     /// How many of the next DELETEs of a flow answer a transient 409.
     pub delete_conflicts: u32,
+    /// The shared state file, when one is set.
+    pub persist: Option<Persist>,
 }

@@ -131,6 +131,9 @@ pub fn name_problem(name: &str) -> Option<String> {
         Some(format!(
             "name is {len} characters; at most {MAX_NAME} are allowed"
         ))
+    } else if name.trim() != name {
+        // `Mod A` and `Mod A ` would be two flows in Genesys Cloud.
+        Some("name starts or ends with whitespace".into())
     } else if name.chars().any(char::is_control) {
         Some("name contains a control character (such as a newline or tab)".into())
     } else if name.contains("{{") {

@@ -7,43 +7,144 @@ use crate::models::FlowType;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The byte-order mark some Windows editors put first; YAML allows it, serde_yaml_ng does
+/// not (it reads it as a second document).
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Replaces `{{ key }}` from `vars`. Every placeholder left is reported with its line.
+///
+/// Users' Architect files need text replacement (a placeholder may sit inside a quoted
+/// string), so a value could otherwise inject YAML: a value may only fill the scalar it
+/// stands in. When the substituted document parses to a different structure than the same
+/// document with a neutral value in each placeholder, the substitution is refused, naming
+/// the variable and the file.
 pub fn substitute(
     text: &str,
     vars: &BTreeMap<String, String>,
     source: &str,
 ) -> Result<String, FlowError> {
+    let text = strip_bom(text);
+    let (out, missing, used) = replace(text, &|k| vars.get(k).map(String::as_str));
+    if !missing.is_empty() {
+        return Err(FlowError::Placeholders {
+            file: source.to_string(),
+            missing,
+        });
+    }
+    if used.is_empty() {
+        return Ok(out);
+    }
+    let neutral = |_: &str| Some(NEUTRAL);
+    let (neutral_text, _, _) = replace(text, &neutral);
+    let Some(expected) = parse_plain(&neutral_text) else {
+        // The file is broken with any value; reading it reports that, with its line.
+        return Ok(out);
+    };
+    if parse_plain(&out).is_some_and(|v| same_shape(&v, &expected)) {
+        return Ok(out);
+    }
+    // Name each value that alone changes the structure.
+    let culprits: Vec<&String> = used
+        .iter()
+        .filter(|key| {
+            let one = |k: &str| {
+                if k == key.as_str() {
+                    vars.get(k).map(String::as_str)
+                } else {
+                    Some(NEUTRAL)
+                }
+            };
+            let (t, _, _) = replace(text, &one);
+            !parse_plain(&t).is_some_and(|v| same_shape(&v, &expected))
+        })
+        .collect();
+    let named: Vec<String> = if culprits.is_empty() {
+        used.iter().map(|k| format!("'{k}'")).collect()
+    } else {
+        culprits.iter().map(|k| format!("'{k}'")).collect()
+    };
+    Err(FlowError::Shape {
+        file: source.to_string(),
+        message: format!(
+            "the value of {} changes the document's structure (it must only fill the text it stands in; a newline, `: ` or a quote in it adds or breaks YAML); nothing was sent",
+            named.join(", ")
+        ),
+    })
+}
+
+/// What stands in for every placeholder when the document's own structure is read.
+const NEUTRAL: &str = "x";
+
+/// Replaces every `{{ key }}` that `lookup` knows; returns the text, the placeholders left
+/// (with their lines) and the keys replaced.
+#[allow(clippy::type_complexity)]
+fn replace<'v>(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<&'v str>,
+) -> (String, Vec<(String, usize)>, Vec<String>) {
     let mut out = String::with_capacity(text.len());
     let mut missing: Vec<(String, usize)> = Vec::new();
+    let mut used: Vec<String> = Vec::new();
     let mut rest = text;
-    let mut consumed = 0usize;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        out.push_str(&rest[..start]);
-        let key = after[..end].trim();
-        match vars.get(key) {
-            Some(v) => out.push_str(v),
+    let mut line = 1usize;
+    while let Some((before, after_open)) = rest.split_once("{{") {
+        let Some((inner, after)) = after_open.split_once("}}") else {
+            break;
+        };
+        out.push_str(before);
+        line += before.matches('\n').count();
+        let key = inner.trim();
+        match lookup(key) {
+            Some(v) => {
+                out.push_str(v);
+                if !used.iter().any(|k| k == key) {
+                    used.push(key.to_string());
+                }
+            }
             None => {
-                let line = text[..consumed + start].matches('\n').count() + 1;
                 if !missing.iter().any(|(k, _)| k == key) {
                     missing.push((key.to_string(), line));
                 }
-                out.push_str(&rest[start..start + 2 + end + 2]);
+                out.push_str("{{");
+                out.push_str(inner);
+                out.push_str("}}");
             }
         }
-        let used = start + 2 + end + 2;
-        consumed += used;
-        rest = &rest[used..];
+        line += inner.matches('\n').count();
+        rest = after;
     }
     out.push_str(rest);
-    if missing.is_empty() {
-        Ok(out)
-    } else {
-        Err(FlowError::Placeholders {
-            file: source.to_string(),
-            missing,
-        })
+    (out, missing, used)
+}
+
+/// The document as a value, or `None` when it is too deep or not YAML.
+fn parse_plain(text: &str) -> Option<Value> {
+    if too_deep(text).is_some() {
+        return None;
+    }
+    serde_yaml_ng::from_str(text).ok()
+}
+
+/// True when both documents have the same collections with the same keys in the same
+/// places; any scalar matches any scalar (a number may fill a placeholder), and keys are
+/// compared only when both are collections.
+fn same_shape(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Mapping(x), Value::Mapping(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| same_shape(ka, kb) && same_shape(va, vb))
+        }
+        (Value::Sequence(x), Value::Sequence(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same_shape(a, b))
+        }
+        (Value::Tagged(x), Value::Tagged(y)) => x.tag == y.tag && same_shape(&x.value, &y.value),
+        (Value::Mapping(_) | Value::Sequence(_) | Value::Tagged(_), _)
+        | (_, Value::Mapping(_) | Value::Sequence(_) | Value::Tagged(_)) => false,
+        _ => true,
     }
 }
 
@@ -54,35 +155,136 @@ pub const MAX_NESTING: usize = 256;
 
 /// Where `text` first nests `[`/`{` deeper than [`MAX_NESTING`] (1-based line and column),
 /// skipping quoted strings and comments.
+///
+/// A quote opens a quoted scalar only where YAML starts a scalar: at the start of a line
+/// (after indentation), after `: `, `- `, `? `, or after `[`, `{` or `,` in a flow
+/// collection, or after a tag or anchor (`!!str '…'`, `&a "…"`). A `'` inside a plain
+/// scalar (`name: it's fine`) is text, so it cannot hide the brackets after it.
 pub fn too_deep(text: &str) -> Option<(usize, usize)> {
+    scan(text, &mut None)
+}
+
+/// The first YAML tag (`!evil`, `!!binary`) in `text`, outside quotes and comments, with
+/// its 1-based line. serde_yaml_ng drops a scalar's tag when it reads a plain `Value`, so
+/// tags are found in the text.
+pub fn first_tag_in(text: &str) -> Option<(String, usize)> {
+    let mut tag = None;
+    // A document too deep to scan whole is refused on its own.
+    let _ = scan(text, &mut tag);
+    tag
+}
+
+fn scan(text: &str, tag: &mut Option<(String, usize)>) -> Option<(usize, usize)> {
     let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
     let mut quote: Option<char> = None;
     let mut comment = false;
     let mut prev = '\n';
-    for c in text.chars() {
+    // The last character outside quotes, comments and whitespace on this line ('\n' before
+    // the first), and the same for the last line that had one ('\n' at the start): a line
+    // that follows a plain scalar may continue it, so a quote there is text.
+    let mut last = '\n';
+    let mut carry = '\n';
+    // Every significant character so far on this line is a `-` or `?` indicator.
+    let mut only_indicators = true;
+    // The current word is a tag or an anchor written where a scalar starts.
+    let mut props = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         col += 1;
         if c == '\n' {
             line += 1;
             col = 0;
             comment = false;
-            quote = quote.filter(|q| *q == '"' || *q == '\'');
+            if quote.is_none() {
+                if last != '\n' {
+                    carry = last;
+                }
+                last = '\n';
+                only_indicators = true;
+                props = false;
+            }
             prev = c;
             continue;
         }
-        match (quote, c) {
+        match quote {
             _ if comment => {}
-            (Some(q), c) if c == q && !(q == '"' && prev == '\\') => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '#') if prev.is_whitespace() => comment = true,
-            (None, '[' | '{') => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some((line, col));
+            Some('"') => match c {
+                // An escape: the next character is text (a `\"` does not close).
+                '\\' if chars.peek().is_some_and(|n| *n != '\n') => {
+                    chars.next();
+                    col += 1;
+                }
+                '"' => {
+                    quote = None;
+                    last = c;
+                }
+                _ => {}
+            },
+            Some(_) => {
+                if c == '\'' {
+                    if chars.peek() == Some(&'\'') {
+                        // `''` is an escaped quote inside a single-quoted scalar.
+                        chars.next();
+                        col += 1;
+                    } else {
+                        quote = None;
+                        last = c;
+                    }
                 }
             }
-            (None, ']' | '}') => depth = depth.saturating_sub(1),
-            _ => {}
+            None => {
+                let starts_scalar = match last {
+                    '\n' => matches!(carry, '\n' | ':' | '-' | '[' | '{' | ',' | '?'),
+                    '[' | '{' | ',' => true,
+                    ':' => prev.is_whitespace(),
+                    '-' | '?' => prev.is_whitespace() && only_indicators,
+                    _ => prev.is_whitespace() && props,
+                };
+                let opener = matches!(c, '[' | '{') && (depth > 0 || starts_scalar);
+                match c {
+                    '"' | '\'' if starts_scalar => quote = Some(c),
+                    '!' if starts_scalar && tag.is_none() => {
+                        let mut name = String::from('!');
+                        while let Some(n) = chars.peek().copied() {
+                            if n.is_whitespace() || matches!(n, ',' | '[' | ']' | '{' | '}') {
+                                break;
+                            }
+                            name.push(n);
+                            chars.next();
+                            col += 1;
+                        }
+                        *tag = Some((name, line));
+                    }
+                    '#' if prev.is_whitespace() => comment = true,
+                    // In block context a bracket inside a plain scalar is text; only one
+                    // where a value starts, or any inside a flow collection, nests.
+                    '[' | '{' if opener => {
+                        depth += 1;
+                        if depth > MAX_NESTING {
+                            return Some((line, col));
+                        }
+                    }
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                let indicator = match c {
+                    '[' | '{' => opener,
+                    ',' => depth > 0,
+                    _ => true,
+                };
+                if !comment && !c.is_whitespace() {
+                    let word_starts =
+                        prev.is_whitespace() || matches!(last, '\n' | '[' | '{' | ',');
+                    if word_starts {
+                        props = starts_scalar && matches!(c, '!' | '&');
+                    }
+                    if !matches!(c, '-' | '?') {
+                        only_indicators = false;
+                    }
+                    // A bracket or comma that is text is like any letter.
+                    last = if indicator { c } else { 'a' };
+                }
+            }
         }
         prev = c;
     }
@@ -108,6 +310,7 @@ pub struct Facts {
 
 /// Parses substituted Architect YAML.
 pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
+    let text = strip_bom(text);
     if let Some((line, column)) = too_deep(text) {
         return Err(FlowError::Yaml {
             file: source.to_string(),
@@ -126,6 +329,18 @@ pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
         file: source.to_string(),
         message,
     };
+    if let Some((tag, line)) = first_tag_in(text).or_else(|| first_tag(&value).map(|t| (t, 0))) {
+        // Architect YAML has no tags; dropping one silently would publish something else
+        // than the file says.
+        let at = if line > 0 {
+            format!(" (line {line})")
+        } else {
+            String::new()
+        };
+        return Err(shape(format!(
+            "YAML tag `{tag}`{at} is not Architect YAML; remove it (flowctl never drops a tag silently)"
+        )));
+    }
     let Value::Mapping(top) = value else {
         return Err(shape(
             "an Architect flow file is a mapping with one key, the flow type (e.g. `inboundCall:`)"
@@ -177,6 +392,18 @@ pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
         references: found.references.into_iter().collect(),
         body,
     })
+}
+
+/// The first YAML tag (`!evil`, `!!binary`) anywhere in `v`.
+pub fn first_tag(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) => Some(t.tag.to_string()),
+        Value::Mapping(m) => m
+            .iter()
+            .find_map(|(k, v)| first_tag(k).or_else(|| first_tag(v))),
+        Value::Sequence(items) => items.iter().find_map(first_tag),
+        _ => None,
+    }
 }
 
 /// What a walk over the flow's body collects.
@@ -490,5 +717,91 @@ mod tests {
         );
         assert_eq!(too_deep(&quoted), None);
         assert_eq!(too_deep("a: [[1, 2], {b: [3]}]"), None);
+    }
+
+    #[test]
+    fn an_apostrophe_inside_a_plain_scalar_does_not_hide_the_brackets_after_it() {
+        let deep = format!(
+            "a:\n  name: it's fine\n  b: {}{}\n",
+            "[".repeat(MAX_NESTING + 1),
+            "]".repeat(MAX_NESTING + 1)
+        );
+        assert_eq!(too_deep(&deep), Some((3, 6 + MAX_NESTING)));
+        let flow = format!("a: [it's, {}]", "{".repeat(MAX_NESTING + 1));
+        assert!(too_deep(&flow).is_some());
+        // Quotes where YAML opens them still hide what they hold, escapes included.
+        // A quote that only looks like one: a plain scalar's continuation line, a `- ` or a
+        // tag in the middle of a plain scalar, inside a flow collection.
+        for sneaky in [
+            format!("k: [x\n  'a {}", "[".repeat(MAX_NESTING + 1)),
+            format!("k: [a - 'x {}", "[".repeat(MAX_NESTING + 1)),
+            format!("k: [it is !x 'y {}", "[".repeat(MAX_NESTING + 1)),
+            format!("d: |\n  'open\nx: {}", "[".repeat(MAX_NESTING + 1)),
+        ] {
+            assert!(too_deep(&sneaky).is_some(), "{sneaky:.40}");
+        }
+        for quoted in [
+            format!("a: 'it''s {}'", "[".repeat(1000)),
+            format!("a: \"say \\\" {}\"", "[".repeat(1000)),
+            format!("- [x, '{}']", "[".repeat(1000)),
+            format!("a: !!str '{}'", "[".repeat(1000)),
+            format!("a: &anchor \"{}\"", "{".repeat(1000)),
+            format!("? '{}'\n: 1", "[".repeat(1000)),
+            format!("a:\n  - - '{}'", "[".repeat(1000)),
+            format!("a:\n\n  # note\n  '{}'", "[".repeat(1000)),
+        ] {
+            assert_eq!(too_deep(&quoted), None, "{quoted}");
+        }
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_value_that_adds_keys_is_refused_naming_the_variable_and_the_file() {
+        let text = "inboundCall:\n  name: \"{{name}}\"\n  description: \"{{d}}\"\n";
+        let ok = substitute(
+            text,
+            &vars(&[("name", "A \\\"B\\\""), ("d", "x: y, [z]")]),
+            "f.yaml",
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = substitute(
+            text,
+            &vars(&[("name", "A"), ("d", "x\"\n  variables:\n    - evil: \"1")]),
+            "f.yaml",
+        )
+        .expect_err("injected keys");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("f.yaml") && msg.contains("'d'") && !msg.contains("'name'"),
+            "{msg}"
+        );
+        // Unquoted, a value with `: ` turns a scalar into a mapping.
+        let plain = "commonModule:\n  name: {{n}}\n";
+        assert!(substitute(plain, &vars(&[("n", "a: b")]), "p.yaml").is_err());
+        assert!(substitute(plain, &vars(&[("n", "Mod 7")]), "p.yaml").is_ok());
+        assert!(
+            substitute(plain, &vars(&[("n", "42")]), "p.yaml").is_ok(),
+            "a number fills a scalar"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_read_as_yaml_allows_and_tags_are_refused() {
+        let f = facts("\u{feff}commonModule:\n  name: M\n", "bom.yaml").expect("BOM accepted");
+        assert_eq!(f.name, "M");
+        for tag in ["!evil", "!!binary"] {
+            let text = format!("commonModule:\n  name: M\n  description: {tag} aGk=\n");
+            let err = facts(&text, "t.yaml").expect_err("tag refused");
+            assert!(
+                err.to_string().contains(tag) && err.to_string().contains("line 3"),
+                "{err}"
+            );
+        }
     }
 }

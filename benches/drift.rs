@@ -1,0 +1,144 @@
+//! `cargo bench --bench drift`: what the drift check adds to `plan`.
+//!
+//! One module and N callers (default 300; `BENCH_SIZES=30,300`) are published in the
+//! emulator directly (with flowctl's content markers, as an apply leaves them), with the
+//! settings of `benches/apply.rs`: 65 ms per request, 2 s jobs (export jobs too), 300
+//! requests per 60 s. Then the release binary runs `plan --no-drift` and `plan` on a fresh
+//! token each, and the bench prints API requests and wall time of both, and the
+//! difference. An apply of the same manifest from scratch costs about 4.1 requests per
+//! flow (BENCHMARKS.md), so the drift check is also shown against that.
+
+use flowctl::emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use flowctl::flow::{render_parent, render_shared, ParentTemplate, SharedTemplate};
+use std::time::{Duration, Instant};
+
+fn emulator_config() -> EmulatorConfig {
+    EmulatorConfig {
+        latency: Duration::from_millis(65),
+        job_time: Duration::from_secs(2),
+        rate_limit: 300,
+        rate_window: Duration::from_secs(60),
+        ..EmulatorConfig::default()
+    }
+}
+
+fn manifest(n: usize) -> String {
+    let mut s = String::from(
+        "modules:\n  - name: Bench Module\n    greeting: Hello from the benchmark\nflows:\n",
+    );
+    for i in 0..n {
+        s.push_str(&format!("  - name: Bench Caller {i:03}\n    modules: [Bench Module]\n    queue: General Support\n"));
+    }
+    s
+}
+
+/// Publishes what an apply of `manifest(n)` would, straight into the emulator.
+fn seed(emulator: &Emulator, n: usize) {
+    let module = render_shared(&SharedTemplate {
+        name: "Bench Module".into(),
+        description: None,
+        division: "Home".into(),
+        language: "en-us".into(),
+        greeting: "Hello from the benchmark".into(),
+    })
+    .expect("module");
+    emulator
+        .publish_as_ui_user(&module.publish_yaml())
+        .expect("seed module");
+    for i in 0..n {
+        let doc = render_parent(&ParentTemplate {
+            name: format!("Bench Caller {i:03}"),
+            description: None,
+            division: "Home".into(),
+            language: "en-us".into(),
+            modules: vec!["Bench Module".into()],
+            queue: "General Support".into(),
+        })
+        .expect("caller");
+        emulator
+            .publish_as_ui_user(&doc.publish_yaml())
+            .expect("seed caller");
+    }
+}
+
+/// Runs `flowctl plan` with `extra` args; returns (API requests, wall time).
+async fn plan(emulator: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (usize, Duration) {
+    let before = api_requests(emulator);
+    let bin = env!("CARGO_BIN_EXE_flowctl");
+    let base = emulator.base_url();
+    let path = dir.join("flows.yaml");
+    let dir = dir.to_path_buf();
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let start = Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .args(["--no-token-cache", "--output", "json", "plan", "-f"])
+            .arg(&path)
+            .args(&extra)
+            .current_dir(&dir)
+            .env_clear()
+            .env("HOME", &dir)
+            .env("GENESYS_API_BASE_URL", base)
+            .env("GENESYS_CLIENT_ID", DEFAULT_CLIENT_ID)
+            .env("GENESYS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+            .output()
+            .expect("run flowctl")
+    })
+    .await
+    .expect("join");
+    let wall = start.elapsed();
+    assert!(
+        out.status.success(),
+        "plan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+    let unchanged = json["actions"]
+        .as_array()
+        .map(|a| a.iter().all(|x| x["action"] == "unchanged"))
+        .unwrap_or(false);
+    assert!(unchanged, "every flow is unchanged");
+    (api_requests(emulator) - before, wall)
+}
+
+fn api_requests(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|(_, p, _)| p.starts_with("/api/v2"))
+        .count()
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "300".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!("| callers | plan --no-drift: requests | wall | plan (drift): requests | wall | extra requests | vs plan | vs an apply from scratch (~4.1/flow) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for n in sizes {
+        rt.block_on(async {
+            let emulator = Emulator::start(emulator_config()).await.expect("emulator");
+            seed(&emulator, n);
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::write(dir.path().join("flows.yaml"), manifest(n)).expect("manifest");
+            let (plain, plain_wall) = plan(&emulator, dir.path(), &["--no-drift"]).await;
+            let (drift, drift_wall) = plan(&emulator, dir.path(), &[]).await;
+            let extra = drift.saturating_sub(plain);
+            let apply = 4.1 * (n + 1) as f64;
+            println!(
+                "| {n} | {plain} | {:.1} s | {drift} | {:.1} s | {extra} | +{:.0}% | +{:.1}% |",
+                plain_wall.as_secs_f64(),
+                drift_wall.as_secs_f64(),
+                100.0 * extra as f64 / plain.max(1) as f64,
+                100.0 * extra as f64 / apply,
+            );
+            emulator.shutdown().await;
+        });
+    }
+}

@@ -1,0 +1,519 @@
+//! The emulator's Architect export jobs, and a way for tests to publish "as a UI user".
+//!
+//! `POST /api/v2/flows/export/jobs` takes `{"flows": [{"flow": {"id"} | {"name","type"},
+//! "version"?, "fileName"?, "exportType"?}]}` and answers `{id, status, totalFlows}`. The
+//! job reads each flow's published version (or the version asked for) when it is
+//! registered, and is `Started` until the job time passes; then
+//! `GET /api/v2/flows/export/jobs/{id}?expand=messages` gives `Success` and a `downloadUrl`
+//! (a storage URL, outside `/api/v2`, that refuses an `Authorization` header as S3 does).
+//! One flow downloads as its YAML file, several as a zip.
+//!
+//! Like Architect, the export is not the uploaded text: it is re-serialized in the
+//! emulator's own layout (4-space indent, flow keys in Architect's order and every other
+//! mapping sorted, flow-style leaves) and carries the defaults Architect fills in
+//! (`settingsActionDefaults`, `settingsPrompts`, and for call flows `settingsSpeechRec`;
+//! `preTransferAudio` and `failureTransferAudio` on `transferToAcd`). No test can pass by
+//! comparing bytes.
+
+use super::http::error;
+use super::state::{now_ms, State, VersionRecord};
+use super::{architect, Emulator, Shared};
+use crate::client::export::{ExportJobRegistration, ExportJobRequest, ExportJobState};
+use crate::models::{FlowType, JobMessage, JobStatus};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_yaml_ng::{Mapping, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Instant;
+
+/// One export job: what it will give, and when.
+#[derive(Debug, Clone)]
+pub struct ExportJob {
+    pub signature: String,
+    pub ready_at: Instant,
+    /// The download (content type, bytes), or the job's error messages.
+    pub result: Result<(&'static str, Vec<u8>), Vec<String>>,
+}
+
+/// The export jobs, and a failure scripted by a test for the next one.
+#[derive(Debug, Default)]
+pub struct Exports {
+    pub jobs: HashMap<String, ExportJob>,
+    pub fail_next: Option<String>,
+}
+
+/// Most flows one export job accepts (unverified for the real API; the emulator's choice).
+const MAX_FLOWS: usize = 500;
+
+pub(super) async fn register(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
+    let request: ExportJobRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                400,
+                "bad.request",
+                format!("The request body is not a valid export job request: {e}"),
+            )
+        }
+    };
+    if request.flows.is_empty() || request.flows.len() > MAX_FLOWS {
+        return error(
+            400,
+            "invalid.value",
+            format!(
+                "An export job takes 1 to {MAX_FLOWS} flows; got {}",
+                request.flows.len()
+            ),
+        );
+    }
+    for d in &request.flows {
+        if let Some(f) = &d.file_name {
+            if f.is_empty()
+                || !f
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return error(
+                    400,
+                    "invalid.value",
+                    format!("fileName '{f}' must contain only alphanumeric characters, underscores, or hyphens"),
+                );
+            }
+        }
+        match d.export_type.as_deref() {
+            None | Some("Yaml") => {}
+            Some("Architect") => {
+                return error(
+                    400,
+                    "invalid.value",
+                    "exportType 'Architect' is not supported by the emulator; use 'Yaml'",
+                )
+            }
+            Some(other) => {
+                return error(
+                    400,
+                    "invalid.value",
+                    format!("exportType '{other}' is not one of Architect, Yaml"),
+                )
+            }
+        }
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut s = super::http::lock(&shared);
+    let result = match s.exports.fail_next.take() {
+        Some(message) => Err(vec![message]),
+        None => build(&s, &request),
+    };
+    let total = request.flows.len() as u32;
+    s.exports.jobs.insert(
+        id.clone(),
+        ExportJob {
+            signature: uuid::Uuid::new_v4().simple().to_string(),
+            ready_at: Instant::now() + shared.config.job_time,
+            result,
+        },
+    );
+    super::http::ok(&ExportJobRegistration {
+        id: id.clone(),
+        status: Some(JobStatus::Started),
+        total_flows: Some(total),
+        self_uri: Some(format!("/api/v2/flows/export/jobs/{id}")),
+    })
+}
+
+pub(super) async fn status(
+    AxState(shared): AxState<Shared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let expand = super::http::params(&super::http::query(&raw), "expand").contains(&"messages");
+    let s = super::http::lock(&shared);
+    let Some(job) = s.exports.jobs.get(&id) else {
+        return error(
+            404,
+            "not.found",
+            format!("Unable to locate export job with id {id}"),
+        );
+    };
+    let (status, download_url, messages) = if Instant::now() < job.ready_at {
+        (JobStatus::Started, None, Vec::new())
+    } else {
+        match &job.result {
+            Ok(_) => (
+                JobStatus::Success,
+                Some(format!(
+                    "{}/exports/{id}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-Signature={}",
+                    shared.base_url, job.signature
+                )),
+                Vec::new(),
+            ),
+            Err(messages) => (JobStatus::Failure, None, messages.clone()),
+        }
+    };
+    let now = super::state::iso(now_ms());
+    super::http::ok(&ExportJobState {
+        id: id.clone(),
+        status,
+        command: Some("Export".into()),
+        download_url,
+        messages: if expand {
+            messages
+                .into_iter()
+                .map(|text| JobMessage {
+                    date_time: Some(now.clone()),
+                    message_type: Some("Error".into()),
+                    text,
+                    details: Vec::new(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        self_uri: Some(format!("/api/v2/flows/export/jobs/{id}")),
+    })
+}
+
+/// The storage URL of a finished export.
+pub(super) async fn download(
+    AxState(shared): AxState<Shared>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if headers.contains_key("authorization") {
+        return s3(StatusCode::BAD_REQUEST, "InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter should be specified");
+    }
+    let q = super::http::query(&raw);
+    let s = super::http::lock(&shared);
+    let Some(ExportJob {
+        signature,
+        result: Ok((content_type, bytes)),
+        ready_at,
+        ..
+    }) = s.exports.jobs.get(&id)
+    else {
+        return s3(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+        );
+    };
+    if super::http::param(&q, "X-Amz-Signature") != Some(signature.as_str())
+        || Instant::now() < *ready_at
+    {
+        return s3(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided",
+        );
+    }
+    (
+        StatusCode::OK,
+        [("content-type", *content_type)],
+        bytes.clone(),
+    )
+        .into_response()
+}
+
+fn s3(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
+    )
+        .into_response()
+}
+
+/// Reads every requested flow now: one YAML file, a zip of several, or the job's errors.
+fn build(s: &State, request: &ExportJobRequest) -> Result<(&'static str, Vec<u8>), Vec<String>> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut errors = Vec::new();
+    for d in &request.flows {
+        let r = &d.flow;
+        let record = match (&r.id, &r.name, r.flow_type) {
+            (Some(id), _, _) => s.org.flows.get(id),
+            (None, Some(name), Some(t)) => s.org.find_flow(name, t),
+            _ => {
+                errors.push("A flow to export needs its id, or its name and type".to_string());
+                continue;
+            }
+        };
+        let what = r.id.clone().or(r.name.clone()).unwrap_or_default();
+        let Some(record) = record else {
+            errors.push(format!("could not find the flow with id {what}"));
+            continue;
+        };
+        let version: Option<&VersionRecord> = match &r.version {
+            Some(v) => record.versions.iter().find(|x| &x.version.id == v),
+            None => record.published(),
+        };
+        let Some(version) = version else {
+            errors.push(format!(
+                "Flow '{}' has no {} to export",
+                record.flow.name,
+                r.version
+                    .as_ref()
+                    .map(|v| format!("version {v}"))
+                    .unwrap_or_else(|| "published version".into())
+            ));
+            continue;
+        };
+        let stem = d.file_name.clone().unwrap_or_else(|| {
+            let safe: String = record
+                .flow
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            format!("{safe}_v{}", version.version.id)
+        });
+        match as_architect_exports(&version.yaml, record.flow.flow_type) {
+            Ok(text) => files.push((format!("{stem}.yaml"), text)),
+            Err(e) => errors.push(format!("Flow '{}': {e}", record.flow.name)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if let [(_, text)] = files.as_slice() {
+        return Ok(("application/x-yaml", text.clone().into_bytes()));
+    }
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, text) in &files {
+        zip.start_file(name.as_str(), options)
+            .and_then(|_| zip.write_all(text.as_bytes()).map_err(Into::into))
+            .map_err(|e| vec![format!("could not write the export: {e}")])?;
+    }
+    let bytes = zip
+        .finish()
+        .map_err(|e| vec![format!("could not write the export: {e}")])?
+        .into_inner();
+    Ok(("application/zip", bytes))
+}
+
+/// Flow-level keys in the order Architect writes them; others follow, sorted.
+const FLOW_KEY_ORDER: &[&str] = &[
+    "name",
+    "description",
+    "division",
+    "startUpRef",
+    "defaultLanguage",
+    "supportedLanguages",
+    "initialGreeting",
+    "variables",
+    "settingsActionDefaults",
+    "settingsCommonModule",
+    "settingsErrorHandling",
+    "settingsMenu",
+    "settingsPrompts",
+    "settingsSpeechRec",
+];
+
+/// The published YAML as Architect's export writes it.
+pub fn as_architect_exports(yaml: &str, flow_type: FlowType) -> Result<String, String> {
+    let value: Value =
+        serde_yaml_ng::from_str(yaml).map_err(|e| format!("unreadable configuration: {e}"))?;
+    let Value::Mapping(top) = value else {
+        return Err("the configuration is not a mapping".into());
+    };
+    let mut out = Mapping::new();
+    for (key, body) in top {
+        let Value::Mapping(mut body) = body else {
+            out.insert(key, body);
+            continue;
+        };
+        add_defaults(&mut body, flow_type);
+        let mut ordered = Mapping::new();
+        for k in FLOW_KEY_ORDER {
+            if let Some(v) = body.remove(*k) {
+                ordered.insert(Value::from(*k), sorted(v));
+            }
+        }
+        let mut rest: Vec<(Value, Value)> = body.into_iter().collect();
+        rest.sort_by_key(|a| key_text(&a.0));
+        for (k, v) in rest {
+            ordered.insert(k, sorted(v));
+        }
+        out.insert(key, Value::Mapping(ordered));
+    }
+    let text = serde_yaml_ng::to_string(&Value::Mapping(out))
+        .map_err(|e| format!("could not write the export: {e}"))?;
+    Ok(relayout(&text))
+}
+
+fn key_text(v: &Value) -> String {
+    v.as_str().map(str::to_string).unwrap_or_default()
+}
+
+/// Every nested mapping with its keys sorted (Architect's order is not the file's).
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Mapping(m) => {
+            let mut items: Vec<(Value, Value)> = m.into_iter().collect();
+            items.sort_by_key(|a| key_text(&a.0));
+            Value::Mapping(items.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// Doubles the indentation: a layout unlike any serializer flowctl uses. The lines of a
+/// block scalar (`|-`, `>`) move with their key, so the text they hold is unchanged.
+fn relayout(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    // The depth of the key that opened a block scalar.
+    let mut block: Option<usize> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start_matches(' ');
+        let depth = line.len() - trimmed.len();
+        if let Some(key) = block {
+            if trimmed.is_empty() || depth > key {
+                out.push_str(&" ".repeat(depth + key));
+                out.push_str(trimmed);
+                out.push('\n');
+                continue;
+            }
+            block = None;
+        }
+        out.push_str(&" ".repeat(depth * 2));
+        out.push_str(trimmed);
+        out.push('\n');
+        let opener = trimmed.trim_end();
+        if ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|b| opener.ends_with(&format!(": {b}")) || opener.ends_with(&format!("- {b}")))
+        {
+            block = Some(depth);
+        }
+    }
+    out
+}
+
+fn yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap_or(Value::Null)
+}
+
+/// What Architect fills in that a file may leave out.
+fn add_defaults(body: &mut Mapping, flow_type: FlowType) {
+    let mut put = |k: &str, v: &str| {
+        if !body.contains_key(k) {
+            body.insert(Value::from(k), yaml(v));
+        }
+    };
+    put(
+        "settingsActionDefaults",
+        "playAudioOnSilence: {timeout: {lit: {seconds: 40}}}\ndetectSilence: {timeout: {lit: {seconds: 40}}}\ncallData: {processingPrompt: {noValue: true}}\ncollectInput: {noEntryTimeout: {lit: {seconds: 5}}}\ntransferToFlowSecure: {connectTimeout: {lit: {seconds: 15}}}\n",
+    );
+    put(
+        "settingsPrompts",
+        "ensureAudioInPrompts: false\npromptMediaToValidate: [{mediaType: audio}, {mediaType: tts}]\n",
+    );
+    if flow_type == FlowType::InboundCall {
+        put(
+            "settingsSpeechRec",
+            "completeMatchTimeout: {lit: {ms: 100}}\nincompleteMatchTimeout: {lit: {ms: 1500}}\nmaxSpeechLengthTimeout: {lit: {seconds: 20}}\nminConfidenceLevel: {lit: 50}\nasrCompanyDir: none\nasrEnabledOnFlow: true\n",
+        );
+    }
+    let mut stack: Vec<&mut Value> = body.values_mut().collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Mapping(m) => {
+                if let Some(Value::Mapping(t)) = m.get_mut("transferToAcd") {
+                    for k in ["preTransferAudio", "failureTransferAudio"] {
+                        if !t.contains_key(k) {
+                            t.insert(Value::from(k), yaml("noValue: true"));
+                        }
+                    }
+                }
+                stack.extend(m.values_mut());
+            }
+            Value::Sequence(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+}
+
+impl Emulator {
+    /// Publishes `yaml` as a user in Architect's UI would: a new version with this content,
+    /// the flow's description left as it was (a UI edit does not touch it), published by a
+    /// user, not by the OAuth client. A flow that does not exist yet is created, as one
+    /// made by hand. Returns the flow id, or Architect's errors.
+    pub fn publish_as_ui_user(&self, yaml: &str) -> Result<String, Vec<String>> {
+        let shared = self.shared.clone();
+        self.with(|s| {
+            let before: Option<Option<String>> = (|| {
+                let v: Value = serde_yaml_ng::from_str(yaml).ok()?;
+                let (key, body) = v.as_mapping()?.iter().next()?;
+                let t = FlowType::parse_any(key.as_str()?)?;
+                let name = body.get("name")?.as_str()?;
+                Some(s.org.find_flow(name, t)?.flow.description.clone())
+            })();
+            let lag = s.index_lag;
+            // A UI user is no OAuth client: no client id.
+            let flow = architect::run(&mut s.org, yaml, lag, "").map_err(|f| f.messages)?;
+            let id = flow.id.unwrap_or_default();
+            if let Some(r) = s.org.flows.get_mut(&id) {
+                if let Some(description) = before {
+                    r.flow.description = description;
+                }
+                r.flow.published_by = Some(super::user_ref("Jane Architect (UI)"));
+            }
+            shared.save(s);
+            Ok(id)
+        })
+    }
+
+    /// The next export job fails with this message, as Architect reports a failed export.
+    pub fn fail_next_export(&self, message: &str) {
+        self.with(|s| s.exports.fail_next = Some(message.to_string()));
+    }
+
+    /// Export jobs registered so far.
+    pub fn export_job_count(&self) -> usize {
+        self.with(|s| s.exports.jobs.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_is_reserialized_with_defaults_and_is_not_the_uploaded_text() {
+        let uploaded = "inboundCall:\n  name: F\n  division: Home\n  startUpRef: /inboundCall/tasks/task[s]\n  tasks:\n  - task:\n      name: Start\n      refId: s\n      actions:\n      - transferToAcd:\n          name: Q\n          targetQueue:\n            lit:\n              name: Sales\n";
+        let exported =
+            as_architect_exports(uploaded, FlowType::InboundCall).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(exported, uploaded);
+        assert!(exported.contains("settingsActionDefaults"));
+        assert!(exported.contains("settingsPrompts"));
+        assert!(exported.contains("preTransferAudio"));
+        assert!(
+            exported.starts_with("inboundCall:\n    name: F\n"),
+            "{exported}"
+        );
+        let c =
+            crate::flow::compare::compare(uploaded, &exported).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.same, "{}", c.diff);
+    }
+
+    #[test]
+    fn multi_line_text_survives_the_relayout() {
+        let uploaded = "commonModule:\n  name: M\n  description: \"first line\\n  indented second\\nthird\"\n  startUpTaskActions:\n  - endTask:\n      name: Done\n";
+        let exported = as_architect_exports(uploaded, FlowType::CommonModule)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(exported.contains("description: |-"), "{exported}");
+        let v: Value =
+            serde_yaml_ng::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
+        assert_eq!(
+            v["commonModule"]["description"].as_str(),
+            Some("first line\n  indented second\nthird"),
+            "{exported}"
+        );
+    }
+}

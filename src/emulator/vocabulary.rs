@@ -1,0 +1,149 @@
+//! The emulator's own copy of Architect's action vocabulary: a job whose YAML uses an action
+//! Architect does not have fails, as a real publish would, so end-to-end tests can show the
+//! failure path.
+//!
+//! Deliberately independent of `crate::lint` (and of its catalogue): the emulator plays
+//! Architect, the lint plays a reviewer, and a test of one must not pass because of the other.
+//! The names are the actions of the public Architect exports read for issue 16 (Genesys'
+//! GenesysCloudBlueprints and the CX-as-Code provider's examples), plus the actions named as
+//! keys of `settingsActionDefaults` in those exports.
+
+use serde_yaml_ng::Value;
+
+const ACTIONS: &[&str] = &[
+    "askForBoolean",
+    "askForIntent",
+    "askForSlot",
+    "callBotFlow",
+    "callBridge",
+    "callCommonModule",
+    "callData",
+    "callDataSecure",
+    "callTask",
+    "clearSlot",
+    "collectInput",
+    "communicate",
+    "createCallback",
+    "dataTableLookup",
+    "decision",
+    "detectSilence",
+    "dialByExtension",
+    "disconnect",
+    "disconnectWorkitem",
+    "endTask",
+    "endWorkflow",
+    "evaluateSchedule",
+    "evaluateScheduleGroup",
+    "exitBotFlow",
+    "exitWorkitemFlow",
+    "findQueue",
+    "findQueueById",
+    "getParticipantData",
+    "holdMusic",
+    "jumpToMenu",
+    "jumpToTask",
+    "loop",
+    "loopAnythingElse",
+    "loopExit",
+    "loopNext",
+    "menuDisconnect",
+    "menuJumpToTask",
+    "menuTask",
+    "menuTransferToAcd",
+    "playAudio",
+    "playAudioOnSilence",
+    "playEstimatedWaitTime",
+    "sendAutoReply",
+    "sendResponse",
+    "setConversationData",
+    "setFlowOutcome",
+    "setParticipantData",
+    "setScreenPop",
+    "switch",
+    "transferToAcd",
+    "transferToFlow",
+    "transferToFlowSecure",
+    "transferToGroup",
+    "transferToNumber",
+    "transferToUser",
+    "transferToVoicemail",
+    "updateData",
+    "wait",
+];
+
+/// Every action of `body` that Architect does not know, as job error messages.
+pub fn check(body: &Value, yaml: &str) -> Result<(), Vec<String>> {
+    let mut unknown: Vec<String> = Vec::new();
+    let mut stack = vec![body];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Mapping(m) => {
+                for (k, child) in m {
+                    let list = matches!(
+                        k.as_str(),
+                        Some("actions" | "startUpTaskActions" | "choices")
+                    );
+                    if let (true, Value::Sequence(items)) = (list, child) {
+                        for item in items {
+                            let Some(Value::Mapping(a)) = Some(item) else {
+                                continue;
+                            };
+                            let Some(name) = a.keys().next().and_then(Value::as_str) else {
+                                continue;
+                            };
+                            if a.len() == 1
+                                && name != "ref"
+                                && !ACTIONS.contains(&name)
+                                && !unknown.iter().any(|u| u == name)
+                            {
+                                unknown.push(name.to_string());
+                            }
+                        }
+                    }
+                    stack.push(child);
+                }
+            }
+            Value::Sequence(items) => stack.extend(items.iter()),
+            Value::Tagged(t) => stack.push(&t.value),
+            _ => {}
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    Err(unknown
+        .iter()
+        .map(|name| {
+            let line = yaml
+                .lines()
+                .position(|l| {
+                    l.trim_start()
+                        .trim_start_matches("- ")
+                        .starts_with(&format!("{name}:"))
+                })
+                .map(|i| format!(" (line {})", i + 1))
+                .unwrap_or_default();
+            format!("Unable to parse the flow configuration: unknown action type '{name}'{line}")
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_action_fails_with_its_name_and_line() {
+        let yaml = "inboundCall:\n  tasks:\n    - task:\n        actions:\n          - transferToAdc:\n              name: q\n          - disconnect:\n              name: d\n";
+        let v: Value = serde_yaml_ng::from_str(yaml).unwrap_or_default();
+        let e = check(&v, yaml).err().unwrap_or_default();
+        assert_eq!(
+            e,
+            ["Unable to parse the flow configuration: unknown action type 'transferToAdc' (line 5)"]
+        );
+        let good = yaml.replace("transferToAdc", "transferToAcd");
+        let v: Value = serde_yaml_ng::from_str(&good).unwrap_or_default();
+        assert!(check(&v, &good).is_ok());
+    }
+}

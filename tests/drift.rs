@@ -1,0 +1,244 @@
+//! Drift: a flow edited and published in Architect's UI (its description, and so flowctl's
+//! marker, left alone) is found by reading the published content back through export
+//! jobs, and only that flow is republished.
+
+mod common;
+
+use common::Org;
+
+const MANIFEST: &str = "modules:\n  - name: Shared Greeting Module\n    greeting: Hello from the module\nflows:\n  - name: Caller A\n    modules: [Shared Greeting Module]\n    queue: General Support\n  - name: Caller B\n    modules: [Shared Greeting Module]\n    queue: General Support\n  - name: Caller C\n    modules: [Shared Greeting Module]\n    queue: General Support\n";
+
+async fn applied() -> (Org, String) {
+    let org = Org::new().await;
+    let path = org.path().join("flows.yaml");
+    std::fs::write(&path, MANIFEST).expect("write manifest");
+    let path = path.to_str().expect("utf-8").to_string();
+    let r = org.flowctl(&["apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    (org, path)
+}
+
+fn flow(org: &Org, name: &str) -> flowctl::models::Flow {
+    org.emulator
+        .flows()
+        .into_iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no flow '{name}'"))
+}
+
+/// Edits a flow's published YAML as a UI user would and publishes it; the description
+/// (with flowctl's marker) stays as it was.
+fn edit_in_ui(org: &Org, name: &str, from: &str, to: &str) {
+    let f = flow(org, name);
+    let yaml = org.emulator.published_yaml(&f.id).expect("published");
+    assert!(yaml.contains(from), "{yaml}");
+    org.emulator
+        .publish_as_ui_user(&yaml.replace(from, to))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        flow(org, name).description,
+        f.description,
+        "description kept"
+    );
+}
+
+fn count(org: &Org, method: &str, path: &str) -> usize {
+    org.emulator
+        .requests()
+        .iter()
+        .filter(|(m, p, _)| m == method && p == path)
+        .count()
+}
+
+fn actions(run: &common::Run) -> Vec<(String, String, String)> {
+    run.json()["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap_or_default().to_string(),
+                a["action"].as_str().unwrap_or_default().to_string(),
+                a["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_edited_in_the_ui_is_an_update_and_apply_republishes_only_it_with_one_job() {
+    let (org, path) = applied().await;
+    edit_in_ui(&org, "Caller B", "name: General Support", "name: Sales");
+
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let a = actions(&r);
+    let json = r.json();
+    let diff = json["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "Caller B"))
+        .and_then(|x| x["diff"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(diff.contains("+") && diff.contains("name: Sales"), "{diff}");
+    for (name, action, reason) in &a {
+        if name == "Caller B" {
+            assert_eq!(action, "update", "{a:?}");
+            assert_eq!(reason, "changed in the org since flowctl published it");
+        } else {
+            assert_eq!(action, "unchanged", "{a:?}");
+        }
+    }
+
+    let jobs_before = count(&org, "POST", "/api/v2/flows/jobs");
+    let r = org
+        .flowctl(&["--output", "json", "apply", "-f", &path])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&org, "POST", "/api/v2/flows/jobs") - jobs_before, 1);
+    let published: Vec<String> = r.json()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|x| x["outcome"] == "published")
+        .map(|x| x["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(published, ["Caller B"]);
+    let b = flow(&org, "Caller B");
+    let yaml = org.emulator.published_yaml(&b.id).expect("published");
+    assert!(
+        yaml.contains("name: General Support"),
+        "the manifest's content is back"
+    );
+    for name in ["Shared Greeting Module", "Caller A", "Caller C"] {
+        let v = flow(&org, name).published_version.map(|v| v.id);
+        assert_eq!(v.as_deref(), Some("1.0"), "{name} was not republished");
+    }
+
+    // Converged: the next plan is all unchanged.
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path])
+        .await;
+    assert!(
+        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_diff_shows_what_changed_in_the_org() {
+    let (org, path) = applied().await;
+    edit_in_ui(&org, "Caller A", "name: General Support", "name: Billing");
+    let r = org.flowctl(&["plan", "-f", &path, "--diff"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("update"), "{r:?}");
+    assert!(r.stdout.contains("inbound call flow 'Caller A'"), "{r:?}");
+    let minus = r
+        .stdout
+        .lines()
+        .any(|l| l.starts_with('-') && l.trim_end().ends_with("name: General Support"));
+    let plus = r
+        .stdout
+        .lines()
+        .any(|l| l.starts_with('+') && l.trim_end().ends_with("name: Billing"));
+    assert!(minus && plus, "{r:?}");
+    assert!(
+        !r.stdout.contains("settingsActionDefaults"),
+        "defaults are not drift: {r:?}"
+    );
+
+    // -v shows the same diff: on plan's output, and in apply's log.
+    let r = org.flowctl(&["-v", "plan", "-f", &path]).await;
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with('+') && l.ends_with("name: Billing")),
+        "{r:?}"
+    );
+    let r = org.flowctl(&["-v", "apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("name: Billing"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_edited_in_the_ui_is_updated_and_its_callers_republished() {
+    let (org, path) = applied().await;
+    edit_in_ui(
+        &org,
+        "Shared Greeting Module",
+        "Hello from the module",
+        "Hello from the UI",
+    );
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path])
+        .await;
+    let a = actions(&r);
+    assert!(
+        a.iter()
+            .any(|(n, act, _)| n == "Shared Greeting Module" && act == "update"),
+        "{a:?}"
+    );
+    assert!(
+        a.iter()
+            .filter(|(n, _, _)| n.starts_with("Caller"))
+            .all(|(_, act, _)| act == "republish"),
+        "{a:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_drift_trusts_the_marker_and_sends_no_export_job() {
+    let (org, path) = applied().await;
+    edit_in_ui(&org, "Caller C", "name: General Support", "name: Sales");
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path, "--no-drift"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        "{r:?}"
+    );
+    assert_eq!(count(&org, "POST", "/api/v2/flows/export/jobs"), 0);
+    assert_eq!(org.emulator.export_job_count(), 0);
+
+    // And apply --no-drift publishes nothing.
+    let jobs = count(&org, "POST", "/api/v2/flows/jobs");
+    let r = org.flowctl(&["apply", "-f", &path, "--no-drift"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&org, "POST", "/api/v2/flows/jobs"), jobs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drift_check_batches_every_flow_into_one_export_job() {
+    let (org, path) = applied().await;
+    let before = count(&org, "POST", "/api/v2/flows/export/jobs");
+    let r = org.flowctl(&["plan", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&org, "POST", "/api/v2/flows/export/jobs") - before, 1);
+    // The flows came back as a zip (several flows), not one request each.
+    let downloads = org
+        .emulator
+        .requests()
+        .iter()
+        .filter(|(m, p, s)| m == "GET" && p.starts_with("/exports/") && *s == 200)
+        .count();
+    assert_eq!(downloads, 1 + before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_export_job_stops_the_plan_with_its_message_and_exit_4() {
+    let (org, path) = applied().await;
+    // The flow is gone between the listing and the export: Architect's job fails.
+    let id = flow(&org, "Caller A").id;
+    org.emulator
+        .fail_next_export(&format!("could not find the flow with id {id}"));
+    let r = org.flowctl(&["plan", "-f", &path]).await;
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("could not find the flow with id"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("--no-drift"), "{r:?}");
+}
