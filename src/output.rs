@@ -77,6 +77,11 @@ impl Printer {
 /// report (apply's results, verify's checks) stays on stderr.
 static JSON_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// For a command that prints its JSON document itself: the error, if any, stays on stderr.
+pub fn mark_json_printed() {
+    JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Whether this process already printed a JSON document on stdout.
 pub fn json_printed() -> bool {
     JSON_PRINTED.load(std::sync::atomic::Ordering::Relaxed)
