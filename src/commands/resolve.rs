@@ -92,6 +92,8 @@ pub async fn absent(client: &Client, name_or_id: &str, wanted: FlowType) -> Resu
     if is_uuid(name_or_id) {
         return Ok(Absent::Id);
     }
+    // `GET /api/v2/flows` with no `type` lists every type (unverified: genesys-api.md shows
+    // it with a type). At worst this errs or lists less, and the hint is only less helpful.
     let all = client.list_flows(&[]).await?;
     Ok(absent_among(name_or_id, wanted, &all))
 }
@@ -191,6 +193,8 @@ pub async fn division(client: &Client, name: &str) -> Result<Division> {
     if let Some(d) = client.find_division(name).await? {
         return Ok(d);
     }
+    // The divisions listing without `name` lists them all (unverified: genesys-api.md
+    // shows it with `name`); only the suggestion depends on it.
     let all: Vec<Division> = client
         .get_all(&["api", "v2", "authorization", "divisions"], &[])
         .await?;
