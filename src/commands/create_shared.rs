@@ -85,15 +85,11 @@ pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<St
     if consumers.is_empty() {
         return Ok(Vec::new());
     }
-    let flows: std::collections::HashMap<String, crate::models::Flow> = client
-        .list_flows(&[])
-        .await?
-        .into_iter()
-        .map(|f| (f.id.clone(), f))
-        .collect();
     let mut stale = Vec::new();
     for c in consumers {
-        let Some(flow) = flows.get(&c.id) else {
+        // One documented `GET /api/v2/flows/{id}` per caller (genesys-api.md): callers are
+        // few, and a listing of every type is not documented.
+        let Some(flow) = client.get_flow(&c.id).await? else {
             continue;
         };
         let version = c.version.clone().unwrap_or_default();

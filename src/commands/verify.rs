@@ -367,7 +367,13 @@ impl Everything<'_> {
             return Ok(Absent::Id);
         }
         if self.flows.is_none() {
-            self.flows = Some(self.client.list_flows(&[]).await?);
+            // Every type, for suggestions (unverified without `type`; see resolve::absent):
+            // a failure only makes the hint less helpful.
+            let all = self.client.list_flows(&[]).await.unwrap_or_else(|e| {
+                tracing::debug!("listing flows of every type for a suggestion failed: {e}");
+                Vec::new()
+            });
+            self.flows = Some(all);
         }
         Ok(resolve::absent_among(
             name_or_id,
