@@ -53,7 +53,10 @@ pub fn exit_on_parse_error(e: clap::Error) -> ! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecretGiven;
 
+/// Flags every subcommand takes. Their own heading keeps each subcommand's `--help` on its
+/// own options first.
 #[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format. `junit` is for `verify`, `markdown` for `plan`.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
@@ -96,16 +99,8 @@ pub struct GlobalArgs {
     pub emulator: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum OutputFormat {
-    #[default]
-    Text,
-    Json,
-    /// JUnit XML, for `verify`.
-    Junit,
-    /// A Markdown table, for `plan` (a CI job summary).
-    Markdown,
-}
+/// `--output`: kept with the renderers in [`crate::output`], named here for the flags.
+pub use crate::output::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -133,7 +128,7 @@ pub enum Command {
     /// Delete a manifest's flows: callers before modules.
     #[command(after_help = "Example:\n  flowctl destroy -f flows.yaml --yes")]
     Destroy(DestroyArgs),
-    /// Draw modules, flows and queues as Mermaid or DOT.
+    /// Draw modules, flows and queues as Mermaid, DOT or a text tree (or JSON with --output json).
     #[command(after_help = "Example:\n  flowctl graph -f flows.yaml --format mermaid > flows.mmd")]
     Graph(GraphArgs),
     /// Write published flows as Architect YAML files and a manifest that deploys them.
@@ -164,7 +159,7 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
+    /// Print the man page (roff): flowctl(1), then a page for every subcommand.
     #[command(after_help = "Example:\n  flowctl man > /usr/local/share/man/man1/flowctl.1")]
     Man,
     /// Print the manifest's JSON Schema (for editors: yaml-language-server).
@@ -328,6 +323,8 @@ pub enum GraphFormat {
     #[default]
     Mermaid,
     Dot,
+    /// A text tree: each common module, the flows that call it, and their queues.
+    Tree,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -459,6 +456,70 @@ pub struct EmulatorServeArgs {
     pub faults: Option<String>,
 }
 
+/// The man page, all in one: `flowctl(1)`, then a page for every subcommand (and theirs,
+/// as `flowctl emulator serve`), each with its own options and the global ones.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+    fn pages(cmd: &clap::Command, path: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let full = format!("{path} {}", sub.get_name());
+            let page = sub
+                .clone()
+                .name(full.replace(' ', "-"))
+                .bin_name(full.clone())
+                .display_name(full.replace(' ', "-"));
+            buf.push(b'\n');
+            clap_mangen::Man::new(page).render(buf)?;
+            pages(sub, &full, buf)?;
+        }
+        Ok(())
+    }
+    pages(&cmd, "flowctl", &mut buf)?;
+    Ok(buf)
+}
+
+/// A command line clap refused: printed as clap prints it, and also as JSON on stdout when
+/// the line asks for `--output json` (scripts read errors there). `--help` and `--version`
+/// are not errors.
+pub fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        && wants_json(std::env::args())
+    {
+        let message = e
+            .render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        let json = crate::output::error_json(
+            &message,
+            Some("see `flowctl --help`, or the subcommand's `--help`"),
+            crate::ExitStatus::InvalidInput as u8,
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    }
+    exit_on_parse_error(e)
+}
+
+/// Whether a raw command line asks for `--output json`.
+fn wants_json(args: impl Iterator<Item = String>) -> bool {
+    let args: Vec<String> = args.collect();
+    args.iter().any(|a| a == "--output=json")
+        || args
+            .windows(2)
+            .any(|w| matches!(w, [flag, value] if flag == "--output" && value == "json"))
+}
+
 /// Parses `key=value` for `--var`.
 pub fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -475,6 +536,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_command_line_asking_for_json_is_recognised_in_both_spellings() {
+        let args = |s: &str| {
+            s.split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(wants_json(args("flowctl --output json verify --bogus")));
+        assert!(wants_json(args("flowctl verify --output=json")));
+        assert!(!wants_json(args("flowctl --output text verify json")));
     }
 
     #[test]

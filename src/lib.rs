@@ -5,8 +5,9 @@
 //!
 //! 1. Leaves: [`models`] (wire models), [`exit`] (exit codes), [`files`] (bounded reads of
 //!    users' files), [`yaml_guard`] (hostile-YAML guards).
-//! 2. [`flow`] (typed flows, Architect YAML rendering and reading) and [`cli`] (flags).
-//! 3. [`output`] (text, JSON, escaping) and [`config`] (flags and environment → settings).
+//! 2. [`flow`] (typed flows, Architect YAML rendering and reading), [`output`] (text, JSON,
+//!    escaping) and [`progress`] (waits said on stderr), then [`cli`] (flags).
+//! 3. [`config`] (flags and environment → settings).
 //! 4. [`client`] (the Platform API) and [`manifest`] (flows as code).
 //! 5. [`error`] (the top-level error: it decides every exit code and hint), then [`lint`].
 //! 6. [`commands`], one per subcommand, on top of everything.
@@ -28,6 +29,7 @@ pub mod lint;
 pub mod manifest;
 pub mod models;
 pub mod output;
+pub mod progress;
 pub mod yaml_guard;
 
 pub use error::{Error, ExitStatus};
@@ -51,7 +53,7 @@ pub fn init_tracing(global: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::stderr_writer)
         .with_target(false)
         .try_init();
 }
@@ -59,10 +61,12 @@ pub fn init_tracing(global: &GlobalArgs) {
 /// Runs one command and returns its exit status; errors are printed here, with the whole
 /// chain and the next step.
 pub async fn run(cli: Cli) -> ExitStatus {
+    progress::set_quiet(cli.global.quiet);
+    let format = cli.global.output;
     match dispatch(cli).await {
         Ok(()) => ExitStatus::Success,
         Err(err) => {
-            report_error(&err);
+            report_error(&err, format);
             err.exit_status()
         }
     }
@@ -83,6 +87,20 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             "--output markdown is only for `plan`",
             Some("use --output text or --output json".to_string()),
         ));
+    }
+    if global.output == OutputFormat::Json {
+        let what = match &cli.command {
+            Command::Demo => Some("`demo` is a walkthrough for people"),
+            Command::Completions { .. } => Some("`completions` prints a shell script"),
+            Command::Man => Some("`man` prints a roff page"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            return Err(Error::input(
+                format!("--output json is not available here: {what}"),
+                Some("drop --output json; for JSON, run the commands themselves (with --emulator to try them)".to_string()),
+            ));
+        }
     }
     match &cli.command {
         Command::CreateShared(args) => commands::create_shared::run(args, global, out).await,
@@ -107,14 +125,10 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut buf)
-                .map_err(|source| Error::Io {
-                    path: "stdout".into(),
-                    source,
-                })?;
+            let buf = cli::man_page().map_err(|source| Error::Io {
+                path: "stdout".into(),
+                source,
+            })?;
             out.raw(&String::from_utf8_lossy(&buf));
             Ok(())
         }
@@ -128,7 +142,20 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
 
 /// `flowctl: error: <what failed: why>` then `  hint: <next step>` on stderr. A failed
 /// verification has already printed its report, so it only gets a one-line summary.
-fn report_error(err: &Error) {
+fn report_error(err: &Error, format: cli::OutputFormat) {
+    // `--output json`: scripts read the error from stdout too, unless a report (verify's
+    // checks, apply's results) is already there: stdout holds one JSON document.
+    if format == cli::OutputFormat::Json && !output::json_printed() {
+        let json = output::error_json(
+            &err.to_string(),
+            err.hint().as_deref(),
+            err.exit_status() as u8,
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    }
     // Errors quote servers and files: no control character reaches the terminal raw.
     let shown = output::sanitize_lines(&err.to_string(), output::MAX_LINE);
     eprintln!("flowctl: error: {shown}");

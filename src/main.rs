@@ -6,7 +6,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = match flowctl::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => flowctl::cli::exit_on_parse_error(e),
+        Err(e) => flowctl::cli::usage_error(e),
     };
     flowctl::init_tracing(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -3,9 +3,21 @@
 //! Results go to standard output; progress and errors go to standard error, so
 //! `--output json > result.json` stays parseable.
 
-use crate::cli::OutputFormat;
+use crate::models::FlowType;
 use serde::Serialize;
 use std::io::Write;
+
+/// `--output`: text for people, JSON for scripts, JUnit XML for `verify`, Markdown for `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+    /// JUnit XML, for `verify`.
+    Junit,
+    /// A Markdown table, for `plan` (a CI job summary).
+    Markdown,
+}
 
 /// Where a command writes. Cheap to copy.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +34,7 @@ impl Printer {
     /// A progress line on stderr, for people only (silent with `--quiet` and for JSON/JUnit).
     pub fn progress(&self, line: impl AsRef<str>) {
         if !self.quiet && self.format == OutputFormat::Text {
-            eprintln!("{}", sanitize_lines(line.as_ref(), MAX_LINE));
+            crate::progress::eprintln(&sanitize_lines(line.as_ref(), MAX_LINE));
         }
     }
 
@@ -39,11 +51,27 @@ impl Printer {
         }
     }
 
+    /// A result line whose first word flowctl styles itself (a coloured PASS/FAIL tag from
+    /// [`status_tag`]): only `rest`, which quotes names, is sanitized.
+    pub fn tagged_line(&self, tag: &str, rest: impl AsRef<str>) {
+        let rest = sanitize_lines(rest.as_ref(), MAX_LINE);
+        if self.format == OutputFormat::Markdown {
+            if !self.quiet {
+                eprintln!("{tag} {rest}");
+            }
+        } else if self.format == OutputFormat::Text {
+            println_or_ignore(&format!("{tag} {rest}"));
+        }
+    }
+
     /// The JSON document on stdout in JSON mode.
     pub fn json<T: Serialize>(&self, value: &T) {
         if self.format == OutputFormat::Json {
             match serde_json::to_string_pretty(value) {
-                Ok(s) => println_or_ignore(&s),
+                Ok(s) => {
+                    JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
+                    println_or_ignore(&s)
+                }
                 Err(e) => eprintln!("flowctl: error: cannot render JSON: {e}"),
             }
         }
@@ -56,10 +84,95 @@ impl Printer {
     }
 }
 
+/// Set once a JSON document is on stdout: stdout holds one document, so an error after a
+/// report (apply's results, verify's checks) stays on stderr.
+static JSON_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For a command that prints its JSON document itself: the error, if any, stays on stderr.
+pub fn mark_json_printed() {
+    JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether this process already printed a JSON document on stdout.
+pub fn json_printed() -> bool {
+    JSON_PRINTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Writes a line, ignoring a closed pipe (`flowctl ... | head`) instead of panicking.
 fn println_or_ignore(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{s}");
+}
+
+/// The words text output uses for a flow type, everywhere ("common module", "inbound call
+/// flow"); JSON carries the wire type (`COMMONMODULE`) instead.
+pub fn type_name(flow_type: FlowType) -> &'static str {
+    match flow_type {
+        FlowType::Bot => "bot flow",
+        FlowType::BusinessProcess => "business process flow",
+        FlowType::CommonModule => "common module",
+        FlowType::DigitalBot => "digital bot flow",
+        FlowType::EmailSend => "email send flow",
+        FlowType::InboundCall => "inbound call flow",
+        FlowType::InboundChat => "inbound chat flow",
+        FlowType::InboundEmail => "inbound email flow",
+        FlowType::InboundShortMessage => "inbound message flow",
+        FlowType::InQueueCall => "in-queue call flow",
+        FlowType::InQueueEmail => "in-queue email flow",
+        FlowType::InQueueShortMessage => "in-queue message flow",
+        FlowType::OutboundCall => "outbound call flow",
+        FlowType::SecureCall => "secure call flow",
+        FlowType::Speech => "speech flow",
+        FlowType::SurveyInvite => "survey invite flow",
+        FlowType::Voice => "voice flow",
+        FlowType::Voicemail => "voicemail flow",
+        FlowType::VoiceSurvey => "voice survey flow",
+        FlowType::Workflow => "workflow",
+        FlowType::Workitem => "workitem flow",
+    }
+}
+
+/// "a common module" / "an inbound call flow".
+pub fn a_type_name(flow_type: FlowType) -> String {
+    let name = type_name(flow_type);
+    let article = match name.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    };
+    format!("{article} {name}")
+}
+
+/// Whether text on stdout may be coloured: a terminal, and no `NO_COLOR`
+/// (https://no-color.org).
+pub fn colour_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// A verify status word, padded to 7 columns; green, red or yellow when `colour`.
+pub fn status_tag(status: &str, colour: bool) -> String {
+    let padded = format!("{status:<7}");
+    if !colour {
+        return padded;
+    }
+    let style = match status {
+        "PASS" => console::Style::new().green(),
+        "FAIL" => console::Style::new().red().bold(),
+        _ => console::Style::new().yellow(),
+    };
+    style.force_styling(true).apply_to(padded).to_string()
+}
+
+/// An error as `--output json` prints it on stdout, for scripts:
+/// `{"error": {"message", "hint", "exitCode"}}`.
+pub fn error_json(message: &str, hint: Option<&str>, exit_code: u8) -> serde_json::Value {
+    serde_json::json!({
+        "error": {
+            "message": message,
+            "hint": hint,
+            "exitCode": exit_code,
+        }
+    })
 }
 
 /// The longest text line printed from a result (names, messages): far above any real one.
@@ -153,6 +266,32 @@ pub fn shown_url(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_names_every_flow_type_in_words_never_the_wire_type() {
+        for t in FlowType::ALL {
+            let name = type_name(t);
+            assert_eq!(name, name.to_lowercase(), "{t}");
+            assert!(
+                name.ends_with("flow") || name == "common module",
+                "{t}: {name}"
+            );
+        }
+        assert_eq!(a_type_name(FlowType::CommonModule), "a common module");
+        assert_eq!(a_type_name(FlowType::InboundCall), "an inbound call flow");
+    }
+
+    #[test]
+    fn status_tags_are_coloured_only_when_asked() {
+        assert_eq!(status_tag("PASS", false), "PASS   ");
+        let green = status_tag("PASS", true);
+        assert!(
+            green.contains("\u{1b}[32m") && green.contains("PASS"),
+            "{green:?}"
+        );
+        assert!(status_tag("FAIL", true).contains("\u{1b}[31"));
+        assert!(status_tag("UNKNOWN", true).contains("\u{1b}[33m"));
+    }
 
     #[test]
     fn server_text_cannot_drive_the_terminal_or_forge_a_line() {

@@ -178,7 +178,7 @@ async fn the_demo_runs_the_whole_scenario_on_the_embedded_emulator() {
     let r = flowctl(&["demo"], &[]).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.stdout.contains("[shared flow] Shared Greeting Module"),
+        r.stdout.contains("[common module] Shared Greeting Module"),
         "{r:?}"
     );
     assert!(r.stdout.contains("Inbound Sales Flow"), "{r:?}");

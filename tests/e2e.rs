@@ -303,7 +303,7 @@ async fn verify_fails_for_a_missing_parent_and_a_parent_calling_another_module()
         "{report:#}"
     );
     assert_eq!(
-        status_of("parent 'Calls Other'", "calls shared flow").as_deref(),
+        status_of("parent 'Calls Other'", "calls common module").as_deref(),
         Some("fail"),
         "{report:#}"
     );
@@ -337,7 +337,7 @@ async fn verify_reports_a_stale_parent_and_create_parent_fixes_it() {
     assert!(r.stdout.contains("stale"), "{r:?}");
     assert!(
         r.stdout
-            .contains("fix: flowctl create-parent --name \"Inbound Sales Flow\""),
+            .contains("fix: flowctl create-parent --name 'Inbound Sales Flow'"),
         "{r:?}"
     );
 

@@ -488,8 +488,8 @@ flows:
     assert_eq!(r.code, 0, "{r:?}");
     let checks = r.json()["checks"].as_array().expect("checks").clone();
     for wanted in [
-        "calls shared flow 'Routing Module'",
-        "calls shared flow 'Priority Greeting'",
+        "calls common module 'Routing Module'",
+        "calls common module 'Priority Greeting'",
         "transfers to queue 'Billing'",
         "transfers to queue 'General Support'",
     ] {

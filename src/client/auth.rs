@@ -357,7 +357,9 @@ impl Auth {
                 start.elapsed(),
                 rand::random::<f64>(),
             ) {
-                Decision::RetryAfter(d) => tokio::time::sleep(d).await,
+                Decision::RetryAfter(d) => {
+                    crate::progress::sleep("a retry of the token request", d).await
+                }
                 Decision::GiveUp => return Err(err),
             }
         }

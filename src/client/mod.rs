@@ -347,7 +347,8 @@ impl Client {
                 rand::random::<f64>(),
             ) {
                 Decision::RetryAfter(wait) => {
-                    if wait >= Duration::from_secs(2) {
+                    let told = wait >= Duration::from_secs(2);
+                    if told {
                         // Said on stderr by default: a silent wait looks like a hang.
                         tracing::warn!(
                             "waiting {} s before sending {method} {path} again: {}",
@@ -356,7 +357,9 @@ impl Client {
                         );
                     }
                     tracing::info!(method = %method, path = %path, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "retrying: {err}");
-                    tokio::time::sleep(wait).await;
+                    // Then a spinner on a terminal, or a reminder every few seconds.
+                    let what = format!("{method} {path} to be sent again");
+                    crate::progress::sleep_told(what, wait, told).await;
                 }
                 Decision::GiveUp if retryable && attempt > 1 => {
                     return Err(ClientError::RetriesExhausted {

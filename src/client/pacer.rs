@@ -254,6 +254,7 @@ impl Pacer {
     pub async fn wait(&self) -> Result<(), TooLong> {
         let start = Instant::now();
         let mut told = false;
+        let mut _waiting = None;
         loop {
             let now = Instant::now();
             let (slot, blocked) = match self.window.lock() {
@@ -291,6 +292,11 @@ impl Pacer {
                     "this rate-limit window is spent (inin-ratelimit-reset)"
                 };
                 tracing::warn!("waiting {} s for the rate limit: {why}", wait.as_secs());
+                // Then a spinner on a terminal, or a reminder every few seconds.
+                _waiting = Some(crate::progress::waiting_told(
+                    "the rate limit".to_string(),
+                    wait,
+                ));
             }
             tokio::time::sleep(wait).await;
         }

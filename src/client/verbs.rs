@@ -30,6 +30,7 @@ impl Client {
     pub async fn get_flow_after_write(&self, id: &str) -> ClientResult<Option<Flow>> {
         let start = Instant::now();
         let mut attempt = 0;
+        let mut _waiting = None;
         loop {
             attempt += 1;
             if let Some(flow) = self.get_flow(id).await? {
@@ -38,6 +39,12 @@ impl Client {
             match retry::settle(retry::READ_AFTER_WRITE, attempt, start.elapsed()) {
                 Some(wait) => {
                     tracing::debug!(flow = %id, attempt, "flow not readable yet after the write; waiting {wait:?}");
+                    _waiting.get_or_insert_with(|| {
+                        crate::progress::waiting(
+                            format!("flow {id} to be readable after its publish"),
+                            retry::READ_AFTER_WRITE.window,
+                        )
+                    });
                     tokio::time::sleep(wait).await;
                 }
                 None => return Ok(None),
@@ -136,6 +143,7 @@ impl Client {
     pub async fn delete_flow(&self, id: &str) -> ClientResult<()> {
         let start = Instant::now();
         let mut attempt = 0;
+        let mut _waiting = None;
         loop {
             attempt += 1;
             let err = match self
@@ -158,6 +166,12 @@ impl Client {
             match retry::settle(retry::DELETE_CONFLICT, attempt, start.elapsed()) {
                 Some(wait) => {
                     tracing::info!(flow = %id, attempt, "DELETE answered 409; retrying in {wait:?}: {err}");
+                    _waiting.get_or_insert_with(|| {
+                        crate::progress::waiting(
+                            format!("flow {id} to be deletable (Genesys answered 409)"),
+                            retry::DELETE_CONFLICT.window,
+                        )
+                    });
                     tokio::time::sleep(wait).await;
                 }
                 None => return Err(err),
@@ -255,7 +269,9 @@ impl Client {
                 start.elapsed(),
                 rand::random::<f64>(),
             ) {
-                Decision::RetryAfter(d) => tokio::time::sleep(d).await,
+                Decision::RetryAfter(d) => {
+                    crate::progress::sleep("a retry of the Architect job upload", d).await
+                }
                 Decision::GiveUp => return Err(err),
             }
             // The upload may have landed and only its answer been lost: a job that has left
@@ -283,6 +299,7 @@ impl Client {
     /// backoff (see `polling`).
     pub async fn wait_for_job(&self, id: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
         let start = Instant::now();
+        let _waiting = crate::progress::waiting_for_job(format!("Architect job {id}"), timeout);
         let mut delay = self.job_clock().first_wait();
         let mut first = true;
         loop {

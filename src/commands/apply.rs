@@ -19,7 +19,6 @@ use crate::models::FlowType;
 use crate::output::Printer;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -177,7 +176,9 @@ async fn execute(
     out: Printer,
 ) -> Vec<StepResult> {
     let total = steps.len();
-    let live = out.format == OutputFormat::Text && !out.quiet && std::io::stderr().is_terminal();
+    // The live line (a terminal only): indicatif cuts it to the terminal's width, and the
+    // per-flow lines and log lines are printed around it (issue 13, item 5).
+    let bar = crate::progress::counter(total, out.format == OutputFormat::Text && !out.quiet);
     let mut state: Vec<State> = vec![State::Pending; total];
     let mut running = FuturesUnordered::new();
     let mut finished = 0usize;
@@ -258,17 +259,15 @@ async fn execute(
                 });
             }
         }
-        if live {
+        if !bar.is_hidden() {
             let names: Vec<&str> = state
                 .iter()
                 .zip(steps)
                 .filter(|(s, _)| matches!(s, State::Running))
                 .map(|(_, st)| st.item.doc.name.as_str())
                 .collect();
-            eprint!(
-                "\r\x1b[K[{finished}/{total}] publishing: {}",
-                names.join(", ")
-            );
+            bar.set_position(finished as u64);
+            bar.set_message(format!("publishing: {}", names.join(", ")));
         }
         let Some((i, r)) = running.next().await else {
             break;
@@ -285,15 +284,11 @@ async fn execute(
             }
         };
         finished += 1;
-        if live {
-            eprint!("\r\x1b[K");
-        }
+        bar.set_position(finished as u64);
         report(&r, finished, total, out);
         state[i] = State::Done(r);
     }
-    if live {
-        eprint!("\r\x1b[K");
-    }
+    bar.finish_and_clear();
     state
         .into_iter()
         .zip(steps)

@@ -1,8 +1,9 @@
 //! `flowctl create-shared`: create or update the shared flow (a common module) and publish it.
 
-use super::publish::{publish, Freshness, PublishOptions, Published};
+use super::publish::{publish, Action, Freshness, PublishOptions, Published};
 use super::{resolve, Session};
 use crate::cli::{CreateSharedArgs, GlobalArgs, PublishArgs};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::flow::{self, FlowDocument, SharedTemplate};
 use crate::models::FlowType;
@@ -18,10 +19,191 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
     }
     let session = Session::connect(global).await?;
     let result = create(&session, &doc, &args.division, &args.publish, out).await;
+    let published = match result {
+        Ok(p) => p,
+        Err(e) => {
+            session.close().await;
+            return Err(e);
+        }
+    };
+    // A new version makes every caller stale: Genesys copies a module into a caller only
+    // when the caller is published (genesys-api.md), so they still run the old copy.
+    let stale = match published.action {
+        Action::Updated => stale_callers(&session.client, &published).await,
+        _ => Ok(Vec::new()),
+    };
     session.close().await;
-    let published = result?;
-    print_published(std::slice::from_ref(&published), out, false);
+    let stale = stale?;
+    if out.format == crate::cli::OutputFormat::Json {
+        let mut json = serde_json::to_value(&published).unwrap_or_default();
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert(
+                "staleCallers".into(),
+                serde_json::to_value(&stale).unwrap_or_default(),
+            );
+            obj.insert(
+                "republish".into(),
+                serde_json::to_value(republish_commands(&stale, &published.name, global))
+                    .unwrap_or_default(),
+            );
+        }
+        out.json(&json);
+    } else {
+        print_published(std::slice::from_ref(&published), out, false);
+        print_stale(&stale, &published.name, global, out);
+    }
     Ok(())
+}
+
+/// A published flow that calls the module and so still runs its previous copy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StaleCaller {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    /// The one queue its published version transfers to, when there is exactly one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub division: Option<String>,
+    /// flowctl published it, and it calls only this module and one queue: the shape
+    /// `create-parent` publishes.
+    #[serde(skip)]
+    pub parent_shaped: bool,
+}
+
+/// The module's callers, from dependency tracking (their published versions).
+pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<StaleCaller>> {
+    let consumers = client
+        .consuming_resources(
+            &module.id,
+            FlowType::CommonModule.object_type().unwrap_or_default(),
+            Some("published"),
+        )
+        .await?;
+    if consumers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stale = Vec::new();
+    for c in consumers {
+        // One documented `GET /api/v2/flows/{id}` per caller (genesys-api.md): callers are
+        // few, and a listing of every type is not documented.
+        let Some(flow) = client.get_flow(&c.id).await? else {
+            continue;
+        };
+        let version = c.version.clone().unwrap_or_default();
+        let used = client
+            .consumed_resources(
+                &c.id,
+                &version,
+                flow.flow_type.object_type().unwrap_or_default(),
+                &["COMMONMODULEFLOW", "QUEUE"],
+            )
+            .await?;
+        let queues: Vec<String> = used
+            .iter()
+            .filter(|d| d.object_type.as_deref() == Some("QUEUE"))
+            .filter_map(|d| d.name.clone())
+            .collect();
+        let modules = used
+            .iter()
+            .filter(|d| d.object_type.as_deref() != Some("QUEUE"))
+            .count();
+        let queue = match queues.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
+        stale.push(StaleCaller {
+            id: c.id.clone(),
+            name: flow.name.clone(),
+            flow_type: flow.flow_type,
+            // Only a flow flowctl published (its content marker) with create-parent's
+            // shape; anything else would lose its own content to the template.
+            parent_shaped: flow.flow_type == FlowType::InboundCall
+                && queue.is_some()
+                && modules <= 1
+                && flow
+                    .description
+                    .as_deref()
+                    .and_then(flow::content_marker)
+                    .is_some(),
+            queue,
+            division: flow.division.as_ref().and_then(|d| d.name.clone()),
+        });
+    }
+    stale.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(stale)
+}
+
+/// The commands that republish the stale callers: one `create-parent` per queue and
+/// division for flows of the shape it publishes; the others were published some other
+/// way (a manifest's own YAML), which `apply -f` republishes.
+pub fn republish_commands(stale: &[StaleCaller], module: &str, global: &GlobalArgs) -> Vec<String> {
+    let mut groups: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    let mut others = false;
+    for s in stale {
+        match (&s.queue, s.parent_shaped) {
+            (Some(q), true) => groups
+                .entry((
+                    q.clone(),
+                    s.division.clone().unwrap_or_else(|| "Home".into()),
+                ))
+                .or_default()
+                .push(&s.name),
+            _ => others = true,
+        }
+    }
+    let flags = super::verify::org_flags(global);
+    let word = |w: &str| super::verify::shell_word(w);
+    let mut commands: Vec<String> = groups
+        .into_iter()
+        .map(|((queue, division), names)| {
+            let mut words = vec!["flowctl".to_string()];
+            words.extend(flags.iter().map(|f| word(f)));
+            words.push("create-parent".into());
+            for n in names {
+                words.push("--name".into());
+                words.push(word(n));
+            }
+            words.extend([
+                "--shared".into(),
+                word(module),
+                "--queue".into(),
+                word(&queue),
+                "--division".into(),
+                word(&division),
+            ]);
+            words.join(" ")
+        })
+        .collect();
+    if others {
+        commands.push(
+            "flowctl apply -f MANIFEST (the manifest that publishes the other callers)".into(),
+        );
+    }
+    commands
+}
+
+fn print_stale(stale: &[StaleCaller], module: &str, global: &GlobalArgs, out: Printer) {
+    if stale.is_empty() {
+        return;
+    }
+    out.line(format!(
+        "stale: {} flow(s) call common module '{module}' and run its previous version until they are republished:",
+        stale.len()
+    ));
+    for s in stale {
+        out.line(format!(
+            "  {} '{}' ({})",
+            crate::output::type_name(s.flow_type),
+            s.name,
+            s.id
+        ));
+    }
+    for c in republish_commands(stale, module, global) {
+        out.line(format!("  republish: {c}"));
+    }
 }
 
 /// The module to publish: the built-in greeting, or the user's own YAML (`--file`).
@@ -74,8 +256,9 @@ pub fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
     if doc.flow_type != FlowType::CommonModule {
         return Err(Error::input(
             format!(
-                "'{}' is a {}, but create-shared publishes a commonModule",
-                doc.name, doc.flow_type
+                "'{}' is {}, but create-shared publishes a common module",
+                doc.name,
+                crate::output::a_type_name(doc.flow_type)
             ),
             Some("use a file whose top-level key is commonModule".into()),
         ));
@@ -93,7 +276,7 @@ pub async fn create(
 ) -> Result<Published> {
     let division_name = doc.division.as_deref().unwrap_or(division);
     let division = resolve::division(&session.client, division_name).await?;
-    out.progress(format!("publishing shared flow '{}' ...", doc.name));
+    out.progress(format!("publishing common module '{}' ...", doc.name));
     publish(
         &session.client,
         doc,
@@ -134,7 +317,8 @@ pub fn print_dry_run(docs: &[FlowDocument], division: &str, out: Printer) {
     for (doc, record) in docs.iter().zip(&records) {
         out.line(format!(
             "# dry run: {} '{}' (nothing is sent)",
-            doc.flow_type, doc.name
+            crate::output::type_name(doc.flow_type),
+            doc.name
         ));
         out.line("# Architect YAML uploaded through POST /api/v2/flows/jobs; the job finds the flow by name and type, or creates it:");
         out.line(record["yaml"].as_str().unwrap_or_default());
@@ -156,7 +340,7 @@ pub fn print_published(items: &[Published], out: Printer, as_array: bool) {
         out.line(format!(
             "{:<9} {} '{}' ({}) {detail}",
             p.action.as_str(),
-            p.flow_type,
+            crate::output::type_name(p.flow_type),
             p.name,
             p.id
         ));

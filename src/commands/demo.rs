@@ -2,6 +2,7 @@
 //! code paths as the real commands: create the shared flow, two parent flows that call it
 //! and queue the caller, verify them, and draw what calls what (read back from the org).
 
+use super::graph::{Graph, NodeKind};
 use super::{create_parent, create_shared, verify, Session};
 use crate::cli::{CreateParentArgs, CreateSharedArgs, OutputFormat, PublishArgs, VerifyArgs};
 use crate::emulator::{Emulator, EmulatorConfig};
@@ -105,36 +106,25 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
     Ok(())
 }
 
-/// A tree of module → callers → queues, from dependency tracking.
+/// A tree of module → callers → queues, from dependency tracking: the same drawing as
+/// `flowctl graph --format tree`.
 async fn picture(session: &Session) -> Result<String> {
     let client = &session.client;
-    let mut lines = Vec::new();
-    let mut modules = client.list_flows(&[FlowType::CommonModule]).await?;
-    modules.sort_by(|a, b| a.name.cmp(&b.name));
-    for m in modules {
-        let version = m
-            .published_version
-            .as_ref()
-            .map(|v| v.id.as_str())
-            .unwrap_or("unpublished");
-        lines.push(format!("[shared flow] {}  (v{version})", m.name));
-        let mut callers = client
+    let mut graph = Graph::default();
+    for m in client.list_flows(&[FlowType::CommonModule]).await? {
+        let module = graph.node(NodeKind::Module, &m.name);
+        let callers = client
             .consuming_resources(
                 &m.id,
                 FlowType::CommonModule.object_type().unwrap_or_default(),
                 Some("published"),
             )
             .await?;
-        callers.sort_by(|a, b| a.name.cmp(&b.name));
-        let count = callers.len();
-        for (i, c) in callers.into_iter().enumerate() {
-            let branch = if i + 1 == count {
-                "└──"
-            } else {
-                "├──"
-            };
+        for c in callers {
+            let caller = graph.node(NodeKind::Flow, c.name.as_deref().unwrap_or(&c.id));
+            graph.edge(caller, module);
             let version = c.version.clone().unwrap_or_default();
-            let queues: Vec<String> = client
+            for q in client
                 .consumed_resources(
                     &c.id,
                     &version,
@@ -142,19 +132,11 @@ async fn picture(session: &Session) -> Result<String> {
                     &["QUEUE"],
                 )
                 .await?
-                .into_iter()
-                .filter_map(|d| d.name)
-                .collect();
-            lines.push(format!(
-                "  {branch} [inbound call flow] {}  (v{version})  ──▶  [queue] {}",
-                c.name.unwrap_or(c.id),
-                if queues.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    queues.join(", ")
-                }
-            ));
+            {
+                let queue = graph.node(NodeKind::Queue, q.name.as_deref().unwrap_or(&q.id));
+                graph.edge(caller, queue);
+            }
         }
     }
-    Ok(lines.join("\n"))
+    Ok(graph.tree())
 }

@@ -2,7 +2,7 @@
 //! (`--from-org`) from what the org's dependency tracking says the published versions use.
 
 use super::Session;
-use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
+use crate::cli::{GlobalArgs, GraphArgs, GraphFormat, OutputFormat};
 use crate::client::Client;
 use crate::error::Result;
 use crate::flow::RefKind;
@@ -54,12 +54,12 @@ pub struct Graph {
 }
 
 impl Graph {
-    fn node(&mut self, kind: NodeKind, name: &str) -> usize {
+    pub fn node(&mut self, kind: NodeKind, name: &str) -> usize {
         let next = self.nodes.len();
         *self.nodes.entry((kind, name.to_string())).or_insert(next)
     }
 
-    fn edge(&mut self, from: usize, to: usize) {
+    pub fn edge(&mut self, from: usize, to: usize) {
         if !self.edges.contains(&(from, to)) {
             self.edges.push((from, to));
         }
@@ -162,6 +162,111 @@ impl Graph {
         s
     }
 
+    /// The text tree `demo` draws: each module, the flows that call it, and what those
+    /// flows transfer to; then flows that call no module.
+    pub fn tree(&self) -> String {
+        let names = self.names();
+        let label = |i: usize| -> String {
+            match names.get(i) {
+                Some((kind, name)) => format!("[{}] {name}", kind_word(**kind)),
+                None => String::new(),
+            }
+        };
+        let callees = |i: usize, kind: NodeKind| -> Vec<usize> {
+            let mut v: Vec<usize> = self
+                .edges
+                .iter()
+                .filter(|(a, b)| *a == i && names.get(*b).is_some_and(|(k, _)| **k == kind))
+                .map(|(_, b)| *b)
+                .collect();
+            v.sort_by_key(|b| names.get(*b).map(|(_, n)| *n));
+            v
+        };
+        let callers = |i: usize| -> Vec<usize> {
+            let mut v: Vec<usize> = self
+                .edges
+                .iter()
+                .filter(|(_, b)| *b == i)
+                .map(|(a, _)| *a)
+                .collect();
+            v.sort_by_key(|a| names.get(*a).map(|(_, n)| *n));
+            v
+        };
+        // What a flow transfers to or uses besides modules: queues, then other resources.
+        let queues_of = |i: usize| -> String {
+            let mut used: Vec<usize> = self
+                .edges
+                .iter()
+                .filter(|(a, b)| {
+                    *a == i
+                        && names.get(*b).is_some_and(|(k, _)| {
+                            matches!(**k, NodeKind::Queue | NodeKind::Resource(_))
+                        })
+                })
+                .map(|(_, b)| *b)
+                .collect();
+            used.sort_by_key(|b| names.get(*b).map(|(k, n)| (**k, *n)));
+            if used.is_empty() {
+                String::new()
+            } else {
+                let labels: Vec<String> = used.into_iter().map(label).collect();
+                format!("  ──▶  {}", labels.join(", "))
+            }
+        };
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by_key(|i| names.get(*i).map(|(_, n)| *n));
+        let mut lines = Vec::new();
+        for &m in &order {
+            if names.get(m).is_none_or(|(k, _)| **k != NodeKind::Module) {
+                continue;
+            }
+            lines.push(format!("{}{}", label(m), queues_of(m)));
+            let cs = callers(m);
+            for (n, c) in cs.iter().enumerate() {
+                let branch = if n + 1 == cs.len() {
+                    "└──"
+                } else {
+                    "├──"
+                };
+                lines.push(format!("  {branch} {}{}", label(*c), queues_of(*c)));
+            }
+        }
+        for &f in &order {
+            let is_flow = names.get(f).is_some_and(|(k, _)| **k == NodeKind::Flow);
+            if is_flow && callees(f, NodeKind::Module).is_empty() {
+                lines.push(format!("{}{}", label(f), queues_of(f)));
+            }
+        }
+        lines.join("\n")
+    }
+
+    /// `{"nodes":[{"id","kind","name"}],"edges":[{"from","to"}]}`.
+    pub fn json(&self) -> serde_json::Value {
+        let nodes: Vec<serde_json::Value> = self
+            .names()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, name))| {
+                serde_json::json!({
+                    "id": format!("n{i}"),
+                    "kind": match kind {
+                        NodeKind::Module => "commonModule",
+                        NodeKind::Flow => "flow",
+                        NodeKind::Queue => "queue",
+                        NodeKind::Resource(r) => r.noun(),
+                    },
+                    "name": name,
+                })
+            })
+            .collect();
+        let edges: Vec<serde_json::Value> = self
+            .edges
+            .iter()
+            .map(|(a, b)| serde_json::json!({"from": format!("n{a}"), "to": format!("n{b}")}))
+            .collect();
+        serde_json::json!({ "nodes": nodes, "edges": edges })
+    }
+
     pub fn dot(&self) -> String {
         let mut s = String::from("digraph flows {\n  rankdir=LR;\n");
         for (i, (kind, name)) in self.names().into_iter().enumerate() {
@@ -182,6 +287,16 @@ impl Graph {
     }
 }
 
+/// The words of [`crate::output::type_name`] for a node.
+fn kind_word(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Module => crate::output::type_name(FlowType::CommonModule),
+        NodeKind::Flow => crate::output::type_name(FlowType::InboundCall),
+        NodeKind::Queue => "queue",
+        NodeKind::Resource(r) => r.noun(),
+    }
+}
+
 pub async fn run(args: &GraphArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
     let graph = if args.from_org {
@@ -192,10 +307,15 @@ pub async fn run(args: &GraphArgs, global: &GlobalArgs, out: Printer) -> Result<
     } else {
         Graph::from_manifest(&manifest)
     };
+    if global.output == OutputFormat::Json {
+        out.json(&graph.json());
+        return Ok(());
+    }
     out.raw(
         match args.format {
             GraphFormat::Mermaid => graph.mermaid(),
             GraphFormat::Dot => graph.dot(),
+            GraphFormat::Tree => graph.tree(),
         }
         .trim_end(),
     );

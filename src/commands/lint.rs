@@ -188,6 +188,7 @@ pub async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
 
 fn print(reports: &[FileReport], output: OutputFormat) {
     if output == OutputFormat::Json {
+        crate::output::mark_json_printed();
         println!(
             "{}",
             serde_json::to_string_pretty(reports).unwrap_or_default()

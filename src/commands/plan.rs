@@ -155,7 +155,7 @@ pub fn markdown(plan: &Plan, manifest: &str) -> String {
         md.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             s.action.as_str(),
-            s.item.doc.flow_type.as_wire(),
+            crate::output::type_name(s.item.doc.flow_type),
             cell(&s.item.doc.name),
             cell(&s.reason)
         ));
@@ -180,9 +180,9 @@ fn print_substitutions(subs: &[crate::manifest::Substitution], out: Printer) {
 pub fn print_plan(plan: &Plan, out: Printer) {
     for s in &plan.steps {
         out.line(format!(
-            "  {:<10} {:<13} {}  ({})",
+            "  {:<10} {:<17} {}  ({})",
             s.action.as_str(),
-            s.item.doc.flow_type.as_wire(),
+            crate::output::type_name(s.item.doc.flow_type),
             s.item.doc.name,
             s.reason
         ));

@@ -399,11 +399,8 @@ fn version_of(flow: &Flow) -> String {
         .unwrap_or_default()
 }
 
-/// "shared flow" / "inbound call flow" / "INBOUNDCHAT flow", for messages.
+/// "common module" / "inbound call flow", for messages: the one vocabulary of
+/// [`crate::output::type_name`].
 pub fn kind(flow_type: FlowType) -> String {
-    match flow_type {
-        FlowType::CommonModule => "shared flow".into(),
-        FlowType::InboundCall => "inbound call flow".into(),
-        other => format!("{other} flow"),
-    }
+    crate::output::type_name(flow_type).to_string()
 }

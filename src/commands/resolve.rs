@@ -6,6 +6,7 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::models::{Division, Flow, FlowType, Queue};
+use crate::output::{a_type_name, type_name};
 
 /// True for `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn is_uuid(s: &str) -> bool {
@@ -24,10 +25,12 @@ pub async fn find_flow(
         return match flow {
             Some(f) if f.flow_type != flow_type => Err(Error::input(
                 format!(
-                    "flow {name_or_id} ('{}') is a {}, not a {flow_type}",
-                    f.name, f.flow_type
+                    "flow {name_or_id} ('{}') is {}, not {}",
+                    f.name,
+                    a_type_name(f.flow_type),
+                    a_type_name(flow_type)
                 ),
-                None,
+                Some(format!("pass the name or id of {}", a_type_name(flow_type))),
             )),
             other => Ok(other),
         };
@@ -42,22 +45,115 @@ pub async fn find_flow(
 
 /// The common module that parents will call: it must exist and be published.
 pub async fn published_module(client: &Client, name_or_id: &str) -> Result<Flow> {
-    let next = format!("run `flowctl create-shared --name \"{name_or_id}\"` first");
     match find_flow(client, name_or_id, FlowType::CommonModule).await? {
-        None => Err(Error::input(
-            format!(
-                "shared flow '{name_or_id}' does not exist (no common module with that name or id)"
-            ),
-            Some(next),
-        )),
+        None => {
+            let absent = absent(client, name_or_id, FlowType::CommonModule).await?;
+            Err(Error::input(
+                absent.message(name_or_id, FlowType::CommonModule),
+                Some(absent.hint(FlowType::CommonModule, &create_command(name_or_id))),
+            ))
+        }
         Some(f) if f.published_version.is_none() => Err(Error::input(
             format!(
-                "shared flow '{}' exists but has never been published",
+                "common module '{}' exists but has never been published",
                 f.name
             ),
-            Some(next),
+            Some(format!("publish it first: {}", create_command(&f.name))),
         )),
         Some(f) => Ok(f),
+    }
+}
+
+/// `flowctl create-shared --name NAME`, shell-quoted.
+fn create_command(name: &str) -> String {
+    format!(
+        "flowctl create-shared --name {}",
+        super::verify::shell_word(name)
+    )
+}
+
+/// Why a flow the user named is not there, so that the hint helps: a typo gets the close
+/// names, a flow of another type is named as such, and only a new name is offered to be
+/// created (never a typo's, never an id).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Absent {
+    /// Flows of the wanted type with names close to the one given.
+    Typo(Vec<String>),
+    /// A flow of another type has exactly this name.
+    OtherType(FlowType),
+    /// The value is an id that no flow has.
+    Id,
+    /// Nothing like it exists.
+    New,
+}
+
+/// Looks at the org's flows (every type, all pages) to say why `name_or_id` is absent.
+pub async fn absent(client: &Client, name_or_id: &str, wanted: FlowType) -> Result<Absent> {
+    if is_uuid(name_or_id) {
+        return Ok(Absent::Id);
+    }
+    // `GET /api/v2/flows` with no `type` lists every type (unverified: genesys-api.md shows
+    // it with a type). If it fails, the answer is only a less helpful hint, never an error.
+    let all = client.list_flows(&[]).await.unwrap_or_else(|e| {
+        tracing::debug!("listing flows of every type for a suggestion failed: {e}");
+        Vec::new()
+    });
+    Ok(absent_among(name_or_id, wanted, &all))
+}
+
+/// The pure part of [`absent`].
+pub fn absent_among(name: &str, wanted: FlowType, flows: &[Flow]) -> Absent {
+    if let Some(f) = flows
+        .iter()
+        .find(|f| f.name == name && f.flow_type != wanted)
+    {
+        return Absent::OtherType(f.flow_type);
+    }
+    let near = near_names(
+        name,
+        flows
+            .iter()
+            .filter(|f| f.flow_type == wanted)
+            .map(|f| f.name.as_str()),
+    );
+    if near.is_empty() {
+        Absent::New
+    } else {
+        Absent::Typo(near)
+    }
+}
+
+impl Absent {
+    /// `common module 'X' does not exist`, or what it is instead.
+    pub fn message(&self, name_or_id: &str, wanted: FlowType) -> String {
+        match self {
+            Absent::OtherType(t) => format!(
+                "'{name_or_id}' is {}, not {}",
+                a_type_name(*t),
+                a_type_name(wanted)
+            ),
+            Absent::Id => format!("no flow has the id {name_or_id}"),
+            Absent::Typo(_) | Absent::New => {
+                format!("{} '{name_or_id}' does not exist", type_name(wanted))
+            }
+        }
+    }
+
+    /// The next step; `create` is the command that would create the flow, offered only for
+    /// a new name.
+    pub fn hint(&self, wanted: FlowType, create: &str) -> String {
+        match self {
+            Absent::Typo(near) => format!(
+                "did you mean {}? (names are exact and case-sensitive)",
+                quoted_list(near)
+            ),
+            Absent::OtherType(_) => format!("pass the name or id of {}", a_type_name(wanted)),
+            Absent::Id => format!(
+                "check the id (Architect shows it in the flow's address), or pass the {}'s exact name",
+                type_name(wanted)
+            ),
+            Absent::New => format!("publish it first: {create}"),
+        }
     }
 }
 
@@ -97,14 +193,25 @@ pub async fn queue(client: &Client, name_or_id: &str) -> Result<Queue> {
 
 /// The division with exactly this name.
 pub async fn division(client: &Client, name: &str) -> Result<Division> {
-    client.find_division(name).await?.ok_or_else(|| {
-        Error::input(
-            format!("division '{name}' does not exist"),
-            Some(
-                "pass --division with an existing division name (the default one is 'Home')".into(),
-            ),
-        )
-    })
+    if let Some(d) = client.find_division(name).await? {
+        return Ok(d);
+    }
+    // The divisions listing without `name` lists them all (unverified: genesys-api.md
+    // shows it with `name`); only the suggestion depends on it.
+    let all: Vec<Division> = client
+        .get_all(&["api", "v2", "authorization", "divisions"], &[])
+        .await
+        .unwrap_or_default();
+    let near = near_names(name, all.iter().map(|d| d.name.as_str()));
+    let hint = if near.is_empty() {
+        "pass --division with an existing division name (the default one is 'Home')".to_string()
+    } else {
+        format!("did you mean {}?", quoted_list(&near))
+    };
+    Err(Error::input(
+        format!("division '{name}' does not exist"),
+        Some(hint),
+    ))
 }
 
 /// Up to three names close to `wanted` (case-insensitive edit distance or containment).
@@ -157,6 +264,43 @@ mod tests {
         );
         assert_eq!(near_names("Sale", names.into_iter()), vec!["Sales"]);
         assert!(near_names("Zzzz", names.into_iter()).is_empty());
+    }
+
+    fn flow(name: &str, t: FlowType) -> Flow {
+        serde_json::from_value(serde_json::json!({"id": name, "name": name, "type": t}))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_absent_flow_is_a_typo_another_type_or_new() {
+        let flows = [
+            flow("Shared Greeting", FlowType::CommonModule),
+            flow("Inbound Sales Flow", FlowType::InboundCall),
+        ];
+        let m = FlowType::CommonModule;
+        assert_eq!(
+            absent_among("Shared Greting", m, &flows),
+            Absent::Typo(vec!["Shared Greeting".into()])
+        );
+        assert_eq!(
+            absent_among("Inbound Sales Flow", m, &flows),
+            Absent::OtherType(FlowType::InboundCall)
+        );
+        assert_eq!(absent_among("Billing Hours", m, &flows), Absent::New);
+        let typo = Absent::Typo(vec!["Shared Greeting".into()]);
+        assert!(!typo
+            .hint(m, "flowctl create-shared --name X")
+            .contains("create-shared"));
+        assert!(!Absent::Id
+            .hint(m, "flowctl create-shared --name X")
+            .contains("create-shared"));
+        assert!(Absent::New
+            .hint(m, "flowctl create-shared --name X")
+            .contains("create-shared"));
+        assert_eq!(
+            Absent::OtherType(FlowType::InboundCall).message("Inbound Sales Flow", m),
+            "'Inbound Sales Flow' is an inbound call flow, not a common module"
+        );
     }
 
     #[test]

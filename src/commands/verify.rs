@@ -8,7 +8,7 @@
 //! before the module's latest publish is *stale*: it still runs the old copy.
 
 use super::publish::is_stale;
-use super::resolve::{self, is_uuid};
+use super::resolve::{self, is_uuid, Absent};
 use super::Session;
 use crate::cli::{GlobalArgs, OutputFormat, VerifyArgs};
 use crate::client::Client;
@@ -95,10 +95,18 @@ pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result
                 global.profile.as_deref(),
                 &crate::manifest::process_env,
             )?;
-            Spec::from_manifest(&manifest, args.wait)
+            let mut spec = Spec::from_manifest(&manifest, args.wait);
+            if let FixStyle::Manifest { vars, .. } = &mut spec.fix {
+                for (k, v) in &args.vars {
+                    vars.push("--var".into());
+                    vars.push(format!("{k}={v}"));
+                }
+            }
+            spec
         }
         None => Spec::from_args(args)?,
     };
+    let spec = spec.with_org_flags(org_flags(global));
     let session = Session::connect(global).await?;
     let result = verify(&session.client, &spec).await;
     session.close().await;
@@ -137,32 +145,125 @@ pub struct ParentSpec {
     pub others: Vec<Reference>,
 }
 
-/// How the report words the command that fixes a failure.
+/// How the report words the command that fixes a failure. Every command is shell-quoted
+/// (`shlex`), so it runs as printed, and carries the global flags that chose the org.
 #[derive(Debug, Clone)]
 pub enum FixStyle {
     /// `flowctl create-shared ...` / `flowctl create-parent ...`
-    Commands { queue: Option<String> },
-    /// `flowctl apply -f FILE`
-    Manifest { path: String },
+    Commands {
+        queue: Option<String>,
+        /// Global flags that chose the org (`--emulator`, `--profile NAME`).
+        global: Vec<String>,
+    },
+    /// `flowctl apply -f FILE [--var k=v ...]`
+    Manifest {
+        path: String,
+        global: Vec<String>,
+        /// The `--var k=v` words verify was given, which the manifest needs again.
+        vars: Vec<String>,
+    },
+}
+
+/// What the org says about a parent, so that its fix keeps it as it is: the queue its
+/// published version transfers to and its division.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub queue: Option<String>,
+    pub division: Option<String>,
+    /// The flow is not of the shape `create-parent` publishes (it calls other modules too,
+    /// or flowctl never published it), so `create-parent` would replace its content.
+    pub own_content: bool,
+}
+
+/// One shell word, quoted only when it needs to be.
+pub fn shell_word(s: &str) -> String {
+    match shlex::try_quote(s) {
+        Ok(q) => q.into_owned(),
+        // Only a NUL byte cannot be quoted; no flow or queue name holds one.
+        Err(_) => format!("{s:?}"),
+    }
+}
+
+fn command(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The global flags of `global` that choose the org, for the fix commands to carry.
+pub fn org_flags(global: &GlobalArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if global.emulator {
+        flags.push("--emulator".to_string());
+    }
+    if let Some(p) = &global.profile {
+        flags.push("--profile".to_string());
+        flags.push(p.clone());
+    }
+    flags
 }
 
 impl FixStyle {
-    fn module(&self, module: &str) -> String {
-        match self {
-            FixStyle::Commands { .. } => format!("flowctl create-shared --name \"{module}\""),
-            FixStyle::Manifest { path } => format!("flowctl apply -f {path}"),
-        }
+    fn head<'a>(global: &'a [String], words: &mut Vec<&'a str>) {
+        words.push("flowctl");
+        words.extend(global.iter().map(String::as_str));
     }
 
-    fn parent(&self, parent: &str, modules: &[String]) -> String {
+    fn module(&self, module: &str, division: Option<&str>) -> String {
+        let mut words = Vec::new();
         match self {
-            FixStyle::Commands { queue } => format!(
-                "flowctl create-parent --name \"{parent}\" --shared \"{}\" --queue \"{}\"",
-                modules.first().map(String::as_str).unwrap_or("MODULE"),
-                queue.as_deref().unwrap_or("QUEUE")
-            ),
-            FixStyle::Manifest { path } => format!("flowctl apply -f {path}"),
+            FixStyle::Commands { global, .. } => {
+                Self::head(global, &mut words);
+                words.extend(["create-shared", "--name", module]);
+                if let Some(d) = division {
+                    words.extend(["--division", d]);
+                }
+            }
+            FixStyle::Manifest { path, global, vars } => {
+                Self::head(global, &mut words);
+                words.extend(["apply", "-f", path]);
+                words.extend(vars.iter().map(String::as_str));
+            }
         }
+        command(&words)
+    }
+
+    fn parent(&self, parent: &str, modules: &[String], known: &Known) -> String {
+        let mut words = Vec::new();
+        match self {
+            FixStyle::Commands { .. } if known.own_content => {
+                return format!(
+                    "republish '{parent}' the way it was made (in Architect, or with the manifest that publishes it: `flowctl apply -f MANIFEST`); `create-parent` would replace its content with the built-in template"
+                );
+            }
+            FixStyle::Commands { queue, global } => {
+                Self::head(global, &mut words);
+                words.extend(["create-parent", "--name", parent]);
+                if let Some(m) = modules.first() {
+                    words.extend(["--shared", m]);
+                }
+                let Some(queue) = queue.as_deref().or(known.queue.as_deref()) else {
+                    // Nothing says which queue: name the missing piece rather than print a
+                    // command that would fail or guess.
+                    return format!(
+                        "{} --queue NAME (the queue it should transfer to: verify was given no --queue and the org shows none)",
+                        command(&words)
+                    );
+                };
+                words.extend(["--queue", queue]);
+                if let Some(d) = known.division.as_deref() {
+                    words.extend(["--division", d]);
+                }
+            }
+            FixStyle::Manifest { path, global, vars } => {
+                Self::head(global, &mut words);
+                words.extend(["apply", "-f", path]);
+                words.extend(vars.iter().map(String::as_str));
+            }
+        }
+        command(&words)
     }
 }
 
@@ -195,6 +296,7 @@ impl Spec {
             wait: Duration::from_secs(args.wait),
             fix: FixStyle::Commands {
                 queue: args.queue.clone(),
+                global: Vec::new(),
             },
         })
     }
@@ -216,8 +318,20 @@ impl Spec {
             wait: Duration::from_secs(wait),
             fix: FixStyle::Manifest {
                 path: manifest.path.display().to_string(),
+                global: Vec::new(),
+                vars: Vec::new(),
             },
         }
+    }
+
+    /// The fixes carry these global flags (`--emulator`, `--profile NAME`).
+    pub fn with_org_flags(mut self, flags: Vec<String>) -> Spec {
+        match &mut self.fix {
+            FixStyle::Commands { global, .. } | FixStyle::Manifest { global, .. } => {
+                *global = flags
+            }
+        }
+        self
     }
 }
 
@@ -241,22 +355,82 @@ fn unique<'a>(values: impl Iterator<Item = &'a String>) -> Vec<String> {
         .collect()
 }
 
+/// The org's flows, read once and only when something is missing, to say why.
+struct Everything<'c> {
+    client: &'c Client,
+    flows: Option<Vec<Flow>>,
+}
+
+impl Everything<'_> {
+    async fn absent(&mut self, name_or_id: &str, wanted: FlowType) -> Result<Absent> {
+        if is_uuid(name_or_id) {
+            return Ok(Absent::Id);
+        }
+        if self.flows.is_none() {
+            // Every type, for suggestions (unverified without `type`; see resolve::absent):
+            // a failure only makes the hint less helpful.
+            let all = self.client.list_flows(&[]).await.unwrap_or_else(|e| {
+                tracing::debug!("listing flows of every type for a suggestion failed: {e}");
+                Vec::new()
+            });
+            self.flows = Some(all);
+        }
+        Ok(resolve::absent_among(
+            name_or_id,
+            wanted,
+            self.flows.as_deref().unwrap_or_default(),
+        ))
+    }
+}
+
+/// The detail and the fix of an `exists` failure: a command to create the flow only when
+/// the name is new, never for a typo or an id.
+fn missing(
+    absent: &Absent,
+    name: &str,
+    wanted: FlowType,
+    create: String,
+) -> (String, Option<String>) {
+    let detail = absent.message(name, wanted);
+    let fix = match absent {
+        Absent::New => create,
+        other => other.hint(wanted, &create),
+    };
+    (detail, Some(fix))
+}
+
 pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut checks = Vec::new();
+    let mut everything = Everything {
+        client,
+        flows: None,
+    };
 
     // Each module once.
     let mut modules: HashMap<String, Flow> = HashMap::new();
     for name in unique(spec.parents.iter().flat_map(|p| p.modules.iter())) {
-        let subject = format!("shared flow '{name}'");
+        let subject = format!("common module '{name}'");
         let found = lookup(client, &name, FlowType::CommonModule).await?;
-        let fix = |n: &str| Some(spec.fix.module(n));
+        let fix = |n: &str, d: Option<&str>| Some(spec.fix.module(n, d));
         let kind = Kind {
             flow_type: FlowType::CommonModule,
             article: "a",
             noun: "common module",
         };
-        if let Some(f) = presence(&mut checks, &subject, found, kind, fix(&name), |f| {
-            fix(&f.name)
+        let absent = match found {
+            Lookup::Missing => {
+                let a = everything.absent(&name, FlowType::CommonModule).await?;
+                missing(
+                    &a,
+                    &name,
+                    FlowType::CommonModule,
+                    spec.fix.module(&name, None),
+                )
+            }
+            _ => (String::new(), None),
+        };
+        if let Some(f) = presence(&mut checks, &subject, found, kind, absent, |f| {
+            fix(&f.name, division_name(f))
         }) {
             modules.insert(name, f);
         }
@@ -335,7 +509,15 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut parents = Vec::new();
     for (p, found) in lookups {
         let subject = format!("parent '{}'", p.parent);
-        let fix = Some(spec.fix.parent(&p.parent, &p.modules));
+        let found = found?;
+        let absent = match found {
+            Lookup::Missing => {
+                let a = everything.absent(&p.parent, p.flow_type).await?;
+                let create = spec.fix.parent(&p.parent, &p.modules, &Known::default());
+                missing(&a, &p.parent, p.flow_type, create)
+            }
+            _ => (String::new(), None),
+        };
         let kind = match p.flow_type {
             FlowType::InboundCall => Kind {
                 flow_type: FlowType::InboundCall,
@@ -348,7 +530,18 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
                 noun: "flow of that type",
             },
         };
-        if let Some(f) = presence(&mut checks, &subject, found?, kind, fix.clone(), |_| fix) {
+        let fix_unpublished = |f: &Flow| {
+            Some(spec.fix.parent(
+                &p.parent,
+                &p.modules,
+                &Known {
+                    queue: None,
+                    division: division_name(f).map(str::to_string),
+                    own_content: false,
+                },
+            ))
+        };
+        if let Some(f) = presence(&mut checks, &subject, found, kind, absent, fix_unpublished) {
             let version = f
                 .published_version
                 .as_ref()
@@ -370,6 +563,10 @@ pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     };
     checks.extend(links(client, found, &parents, spec).await?);
     Ok(Report::from_checks(checks))
+}
+
+fn division_name(f: &Flow) -> Option<&str> {
+    f.division.as_ref().and_then(|d| d.name.as_deref())
 }
 
 /// A referenced thing found in the org: its id, dependency-tracking type and report label.
@@ -504,7 +701,7 @@ fn presence(
     subject: &str,
     found: Lookup,
     kind: Kind,
-    fix_missing: Option<String>,
+    (missing_detail, fix_missing): (String, Option<String>),
     fix_unpublished: impl FnOnce(&Flow) -> Option<String>,
 ) -> Option<Flow> {
     let Kind {
@@ -518,7 +715,7 @@ fn presence(
                 subject,
                 "exists",
                 CheckStatus::Fail,
-                format!("no {noun} with this name or id"),
+                missing_detail,
                 fix_missing,
             ));
             None
@@ -529,10 +726,9 @@ fn presence(
                 &format!("is {article} {noun}"),
                 CheckStatus::Fail,
                 format!(
-                    "'{}' is a {}, not {article} {}",
+                    "'{}' is {}, not {article} {noun}",
                     f.name,
-                    f.flow_type,
-                    flow_type.as_wire()
+                    crate::output::a_type_name(f.flow_type),
                 ),
                 None,
             ));
@@ -543,7 +739,7 @@ fn presence(
                 subject,
                 "exists",
                 CheckStatus::Pass,
-                format!("{} {}", flow_type.as_wire(), f.id),
+                format!("{} {}", crate::output::type_name(flow_type), f.id),
                 None,
             ));
             match &f.published_version {
@@ -662,9 +858,14 @@ async fn links(
     let mut delay = Duration::from_millis(250);
     // parent id -> links in the order of its spec (modules, then queues)
     let mut state: HashMap<String, Vec<Link>> = HashMap::new();
+    // parent id -> the queues its published version transfers to (for its fix command)
+    let mut queues_used: HashMap<String, Vec<String>> = HashMap::new();
+    // parent id -> how many common modules its published version calls
+    let mut modules_used: HashMap<String, usize> = HashMap::new();
     let settled =
         |links: Option<&Vec<Link>>| links.is_some_and(|l| l.iter().all(|x| *x == Link::Both));
     let mut build_status;
+    let _waiting = crate::progress::waiting("the dependency index to show every link", spec.wait);
     let mut consumers: Consumers;
     loop {
         build_status = client.dependency_build_status().await?.status;
@@ -738,6 +939,19 @@ async fn links(
             .await;
         for (p, deps) in consumed {
             let deps = deps?;
+            modules_used.insert(
+                p.flow.id.clone(),
+                deps.iter()
+                    .filter(|d| d.object_type.as_deref() == Some("COMMONMODULEFLOW"))
+                    .count(),
+            );
+            queues_used.insert(
+                p.flow.id.clone(),
+                deps.iter()
+                    .filter(|d| d.object_type.as_deref() == Some("QUEUE"))
+                    .filter_map(|d| d.name.clone())
+                    .collect(),
+            );
             let links = targets(p, found, &consumers)
                 .iter()
                 .map(|t| match t {
@@ -760,7 +974,23 @@ async fn links(
     let operational = build_status == "OPERATIONAL";
     let mut checks = Vec::new();
     for p in parents {
-        let fix = spec.fix.parent(&p.spec.parent, &p.spec.modules);
+        // The one queue the parent transfers to today; several (or none) leave it open.
+        let queue = match queues_used.get(&p.flow.id).map(Vec::as_slice) {
+            Some([one]) => Some(one.clone()),
+            _ => None,
+        };
+        let flowctl_made = p
+            .flow
+            .description
+            .as_deref()
+            .and_then(crate::flow::content_marker)
+            .is_some();
+        let known = Known {
+            queue,
+            division: division_name(&p.flow).map(str::to_string),
+            own_content: !flowctl_made || modules_used.get(&p.flow.id).is_some_and(|n| *n > 1),
+        };
+        let fix = spec.fix.parent(&p.spec.parent, &p.spec.modules, &known);
         let links = state.get(&p.flow.id).cloned().unwrap_or_default();
         let targets = targets(p, found, &consumers);
         for (i, target) in targets.iter().enumerate() {
@@ -786,11 +1016,11 @@ async fn links(
                 .published_version
                 .as_ref()
                 .and_then(|v| v.date_published.clone());
-            let check_name = format!("up to date with shared flow '{}'", module.name);
+            let check_name = format!("up to date with common module '{}'", module.name);
             if is_stale(&p.flow, module_published_at.as_deref()) {
                 checks.push(check(&p.subject, &check_name, CheckStatus::Fail,
                     format!(
-                        "stale: version {} was published before the shared flow's latest publish ({}), so it still runs the old copy",
+                        "stale: version {} was published before the common module's latest publish ({}), so it still runs the old copy",
                         p.version,
                         module_published_at.as_deref().unwrap_or("?")
                     ),
@@ -800,7 +1030,7 @@ async fn links(
                     &p.subject,
                     &check_name,
                     CheckStatus::Pass,
-                    "published after the shared flow's latest publish",
+                    "published after the common module's latest publish",
                     None,
                 ));
             }
@@ -823,7 +1053,7 @@ fn targets<'a>(
             .zip(consumers.modules.get(name))
             .map(|(m, c)| Target {
                 id: &m.id,
-                label: format!("calls shared flow '{}'", m.name),
+                label: format!("calls common module '{}'", m.name),
                 consumers: c,
             })
     });
@@ -912,13 +1142,17 @@ pub fn print_report(report: &Report, out: Printer) {
         OutputFormat::Json => out.json(report),
         OutputFormat::Junit => out.raw(&junit(report)),
         OutputFormat::Text | OutputFormat::Markdown => {
+            let colour = crate::output::colour_stdout();
             for c in &report.checks {
-                let tag = match c.status {
-                    CheckStatus::Pass => "PASS   ",
-                    CheckStatus::Fail => "FAIL   ",
-                    CheckStatus::Unknown => "UNKNOWN",
-                };
-                out.line(format!("{tag} {}: {}: {}", c.subject, c.check, c.detail));
+                let tag = crate::output::status_tag(
+                    match c.status {
+                        CheckStatus::Pass => "PASS",
+                        CheckStatus::Fail => "FAIL",
+                        CheckStatus::Unknown => "UNKNOWN",
+                    },
+                    colour,
+                );
+                out.tagged_line(&tag, format!("{}: {}: {}", c.subject, c.check, c.detail));
                 if let (Some(fix), false) = (&c.fix, c.status == CheckStatus::Pass) {
                     out.line(format!("        fix: {fix}"));
                 }
