@@ -157,7 +157,7 @@ fn report_error(err: &Error, format: cli::OutputFormat) {
         );
     }
     // Errors quote servers and files: no control character reaches the terminal raw.
-    let shown = output::sanitize_lines(&err.to_string(), output::MAX_LINE);
+    let shown = output::one_line_each(&err.to_string());
     eprintln!("flowctl: error: {shown}");
     if let Some(hint) = err.hint() {
         eprintln!(

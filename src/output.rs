@@ -34,14 +34,14 @@ impl Printer {
     /// A progress line on stderr, for people only (silent with `--quiet` and for JSON/JUnit).
     pub fn progress(&self, line: impl AsRef<str>) {
         if !self.quiet && self.format == OutputFormat::Text {
-            crate::progress::eprintln(&sanitize_lines(line.as_ref(), MAX_LINE));
+            crate::progress::eprintln(&one_line_each(line.as_ref()));
         }
     }
 
     /// A result line on stdout in text mode (on stderr in Markdown mode, where stdout holds
     /// only the Markdown).
     pub fn line(&self, line: impl AsRef<str>) {
-        let line = sanitize_lines(line.as_ref(), MAX_LINE);
+        let line = one_line_each(line.as_ref());
         if self.format == OutputFormat::Markdown {
             if !self.quiet {
                 eprintln!("{line}");
@@ -54,7 +54,7 @@ impl Printer {
     /// A result line whose first word flowctl styles itself (a coloured PASS/FAIL tag from
     /// [`status_tag`]): only `rest`, which quotes names, is sanitized.
     pub fn tagged_line(&self, tag: &str, rest: impl AsRef<str>) {
-        let rest = sanitize_lines(rest.as_ref(), MAX_LINE);
+        let rest = sanitize(rest.as_ref(), MAX_LINE);
         if self.format == OutputFormat::Markdown {
             if !self.quiet {
                 eprintln!("{tag} {rest}");
@@ -189,6 +189,36 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
     clean(text, max_chars, false)
 }
 
+/// What [`Printer::line`] prints: flowctl's own line breaks are kept, but a line break
+/// inside a quoted name (`'a\nb'`, as a server or a file could send it) is escaped, so a
+/// name can never start a line of its own. A quote opens a name where a word cannot
+/// continue (after a space, `(`, `:` or at the start), and closes where a word ends; an
+/// apostrophe inside a word (`don't`) is neither.
+pub fn one_line_each(text: &str) -> String {
+    if !text.contains('\n') {
+        return sanitize_lines(text, MAX_LINE);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut in_name = false;
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).and_then(|b| chars.get(b)).copied();
+        let after = chars.get(i + 1).copied();
+        let wordy = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
+        match c {
+            '\'' if !in_name && !wordy(before) => in_name = true,
+            '\'' if in_name && !wordy(after) => in_name = false,
+            '\n' if in_name => {
+                out.push_str("\\n");
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    sanitize_lines(&out, MAX_LINE)
+}
+
 /// [`sanitize`] that keeps newlines and tabs, for multi-line messages flowctl composes
 /// itself (the error chain, a report). Everything else is escaped the same way.
 pub fn sanitize_lines(text: &str, max_chars: usize) -> String {
@@ -265,6 +295,19 @@ pub fn shown_url(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_break_inside_a_quoted_name_cannot_start_a_line() {
+        let forged = "published inbound call flow 'x\nflowctl: all good, 0 errors' (id)\nnext line";
+        let shown = super::one_line_each(forged);
+        assert_eq!(
+            shown,
+            "published inbound call flow 'x\\nflowctl: all good, 0 errors' (id)\nnext line"
+        );
+        // flowctl's own lines, apostrophes in words included, are kept.
+        let own = "the job couldn't finish\n  Error: 'A' is locked\n  it's done";
+        assert_eq!(super::one_line_each(own), own);
+    }
+
     use super::*;
 
     #[test]
