@@ -463,6 +463,13 @@ impl Client {
         }
     }
 
+    /// True when some request waited for the rate limit within `recent`.
+    pub(crate) fn paced_within(&self, recent: Duration) -> bool {
+        self.inner
+            .pacer
+            .throttled_within(recent.saturating_add(Duration::from_millis(50)))
+    }
+
     pub(crate) fn journal(&self) -> Option<&journal::Journal> {
         self.inner.journal.as_ref()
     }

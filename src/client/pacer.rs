@@ -189,23 +189,24 @@ impl Window {
         // A reset past any window's length is absurd: with the window spent it is refused
         // (not slept), otherwise it only says nothing about the window's end.
         let spent = count >= allowed;
+        let was_absurd = self.absurd.is_some();
         self.absurd = (spent && reset > MAX_RESET).then_some(reset);
         let Some(end) = now.checked_add(reset.min(MAX_RESET)) else {
             return;
         };
         self.allowed = Some(allowed);
-        // The server counts fewer than we know we sent and have had answered: its window
-        // has reset since.
-        let reset_since = count < self.used.saturating_sub(self.in_flight);
+        // Answers arrive out of order, so a lower count inside a window is an older answer,
+        // never a reset: only an answer whose window ends later (or one after an absurd
+        // reset, whose end was never real) starts a new window.
         match self.ends {
-            Some(current) if end <= current + NEW_WINDOW_JUMP && !reset_since => {
+            Some(current) if end <= current + NEW_WINDOW_JUMP && !was_absurd => {
                 // The same window: its end is the earliest estimate, its use the highest.
                 self.ends = Some(current.min(end));
                 self.used = self.used.max(count);
             }
             Some(_) => {
-                // The server's window reset before the pacer saw its end: start over from
-                // the server's count (and what is still in flight, which may land in it).
+                // A new window before the pacer saw the old one end: start over from the
+                // server's count (and what is still in flight, which may land in it).
                 self.ends = Some(end);
                 self.used = count.saturating_add(self.in_flight);
             }
@@ -424,6 +425,24 @@ mod tests {
         assert_eq!(w.guard, SURPRISE_GUARD);
         let after = now + Duration::from_secs(8) + SURPRISE_GUARD;
         assert_eq!(go(&mut w, after), Slot::Go);
+    }
+
+    #[test]
+    fn answers_out_of_order_never_lower_the_count_inside_a_window() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        assert_eq!(go(&mut w, now), Slot::Go);
+        w.observe(now, headers(5, 1, 10));
+        for _ in 0..3 {
+            assert_eq!(go(&mut w, now), Slot::Go);
+        }
+        // The server counted them 2, 3, 4; the answers come back 4, 3, 2.
+        for count in [4, 3, 2] {
+            w.observe(now, headers(5, count, 10));
+        }
+        // One request is left in the window, not three.
+        assert_eq!(go(&mut w, now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
     }
 
     #[test]

@@ -183,6 +183,8 @@ async fn execute(
     let mut running = FuturesUnordered::new();
     let mut finished = 0usize;
     loop {
+        // Once per pass, not per waiting step.
+        let cap = parallel.unwrap_or_else(|| client.auto_parallel());
         // Start what is ready; skip what depends on a failure. Modules come before their
         // callers in `steps`, so one pass in order settles chains of skips.
         for i in 0..total {
@@ -228,7 +230,6 @@ async fn execute(
                 .deps
                 .iter()
                 .all(|&d| matches!(state[d], State::Done(_)));
-            let cap = parallel.unwrap_or_else(|| client.auto_parallel());
             if ready && running.len() < cap {
                 state[i] = State::Running;
                 let division = divisions.get(&step.item.division).cloned();
