@@ -9,7 +9,8 @@
 //!
 //! - **new flowctl**: this crate's binary, default settings, no flags;
 //! - **today's flowctl**: the binary named by `BENCH_OLD_FLOWCTL` (e.g. 695d14a built in its
-//!   own worktree), default settings of that version; skipped when the variable is unset;
+//!   own worktree), default settings of that version; skipped when the variable is unset
+//!   (`BENCH_NEW=0` skips the new one, to run today's alone);
 //! - **one at a time, 15 s poll**: what today's tools do (run one flow's job, poll every
 //!   15 s, then the next flow). Measured for N <= `BENCH_BASELINE_MAX` (default 30) and
 //!   modelled above it as 15 s per flow, since every flow waits at least one poll. The
@@ -303,6 +304,7 @@ fn main() {
     let concurrent = std::env::var("BENCH_BASELINE_CONCURRENT").map_or(true, |v| v != "0");
     let detail = std::env::var("BENCH_DETAIL").is_ok_and(|v| v == "1");
     let new_bin = PathBuf::from(env!("CARGO_BIN_EXE_flowctl"));
+    let run_new = std::env::var("BENCH_NEW").map_or(true, |v| v != "0");
     let old_bin = std::env::var_os("BENCH_OLD_FLOWCTL").map(PathBuf::from);
     if let Some(old) = &old_bin {
         assert!(
@@ -357,7 +359,10 @@ fn main() {
     let mut runs: Vec<Vec<(&str, Run)>> = Vec::new();
     for s in &scenarios {
         let mut these = Vec::new();
-        let mut tools: Vec<(&str, PathBuf)> = vec![("new flowctl", new_bin.clone())];
+        let mut tools: Vec<(&str, PathBuf)> = Vec::new();
+        if run_new {
+            tools.push(("new flowctl", new_bin.clone()));
+        }
         if let Some(old) = &old_bin {
             tools.push(("today's flowctl", old.clone()));
         }
