@@ -1,33 +1,77 @@
-//! `cargo bench --bench apply`: how close `flowctl apply` gets to the floor the API allows.
+//! `cargo bench --bench apply`: how close `flowctl apply` gets to the floor the API allows
+//! (issue 15, item 4).
 //!
-//! For one module and N callers (N = 10, 30, 100, 300; override with `BENCH_SIZES=10,30`),
-//! the release binary applies a manifest against the emulator with realistic settings: 65 ms
-//! per request (the middle of 30-100 ms), 2 s Architect jobs, 300 requests per 60 s per
-//! token. It prints wall time, the floor (max(two job times, API requests ÷ rate)), their
-//! ratio, API requests per flow, 429s and peak memory. Then the same work is done one flow
-//! at a time with a 15 s poll, as CX-as-Code and the CI/CD blueprint do: measured for
-//! N <= `BENCH_BASELINE_MAX` (default 30), and modelled above it, since one flow at a time
-//! takes 15 s per flow (75 minutes for 300).
+//! One run prints one table. For one module and N callers (N = 30, 300, 1,000; override with
+//! `BENCH_SIZES=30,300`) the release binary applies a manifest against the emulator with
+//! 30 ms per request, 2 s Architect jobs and 300 requests per 60 s per token; then once more
+//! for `BENCH_SMALL` callers (default 60; `0` skips it) against a small window of 60
+//! requests per 10 s. Each run reports, side by side:
+//!
+//! - **new flowctl**: this crate's binary, default settings, no flags;
+//! - **today's flowctl**: the binary named by `BENCH_OLD_FLOWCTL` (e.g. 695d14a built in its
+//!   own worktree), default settings of that version; skipped when the variable is unset
+//!   (`BENCH_NEW=0` skips the new one, to run today's alone);
+//! - **one at a time, 15 s poll**: what today's tools do (run one flow's job, poll every
+//!   15 s, then the next flow). Measured for N <= `BENCH_BASELINE_MAX` (default 30) and
+//!   modelled above it as 15 s per flow, since every flow waits at least one poll. The
+//!   measured baseline runs alongside the flowctl runs on its own emulator and token (it
+//!   sleeps almost all the time); `BENCH_BASELINE_CONCURRENT=0` runs it on its own first.
+//!
+//! Columns: wall time; the floor, max(two job times, ⌊(requests − 1) ÷ allowed⌋ windows) for
+//! the API requests that run made (a fixed window lets its first `allowed` requests through
+//! at once); wall ÷ floor; API requests (`/api/v2`, so not the token or the presigned
+//! upload) per flow; 429 share; the flowctl process's peak resident set (`wait4` of that
+//! child). `BENCH_DETAIL=1` also prints each run's requests by kind. Timing stays here,
+//! never in a test.
 
 use flowctl::client::Client;
 use flowctl::config::Config;
 use flowctl::emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use flowctl::flow::{render_parent, render_shared, ParentTemplate, SharedTemplate};
 use flowctl::models::JobStatus;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const LATENCY: Duration = Duration::from_millis(65);
+const LATENCY: Duration = Duration::from_millis(30);
 const JOB: Duration = Duration::from_secs(2);
-const RATE: u32 = 300;
-const WINDOW: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_secs(15);
 
-fn emulator_config() -> EmulatorConfig {
+/// A rate limit: `allowed` API requests per `window` per token.
+#[derive(Clone, Copy)]
+struct Limit {
+    allowed: u32,
+    window: Duration,
+}
+
+const NORMAL: Limit = Limit {
+    allowed: 300,
+    window: Duration::from_secs(60),
+};
+const SMALL: Limit = Limit {
+    allowed: 60,
+    window: Duration::from_secs(10),
+};
+
+impl Limit {
+    fn label(self) -> String {
+        format!("{} per {} s", self.allowed, self.window.as_secs())
+    }
+
+    /// max(two job times, the windows that must pass before `requests` have all been sent).
+    fn floor(self, requests: usize) -> Duration {
+        let windows =
+            u32::try_from(requests.saturating_sub(1) / self.allowed as usize).unwrap_or(u32::MAX);
+        (self.window * windows).max(JOB * 2)
+    }
+}
+
+fn emulator_config(limit: Limit) -> EmulatorConfig {
     EmulatorConfig {
         latency: LATENCY,
         job_time: JOB,
-        rate_limit: RATE,
-        rate_window: WINDOW,
+        rate_limit: limit.allowed,
+        rate_window: limit.window,
         ..EmulatorConfig::default()
     }
 }
@@ -37,96 +81,119 @@ fn manifest(n: usize) -> String {
         "modules:\n  - name: Bench Module\n    greeting: Hello from the benchmark\nflows:\n",
     );
     for i in 0..n {
-        s.push_str(&format!("  - name: Bench Caller {i:03}\n    modules: [Bench Module]\n    queue: General Support\n"));
+        s.push_str(&format!(
+            "  - name: Bench Caller {i:04}\n    modules: [Bench Module]\n    queue: General Support\n"
+        ));
     }
     s
 }
 
-/// Peak resident set of all waited-for children, in MiB.
-fn children_peak_mib() -> f64 {
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct we own.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    if rc == 0 {
-        usage.ru_maxrss as f64 / 1024.0
-    } else {
-        f64::NAN
-    }
-}
-
-struct Row {
-    n: usize,
+/// What one flowctl process did.
+struct Run {
     wall: Duration,
-    floor: Duration,
-    strict: Duration,
+    /// Exit code; `None` when killed by a signal.
+    code: Option<i32>,
+    peak_mib: f64,
     api_requests: usize,
     throttled: usize,
-    peak_mib: f64,
-    baseline: Option<(Duration, bool)>,
+    by_kind: BTreeMap<String, usize>,
+    stderr_tail: String,
 }
 
-async fn flowctl_apply(n: usize) -> Row {
-    let emulator = Emulator::start(emulator_config()).await.expect("emulator");
+/// Runs `bin apply -f manifest` and waits for it with `wait4`, so the peak resident set is
+/// this child's alone (`RUSAGE_CHILDREN` would keep the largest of all earlier runs).
+// The child is reaped by `wait4`, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_child(bin: &Path, base: &str, dir: &Path, manifest: &Path) -> (Duration, Option<i32>, f64) {
+    let stderr = std::fs::File::create(dir.join("stderr.txt")).expect("stderr file");
+    let start = Instant::now();
+    let child = std::process::Command::new(bin)
+        .args(["-q", "apply", "-f"])
+        .arg(manifest)
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .env("GENESYS_API_BASE_URL", base)
+        .env("GENESYS_CLIENT_ID", DEFAULT_CLIENT_ID)
+        .env("GENESYS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        .spawn()
+        .expect("run flowctl");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    let mut status: libc::c_int = 0;
+    // SAFETY: both structs are ours; the child is reaped here rather than by `Child::wait`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(rc, pid, "wait4: {}", std::io::Error::last_os_error());
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // Linux reports ru_maxrss in KiB.
+    (wall, code, usage.ru_maxrss as f64 / 1024.0)
+}
+
+/// `GET /api/v2/flows/0a1b…/versions` → `GET /api/v2/flows/{id}/versions`.
+fn kind(method: &str, path: &str) -> String {
+    let shape: Vec<&str> = path
+        .split('/')
+        .map(|seg| {
+            if seg.len() >= 16 && seg.chars().any(|c| c.is_ascii_digit()) {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect();
+    format!("{method} {}", shape.join("/"))
+}
+
+async fn apply(bin: PathBuf, n: usize, limit: Limit) -> Run {
+    let emulator = Emulator::start(emulator_config(limit))
+        .await
+        .expect("emulator");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("flows.yaml");
     std::fs::write(&path, manifest(n)).expect("manifest");
-    let bin = env!("CARGO_BIN_EXE_flowctl");
     let base = emulator.base_url();
-    let start = Instant::now();
-    let status = tokio::task::spawn_blocking({
-        let path = path.clone();
+    let (wall, code, peak_mib) = tokio::task::spawn_blocking({
         let dir = dir.path().to_path_buf();
-        move || {
-            std::process::Command::new(bin)
-                .args(["-q", "--no-token-cache", "apply", "-f"])
-                .arg(&path)
-                .args([
-                    "--parallel",
-                    &std::env::var("BENCH_PARALLEL").unwrap_or_else(|_| "8".into()),
-                ])
-                .stdout(std::process::Stdio::null())
-                .current_dir(&dir)
-                .env_clear()
-                .env("HOME", &dir)
-                .env("GENESYS_API_BASE_URL", base)
-                .env("GENESYS_CLIENT_ID", DEFAULT_CLIENT_ID)
-                .env("GENESYS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-                .status()
-                .expect("run flowctl")
-        }
+        move || run_child(&bin, &base, &dir, &path)
     })
     .await
     .expect("join");
-    let wall = start.elapsed();
-    assert!(status.success(), "apply of {n} callers failed");
     let requests = emulator.requests();
     let api: Vec<_> = requests
         .iter()
         .filter(|(_, p, _)| p.starts_with("/api/v2"))
         .collect();
-    let throttled = api.iter().filter(|(_, _, s)| *s == 429).count();
-    // The issue's floor: max(two job times, requests ÷ rate). A fixed window also lets the
-    // first `RATE` requests through at once, so the strict floor counts only the windows
-    // that must pass: max(two job times, ⌊(requests − 1) ÷ rate⌋ windows).
-    let by_rate = WINDOW.mul_f64(api.len() as f64 / RATE as f64);
-    let floor = by_rate.max(JOB * 2);
-    let strict = (WINDOW * ((api.len().saturating_sub(1)) as u32 / RATE)).max(JOB * 2);
+    let mut by_kind = BTreeMap::new();
+    for (m, p, s) in &api {
+        let k = if *s == 429 {
+            format!("{} (429)", kind(m, p))
+        } else {
+            kind(m, p)
+        };
+        *by_kind.entry(k).or_insert(0) += 1;
+    }
+    let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
+    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
     emulator.shutdown().await;
-    Row {
-        n,
+    Run {
         wall,
-        floor,
-        strict,
+        code,
+        peak_mib,
         api_requests: api.len(),
-        throttled,
-        peak_mib: children_peak_mib(),
-        baseline: None,
+        throttled: api.iter().filter(|(_, _, s)| *s == 429).count(),
+        by_kind,
+        stderr_tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
     }
 }
 
 /// Today's tools: one flow at a time, run its job (which creates the flow), poll every 15 s.
-async fn one_at_a_time(n: usize) -> Duration {
-    let emulator = Emulator::start(emulator_config()).await.expect("emulator");
+async fn one_at_a_time(n: usize, limit: Limit) -> Duration {
+    let emulator = Emulator::start(emulator_config(limit))
+        .await
+        .expect("emulator");
     let config = Config::for_emulator(
         &emulator.base_url(),
         DEFAULT_CLIENT_ID,
@@ -145,7 +212,7 @@ async fn one_at_a_time(n: usize) -> Duration {
     for i in 0..n {
         docs.push(
             render_parent(&ParentTemplate {
-                name: format!("Bench Caller {i:03}"),
+                name: format!("Bench Caller {i:04}"),
                 description: None,
                 division: "Home".into(),
                 language: "en-us".into(),
@@ -180,60 +247,180 @@ async fn one_at_a_time(n: usize) -> Duration {
     wall
 }
 
+struct Scenario {
+    n: usize,
+    limit: Limit,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+fn row(s: &Scenario, tool: &str, run: &Run, one_at_a_time: Option<Duration>) -> String {
+    let flows = (s.n + 1) as f64;
+    let floor = s.limit.floor(run.api_requests);
+    let outcome = match run.code {
+        Some(0) => String::new(),
+        Some(c) => format!(" (failed, exit {c})"),
+        None => " (killed)".to_string(),
+    };
+    let speedup = one_at_a_time
+        .map(|b| format!("{:.0}x", b.as_secs_f64() / run.wall.as_secs_f64()))
+        .unwrap_or_default();
+    format!(
+        "| {} | {} | {}{} | {} | {} | {:.2} | {} | {:.2} | {} ({:.2}%) | {:.1} MiB | {} |",
+        s.n,
+        s.limit.label(),
+        tool,
+        outcome,
+        secs(run.wall),
+        secs(floor),
+        run.wall.as_secs_f64() / floor.as_secs_f64(),
+        run.api_requests,
+        run.api_requests as f64 / flows,
+        run.throttled,
+        100.0 * run.throttled as f64 / run.api_requests.max(1) as f64,
+        run.peak_mib,
+        speedup,
+    )
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "10,30,100,300".into())
+        .unwrap_or_else(|_| "30,300,1000".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
+        .filter(|&n| n > 0)
         .collect();
-    let baseline_max: usize = std::env::var("BENCH_BASELINE_MAX")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
+    let small = env_usize("BENCH_SMALL", 60);
+    let baseline_max = env_usize("BENCH_BASELINE_MAX", 30);
+    let concurrent = std::env::var("BENCH_BASELINE_CONCURRENT").map_or(true, |v| v != "0");
+    let detail = std::env::var("BENCH_DETAIL").is_ok_and(|v| v == "1");
+    let new_bin = PathBuf::from(env!("CARGO_BIN_EXE_flowctl"));
+    let run_new = std::env::var("BENCH_NEW").map_or(true, |v| v != "0");
+    let old_bin = std::env::var_os("BENCH_OLD_FLOWCTL").map(PathBuf::from);
+    if let Some(old) = &old_bin {
+        assert!(
+            old.is_file(),
+            "BENCH_OLD_FLOWCTL={} is not a file",
+            old.display()
+        );
+    }
+
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    if small > 0 {
+        scenarios.push(Scenario {
+            n: small,
+            limit: SMALL,
+        });
+    }
+    scenarios.extend(sizes.iter().map(|&n| Scenario { n, limit: NORMAL }));
+
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let mut rows = Vec::new();
-    for &n in &sizes {
-        eprintln!("apply: 1 module + {n} callers ...");
-        let mut row = rt.block_on(flowctl_apply(n));
-        if n <= baseline_max {
-            eprintln!("one flow at a time, 15 s poll: 1 module + {n} callers ...");
-            row.baseline = Some((rt.block_on(one_at_a_time(n)), true));
+
+    // The measured baselines: sleep-bound, so they can run beside the flowctl runs.
+    let measured: Vec<(usize, usize)> = scenarios
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.n <= baseline_max)
+        .map(|(i, s)| (i, s.n))
+        .collect();
+    let baseline_task = {
+        let limits: Vec<Limit> = measured.iter().map(|&(i, _)| scenarios[i].limit).collect();
+        let measured = measured.clone();
+        let task = async move {
+            let mut out = BTreeMap::new();
+            for (&(i, n), limit) in measured.iter().zip(limits) {
+                eprintln!("one flow at a time, 15 s poll: 1 module + {n} callers ...");
+                let wall = one_at_a_time(n, limit).await;
+                eprintln!("  one at a time, {n} callers: {}", secs(wall));
+                out.insert(i, wall);
+            }
+            out
+        };
+        if concurrent {
+            Some(rt.spawn(task))
         } else {
-            // Each flow waits for at least one 15 s poll; requests are few and unthrottled.
-            row.baseline = Some((POLL * (n as u32 + 1), false));
+            let done = rt.block_on(task);
+            Some(rt.spawn(async move { done }))
         }
-        rows.push(row);
+    };
+
+    let mut runs: Vec<Vec<(&str, Run)>> = Vec::new();
+    for s in &scenarios {
+        let mut these = Vec::new();
+        let mut tools: Vec<(&str, PathBuf)> = Vec::new();
+        if run_new {
+            tools.push(("new flowctl", new_bin.clone()));
+        }
+        if let Some(old) = &old_bin {
+            tools.push(("today's flowctl", old.clone()));
+        }
+        for (tool, bin) in tools {
+            eprintln!(
+                "{tool}: 1 module + {} callers, {} ...",
+                s.n,
+                s.limit.label()
+            );
+            let run = rt.block_on(apply(bin, s.n, s.limit));
+            eprintln!("  {}", row(s, tool, &run, None));
+            if run.code != Some(0) {
+                eprintln!("  stderr: {}", run.stderr_tail);
+            }
+            these.push((tool, run));
+        }
+        runs.push(these);
     }
+    let baselines = baseline_task
+        .map(|t| rt.block_on(t).expect("baseline task"))
+        .unwrap_or_default();
+
     println!(
-        "settings: {} ms per request, {} s jobs, {RATE} requests per {} s per token",
+        "settings: {} ms per request, {} s jobs; 1 module + N callers; default settings, no flags",
         LATENCY.as_millis(),
         JOB.as_secs(),
-        WINDOW.as_secs()
     );
     println!();
-    println!("| callers | wall | floor | wall/floor | strict floor | wall/strict | API requests per flow | 429s | peak memory | one at a time, 15 s poll | speed-up |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in rows {
-        let flows = (r.n + 1) as f64;
-        let (base, measured) = r.baseline.unwrap_or((Duration::ZERO, false));
+    println!("| callers | rate limit | tool | wall | floor | wall/floor | API requests | per flow | 429s | peak memory | one at a time ÷ wall |");
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, (s, these)) in scenarios.iter().zip(&runs).enumerate() {
+        let (base, label) = match baselines.get(&i) {
+            Some(&wall) => (wall, "measured"),
+            None => (POLL * (s.n as u32 + 1), "modelled"),
+        };
+        for (tool, run) in these {
+            println!("{}", row(s, tool, run, Some(base)));
+        }
         println!(
-            "| {} | {:.1} s | {:.1} s | {:.2} | {:.1} s | {:.2} | {:.2} | {} ({:.2}%) | {:.1} MiB | {:.0} s{} | {:.1}x |",
-            r.n,
-            r.wall.as_secs_f64(),
-            r.floor.as_secs_f64(),
-            r.wall.as_secs_f64() / r.floor.as_secs_f64(),
-            r.strict.as_secs_f64(),
-            r.wall.as_secs_f64() / r.strict.as_secs_f64(),
-            r.api_requests as f64 / flows,
-            r.throttled,
-            100.0 * r.throttled as f64 / r.api_requests.max(1) as f64,
-            r.peak_mib,
-            base.as_secs_f64(),
-            if measured { "" } else { " (modelled)" },
-            base.as_secs_f64() / r.wall.as_secs_f64(),
+            "| {} | {} | one at a time, 15 s poll | {} ({label}) | | | | | | | |",
+            s.n,
+            s.limit.label(),
+            secs(base),
         );
+    }
+    if detail {
+        for (s, these) in scenarios.iter().zip(&runs) {
+            for (tool, run) in these {
+                println!();
+                println!(
+                    "{tool}, {} callers, {}: requests by kind",
+                    s.n,
+                    s.limit.label()
+                );
+                for (k, c) in &run.by_kind {
+                    println!("  {c:6}  {k}");
+                }
+            }
+        }
     }
 }
