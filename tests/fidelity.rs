@@ -467,3 +467,32 @@ async fn a_rerun_right_after_kill_9_waits_for_the_killed_runs_jobs() {
     }
     assert_eq!(org.emulator.flows().len(), 4);
 }
+
+/// Issue 19: whatever the variable is called, the access token never fills a placeholder.
+#[tokio::test]
+async fn the_access_token_is_refused_as_a_placeholder_value() {
+    let org = Org::new().await;
+    assert_eq!(org.flowctl(&["whoami"]).await.code, 0);
+    let cache = org.path().join("cache").join("flowctl");
+    let file = std::fs::read_dir(&cache)
+        .expect("token cache")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_file())
+        .expect("cache file");
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+    let token = cached["access_token"].as_str().expect("token").to_string();
+    let path = write(
+        &org,
+        "flows.yaml",
+        "modules:\n  - name: Leaky Module\n    greeting: \"{{greeting}}\"\n",
+    );
+    let r = org
+        .flowctl_env(&["apply", "-f", &path], &[("FLOWCTL_VAR_greeting", &token)])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("access token"), "{r:?}");
+    assert!(!r.stderr.contains(&token) && !r.stdout.contains(&token));
+    assert!(org.emulator.flows().is_empty(), "nothing was published");
+}

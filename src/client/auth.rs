@@ -139,6 +139,15 @@ impl Auth {
             .unwrap_or_else(|_| format!("{}oauth/token", self.login_base))
     }
 
+    /// True when `value` is the access token in use (for refusing it as a placeholder's
+    /// value). Compares only with the token already in memory.
+    pub async fn is_current_token(&self, value: &str) -> bool {
+        let guard = self.token.lock().await;
+        guard
+            .as_ref()
+            .is_some_and(|t| !value.is_empty() && t.access_token.expose_secret() == value)
+    }
+
     /// A valid token: from memory, the cache, or a fetch (one at a time).
     pub async fn token(
         &self,

@@ -463,6 +463,12 @@ impl Client {
         }
     }
 
+    /// True when `value` is this client's access token (a placeholder must never carry it
+    /// into a flow).
+    pub async fn is_access_token(&self, value: &str) -> bool {
+        self.inner.auth.is_current_token(value).await
+    }
+
     /// True when some request waited for the rate limit within `recent`.
     pub(crate) fn paced_within(&self, recent: Duration) -> bool {
         self.inner

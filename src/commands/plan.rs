@@ -352,6 +352,20 @@ pub async fn make_plan_with(
     manifest: &Manifest,
     options: PlanOptions,
 ) -> Result<Plan> {
+    // The client secret is refused when the manifest loads; the token is known only now.
+    for sub in &manifest.substitutions {
+        if client.is_access_token(&sub.value).await {
+            return Err(Error::input(
+                format!(
+                    "{}: the value of {{{{{}}}}} (from {}) is the OAuth access token; a token never goes into a flow",
+                    manifest.path.display(),
+                    sub.key,
+                    sub.source
+                ),
+                Some("set that placeholder to the value the flow needs; nothing was sent".into()),
+            ));
+        }
+    }
     let existing = org_flows(client, manifest).await?;
 
     let mut problems = Vec::new();
