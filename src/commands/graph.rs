@@ -20,19 +20,6 @@ pub enum NodeKind {
     Resource(RefKind),
 }
 
-/// Dependency-tracking resource types `--from-org` asks for: modules, queues, bot flows
-/// and the resources flows reference (the SDK's enum names).
-const CONSUMED_TYPES: &[&str] = &[
-    "COMMONMODULEFLOW",
-    "QUEUE",
-    "BOTFLOW",
-    "DIGITALBOTFLOW",
-    "SCHEDULEGROUP",
-    "DATATABLE",
-    "DATAACTION",
-    "USERPROMPT",
-];
-
 /// The graph node for a dependency-tracking object type.
 fn kind_of_object(object_type: Option<&str>) -> NodeKind {
     match object_type {
@@ -122,7 +109,7 @@ impl Graph {
                     &flow.id,
                     &version.id,
                     flow.flow_type.object_type().unwrap_or_default(),
-                    CONSUMED_TYPES,
+                    crate::flow::REFERENCE_TYPES,
                 )
                 .await?;
             for d in consumed {

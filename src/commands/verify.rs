@@ -670,22 +670,6 @@ struct Consumers {
     others: HashMap<(RefKind, String), HashMap<String, Dependency>>,
 }
 
-/// The resource types `consumedresources` is asked for: modules, queues and everything
-/// else a flow references (the SDK's enum names).
-const CONSUMED_TYPES: &[&str] = &[
-    "COMMONMODULEFLOW",
-    "QUEUE",
-    "BOTFLOW",
-    "DIGITALBOTFLOW",
-    "SCHEDULEGROUP",
-    "DATATABLE",
-    "DATAACTION",
-    "USERPROMPT",
-    "INBOUNDCALLFLOW",
-    "INQUEUECALLFLOW",
-    "SECURECALLFLOW",
-];
-
 /// The kind of flow a check expects, as the report words it.
 #[derive(Clone, Copy)]
 struct Kind {
@@ -850,6 +834,14 @@ async fn links(
         modules, queues, ..
     } = found;
     let module_object = FlowType::CommonModule.object_type().unwrap_or_default();
+    // What a parent's published version is asked to have consumed: every kind of
+    // reference, and the flows it may transfer to.
+    let consumed_types = [
+        crate::flow::REFERENCE_TYPES,
+        crate::flow::TRANSFER_TARGET_TYPES,
+    ]
+    .concat();
+    let consumed_types = consumed_types.as_slice();
     // Checked, and at most a day (as `--wait` allows): `Instant + u64::MAX s` panics.
     let now = Instant::now();
     let deadline = now
@@ -928,7 +920,7 @@ async fn links(
                         &p.flow.id,
                         &p.version,
                         p.flow.flow_type.object_type().unwrap_or_default(),
-                        CONSUMED_TYPES,
+                        consumed_types,
                     )
                     .await
                     .map_err(Error::from);

@@ -108,6 +108,23 @@ impl RefKind {
     }
 }
 
+/// The dependency-tracking resource types of what a flow can use (the SDK's enum names):
+/// modules, queues, bot flows and the resources of [`RefKind`].
+pub const REFERENCE_TYPES: &[&str] = &[
+    "COMMONMODULEFLOW",
+    "QUEUE",
+    "BOTFLOW",
+    "DIGITALBOTFLOW",
+    "SCHEDULEGROUP",
+    "DATATABLE",
+    "DATAACTION",
+    "USERPROMPT",
+];
+
+/// The flow types a `transferToFlow` target usually has, as dependency-tracking types.
+pub const TRANSFER_TARGET_TYPES: &[&str] =
+    &["INBOUNDCALLFLOW", "INQUEUECALLFLOW", "SECURECALLFLOW"];
+
 /// One named thing a flow uses, and the action that uses it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reference {
