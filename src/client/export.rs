@@ -189,21 +189,18 @@ impl Client {
         let policy = self.policy();
         let start = Instant::now();
         let mut attempt = 0;
-        // The query of a presigned URL is a credential: never show it.
-        let shown = url.split('?').next().unwrap_or_default().to_string();
+        // Held to the https-or-loopback rule like an upload, and never shown with its query
+        // (a credential) or user info.
+        let target = super::storage_url(url, "export download URL")?;
+        let shown = super::shown_url(url);
         loop {
             attempt += 1;
-            let err = match self.http().get(url).send().await {
+            let err = match self.http().get(target.clone()).send().await {
                 Ok(resp) if resp.status().is_success() => {
-                    if resp
-                        .content_length()
-                        .is_some_and(|n| n > MAX_DOWNLOAD as u64)
-                    {
-                        return Err(too_big(&shown));
-                    }
-                    match resp.bytes().await {
-                        Ok(b) if b.len() > MAX_DOWNLOAD => return Err(too_big(&shown)),
-                        Ok(b) => return Ok(b.to_vec()),
+                    // Read no further than the bound (a larger declared length is not read).
+                    match super::read_bounded(resp, MAX_DOWNLOAD).await {
+                        Ok(b) if b.truncated => return Err(too_big(&shown)),
+                        Ok(b) => return Ok(b.bytes),
                         Err(e) => ClientError::Network {
                             method: "GET".into(),
                             url: shown.clone(),
@@ -212,22 +209,13 @@ impl Client {
                     }
                 }
                 Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let body = resp.bytes().await.unwrap_or_default();
-                    ClientError::from(super::ApiError {
-                        method: "GET".into(),
-                        path: shown.clone(),
-                        status,
-                        code: String::new(),
-                        message: format!(
-                            "the download of the exported flows was refused: {}",
-                            super::auth::excerpt(&body)
-                        ),
-                        context_id: None,
-                        correlation_id: None,
-                        retry_after: None,
-                        body: None,
-                    })
+                    super::storage_refusal(
+                        "GET",
+                        &shown,
+                        "the download of the exported flows",
+                        resp,
+                    )
+                    .await
                 }
                 Err(e) => ClientError::Network {
                     method: "GET".into(),

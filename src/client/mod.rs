@@ -618,13 +618,45 @@ pub fn check_url(what: &'static str, url: &Url) -> ClientResult<()> {
 
 /// The presigned upload URL of a job registration, held to [`check_url`].
 pub(crate) fn upload_url(text: &str) -> ClientResult<Url> {
+    storage_url(text, "presigned upload URL")
+}
+
+/// A storage URL the API handed out (an upload's, an export's download), held to the same
+/// rule as every URL flowctl sends to: https, or http to loopback; no user info.
+pub(crate) fn storage_url(text: &str, what: &'static str) -> ClientResult<Url> {
     let url = Url::parse(text.trim()).map_err(|e| ClientError::UnsafeUrl {
-        what: "presigned upload URL",
+        what,
         url: shown_url(text),
         reason: format!("it is not a URL ({e})"),
     })?;
-    check_url("presigned upload URL", &url)?;
+    check_url(what, &url)?;
     Ok(url)
+}
+
+/// A storage request (a presigned upload or download) that was refused, as an API error:
+/// its status and the start of its (bounded) body, the URL shown without its query.
+pub(crate) async fn storage_refusal(
+    method: &str,
+    shown: &str,
+    what: &str,
+    resp: reqwest::Response,
+) -> ClientError {
+    let status = resp.status().as_u16();
+    let body = read_bounded(resp, MAX_SMALL_BODY)
+        .await
+        .map(|b| b.bytes)
+        .unwrap_or_default();
+    ClientError::from(ApiError {
+        method: method.into(),
+        path: shown.to_string(),
+        status,
+        code: String::new(),
+        message: format!("{what} was refused: {}", auth::excerpt(&body)),
+        context_id: None,
+        correlation_id: None,
+        retry_after: None,
+        body: None,
+    })
 }
 
 /// Maps a non-2xx answer to [`ApiError`], tolerating bodies that are not the Genesys shape.

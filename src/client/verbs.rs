@@ -236,25 +236,8 @@ impl Client {
             let err = match req.send().await {
                 Ok(resp) if resp.status().as_u16() == 200 => return Ok(()),
                 Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let body = super::read_bounded(resp, super::MAX_SMALL_BODY)
+                    super::storage_refusal("PUT", &shown, "the upload of the flow's YAML", resp)
                         .await
-                        .map(|b| b.bytes)
-                        .unwrap_or_default();
-                    ClientError::from(super::ApiError {
-                        method: "PUT".into(),
-                        path: shown.clone(),
-                        status,
-                        code: String::new(),
-                        message: format!(
-                            "the upload of the flow's YAML was refused: {}",
-                            super::auth::excerpt(&body)
-                        ),
-                        context_id: None,
-                        correlation_id: None,
-                        retry_after: None,
-                        body: None,
-                    })
                 }
                 Err(e) => ClientError::Network {
                     method: "PUT".into(),
