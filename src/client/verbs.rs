@@ -470,6 +470,17 @@ impl Client {
         .await
     }
 
+    /// The flows whose published version calls the common module `module_id`
+    /// (`consumingresources`, `flowFilter=published`; all pages).
+    pub async fn module_callers(&self, module_id: &str) -> ClientResult<Vec<Dependency>> {
+        self.consuming_resources(
+            module_id,
+            FlowType::CommonModule.object_type().unwrap_or_default(),
+            Some("published"),
+        )
+        .await
+    }
+
     /// `GET /api/v2/architect/dependencytracking/build`.
     pub async fn dependency_build_status(&self) -> ClientResult<DependencyStatus> {
         self.get(

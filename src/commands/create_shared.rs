@@ -75,13 +75,7 @@ pub struct StaleCaller {
 
 /// The module's callers, from dependency tracking (their published versions).
 pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<StaleCaller>> {
-    let consumers = client
-        .consuming_resources(
-            &module.id,
-            FlowType::CommonModule.object_type().unwrap_or_default(),
-            Some("published"),
-        )
-        .await?;
+    let consumers = client.module_callers(&module.id).await?;
     if consumers.is_empty() {
         return Ok(Vec::new());
     }

@@ -113,13 +113,7 @@ async fn picture(session: &Session) -> Result<String> {
     let mut graph = Graph::default();
     for m in client.list_flows(&[FlowType::CommonModule]).await? {
         let module = graph.node(NodeKind::Module, &m.name);
-        let callers = client
-            .consuming_resources(
-                &m.id,
-                FlowType::CommonModule.object_type().unwrap_or_default(),
-                Some("published"),
-            )
-            .await?;
+        let callers = client.module_callers(&m.id).await?;
         for c in callers {
             let caller = graph.node(NodeKind::Flow, c.name.as_deref().unwrap_or(&c.id));
             graph.edge(caller, module);

@@ -505,13 +505,7 @@ pub async fn make_plan_with(
         if step.item.doc.flow_type != FlowType::CommonModule {
             continue;
         }
-        let consumers = client
-            .consuming_resources(
-                &module.id,
-                FlowType::CommonModule.object_type().unwrap_or_default(),
-                Some("published"),
-            )
-            .await?;
+        let consumers = client.module_callers(&module.id).await?;
         for c in consumers {
             let name = c.name.clone().unwrap_or_else(|| c.id.clone());
             if !in_manifest.contains(name.as_str()) {

@@ -833,7 +833,6 @@ async fn links(
     let Found {
         modules, queues, ..
     } = found;
-    let module_object = FlowType::CommonModule.object_type().unwrap_or_default();
     // What a parent's published version is asked to have consumed: every kind of
     // reference, and the flows it may transfer to.
     let consumed_types = [
@@ -863,9 +862,7 @@ async fn links(
         build_status = client.dependency_build_status().await?.status;
         consumers = Consumers::default();
         for (name, m) in modules {
-            let c = client
-                .consuming_resources(&m.id, module_object, Some("published"))
-                .await?;
+            let c = client.module_callers(&m.id).await?;
             consumers.modules.insert(
                 name.clone(),
                 c.into_iter().map(|d| (d.id.clone(), d)).collect(),
