@@ -282,6 +282,11 @@ pub struct PlanArgs {
     /// of reading the published content back (fewer requests; misses edits made in the UI).
     #[arg(long)]
     pub no_drift: bool,
+    /// Read back every flow in the drift check, also those whose published version
+    /// flowctl's own OAuth client made with the content its marker names (which are
+    /// skipped by default). Use it when other tools publish with the same OAuth client.
+    #[arg(long, conflicts_with = "no_drift")]
+    pub full_drift: bool,
     /// Show how each flow changed in the org differs from the manifest (a unified diff).
     #[arg(long, conflicts_with = "no_drift")]
     pub diff: bool,
@@ -304,6 +309,11 @@ pub struct ApplyArgs {
     /// of reading the published content back (fewer requests; misses edits made in the UI).
     #[arg(long)]
     pub no_drift: bool,
+    /// Read back every flow in the drift check, also those whose published version
+    /// flowctl's own OAuth client made with the content its marker names (which are
+    /// skipped by default). Use it when other tools publish with the same OAuth client.
+    #[arg(long, conflicts_with = "no_drift")]
+    pub full_drift: bool,
 }
 
 #[derive(Debug, Clone, Args)]

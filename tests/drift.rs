@@ -211,13 +211,57 @@ async fn no_drift_trusts_the_marker_and_sends_no_export_job() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_drift_check_batches_every_flow_into_one_export_job() {
+async fn flows_flowctl_published_last_are_not_exported_but_a_ui_edit_is() {
     let (org, path) = applied().await;
     let before = count(&org, "POST", "/api/v2/flows/export/jobs");
-    let r = org.flowctl(&["plan", "-f", &path]).await;
+    let (r, with_drift) = api_requests_of(&org, &["--output", "json", "plan", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        "{r:?}"
+    );
+    // Every flow's published version was made by this OAuth client with the content its
+    // marker names: the drift check costs not one request more than a plan without it.
+    assert_eq!(count(&org, "POST", "/api/v2/flows/export/jobs"), before);
+    let (r, without) = api_requests_of(&org, &["plan", "-f", &path, "--no-drift"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(with_drift, without);
+
+    // A UI edit makes a version by someone else: that flow alone is exported.
+    edit_in_ui(&org, "Caller C", "name: General Support", "name: Sales");
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path])
+        .await;
+    assert_eq!(count(&org, "POST", "/api/v2/flows/export/jobs") - before, 1);
+    let c = actions(&r)
+        .into_iter()
+        .find(|(n, _, _)| n == "Caller C")
+        .expect("Caller C");
+    assert_eq!(c.1, "update", "{r:?}");
+}
+
+/// Runs flowctl and counts the API requests (under `/api/v2`) it sent.
+async fn api_requests_of(org: &Org, args: &[&str]) -> (common::Run, usize) {
+    let api = |org: &Org| {
+        org.emulator
+            .requests()
+            .iter()
+            .filter(|(_, p, _)| p.starts_with("/api/v2/"))
+            .count()
+    };
+    let before = api(org);
+    let r = org.flowctl(args).await;
+    (r, api(org) - before)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_drift_batches_every_flow_into_one_export_job() {
+    let (org, path) = applied().await;
+    let before = count(&org, "POST", "/api/v2/flows/export/jobs");
+    let r = org.flowctl(&["plan", "-f", &path, "--full-drift"]).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(count(&org, "POST", "/api/v2/flows/export/jobs") - before, 1);
-    // The flows came back as a zip (several flows), not one request each.
+    // The four flows came back as a zip (several flows), not one request each.
     let downloads = org
         .emulator
         .requests()
@@ -228,8 +272,42 @@ async fn the_drift_check_batches_every_flow_into_one_export_job() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_drift_finds_what_another_tool_published_with_the_same_client() {
+    let (org, path) = applied().await;
+    // Another tool, with flowctl's OAuth client, publishes changed content and keeps the
+    // description (and so the marker): only --full-drift can see it.
+    let f = flow(&org, "Caller A");
+    let yaml = org.emulator.published_yaml(&f.id).expect("published");
+    let changed = yaml.replace("name: General Support", "name: Sales");
+    assert_ne!(changed, yaml);
+    org.emulator
+        .publish_as_client(&changed, flowctl::emulator::DEFAULT_CLIENT_ID)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(flow(&org, "Caller A").description, f.description);
+
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path])
+        .await;
+    assert!(
+        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        "the default check trusts this client's own versions: {r:?}"
+    );
+    let r = org
+        .flowctl(&["--output", "json", "plan", "-f", &path, "--full-drift"])
+        .await;
+    let a = actions(&r);
+    assert!(
+        a.iter()
+            .any(|(n, act, _)| n == "Caller A" && act == "update"),
+        "{a:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_export_job_stops_the_plan_with_its_message_and_exit_4() {
     let (org, path) = applied().await;
+    // Only a flow someone else published is exported.
+    edit_in_ui(&org, "Caller A", "name: General Support", "name: Sales");
     // The flow is gone between the listing and the export: Architect's job fails.
     let id = flow(&org, "Caller A").id;
     org.emulator

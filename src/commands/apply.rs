@@ -86,6 +86,7 @@ pub async fn apply(
         manifest,
         PlanOptions {
             drift: !args.no_drift,
+            full_drift: args.full_drift,
         },
     )
     .await?;

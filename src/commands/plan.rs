@@ -15,7 +15,9 @@
 //! cheap first check, because a flow edited in Architect's UI keeps it. [`drift`] reads
 //! what the org publishes through export jobs (many flows per job) and compares it by
 //! content: a flow changed in the org is `update`, and a flow whose marker is missing
-//! (adopted with `flowctl export`) but whose content matches is `unchanged`.
+//! (adopted with `flowctl export`) but whose content matches is `unchanged`. A flow whose
+//! published version this OAuth client made with the marker's content is not exported
+//! (nothing else has published it since) unless `--full-drift`.
 
 use super::publish::{is_stale, is_up_to_date, kind};
 use super::{resolve, Session};
@@ -110,6 +112,7 @@ pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<(
     let session = Session::connect(global).await?;
     let options = PlanOptions {
         drift: !args.no_drift,
+        full_drift: args.full_drift,
     };
     let plan = make_plan_with(&session.client, &manifest, options).await;
     session.close().await;
@@ -230,11 +233,17 @@ pub async fn org_flows(
 pub struct PlanOptions {
     /// Compare the published content (export jobs), not only the description's marker.
     pub drift: bool,
+    /// Export every flow, also those last published by this OAuth client with the content
+    /// their marker names (`--full-drift`).
+    pub full_drift: bool,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { drift: true }
+        PlanOptions {
+            drift: true,
+            full_drift: false,
+        }
     }
 }
 
@@ -419,7 +428,7 @@ pub async fn make_plan_with(
 
     let items: Vec<&Item> = manifest.items().collect();
     let drifts = if options.drift {
-        drift(client, &items, &existing).await?
+        drift(client, &items, &existing, options.full_drift).await?
     } else {
         HashMap::new()
     };
@@ -538,6 +547,21 @@ fn content_change(f: &Flow, doc: &FlowDocument, drift: Option<&Comparison>) -> O
     }
 }
 
+/// Whether the published version of `f` is flowctl's own work with `doc`'s content: its
+/// marker names `doc`'s content and the version's `createdByClient` is this OAuth client.
+/// Then nothing but this client has published since, so the published content is what
+/// flowctl published with that marker. A listing without `createdByClient` (whether the
+/// flow listing carries it is unverified; the SDK's `FlowVersion` has it) or a token
+/// without a client id gives `false`, and the flow is exported: the safe reading.
+pub fn published_by_us(f: &Flow, doc: &FlowDocument, client_id: &str) -> bool {
+    let by = f
+        .published_version
+        .as_ref()
+        .and_then(|v| v.created_by_client.as_ref())
+        .and_then(|c| c.id.as_deref());
+    !client_id.is_empty() && by == Some(client_id) && is_up_to_date(f, doc)
+}
+
 /// How long one export job may take before the plan gives up.
 const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -545,16 +569,24 @@ const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 /// the org, in a few batched export jobs, and compares each with what flowctl would
 /// publish. A flow whose export is missing from the job's answer compares as changed,
 /// the safe reading: republishing converges, trusting an unread flow would not.
+///
+/// Unless `full`, a flow whose published version this OAuth client made, with the content
+/// its marker names, is not exported (see [`published_by_us`]): any edit in the UI or by
+/// another tool publishes a new version made by someone else, which is exported.
 pub async fn drift(
     client: &Client,
     items: &[&Item],
     existing: &HashMap<(FlowType, String), Flow>,
+    full: bool,
 ) -> Result<HashMap<(FlowType, String), Comparison>> {
     let targets: Vec<(&Item, ExportTarget)> = items
         .iter()
         .filter_map(|item| {
             let f = existing.get(&(item.doc.flow_type, item.doc.name.clone()))?;
             let version = f.published_version.as_ref()?;
+            if !full && published_by_us(f, &item.doc, client.client_id()) {
+                return None;
+            }
             Some((
                 *item,
                 ExportTarget {

@@ -103,6 +103,7 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> O
         yaml,
         consumes,
         index_lag,
+        client_id,
     )?)
 }
 
@@ -348,8 +349,9 @@ fn check(
     }
 }
 
-/// Creates or updates the flow by name and type, then publishes `N.0`; a lock held by the
-/// publishing client is released, as a check-in does.
+/// Creates or updates the flow by name and type, then publishes `N.0` as made by the OAuth
+/// client `client_id` (the version's `createdByClient`); a lock held by that client is
+/// released, as a check-in does.
 #[allow(clippy::too_many_arguments)]
 fn publish(
     org: &mut Org,
@@ -360,6 +362,7 @@ fn publish(
     yaml: &str,
     consumes: Vec<Dependency>,
     index_lag: Duration,
+    client_id: &str,
 ) -> Result<EntityRef, Vec<String>> {
     let name = name.to_string();
     let id = match org.find_flow(&name, flow_type) {
@@ -384,7 +387,7 @@ fn publish(
         secure: Some(false),
         debug: Some(false),
         created_by: Some(emulator_user()),
-        created_by_client: None,
+        created_by_client: (!client_id.is_empty()).then(|| super::client_ref(client_id)),
         date_created: Some(now),
         date_published: Some(iso(now)),
         generation_id: Some(uuid::Uuid::new_v4().to_string()),

@@ -439,12 +439,34 @@ fn add_defaults(body: &mut Mapping, flow_type: FlowType) {
     }
 }
 
+/// The OAuth client of Architect's UI in the emulator: a version published "as a UI user"
+/// names it as its `createdByClient`. (The real UI's client id is not published; any id
+/// other than the caller's own has the same effect.)
+pub const UI_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000a0e1";
+
 impl Emulator {
     /// Publishes `yaml` as a user in Architect's UI would: a new version with this content,
-    /// the flow's description left as it was (a UI edit does not touch it), published by a
-    /// user, not by the OAuth client. A flow that does not exist yet is created, as one
-    /// made by hand. Returns the flow id, or Architect's errors.
+    /// the flow's description left as it was (a UI edit does not touch it), made by a user
+    /// through the UI's own OAuth client ([`UI_CLIENT_ID`]), not by the caller's client. A
+    /// flow that does not exist yet is created, as one made by hand. Returns the flow id, or
+    /// Architect's errors.
     pub fn publish_as_ui_user(&self, yaml: &str) -> Result<String, Vec<String>> {
+        self.publish_by(yaml, UI_CLIENT_ID, true)
+    }
+
+    /// Publishes `yaml` as an Architect job of the OAuth client `client_id` would (what an
+    /// apply with that client leaves behind), without a request: for seeding large orgs in
+    /// tests and benchmarks.
+    pub fn publish_as_client(&self, yaml: &str, client_id: &str) -> Result<String, Vec<String>> {
+        self.publish_by(yaml, client_id, false)
+    }
+
+    fn publish_by(
+        &self,
+        yaml: &str,
+        client_id: &str,
+        keep_description: bool,
+    ) -> Result<String, Vec<String>> {
         let shared = self.shared.clone();
         self.with(|s| {
             let before: Option<Option<String>> = (|| {
@@ -453,16 +475,23 @@ impl Emulator {
                 let t = FlowType::parse_any(key.as_str()?)?;
                 let name = body.get("name")?.as_str()?;
                 Some(s.org.find_flow(name, t)?.flow.description.clone())
-            })();
+            })()
+            .filter(|_| keep_description);
             let lag = s.index_lag;
-            // A UI user is no OAuth client: no client id.
-            let flow = architect::run(&mut s.org, yaml, lag, "").map_err(|f| f.messages)?;
+            let flow = architect::run(&mut s.org, yaml, lag, client_id).map_err(|f| f.messages)?;
             let id = flow.id.unwrap_or_default();
-            if let Some(r) = s.org.flows.get_mut(&id) {
+            if let (Some(r), true) = (s.org.flows.get_mut(&id), keep_description) {
                 if let Some(description) = before {
                     r.flow.description = description;
                 }
-                r.flow.published_by = Some(super::user_ref("Jane Architect (UI)"));
+                let user = super::user_ref("Jane Architect (UI)");
+                r.flow.published_by = Some(user.clone());
+                if let Some(v) = r.flow.published_version.as_mut() {
+                    v.created_by = Some(user.clone());
+                }
+                if let Some(v) = r.versions.last_mut() {
+                    v.version.created_by = Some(user);
+                }
             }
             shared.save(s);
             Ok(id)

@@ -12,6 +12,7 @@ mod http;
 mod state;
 mod vocabulary;
 
+pub use export::UI_CLIENT_ID;
 pub use state::{Fault, FaultConfig, ResourceKind};
 
 use crate::models::{Flow, FlowType, FlowVersion};
@@ -222,7 +223,7 @@ impl Seed {
     }
 }
 
-fn client_ref(id: &str) -> crate::models::EntityRef {
+pub(crate) fn client_ref(id: &str) -> crate::models::EntityRef {
     crate::models::EntityRef {
         id: Some(id.to_string()),
         name: Some(format!("OAuth client {id}")),
