@@ -464,6 +464,10 @@ pub struct EmulatorServeArgs {
     /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02` (random rates).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// The seed of the random faults (printed at start when --faults is set): the same
+    /// seed gives the n-th API request the same fault again.
+    #[arg(long, value_name = "N", requires = "faults")]
+    pub fault_seed: Option<u64>,
 }
 
 /// The man page, all in one: `flowctl(1)`, then a page for every subcommand (and theirs,

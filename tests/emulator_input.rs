@@ -283,6 +283,66 @@ fn serve(args: &[&str], dir: &std::path::Path) -> (std::process::Child, String) 
     (child, line.trim().to_string())
 }
 
+/// `emulator serve --faults` tells the seed of its random faults, and `--fault-seed`
+/// replays them: the same requests meet the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_random_faults_tell_their_seed_and_replay_with_it() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("dir");
+    let serve_faulty = |seed: &str| {
+        let mut child = flowctl()
+            .args(["emulator", "serve", "--addr", "127.0.0.1:0"])
+            .args(["--faults", "503=0.5", "--fault-seed", seed])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut base = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut base)
+            .expect("first line");
+        let mut told = String::new();
+        let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        while !told.contains("seeded") {
+            told.clear();
+            if err.read_line(&mut told).unwrap_or(0) == 0 {
+                break;
+            }
+        }
+        (child, base.trim().to_string(), told)
+    };
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (mut child, base, told) = serve_faulty("7");
+        assert!(
+            told.contains("random faults seeded with 7") && told.contains("--fault-seed 7"),
+            "{told}"
+        );
+        let http = reqwest::Client::new();
+        let mut codes = Vec::new();
+        for _ in 0..20 {
+            let code = http
+                .get(format!("{base}/api/v2/organizations/me"))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
+            codes.push(code);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        seen.push(codes);
+    }
+    assert!(
+        seen[0].contains(&503) && seen[0].iter().any(|c| *c != 503),
+        "{seen:?}"
+    );
+    assert_eq!(seen[0], seen[1], "the same seed, the same faults");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kill_9_a_restart_leaves_no_temp_file_and_keeps_the_org() {
     let dir = tempfile::tempdir().expect("dir");

@@ -18,8 +18,21 @@ fn manifest(callers: usize, greeting: &str) -> String {
     s
 }
 
+/// The random faults' seed: `FAULT_SEED=N` replays a failed run's faults (the n-th API
+/// request meets the same fault), otherwise a fresh one. It is printed, so a failing run
+/// shows it.
+fn fault_seed() -> u64 {
+    let seed = std::env::var("FAULT_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("random faults seeded with {seed}: replay with FAULT_SEED={seed}");
+    seed
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_under_twenty_percent_faulty_requests_publishes_every_flow_once() {
+    let seed = fault_seed();
     let org = Org::with(EmulatorConfig {
         job_time: Duration::from_millis(20),
         rate_limit: 100_000,
@@ -27,16 +40,18 @@ async fn apply_under_twenty_percent_faulty_requests_publishes_every_flow_once() 
             rate_429: 0.07,
             rate_503: 0.07,
             rate_drop: 0.06,
+            seed: Some(seed),
         },
         ..EmulatorConfig::default()
     })
     .await;
+    assert_eq!(org.emulator.fault_seed(), seed);
     let path = org.path().join("flows.yaml");
     std::fs::write(&path, manifest(10, "Hello")).expect("manifest");
     let path = path.to_str().expect("utf-8");
 
     let r = org.flowctl(&["apply", "-f", path]).await;
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 0, "FAULT_SEED={seed}: {r:?}");
 
     let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
     for f in org.emulator.flows() {

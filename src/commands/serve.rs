@@ -30,6 +30,12 @@ pub async fn run(args: &EmulatorServeArgs) -> Result<()> {
         "flowctl emulator: client id '{}', queues General Support, Sales, Billing; Ctrl-C to stop",
         args.client_id
     );
+    if args.faults.is_some() {
+        let seed = emulator.fault_seed();
+        eprintln!(
+            "flowctl emulator: random faults seeded with {seed} (replay them with --fault-seed {seed})"
+        );
+    }
     wait_for_stop().await;
     emulator.shutdown().await;
     Ok(())
@@ -68,6 +74,10 @@ pub fn config(args: &EmulatorServeArgs) -> Result<EmulatorConfig> {
             )
         })?,
         None => FaultConfig::default(),
+    };
+    let faults = FaultConfig {
+        seed: args.fault_seed,
+        ..faults
     };
     let seed = match &args.seed {
         Some(path) => Some(Seed::load(path)?),

@@ -232,19 +232,7 @@ async fn api_edge(shared: &Shared, req: Request, next: Next) -> Response {
         // A scripted job fault waits at the front for the next job registration; it does
         // not hold back the other faults.
         match s.scripted.front() {
-            Some(Fault::JobRateLimited) | None => {
-                let r = s.random;
-                let x: f64 = rand::random();
-                if x < r.rate_429 {
-                    Some(Fault::Status429 { retry_after: 1 })
-                } else if x < r.rate_429 + r.rate_503 {
-                    Some(Fault::Status503)
-                } else if x < r.rate_429 + r.rate_503 + r.rate_drop {
-                    Some(Fault::Drop)
-                } else {
-                    None
-                }
-            }
+            Some(Fault::JobRateLimited) | None => s.random.next(),
             Some(_) => s.scripted.pop_front(),
         }
     };

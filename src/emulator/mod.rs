@@ -458,7 +458,7 @@ impl Emulator {
             jobs: HashMap::new(),
             exports: Default::default(),
             scripted: VecDeque::new(),
-            random: config.faults,
+            random: state::RandomFaults::new(config.faults),
             index_lag: config.index_lag,
             log: Vec::new(),
             read_lag_from: HashMap::new(),
@@ -596,9 +596,15 @@ impl Emulator {
         self.with(|s| s.scripted.extend(faults));
     }
 
-    /// Random fault rates from now on.
+    /// Random fault rates (and their seed) from now on.
     pub fn set_faults(&self, faults: FaultConfig) {
-        self.with(|s| s.random = faults);
+        self.with(|s| s.random = state::RandomFaults::new(faults));
+    }
+
+    /// The seed of the random faults' draws: pass it back as `FaultConfig::seed` (or
+    /// `emulator serve --fault-seed`) to meet the same fault at the same request again.
+    pub fn fault_seed(&self) -> u64 {
+        self.with(|s| s.random.seed)
     }
 
     pub fn set_index_lag(&self, lag: Duration) {

@@ -451,12 +451,53 @@ pub enum Fault {
     JobRateLimited,
 }
 
-/// Random fault rates, each in [0, 1], applied to every API request.
+/// Random fault rates, each in [0, 1], applied to every API request, and the seed of the
+/// draws (`None`: a fresh one, which [`crate::emulator::Emulator::fault_seed`] tells, so a
+/// failing run can be replayed: the n-th API request meets the same fault again).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FaultConfig {
     pub rate_429: f64,
     pub rate_503: f64,
     pub rate_drop: f64,
+    pub seed: Option<u64>,
+}
+
+/// The random faults' rates and their seeded draws.
+#[derive(Debug, Clone)]
+pub struct RandomFaults {
+    pub config: FaultConfig,
+    /// The seed in use (the configured one, or the fresh one drawn at start).
+    pub seed: u64,
+    rng: rand::rngs::StdRng,
+}
+
+impl RandomFaults {
+    pub fn new(config: FaultConfig) -> RandomFaults {
+        use rand::SeedableRng;
+        let seed = config.seed.unwrap_or_else(rand::random);
+        RandomFaults {
+            config,
+            seed,
+            rng: rand::rngs::StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// The fault of the next API request, if it draws one. One draw per request, whatever
+    /// the rates, so a seed replays the same sequence.
+    pub fn next(&mut self) -> Option<Fault> {
+        use rand::Rng;
+        let r = self.config;
+        let x: f64 = self.rng.random();
+        if x < r.rate_429 {
+            Some(Fault::Status429 { retry_after: 1 })
+        } else if x < r.rate_429 + r.rate_503 {
+            Some(Fault::Status503)
+        } else if x < r.rate_429 + r.rate_503 + r.rate_drop {
+            Some(Fault::Drop)
+        } else {
+            None
+        }
+    }
 }
 
 impl FaultConfig {
@@ -510,7 +551,7 @@ pub struct State {
     /// Export jobs (see `export.rs`).
     pub exports: super::export::Exports,
     pub scripted: VecDeque<Fault>,
-    pub random: FaultConfig,
+    pub random: RandomFaults,
     pub index_lag: Duration,
     pub log: Vec<(String, String, u16)>,
     /// When each flow a job made or published was last written, for the optional read lag.
@@ -519,4 +560,61 @@ pub struct State {
     pub delete_conflicts: u32,
     /// The shared state file, when one is set.
     pub persist: Option<Persist>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draws(config: FaultConfig, n: usize) -> Vec<Option<Fault>> {
+        let mut r = RandomFaults::new(config);
+        (0..n).map(|_| r.next()).collect()
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_faults_at_the_same_requests() {
+        let config = FaultConfig {
+            rate_429: 0.2,
+            rate_503: 0.2,
+            rate_drop: 0.2,
+            seed: Some(42),
+        };
+        let first = draws(config, 200);
+        assert_eq!(first, draws(config, 200));
+        assert!(first.iter().any(Option::is_some) && first.iter().any(Option::is_none));
+        let other = draws(
+            FaultConfig {
+                seed: Some(43),
+                ..config
+            },
+            200,
+        );
+        assert_ne!(first, other, "another seed, other faults");
+    }
+
+    #[test]
+    fn without_a_seed_a_fresh_one_is_drawn_and_told() {
+        let config = FaultConfig {
+            rate_503: 0.5,
+            ..FaultConfig::default()
+        };
+        let r = RandomFaults::new(config);
+        let replay = draws(
+            FaultConfig {
+                seed: Some(r.seed),
+                ..config
+            },
+            100,
+        );
+        let mut again = r.clone();
+        let seen: Vec<_> = (0..100).map(|_| again.next()).collect();
+        assert_eq!(seen, replay);
+    }
+
+    #[test]
+    fn no_rates_no_faults() {
+        assert!(draws(FaultConfig::default(), 500)
+            .iter()
+            .all(Option::is_none));
+    }
 }
