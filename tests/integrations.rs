@@ -66,18 +66,66 @@ fn completions_generate_for_every_shell() {
     }
 }
 
+/// `flowctl man` (what a user installs as the man page): `flowctl(1)` with the exit codes,
+/// then one page per subcommand, nested ones included, each naming every option that
+/// subcommand takes.
 #[test]
-fn the_man_page_renders_from_the_clap_definitions() {
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut buf)
-        .expect("render");
-    let text = String::from_utf8(buf).expect("utf-8");
-    assert!(
-        text.starts_with(".ie") || text.contains(".TH flowctl"),
-        "{}",
-        &text[..200.min(text.len())]
-    );
+fn the_man_page_has_a_page_per_subcommand_with_its_options_and_the_exit_codes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowctl"))
+        .arg("man")
+        .env_clear()
+        .output()
+        .expect("run flowctl man");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    // roff escapes '-' as '\-'.
+    let roff = |s: &str| s.replace('-', "\\-");
+    let pages: Vec<(&str, &str)> = text
+        .split("\n.TH ")
+        .filter_map(|p| p.strip_prefix(".TH ").or(Some(p)))
+        .filter_map(|p| p.split_once(' '))
+        .collect();
+    let page = |name: &str| {
+        pages
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, body)| *body)
+            .unwrap_or_else(|| panic!("no page '{name}' in flowctl man"))
+    };
+    let top = page("flowctl");
+    for line in flowctl::exit::EXIT_CODES_HELP.lines().skip(1) {
+        let (code, meaning) = line.trim().split_once("  ").expect("code and meaning");
+        assert!(
+            top.contains(code) && top.contains(&roff(meaning.trim())),
+            "flowctl(1) lacks exit code {code}: {meaning}"
+        );
+    }
+    fn walk(cmd: &clap::Command, path: &str, found: &mut Vec<(String, Vec<String>)>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{path}-{}", sub.get_name());
+            let longs = sub
+                .get_arguments()
+                .filter(|a| !a.is_global_set())
+                .filter_map(|a| a.get_long().map(str::to_string))
+                .collect();
+            found.push((name.clone(), longs));
+            walk(sub, &name, found);
+        }
+    }
+    let mut subcommands = Vec::new();
+    walk(&Cli::command(), "flowctl", &mut subcommands);
+    assert!(subcommands.len() >= 10, "{subcommands:?}");
+    for (name, longs) in &subcommands {
+        let body = page(name);
+        for long in longs {
+            assert!(
+                body.contains(&format!("\\fB\\-\\-{}\\fR", roff(long))),
+                "the page {name} does not name --{long}"
+            );
+        }
+    }
+    let plan = page("flowctl-plan");
+    assert!(plan.contains(&roff("--full-drift")), "{plan}");
 }
 
 /// Every `flowctl ...` command line in the example pipelines, up to a redirect or pipe.
