@@ -900,43 +900,14 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
 
 /// The keys of every `{{ key }}` placeholder in `text`, in order, unique.
 pub fn placeholders(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        let key = after[..end].trim().to_string();
-        if !key.is_empty() && !out.contains(&key) {
-            out.push(key);
-        }
-        rest = &after[end + 2..];
-    }
-    out
+    flow::placeholder::keys(text)
 }
 
 /// Replaces `{{ key }}` from `lookup`; returns the text and the keys left unreplaced.
 pub fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (String, Vec<String>) {
-    let mut out = String::with_capacity(text.len());
-    let mut missing = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        out.push_str(&rest[..start]);
-        let key = after[..end].trim();
-        match lookup(key) {
-            Some(v) => out.push_str(&v),
-            None => {
-                out.push_str(&rest[start..start + 2 + end + 2]);
-                if !missing.iter().any(|m: &String| m == key) {
-                    missing.push(key.to_string());
-                }
-            }
-        }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    (out, missing)
+    let r = flow::placeholder::replace(text, lookup);
+    let missing = r.missing_keys();
+    (r.text, missing)
 }
 
 /// Orders items so each comes after the items it calls (by name, from `calls`), or returns

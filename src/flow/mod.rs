@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod graph;
+pub mod placeholder;
 pub mod read;
 pub mod render;
 

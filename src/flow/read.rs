@@ -2,6 +2,7 @@
 //! description and division, and every common module it calls and queue it transfers to,
 //! at any depth (switch cases, failure outputs, menus).
 
+use super::placeholder::{replace, Replaced};
 use super::{FlowError, RefKind, Reference};
 use crate::models::FlowType;
 use serde_yaml_ng::{Mapping, Value};
@@ -26,7 +27,11 @@ pub fn substitute(
     source: &str,
 ) -> Result<String, FlowError> {
     let text = strip_bom(text);
-    let (out, missing, used) = replace(text, &|k| vars.get(k).map(String::as_str));
+    let Replaced {
+        text: out,
+        missing,
+        used,
+    } = replace(text, |k| vars.get(k));
     if !missing.is_empty() {
         return Err(FlowError::Placeholders {
             file: source.to_string(),
@@ -36,8 +41,7 @@ pub fn substitute(
     if used.is_empty() {
         return Ok(out);
     }
-    let neutral = |_: &str| Some(NEUTRAL);
-    let (neutral_text, _, _) = replace(text, &neutral);
+    let neutral_text = replace(text, |_| Some(NEUTRAL)).text;
     let Some(expected) = parse_plain(&neutral_text) else {
         // The file is broken with any value; reading it reports that, with its line.
         return Ok(out);
@@ -56,7 +60,7 @@ pub fn substitute(
                     Some(NEUTRAL)
                 }
             };
-            let (t, _, _) = replace(text, &one);
+            let t = replace(text, one).text;
             !parse_plain(&t).is_some_and(|v| same_shape(&v, &expected))
         })
         .collect();
@@ -76,48 +80,6 @@ pub fn substitute(
 
 /// What stands in for every placeholder when the document's own structure is read.
 const NEUTRAL: &str = "x";
-
-/// Replaces every `{{ key }}` that `lookup` knows; returns the text, the placeholders left
-/// (with their lines) and the keys replaced.
-#[allow(clippy::type_complexity)]
-fn replace<'v>(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<&'v str>,
-) -> (String, Vec<(String, usize)>, Vec<String>) {
-    let mut out = String::with_capacity(text.len());
-    let mut missing: Vec<(String, usize)> = Vec::new();
-    let mut used: Vec<String> = Vec::new();
-    let mut rest = text;
-    let mut line = 1usize;
-    while let Some((before, after_open)) = rest.split_once("{{") {
-        let Some((inner, after)) = after_open.split_once("}}") else {
-            break;
-        };
-        out.push_str(before);
-        line += before.matches('\n').count();
-        let key = inner.trim();
-        match lookup(key) {
-            Some(v) => {
-                out.push_str(v);
-                if !used.iter().any(|k| k == key) {
-                    used.push(key.to_string());
-                }
-            }
-            None => {
-                if !missing.iter().any(|(k, _)| k == key) {
-                    missing.push((key.to_string(), line));
-                }
-                out.push_str("{{");
-                out.push_str(inner);
-                out.push_str("}}");
-            }
-        }
-        line += inner.matches('\n').count();
-        rest = after;
-    }
-    out.push_str(rest);
-    (out, missing, used)
-}
 
 /// The document as a value, or `None` when it is too deep or not YAML.
 fn parse_plain(text: &str) -> Option<Value> {
