@@ -6,6 +6,7 @@
 //! ignored on input so newer server answers keep parsing.
 
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -194,131 +195,97 @@ impl fmt::Display for FlowType {
 }
 
 /// `{id, name, selfUri}`: DomainEntityRef, WritableDivision, User, AddressableEntityRef.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `Flow`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Flow {
     pub id: String,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub flow_type: FlowType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub division: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_user: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_client: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_version: Option<FlowVersion>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved_version: Option<FlowVersion>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_in_version: Option<FlowVersion>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_by: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_operation: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supported_languages: Option<Vec<serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compatible_flow_types: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `FlowVersion`. `id` is `"1.0"`, `"2.0"`, ...
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowVersion {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration_version: Option<String>,
     /// `PUBLISH`, `CHECKIN` or `SAVE`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub version_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secure: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by_client: Option<EntityRef>,
     /// Epoch milliseconds (an integer in the SDK model).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_created: Option<i64>,
     /// ISO-8601, e.g. `2026-11-25T04:23:18.123Z`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_published: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// Body of `POST /api/v2/flows` and `PUT /api/v2/flows/{id}`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowCreate {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub flow_type: FlowType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub division: Option<EntityRef>,
 }
 
 /// The paged listing shape used by every list endpoint.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityListing<T> {
     #[serde(default = "Vec::new")]
     pub entities: Vec<T>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_number: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_count: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `RegisterArchitectJobResponse`: answer of `POST /api/v2/flows/jobs`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobRegistration {
@@ -326,7 +293,6 @@ pub struct JobRegistration {
     pub presigned_url: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
@@ -346,30 +312,28 @@ impl JobStatus {
 }
 
 /// `ArchitectJobStateResponse`: answer of `GET /api/v2/flows/jobs/{id}?expand=messages`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArchitectJob {
     pub id: String,
     pub status: JobStatus,
     /// `Publish`, `Create`, `Update`, `Export` or `Validate`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow: Option<EntityRef>,
     #[serde(default)]
     pub messages: Vec<JobMessage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `ArchitectJobMessage`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobMessage {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_time: Option<String>,
     /// `Error`, `Warning` or `Unknown`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub message_type: Option<String>,
     #[serde(default)]
     pub text: String,
@@ -384,98 +348,82 @@ pub struct ExportJobRequest {
 }
 
 /// `ExportDetails`: one flow to export.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportDetails {
     pub flow: FlowReference,
     /// Letters, digits, `_` and `-` only; Architect appends the extension.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// `Architect` or `Yaml` (the default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export_type: Option<String>,
 }
 
 /// `ArchitectFlowReference`: by id, or by name and type.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FlowReference {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub flow_type: Option<FlowType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 
 /// `RegisterArchitectExportJobResponse`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportJobRegistration {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<JobStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_flows: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `ArchitectExportJobStateResponse`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportJobState {
     pub id: String,
     pub status: JobStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<JobMessage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `Dependency` / `DependencyObject`: one entity of a dependency-tracking answer.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// `COMMONMODULEFLOW`, `INBOUNDCALLFLOW`, `QUEUE`, ...
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub object_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_unknown: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `DependencyStatus`: answer of `GET /api/v2/architect/dependencytracking/build`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DependencyStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
     /// `OPERATIONAL`, `BUILDINPROGRESS`, `BUILDQUEUED`, `BUILDINITIALIZING`,
     /// `BUILDINCOMPLETE`, `NOTBUILT` or `OPERATIONALNEEDSREBUILD`.
     pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_started: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_completed: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
@@ -487,52 +435,45 @@ impl DependencyStatus {
 }
 
 /// `Queue` (the fields flowctl reads).
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Queue {
     pub id: String,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub division: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_count: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `AuthzDivision`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Division {
     pub id: String,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_division: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `Organization` (the fields flowctl reads).
+#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: String,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_org_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `ErrorBody`: the body of every non-2xx answer under `/api/v2`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
@@ -542,17 +483,14 @@ pub struct ErrorBody {
     pub code: String,
     #[serde(default)]
     pub status: u16,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_with_params: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub message_params: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<serde_json::Value>,
 }
 
@@ -566,13 +504,12 @@ pub struct TokenResponse {
 }
 
 /// The OAuth error answer: `{"error":"invalid_client","error_description":"..."}`.
+#[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OAuthError {
     #[serde(default)]
     pub error: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
 
