@@ -16,6 +16,7 @@
 //! apart: it shares only [`models`] and [`yaml_guard`] with flowctl (and has its own error
 //! type), so it checks flowctl rather than sharing its beliefs.
 
+pub mod architect_refs;
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -126,13 +126,19 @@ fn no_top_level_module_imports_one_that_imports_it_back() {
     for leaf in ["models", "exit", "files", "yaml_guard"] {
         assert!(deps[leaf].is_empty(), "{leaf} imports {:?}", deps[leaf]);
     }
-    // The emulator is an independent oracle: it shares only the wire models and the
-    // YAML guard with flowctl.
+    // How Architect YAML names targets builds on the wire models alone.
+    assert!(
+        deps["architect_refs"].iter().all(|d| d == "models"),
+        "architect_refs imports {:?}",
+        deps["architect_refs"]
+    );
+    // The emulator is an independent oracle: it shares only the wire models, the YAML
+    // guard and how Architect YAML names a target with flowctl.
     let emulator: Vec<&String> = deps["emulator"].iter().collect();
     assert!(
         deps["emulator"]
             .iter()
-            .all(|d| d == "models" || d == "yaml_guard" || d == "flow"),
+            .all(|d| ["models", "yaml_guard", "architect_refs", "flow"].contains(&d.as_str())),
         "the emulator imports {emulator:?}"
     );
 }

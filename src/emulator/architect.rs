@@ -8,6 +8,7 @@
 //! name and type, publishes version `N.0` and records what that version consumes.
 
 use super::state::{iso, now_ms, Org, VersionRecord};
+use crate::architect_refs::{references as target_references, RefKind, Target};
 use crate::models::*;
 use serde_yaml_ng::Value;
 use std::time::Duration;
@@ -444,132 +445,29 @@ struct References {
     resources: Vec<(&'static str, String, String)>,
 }
 
-/// The names a target field gives: `lit: {name}`, `name:`, or a mapping keyed by name.
-fn named(v: Option<&Value>) -> Vec<String> {
-    let Some(Value::Mapping(m)) = v else {
-        return Vec::new();
-    };
-    if let Some(lit) = m.get("lit") {
-        return lit
-            .get("name")
-            .and_then(Value::as_str)
-            .or(lit.as_str())
-            .map(|n| vec![n.to_string()])
-            .unwrap_or_default();
-    }
-    if ["exp", "var", "noValue"].iter().any(|k| m.contains_key(*k)) {
-        return Vec::new();
-    }
-    if let Some(n) = m.get("name").and_then(Value::as_str) {
-        return vec![n.to_string()];
-    }
-    m.keys()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
-/// Every reference at any depth: `callCommonModule`, literal `transferToAcd` targets,
-/// bot flows, transfers to flows, schedule groups, data tables, data actions, and
-/// `Prompt.X` in expressions.
+/// Every reference at any depth, from the format's one walk
+/// ([`crate::architect_refs::references`]), sorted by what Architect checks.
 fn references(v: &Value) -> References {
     let mut refs = References::default();
-    let mut stack = vec![v];
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Mapping(m) => {
-                for (k, child) in m {
-                    let action = || {
-                        child
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("(unnamed)")
-                            .to_string()
-                    };
-                    let mut flow = |t: Option<FlowType>, field: &str| {
-                        for n in named(child.get(field)) {
-                            refs.flows.push((t, n, action()));
-                        }
-                    };
-                    match k.as_str() {
-                        Some("callCommonModule") => {
-                            for n in named(child.get("commonModule")) {
-                                refs.modules.push((n, action()));
-                            }
-                        }
-                        Some("transferToAcd") => {
-                            for n in named(child.get("targetQueue")) {
-                                refs.queues.push((n, action()));
-                            }
-                        }
-                        Some("callBotFlow") => flow(Some(FlowType::Bot), "botFlow"),
-                        Some("callDigitalBotFlow") => {
-                            flow(Some(FlowType::DigitalBot), "digitalBotFlow")
-                        }
-                        Some("transferToFlow" | "transferToFlowSecure") => flow(None, "targetFlow"),
-                        Some("evaluateScheduleGroup") => {
-                            for n in named(child.get("scheduleGroup")) {
-                                refs.resources.push(("SCHEDULEGROUP", n, action()));
-                            }
-                        }
-                        Some("dataTableLookup") => {
-                            for n in named(child.get("dataTable")) {
-                                refs.resources.push(("DATATABLE", n, action()));
-                            }
-                        }
-                        Some("callData") => {
-                            if let Some(Value::Mapping(categories)) = child.get("category") {
-                                for category in categories.values() {
-                                    for n in named(category.get("dataAction")) {
-                                        refs.resources.push(("DATAACTION", n, action()));
-                                    }
-                                }
-                            }
-                        }
-                        Some("exp") => {
-                            if let Some(text) = child.as_str() {
-                                for n in prompts_in(text) {
-                                    refs.resources.push(("USERPROMPT", n, "expression".into()));
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                    stack.push(child);
-                }
+    for n in target_references(v).0 {
+        let action = n.action.unwrap_or("(unnamed)").to_string();
+        match n.target {
+            Target::Module => refs.modules.push((n.name, action)),
+            Target::Queue => refs.queues.push((n.name, action)),
+            Target::Ref(kind) if kind.is_flow() => {
+                refs.flows.push((kind.flow_type(), n.name, action))
             }
-            Value::Sequence(items) => stack.extend(items.iter()),
-            Value::Tagged(t) => stack.push(&t.value),
-            _ => {}
+            Target::Ref(RefKind::UserPrompt) => {
+                refs.resources
+                    .push(("USERPROMPT", n.name, "expression".into()))
+            }
+            Target::Ref(kind) => {
+                let t = kind.resource_type().unwrap_or_default();
+                refs.resources.push((t, n.name, action))
+            }
         }
     }
     refs
-}
-
-/// `Prompt.Name` in an expression (a name is letters, digits and `_`).
-fn prompts_in(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let needle: Vec<char> = "Prompt.".chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i + needle.len() <= chars.len() {
-        let starts = chars[i..i + needle.len()] == needle[..]
-            && (i == 0
-                || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_' || chars[i - 1] == '.'));
-        if starts {
-            let name: String = chars[i + needle.len()..]
-                .iter()
-                .take_while(|c| c.is_alphanumeric() || **c == '_')
-                .collect();
-            i += needle.len() + name.chars().count();
-            if !name.is_empty() {
-                out.push(name);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
 }
 
 /// `startUpRef: /inboundCall/tasks/task[ref]` (or `./menus/menu[ref]`) must name a refId.

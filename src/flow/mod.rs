@@ -45,69 +45,7 @@ impl FlowDocument {
     }
 }
 
-/// What kind of thing a flow references by name, besides common modules and queues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RefKind {
-    /// `callBotFlow`: a bot flow, which must be published before its caller.
-    BotFlow,
-    /// `callDigitalBotFlow`: a digital bot flow, published before its caller.
-    DigitalBotFlow,
-    /// `transferToFlow` / `transferToFlowSecure`: a flow of a type the YAML does not say.
-    Flow,
-    /// `evaluateScheduleGroup`.
-    ScheduleGroup,
-    /// `dataTableLookup`.
-    DataTable,
-    /// `callData`.
-    DataAction,
-    /// `Prompt.Name` in an expression.
-    UserPrompt,
-}
-
-impl RefKind {
-    /// For messages: "bot flow", "schedule group".
-    pub fn noun(self) -> &'static str {
-        match self {
-            RefKind::BotFlow => "bot flow",
-            RefKind::DigitalBotFlow => "digital bot flow",
-            RefKind::Flow => "flow",
-            RefKind::ScheduleGroup => "schedule group",
-            RefKind::DataTable => "data table",
-            RefKind::DataAction => "data action",
-            RefKind::UserPrompt => "user prompt",
-        }
-    }
-
-    /// The flow type a reference of this kind names, when the YAML says it.
-    pub fn flow_type(self) -> Option<FlowType> {
-        match self {
-            RefKind::BotFlow => Some(FlowType::Bot),
-            RefKind::DigitalBotFlow => Some(FlowType::DigitalBot),
-            _ => None,
-        }
-    }
-
-    /// True for flows the caller needs published first (bot flows, transfer targets).
-    pub fn is_flow(self) -> bool {
-        matches!(
-            self,
-            RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow
-        )
-    }
-
-    /// The dependency-tracking resource type (SDK enum), when there is one for the kind.
-    pub fn resource_type(self) -> Option<&'static str> {
-        match self {
-            RefKind::BotFlow => Some("BOTFLOW"),
-            RefKind::DigitalBotFlow => Some("DIGITALBOTFLOW"),
-            RefKind::Flow => None,
-            RefKind::ScheduleGroup => Some("SCHEDULEGROUP"),
-            RefKind::DataTable => Some("DATATABLE"),
-            RefKind::DataAction => Some("DATAACTION"),
-            RefKind::UserPrompt => Some("USERPROMPT"),
-        }
-    }
-}
+pub use crate::architect_refs::RefKind;
 
 /// The dependency-tracking resource types of what a flow can use (the SDK's enum names):
 /// modules, queues, bot flows and the resources of [`RefKind`].

@@ -4,6 +4,7 @@
 
 use super::placeholder::{replace, Replaced};
 use super::{FlowError, RefKind, Reference};
+use crate::architect_refs::{references, Target};
 use crate::models::FlowType;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -200,8 +201,7 @@ pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
     let Some(name) = text_of("name") else {
         return Err(shape(format!("`{key}.name` is missing or not text")));
     };
-    let mut found = Collected::default();
-    walk(&Value::Mapping(body.clone()), &mut found);
+    let found = collect(&Value::Mapping(body.clone()));
     Ok(Facts {
         flow_type,
         name,
@@ -227,7 +227,7 @@ pub fn first_tag(v: &Value) -> Option<String> {
     }
 }
 
-/// What a walk over the flow's body collects.
+/// What a flow's body refers to, from [`references`] (the format's one walk).
 #[derive(Default)]
 struct Collected {
     modules: BTreeSet<String>,
@@ -236,148 +236,34 @@ struct Collected {
     references: BTreeSet<Reference>,
 }
 
-/// The names an action's target field gives: `lit: {name: X}` (queues, schedule groups),
-/// `name: X` (`transferToFlow.targetFlow`), or the keys of a mapping keyed by name
-/// (`commonModule`, `dataTable`). `exp:`/`var:`/`noValue:` targets are decided at run time.
-fn target_names(v: &Value) -> Vec<String> {
-    let Value::Mapping(m) = v else {
-        return Vec::new();
+fn collect(v: &Value) -> Collected {
+    let (named, dynamic_queues) = references(v);
+    let mut found = Collected {
+        dynamic_queues,
+        ..Collected::default()
     };
-    if let Some(lit) = m.get("lit") {
-        return match lit {
-            Value::Mapping(l) => l
-                .get("name")
-                .and_then(Value::as_str)
-                .map(|n| vec![n.to_string()])
-                .unwrap_or_default(),
-            Value::String(n) => vec![n.clone()],
-            _ => Vec::new(),
-        };
-    }
-    if m.contains_key("exp") || m.contains_key("var") || m.contains_key("noValue") {
-        return Vec::new();
-    }
-    if let Some(n) = m.get("name").and_then(Value::as_str) {
-        return vec![n.to_string()];
-    }
-    m.keys()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
-/// `Prompt.Name` identifiers in an Architect expression.
-fn prompt_names(expression: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = expression;
-    while let Some(at) = rest.find("Prompt.") {
-        let before = rest[..at].chars().next_back();
-        let after = &rest[at + "Prompt.".len()..];
-        let name: String = after
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') && !name.is_empty()
-        {
-            names.push(name.clone());
-        }
-        rest = &after[name.len()..];
-    }
-    names
-}
-
-/// The field of each referencing action that names its target (see genesys-api.md,
-/// "Architect YAML"). `callCommonModule.commonModule`, `transferToAcd.targetQueue`,
-/// `evaluateScheduleGroup.scheduleGroup` and `dataTableLookup.dataTable` are as real
-/// exports write them. `callBotFlow.botFlow` and `callDigitalBotFlow.digitalBotFlow` are
-/// written like `callCommonModule` (unverified: no public export of them was found), and
-/// `callData`'s `category.<name>.dataAction.<name>` is unverified too.
-fn walk(v: &Value, found: &mut Collected) {
-    let mut stack = vec![v];
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::Mapping(m) => {
-                for (k, child) in m {
-                    let action = || {
-                        child
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .or(k.as_str())
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    let mut refer = |kind: RefKind, field: &str| {
-                        if let Some(target) = child.get(field) {
-                            for name in target_names(target) {
-                                found.references.insert(Reference {
-                                    kind,
-                                    name,
-                                    action: action(),
-                                });
-                            }
-                        }
-                    };
-                    match (k.as_str(), child) {
-                        (Some("callCommonModule"), Value::Mapping(call)) => {
-                            if let Some(target) = call.get("commonModule") {
-                                found.modules.extend(target_names(target));
-                            }
-                        }
-                        (Some("transferToAcd"), Value::Mapping(t)) => {
-                            let names = t.get("targetQueue").map(target_names).unwrap_or_default();
-                            if names.is_empty() {
-                                found.dynamic_queues += 1;
-                            }
-                            found.queues.extend(names);
-                        }
-                        (Some("callBotFlow"), Value::Mapping(_)) => {
-                            refer(RefKind::BotFlow, "botFlow")
-                        }
-                        (Some("callDigitalBotFlow"), Value::Mapping(_)) => {
-                            refer(RefKind::DigitalBotFlow, "digitalBotFlow")
-                        }
-                        (Some("transferToFlow" | "transferToFlowSecure"), Value::Mapping(_)) => {
-                            refer(RefKind::Flow, "targetFlow")
-                        }
-                        (Some("evaluateScheduleGroup"), Value::Mapping(_)) => {
-                            refer(RefKind::ScheduleGroup, "scheduleGroup")
-                        }
-                        (Some("dataTableLookup"), Value::Mapping(_)) => {
-                            refer(RefKind::DataTable, "dataTable")
-                        }
-                        (Some("callData"), Value::Mapping(call)) => {
-                            let categories = call.get("category").and_then(Value::as_mapping);
-                            for (_, category) in categories.into_iter().flatten() {
-                                if let Some(target) = category.get("dataAction") {
-                                    for name in target_names(target) {
-                                        found.references.insert(Reference {
-                                            kind: RefKind::DataAction,
-                                            name,
-                                            action: action(),
-                                        });
-                                    }
-                                }
-                            }
-                        }
-                        (Some("exp"), Value::String(e)) => {
-                            for name in prompt_names(e) {
-                                found.references.insert(Reference {
-                                    kind: RefKind::UserPrompt,
-                                    name,
-                                    action: "expression".into(),
-                                });
-                            }
-                        }
-                        _ => {}
-                    }
-                    stack.push(child);
-                }
+    for n in named {
+        match n.target {
+            Target::Module => {
+                found.modules.insert(n.name);
             }
-            Value::Sequence(items) => stack.extend(items.iter()),
-            Value::Tagged(t) => stack.push(&t.value),
-            _ => {}
+            Target::Queue => {
+                found.queues.insert(n.name);
+            }
+            Target::Ref(kind) => {
+                let action = match kind {
+                    RefKind::UserPrompt => "expression".to_string(),
+                    _ => n.action.unwrap_or(n.key).to_string(),
+                };
+                found.references.insert(Reference {
+                    kind,
+                    name: n.name,
+                    action,
+                });
+            }
         }
     }
+    found
 }
 
 /// Lint checks beyond reading: `startUpRef` resolves to a task or menu `refId`; names fit.
