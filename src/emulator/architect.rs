@@ -7,11 +7,12 @@
 //! that exists, refuses flows locked by someone else, then creates or updates the flow by
 //! name and type, publishes version `N.0` and records what that version consumes.
 
-use super::state::{iso, now_ms, Org, VersionRecord};
+use super::state::{iso, now_ms, Org, State, VersionRecord};
 use crate::architect_refs::{references as target_references, RefKind, Target};
 use crate::models::*;
 use serde_yaml_ng::Value;
 use std::time::Duration;
+use std::time::Instant;
 
 /// What a job reports: the flow it published, or its error messages (and the flow it
 /// created before it failed, if it did).
@@ -106,6 +107,59 @@ pub fn run(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> O
         index_lag,
         client_id,
     )?)
+}
+
+/// Completes job `id` with its uploaded YAML, as the job runner does once the job's time
+/// is up: the job ends `Success` with the flow it published, or `Failure` with its
+/// messages (and the flow it made on the way, if any). A scripted rate-limit fault fails
+/// the job as the real service's overloaded job does. Returns whether the org changed (so
+/// the caller saves it).
+pub(super) fn complete_job(s: &mut State, id: &str, yaml: &str, client_id: &str) -> bool {
+    let lag = s.index_lag;
+    let rate_limited = s.jobs.get(id).is_some_and(|j| j.fail_as_rate_limit);
+    let outcome = if rate_limited {
+        Err(Failure::from(vec![format!(
+            "could not find the flow with id {}",
+            uuid::Uuid::new_v4()
+        )]))
+    } else {
+        run_guarded(&mut s.org, yaml, lag, client_id)
+    };
+    let changed = outcome.is_ok() || outcome.as_ref().is_err_and(|f| f.flow.is_some());
+    if let Ok(flow)
+    | Err(Failure {
+        flow: Some(flow), ..
+    }) = &outcome
+    {
+        if let Some(id) = &flow.id {
+            s.read_lag_from
+                .entry(id.clone())
+                .or_insert_with(Instant::now);
+        }
+    }
+    if let Some(job) = s.jobs.get_mut(id) {
+        match outcome {
+            Ok(flow) => {
+                job.status = JobStatus::Success;
+                job.flow = Some(flow);
+            }
+            Err(Failure { messages, flow }) => {
+                job.status = JobStatus::Failure;
+                job.flow = flow;
+                let now = iso(now_ms());
+                job.messages = messages
+                    .into_iter()
+                    .map(|text| JobMessage {
+                        date_time: Some(now.clone()),
+                        message_type: Some("Error".into()),
+                        text,
+                        details: Vec::new(),
+                    })
+                    .collect();
+            }
+        }
+    }
+    changed
 }
 
 fn flow_ref(id: &str, name: &str) -> EntityRef {
@@ -516,5 +570,218 @@ mod guard_tests {
             Err(f) => assert!(f.messages[0].contains("Internal error"), "{f:?}"),
             Ok(_) => panic!("a crashed job must fail"),
         }
+    }
+}
+
+#[cfg(test)]
+mod job_tests {
+    use super::*;
+    use crate::emulator::state::{FaultConfig, Job, RandomFaults};
+
+    fn state() -> State {
+        State {
+            org: Org::default(),
+            tokens: Default::default(),
+            windows: Default::default(),
+            jobs: Default::default(),
+            exports: Default::default(),
+            scripted: Default::default(),
+            random: RandomFaults::new(FaultConfig::default()),
+            index_lag: Duration::ZERO,
+            log: Vec::new(),
+            read_lag_from: Default::default(),
+            delete_conflicts: 0,
+            persist: None,
+        }
+    }
+
+    fn started(s: &mut State, id: &str, fail_as_rate_limit: bool) {
+        s.jobs.insert(
+            id.to_string(),
+            Job {
+                id: id.to_string(),
+                signature: "sig".into(),
+                status: JobStatus::Started,
+                flow: None,
+                messages: Vec::new(),
+                fail_as_rate_limit,
+            },
+        );
+    }
+
+    /// A small inbound call flow; `target` is the task its start refers to.
+    fn yaml(name: &str, description: &str, target: &str) -> String {
+        format!(
+            "inboundCall:
+  name: {name}
+  description: {description}
+  division: Home
+  startUpRef: \"/inboundCall/tasks/task[{target}]\"
+  defaultLanguage: en-us
+  supportedLanguages:
+    en-us:
+      defaultLanguageSkill:
+        noValue: true
+  tasks:
+    - task:
+        name: Start
+        refId: Start_1
+        actions:
+          - disconnect:
+              name: Bye
+"
+        )
+    }
+
+    fn flows_named<'a>(s: &'a State, name: &str) -> Vec<&'a super::super::state::FlowRecord> {
+        s.org
+            .flows
+            .values()
+            .filter(|r| r.flow.name == name)
+            .collect()
+    }
+
+    #[test]
+    fn a_job_that_succeeds_creates_the_flow_and_publishes_its_first_version() {
+        let mut s = state();
+        started(&mut s, "job-1", false);
+        let text = yaml("Main IVR", "first", "Start_1");
+        assert!(
+            complete_job(&mut s, "job-1", &text, "client"),
+            "the org changed"
+        );
+
+        let job = &s.jobs["job-1"];
+        assert_eq!(job.status, JobStatus::Success, "{:?}", job.messages);
+        assert!(job.messages.is_empty());
+        let made = flows_named(&s, "Main IVR");
+        assert_eq!(made.len(), 1);
+        let record = made[0];
+        assert_eq!(
+            job.flow.as_ref().and_then(|f| f.id.as_ref()),
+            Some(&record.flow.id)
+        );
+        assert_eq!(record.versions.len(), 1);
+        assert_eq!(
+            record.versions[0].yaml, text,
+            "the version keeps the uploaded YAML"
+        );
+        assert_eq!(
+            record
+                .flow
+                .published_version
+                .as_ref()
+                .map(|v| v.id.as_str()),
+            Some(record.versions[0].version.id.as_str()),
+            "the new version is the published one"
+        );
+        assert!(s.read_lag_from.contains_key(&record.flow.id));
+    }
+
+    #[test]
+    fn a_second_job_for_the_same_flow_adds_a_version_to_it() {
+        let mut s = state();
+        started(&mut s, "job-1", false);
+        started(&mut s, "job-2", false);
+        assert!(complete_job(
+            &mut s,
+            "job-1",
+            &yaml("Main IVR", "first", "Start_1"),
+            "client"
+        ));
+        assert!(complete_job(
+            &mut s,
+            "job-2",
+            &yaml("Main IVR", "second", "Start_1"),
+            "client"
+        ));
+
+        let made = flows_named(&s, "Main IVR");
+        assert_eq!(made.len(), 1, "updated by name and type, not made again");
+        let record = made[0];
+        assert_eq!(record.versions.len(), 2);
+        assert_eq!(record.flow.description.as_deref(), Some("second"));
+        assert_eq!(
+            record
+                .flow
+                .published_version
+                .as_ref()
+                .map(|v| v.id.as_str()),
+            Some(record.versions[1].version.id.as_str())
+        );
+        assert_eq!(
+            s.jobs["job-2"].flow.as_ref().and_then(|f| f.id.as_ref()),
+            Some(&record.flow.id)
+        );
+    }
+
+    #[test]
+    fn a_failed_job_for_a_new_flow_leaves_it_behind_unpublished_and_names_it() {
+        let mut s = state();
+        started(&mut s, "job-1", false);
+        let changed = complete_job(&mut s, "job-1", &yaml("Broken", "x", "Nowhere_9"), "client");
+
+        let job = &s.jobs["job-1"];
+        assert_eq!(job.status, JobStatus::Failure);
+        assert!(!job.messages.is_empty());
+        assert!(job
+            .messages
+            .iter()
+            .all(|m| m.message_type.as_deref() == Some("Error") && m.date_time.is_some()));
+        let made = flows_named(&s, "Broken");
+        assert_eq!(made.len(), 1, "the flow the job made stays");
+        assert!(made[0].versions.is_empty());
+        assert!(made[0].flow.published_version.is_none());
+        assert_eq!(
+            job.flow.as_ref().and_then(|f| f.id.as_ref()),
+            Some(&made[0].flow.id),
+            "the job names what it made, so a client can clean up"
+        );
+        assert!(changed, "a flow was made, so the org is saved");
+    }
+
+    #[test]
+    fn a_failed_job_for_an_existing_flow_changes_nothing() {
+        let mut s = state();
+        started(&mut s, "job-1", false);
+        started(&mut s, "job-2", false);
+        assert!(complete_job(
+            &mut s,
+            "job-1",
+            &yaml("Main IVR", "first", "Start_1"),
+            "client"
+        ));
+        let changed = complete_job(
+            &mut s,
+            "job-2",
+            &yaml("Main IVR", "second", "Nowhere_9"),
+            "client",
+        );
+
+        assert!(!changed);
+        let job = &s.jobs["job-2"];
+        assert_eq!(job.status, JobStatus::Failure);
+        assert!(job.flow.is_none());
+        let record = flows_named(&s, "Main IVR")[0];
+        assert_eq!(record.versions.len(), 1);
+        assert_eq!(record.flow.description.as_deref(), Some("first"));
+    }
+
+    #[test]
+    fn a_rate_limited_job_fails_and_touches_no_flow() {
+        let mut s = state();
+        started(&mut s, "job-1", true);
+        let changed = complete_job(
+            &mut s,
+            "job-1",
+            &yaml("Main IVR", "first", "Start_1"),
+            "client",
+        );
+
+        assert!(!changed);
+        let job = &s.jobs["job-1"];
+        assert_eq!(job.status, JobStatus::Failure);
+        assert!(job.messages[0].text.contains("could not find the flow"));
+        assert!(s.org.flows.is_empty());
     }
 }

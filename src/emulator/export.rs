@@ -15,7 +15,7 @@
 //! `preTransferAudio` and `failureTransferAudio` on `transferToAcd`). No test can pass by
 //! comparing bytes.
 
-use super::http::error;
+use super::http::{error, json_body, s3_error as s3, unknown};
 use super::state::{now_ms, State, VersionRecord};
 use super::{architect, Emulator, Shared};
 use crate::models::{ExportJobRegistration, ExportJobRequest, ExportJobState};
@@ -49,15 +49,9 @@ pub struct Exports {
 const MAX_FLOWS: usize = 500;
 
 pub(super) async fn register(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
-    let request: ExportJobRequest = match serde_json::from_slice(&body) {
+    let request: ExportJobRequest = match json_body(&body, "is not a valid export job request") {
         Ok(r) => r,
-        Err(e) => {
-            return error(
-                400,
-                "bad.request",
-                format!("The request body is not a valid export job request: {e}"),
-            )
-        }
+        Err(r) => return r,
     };
     if request.flows.is_empty() || request.flows.len() > MAX_FLOWS {
         return error(
@@ -132,11 +126,7 @@ pub(super) async fn status(
     let expand = super::http::params(&super::http::query(&raw), "expand").contains(&"messages");
     let s = super::http::lock(&shared);
     let Some(job) = s.exports.jobs.get(&id) else {
-        return error(
-            404,
-            "not.found",
-            format!("Unable to locate export job with id {id}"),
-        );
+        return unknown("export job", &id);
     };
     let (status, download_url, messages) = if Instant::now() < job.ready_at {
         (JobStatus::Started, None, Vec::new())
@@ -214,15 +204,6 @@ pub(super) async fn download(
         StatusCode::OK,
         [("content-type", *content_type)],
         bytes.clone(),
-    )
-        .into_response()
-}
-
-fn s3(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        [("content-type", "application/xml")],
-        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
     )
         .into_response()
 }

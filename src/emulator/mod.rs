@@ -7,8 +7,13 @@
 //! steer it through the hooks below; `flowctl emulator serve` runs it for users' pipelines.
 
 mod architect;
+mod dependencies;
+mod edge;
 mod export;
+mod flows;
 mod http;
+mod jobs;
+mod org;
 mod state;
 mod vocabulary;
 
