@@ -13,6 +13,42 @@ pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
 }
 
+/// What a name or id finds among the flows of one type.
+pub(crate) enum Lookup {
+    /// No flow has this id, or no flow of the type has this exact name.
+    Missing,
+    /// The id is a flow of another type.
+    WrongType(Flow),
+    Found(Flow),
+}
+
+/// The one name-or-id lookup behind `find_flow` and `verify`: an id is read directly (and
+/// may turn out to be another type); a name is matched exactly among flows of `flow_type`.
+pub(crate) async fn lookup(
+    client: &Client,
+    name_or_id: &str,
+    flow_type: FlowType,
+) -> Result<Lookup> {
+    if is_uuid(name_or_id) {
+        return Ok(match client.get_flow(name_or_id).await? {
+            None => Lookup::Missing,
+            Some(f) if f.flow_type != flow_type => Lookup::WrongType(f),
+            Some(f) => Lookup::Found(f),
+        });
+    }
+    Ok(
+        match client
+            .find_flows_by_name(name_or_id, flow_type)
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(f) => Lookup::Found(f),
+            None => Lookup::Missing,
+        },
+    )
+}
+
 /// The flow of `flow_type` named or identified by `name_or_id`; `None` if there is none.
 /// An id that names a flow of another type is an input error, so it is never mistaken.
 pub async fn find_flow(
@@ -20,27 +56,19 @@ pub async fn find_flow(
     name_or_id: &str,
     flow_type: FlowType,
 ) -> Result<Option<Flow>> {
-    if is_uuid(name_or_id) {
-        let flow = client.get_flow(name_or_id).await?;
-        return match flow {
-            Some(f) if f.flow_type != flow_type => Err(Error::input(
-                format!(
-                    "flow {name_or_id} ('{}') is {}, not {}",
-                    f.name,
-                    a_type_name(f.flow_type),
-                    a_type_name(flow_type)
-                ),
-                Some(format!("pass the name or id of {}", a_type_name(flow_type))),
-            )),
-            other => Ok(other),
-        };
+    match lookup(client, name_or_id, flow_type).await? {
+        Lookup::Missing => Ok(None),
+        Lookup::Found(f) => Ok(Some(f)),
+        Lookup::WrongType(f) => Err(Error::input(
+            format!(
+                "flow {name_or_id} ('{}') is {}, not {}",
+                f.name,
+                a_type_name(f.flow_type),
+                a_type_name(flow_type)
+            ),
+            Some(format!("pass the name or id of {}", a_type_name(flow_type))),
+        )),
     }
-    let mut found = client.find_flows_by_name(name_or_id, flow_type).await?;
-    Ok(if found.is_empty() {
-        None
-    } else {
-        Some(found.remove(0))
-    })
 }
 
 /// The common module that parents will call: it must exist and be published.

@@ -7,6 +7,8 @@ use crate::models::FlowType;
 use serde::Serialize;
 use std::io::Write;
 
+pub mod verify;
+
 /// `--output`: text for people, JSON for scripts, JUnit XML for `verify`, Markdown for `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum OutputFormat {
