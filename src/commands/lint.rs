@@ -150,12 +150,7 @@ pub fn lint_files_with(
 pub async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
     let reports = match &args.manifest {
         Some(path) => {
-            let manifest = crate::manifest::load(
-                path,
-                &args.vars,
-                global.profile.as_deref(),
-                &crate::manifest::process_env,
-            )?;
+            let manifest = crate::commands::load_manifest(path, &args.vars, global)?;
             lint::lint_manifest(&manifest)
                 .into_iter()
                 .map(|f| FileReport {

@@ -28,13 +28,23 @@ use std::path::{Path, PathBuf};
 impl crate::cli::ManifestArgs {
     /// Loads `-f FILE` with `--var`s, the profile's substitutions and the environment.
     pub fn load(&self, global: &GlobalArgs) -> Result<crate::manifest::Manifest> {
-        crate::manifest::load(
-            &self.file,
-            &self.vars,
-            global.profile.as_deref(),
-            &crate::manifest::process_env,
-        )
+        load_manifest(&self.file, &self.vars, global)
     }
+}
+
+/// Loads the manifest at `path` with `--var`s, the profile's substitutions and the
+/// environment: what every command given `-f MANIFEST` reads.
+pub(crate) fn load_manifest(
+    path: &Path,
+    vars: &[(String, String)],
+    global: &GlobalArgs,
+) -> Result<crate::manifest::Manifest> {
+    crate::manifest::load(
+        path,
+        vars,
+        global.profile.as_deref(),
+        &crate::manifest::process_env,
+    )
 }
 
 /// Where the `--emulator` org is kept, relative to the working directory.

@@ -146,20 +146,25 @@ pub(super) fn complete_job(s: &mut State, id: &str, yaml: &str, client_id: &str)
             Err(Failure { messages, flow }) => {
                 job.status = JobStatus::Failure;
                 job.flow = flow;
-                let now = iso(now_ms());
-                job.messages = messages
-                    .into_iter()
-                    .map(|text| JobMessage {
-                        date_time: Some(now.clone()),
-                        message_type: Some("Error".into()),
-                        text,
-                        details: Vec::new(),
-                    })
-                    .collect();
+                job.messages = error_messages(messages);
             }
         }
     }
     changed
+}
+
+/// A job's error messages as the API shows them (`expand=messages`), stamped now.
+pub(super) fn error_messages(messages: Vec<String>) -> Vec<JobMessage> {
+    let now = iso(now_ms());
+    messages
+        .into_iter()
+        .map(|text| JobMessage {
+            date_time: Some(now.clone()),
+            message_type: Some("Error".into()),
+            text,
+            details: Vec::new(),
+        })
+        .collect()
 }
 
 fn flow_ref(id: &str, name: &str) -> EntityRef {

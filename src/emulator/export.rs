@@ -16,10 +16,10 @@
 //! comparing bytes.
 
 use super::http::{error, json_body, s3_error as s3, unknown};
-use super::state::{now_ms, State, VersionRecord};
+use super::state::{State, VersionRecord};
 use super::{architect, Emulator, Shared};
 use crate::models::{ExportJobRegistration, ExportJobRequest, ExportJobState};
-use crate::models::{FlowType, JobMessage, JobStatus};
+use crate::models::{FlowType, JobStatus};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
@@ -143,22 +143,13 @@ pub(super) async fn status(
             Err(messages) => (JobStatus::Failure, None, messages.clone()),
         }
     };
-    let now = super::state::iso(now_ms());
     super::http::ok(&ExportJobState {
         id: id.clone(),
         status,
         command: Some("Export".into()),
         download_url,
         messages: if expand {
-            messages
-                .into_iter()
-                .map(|text| JobMessage {
-                    date_time: Some(now.clone()),
-                    message_type: Some("Error".into()),
-                    text,
-                    details: Vec::new(),
-                })
-                .collect()
+            super::architect::error_messages(messages)
         } else {
             Vec::new()
         },

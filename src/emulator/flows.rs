@@ -235,18 +235,21 @@ pub(super) async fn flow_action(
         name: Some("OAuth client".into()),
         self_uri: None,
     };
+    // Someone else's lock stops a checkout and a publish alike.
+    if matches!(action.as_str(), "checkout" | "publish") {
+        if let Some(user) = &record.flow.locked_user {
+            return error(
+                409,
+                "flow.locked",
+                format!(
+                    "The flow is locked by another entity: {}",
+                    user.name.as_deref().unwrap_or("?")
+                ),
+            );
+        }
+    }
     match action.as_str() {
         "checkout" => {
-            if let Some(user) = &record.flow.locked_user {
-                return error(
-                    409,
-                    "flow.locked",
-                    format!(
-                        "The flow is locked by another entity: {}",
-                        user.name.as_deref().unwrap_or("?")
-                    ),
-                );
-            }
             record.flow.locked_client = Some(client);
         }
         "checkin" | "unlock" => {
@@ -254,16 +257,6 @@ pub(super) async fn flow_action(
             record.flow.locked_client = None;
         }
         "publish" => {
-            if let Some(user) = &record.flow.locked_user {
-                return error(
-                    409,
-                    "flow.locked",
-                    format!(
-                        "The flow is locked by another entity: {}",
-                        user.name.as_deref().unwrap_or("?")
-                    ),
-                );
-            }
             if record.versions.is_empty() {
                 return error(
                     400,

@@ -23,12 +23,7 @@ use crate::output::Printer;
 pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let spec = match &args.file {
         Some(path) => {
-            let manifest = crate::manifest::load(
-                path,
-                &args.vars,
-                global.profile.as_deref(),
-                &crate::manifest::process_env,
-            )?;
+            let manifest = crate::commands::load_manifest(path, &args.vars, global)?;
             let mut spec = Spec::from_manifest(&manifest, args.wait);
             if let FixStyle::Manifest { vars, .. } = &mut spec.fix {
                 for (k, v) in &args.vars {

@@ -96,6 +96,19 @@ impl FixStyle {
         words.extend(global.iter().map(String::as_str));
     }
 
+    /// `flowctl [org flags] apply -f PATH [--var k=v...]`: the fix of anything a manifest
+    /// makes.
+    fn apply<'a>(
+        path: &'a str,
+        global: &'a [String],
+        vars: &'a [String],
+        words: &mut Vec<&'a str>,
+    ) {
+        Self::head(global, words);
+        words.extend(["apply", "-f", path]);
+        words.extend(vars.iter().map(String::as_str));
+    }
+
     pub(super) fn module(&self, module: &str, division: Option<&str>) -> String {
         let mut words = Vec::new();
         match self {
@@ -107,9 +120,7 @@ impl FixStyle {
                 }
             }
             FixStyle::Manifest { path, global, vars } => {
-                Self::head(global, &mut words);
-                words.extend(["apply", "-f", path]);
-                words.extend(vars.iter().map(String::as_str));
+                Self::apply(path, global, vars, &mut words)
             }
         }
         command(&words)
@@ -143,9 +154,7 @@ impl FixStyle {
                 }
             }
             FixStyle::Manifest { path, global, vars } => {
-                Self::head(global, &mut words);
-                words.extend(["apply", "-f", path]);
-                words.extend(vars.iter().map(String::as_str));
+                Self::apply(path, global, vars, &mut words)
             }
         }
         command(&words)
