@@ -614,6 +614,12 @@ mod job_tests {
         );
     }
 
+    /// Registers job `id`, uploads `text` and completes it; whether the org changed.
+    fn run_job(s: &mut State, id: &str, text: &str) -> bool {
+        started(s, id, false);
+        complete_job(s, id, text, "client")
+    }
+
     /// A small inbound call flow; `target` is the task its start refers to.
     fn yaml(name: &str, description: &str, target: &str) -> String {
         format!(
@@ -649,12 +655,8 @@ mod job_tests {
     #[test]
     fn a_job_that_succeeds_creates_the_flow_and_publishes_its_first_version() {
         let mut s = state();
-        started(&mut s, "job-1", false);
         let text = yaml("Main IVR", "first", "Start_1");
-        assert!(
-            complete_job(&mut s, "job-1", &text, "client"),
-            "the org changed"
-        );
+        assert!(run_job(&mut s, "job-1", &text), "the org changed");
 
         let job = &s.jobs["job-1"];
         assert_eq!(job.status, JobStatus::Success, "{:?}", job.messages);
@@ -686,19 +688,15 @@ mod job_tests {
     #[test]
     fn a_second_job_for_the_same_flow_adds_a_version_to_it() {
         let mut s = state();
-        started(&mut s, "job-1", false);
-        started(&mut s, "job-2", false);
-        assert!(complete_job(
+        assert!(run_job(
             &mut s,
             "job-1",
-            &yaml("Main IVR", "first", "Start_1"),
-            "client"
+            &yaml("Main IVR", "first", "Start_1")
         ));
-        assert!(complete_job(
+        assert!(run_job(
             &mut s,
             "job-2",
-            &yaml("Main IVR", "second", "Start_1"),
-            "client"
+            &yaml("Main IVR", "second", "Start_1")
         ));
 
         let made = flows_named(&s, "Main IVR");
@@ -723,8 +721,7 @@ mod job_tests {
     #[test]
     fn a_failed_job_for_a_new_flow_leaves_it_behind_unpublished_and_names_it() {
         let mut s = state();
-        started(&mut s, "job-1", false);
-        let changed = complete_job(&mut s, "job-1", &yaml("Broken", "x", "Nowhere_9"), "client");
+        let changed = run_job(&mut s, "job-1", &yaml("Broken", "x", "Nowhere_9"));
 
         let job = &s.jobs["job-1"];
         assert_eq!(job.status, JobStatus::Failure);
@@ -748,20 +745,12 @@ mod job_tests {
     #[test]
     fn a_failed_job_for_an_existing_flow_changes_nothing() {
         let mut s = state();
-        started(&mut s, "job-1", false);
-        started(&mut s, "job-2", false);
-        assert!(complete_job(
+        assert!(run_job(
             &mut s,
             "job-1",
-            &yaml("Main IVR", "first", "Start_1"),
-            "client"
+            &yaml("Main IVR", "first", "Start_1")
         ));
-        let changed = complete_job(
-            &mut s,
-            "job-2",
-            &yaml("Main IVR", "second", "Nowhere_9"),
-            "client",
-        );
+        let changed = run_job(&mut s, "job-2", &yaml("Main IVR", "second", "Nowhere_9"));
 
         assert!(!changed);
         let job = &s.jobs["job-2"];
