@@ -9,7 +9,7 @@ use crate::models::{Division, Flow, FlowType, Queue};
 use crate::output::{a_type_name, type_name};
 
 /// True for `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
-pub fn is_uuid(s: &str) -> bool {
+pub(crate) fn is_uuid(s: &str) -> bool {
     uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
 }
 
@@ -51,7 +51,7 @@ pub(crate) async fn lookup(
 
 /// The flow of `flow_type` named or identified by `name_or_id`; `None` if there is none.
 /// An id that names a flow of another type is an input error, so it is never mistaken.
-pub async fn find_flow(
+pub(crate) async fn find_flow(
     client: &Client,
     name_or_id: &str,
     flow_type: FlowType,
@@ -72,7 +72,7 @@ pub async fn find_flow(
 }
 
 /// The common module that parents will call: it must exist and be published.
-pub async fn published_module(client: &Client, name_or_id: &str) -> Result<Flow> {
+pub(crate) async fn published_module(client: &Client, name_or_id: &str) -> Result<Flow> {
     match find_flow(client, name_or_id, FlowType::CommonModule).await? {
         None => {
             let absent = absent(client, name_or_id, FlowType::CommonModule).await?;
@@ -104,7 +104,7 @@ fn create_command(name: &str) -> String {
 /// names, a flow of another type is named as such, and only a new name is offered to be
 /// created (never a typo's, never an id).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Absent {
+pub(crate) enum Absent {
     /// Flows of the wanted type with names close to the one given.
     Typo(Vec<String>),
     /// A flow of another type has exactly this name.
@@ -116,7 +116,7 @@ pub enum Absent {
 }
 
 /// Looks at the org's flows (every type, all pages) to say why `name_or_id` is absent.
-pub async fn absent(client: &Client, name_or_id: &str, wanted: FlowType) -> Result<Absent> {
+pub(crate) async fn absent(client: &Client, name_or_id: &str, wanted: FlowType) -> Result<Absent> {
     if is_uuid(name_or_id) {
         return Ok(Absent::Id);
     }
@@ -130,7 +130,7 @@ pub async fn absent(client: &Client, name_or_id: &str, wanted: FlowType) -> Resu
 }
 
 /// The pure part of [`absent`].
-pub fn absent_among(name: &str, wanted: FlowType, flows: &[Flow]) -> Absent {
+pub(crate) fn absent_among(name: &str, wanted: FlowType, flows: &[Flow]) -> Absent {
     if let Some(f) = flows
         .iter()
         .find(|f| f.name == name && f.flow_type != wanted)
@@ -153,7 +153,7 @@ pub fn absent_among(name: &str, wanted: FlowType, flows: &[Flow]) -> Absent {
 
 impl Absent {
     /// `common module 'X' does not exist`, or what it is instead.
-    pub fn message(&self, name_or_id: &str, wanted: FlowType) -> String {
+    pub(crate) fn message(&self, name_or_id: &str, wanted: FlowType) -> String {
         match self {
             Absent::OtherType(t) => format!(
                 "'{name_or_id}' is {}, not {}",
@@ -169,7 +169,7 @@ impl Absent {
 
     /// The next step; `create` is the command that would create the flow, offered only for
     /// a new name.
-    pub fn hint(&self, wanted: FlowType, create: &str) -> String {
+    pub(crate) fn hint(&self, wanted: FlowType, create: &str) -> String {
         match self {
             Absent::Typo(near) => format!(
                 "did you mean {}? (names are exact and case-sensitive)",
@@ -186,7 +186,7 @@ impl Absent {
 }
 
 /// The queue named or identified by `name_or_id`, or an input error suggesting near names.
-pub async fn queue(client: &Client, name_or_id: &str) -> Result<Queue> {
+pub(crate) async fn queue(client: &Client, name_or_id: &str) -> Result<Queue> {
     if is_uuid(name_or_id) {
         return client.get_queue(name_or_id).await?.ok_or_else(|| {
             Error::input(
@@ -220,7 +220,7 @@ pub async fn queue(client: &Client, name_or_id: &str) -> Result<Queue> {
 }
 
 /// The division with exactly this name.
-pub async fn division(client: &Client, name: &str) -> Result<Division> {
+pub(crate) async fn division(client: &Client, name: &str) -> Result<Division> {
     if let Some(d) = client.find_division(name).await? {
         return Ok(d);
     }
@@ -243,7 +243,7 @@ pub async fn division(client: &Client, name: &str) -> Result<Division> {
 }
 
 /// Up to three names close to `wanted` (case-insensitive edit distance or containment).
-pub fn near_names<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn near_names<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let w = wanted.to_lowercase();
     let mut scored: Vec<(f64, &str)> = names
         .map(|n| {
@@ -263,7 +263,7 @@ pub fn near_names<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Vec
 }
 
 /// `'a', 'b' or 'c'`.
-pub fn quoted_list(names: &[String]) -> String {
+pub(crate) fn quoted_list(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
     match quoted.as_slice() {
         [] => String::new(),

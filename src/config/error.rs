@@ -63,7 +63,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         Some(match self {
             ConfigError::Missing(_) => String::from(
                 "set them in the environment or in .env (`cp .env.example .env`), or in a profile (--profile); `flowctl regions` lists the regions. To try flowctl without an org: `flowctl demo`, or add --emulator to any command"

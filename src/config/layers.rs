@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// The layers a setting is looked up in, in precedence order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Layer {
+pub(crate) enum Layer {
     Flag,
     Env,
     Profile,
@@ -20,7 +20,7 @@ impl Layer {
 
 /// Where configuration values come from, besides flags: the process environment first,
 /// then the chosen profile, then `.env` in the working directory.
-pub trait EnvSource {
+pub(crate) trait EnvSource {
     fn get(&self, key: &str) -> Option<String>;
 
     /// The value `key` has in one layer (a plain map is the environment layer).
@@ -42,7 +42,7 @@ pub trait EnvSource {
 /// The layers a setting is looked up in, after the flags: the process environment, then
 /// the chosen profile of `config.toml`, then `.env` (which never overrides the others).
 #[derive(Debug, Default, Clone)]
-pub struct ProcessEnv {
+pub(crate) struct ProcessEnv {
     pub(super) process: BTreeMap<String, String>,
     pub(super) profile: BTreeMap<String, String>,
     pub(super) dotenv: BTreeMap<String, String>,
@@ -52,7 +52,7 @@ pub struct ProcessEnv {
 impl ProcessEnv {
     /// The process environment now, and `dir/.env` if there is one (the process
     /// environment itself is not changed).
-    pub fn load(dir: &Path) -> Result<ProcessEnv, ConfigError> {
+    pub(crate) fn load(dir: &Path) -> Result<ProcessEnv, ConfigError> {
         let process = std::env::vars().collect();
         Ok(ProcessEnv {
             process,
@@ -63,7 +63,8 @@ impl ProcessEnv {
     }
 
     /// For tests: explicit layers.
-    pub fn from_parts(
+    #[cfg(test)]
+    pub(crate) fn from_parts(
         process: BTreeMap<String, String>,
         dotenv: BTreeMap<String, String>,
     ) -> ProcessEnv {
@@ -76,7 +77,7 @@ impl ProcessEnv {
     }
 
     /// Puts a profile's settings between the environment and `.env`.
-    pub fn with_profile(mut self, profile: BTreeMap<String, String>) -> ProcessEnv {
+    pub(crate) fn with_profile(mut self, profile: BTreeMap<String, String>) -> ProcessEnv {
         self.profile = profile;
         self
     }

@@ -18,10 +18,11 @@ mod region;
 mod resolve;
 
 pub use error::{ConfigError, Missing};
-pub use layers::{EnvSource, Layer, ProcessEnv};
-pub use profile::{apply_profile, config_file, load_profiles, Profile};
-pub use region::{find_region, Region, REGIONS};
-pub use resolve::{cache_dir, resolve, EXAMPLE_CLIENT_ID, EXAMPLE_CLIENT_SECRET};
+pub(crate) use layers::{EnvSource, Layer, ProcessEnv};
+pub(crate) use profile::{apply_profile, config_file, load_profiles, Profile};
+pub use region::Region;
+pub(crate) use region::{find_region, REGIONS};
+pub(crate) use resolve::resolve;
 
 use secrecy::SecretString;
 use std::path::PathBuf;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// the name of the environment variable or the file that holds it.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
+pub(crate) struct Profile {
     pub region: Option<String>,
     pub api_base_url: Option<String>,
     pub login_base_url: Option<String>,
@@ -28,7 +28,7 @@ struct ConfigFile {
 }
 
 /// `$XDG_CONFIG_HOME/flowctl/config.toml` or `~/.config/flowctl/config.toml`.
-pub fn config_file(env: &dyn EnvSource) -> Option<PathBuf> {
+pub(crate) fn config_file(env: &dyn EnvSource) -> Option<PathBuf> {
     env.get("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -37,7 +37,7 @@ pub fn config_file(env: &dyn EnvSource) -> Option<PathBuf> {
 }
 
 /// Every profile of the config file (none if there is no file).
-pub fn load_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigError> {
+pub(crate) fn load_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigError> {
     let shown = path.display().to_string();
     let text = match crate::files::read_text(path, "the config file") {
         Ok(t) => t,
@@ -77,7 +77,7 @@ pub fn load_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigErr
 impl Profile {
     /// The profile as settings under the usual variable names; the secret is read from
     /// the variable or file it names.
-    pub fn settings(
+    pub(crate) fn settings(
         &self,
         name: &str,
         env: &dyn EnvSource,
@@ -112,7 +112,10 @@ impl Profile {
 }
 
 /// Adds the chosen profile (if any) to `env`; an unknown profile names the ones there are.
-pub fn apply_profile(env: ProcessEnv, profile: Option<&str>) -> Result<ProcessEnv, ConfigError> {
+pub(crate) fn apply_profile(
+    env: ProcessEnv,
+    profile: Option<&str>,
+) -> Result<ProcessEnv, ConfigError> {
     let Some(name) = profile else { return Ok(env) };
     let path = config_file(&env).ok_or_else(|| ConfigError::Profiles {
         path: "config.toml".into(),

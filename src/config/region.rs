@@ -9,12 +9,12 @@ pub struct Region {
 
 impl Region {
     /// `https://login.<domain>`.
-    pub fn login_base(&self) -> String {
+    pub(crate) fn login_base(&self) -> String {
         self.api_base.replacen("https://api.", "https://login.", 1)
     }
 
     /// `mypurecloud.ie`.
-    pub fn domain(&self) -> &'static str {
+    pub(crate) fn domain(&self) -> &'static str {
         self.api_base.trim_start_matches("https://api.")
     }
 }
@@ -24,7 +24,7 @@ const fn region(name: &'static str, api_base: &'static str) -> Region {
 }
 
 /// All eighteen regions (genesys-api.md).
-pub const REGIONS: &[Region] = &[
+pub(crate) const REGIONS: &[Region] = &[
     region("us-east-1", "https://api.mypurecloud.com"),
     region("us-east-2", "https://api.use2.us-gov-pure.cloud"),
     region("us-west-2", "https://api.usw2.pure.cloud"),
@@ -47,7 +47,7 @@ pub const REGIONS: &[Region] = &[
 
 /// Finds a region by name (`eu-west-1`) or domain (`mypurecloud.ie`, also written with
 /// `https://`, `api.` or `login.`), ignoring case.
-pub fn find_region(name_or_domain: &str) -> Option<&'static Region> {
+pub(crate) fn find_region(name_or_domain: &str) -> Option<&'static Region> {
     let mut s = name_or_domain.trim().to_ascii_lowercase();
     for prefix in ["https://", "http://"] {
         if let Some(rest) = s.strip_prefix(prefix) {

@@ -10,8 +10,8 @@ use url::Url;
 
 /// `.env.example`'s values for the client id and secret: a `.env` copied and never filled
 /// in is caught before any request.
-pub const EXAMPLE_CLIENT_ID: &str = "00000000-0000-0000-0000-000000000000";
-pub const EXAMPLE_CLIENT_SECRET: &str = "replace-me";
+pub(crate) const EXAMPLE_CLIENT_ID: &str = "00000000-0000-0000-0000-000000000000";
+pub(crate) const EXAMPLE_CLIENT_SECRET: &str = "replace-me";
 
 /// True for 127.0.0.0/8, ::1 and `localhost`.
 fn is_loopback(url: &Url) -> bool {
@@ -80,7 +80,7 @@ fn login_for(api: &Url) -> Url {
 }
 
 /// The token cache directory: `$XDG_CACHE_HOME/flowctl` or `~/.cache/flowctl`.
-pub fn cache_dir(env: &dyn EnvSource) -> Option<PathBuf> {
+pub(crate) fn cache_dir(env: &dyn EnvSource) -> Option<PathBuf> {
     env.get("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -90,7 +90,7 @@ pub fn cache_dir(env: &dyn EnvSource) -> Option<PathBuf> {
 
 /// Resolves flags, the environment, the profile and `.env` into a [`Config`]; see the
 /// module doc for the precedence and why the host is one setting.
-pub fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigError> {
+pub(crate) fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, ConfigError> {
     if args.client_secret.is_some() {
         return Err(ConfigError::SecretFlag);
     }

@@ -16,11 +16,11 @@ use std::time::Instant;
 
 /// What a job reports: the flow it published, or its error messages (and the flow it
 /// created before it failed, if it did).
-pub type Outcome = Result<EntityRef, Failure>;
+pub(crate) type Outcome = Result<EntityRef, Failure>;
 
 /// A failed job: its messages, and the flow it made on the way, if any.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub messages: Vec<String>,
     pub flow: Option<EntityRef>,
 }
@@ -54,7 +54,12 @@ const FLOW_KEYS: &[(&str, FlowType)] = &[
 /// Runs a job, and turns a crash into a failed job with a message instead of leaving it
 /// `Started` forever (the emulator never panics on input, but if a bug does, the client
 /// hears about it).
-pub fn run_guarded(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> Outcome {
+pub(crate) fn run_guarded(
+    org: &mut Org,
+    yaml: &str,
+    index_lag: Duration,
+    client_id: &str,
+) -> Outcome {
     guarded(|| run(org, yaml, index_lag, client_id))
 }
 
@@ -69,7 +74,7 @@ fn guarded(job: impl FnOnce() -> Outcome) -> Outcome {
 
 /// Runs a job's YAML for the OAuth client `client_id`: a flow locked by that same client
 /// is not someone else's work and publishes.
-pub fn run(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> Outcome {
+pub(crate) fn run(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &str) -> Outcome {
     let (name, flow_type, body, division) = parse(org, yaml)?;
     let checked = check(org, &name, flow_type, &body, client_id);
     let (consumes, errors) = match checked {
@@ -480,7 +485,7 @@ fn push_unique(v: &mut Vec<Dependency>, d: Dependency) {
     }
 }
 
-pub fn emulator_user() -> EntityRef {
+pub(crate) fn emulator_user() -> EntityRef {
     EntityRef {
         id: Some("00000000-0000-4000-8000-00000000e001".into()),
         name: Some("flowctl emulator".into()),

@@ -25,7 +25,7 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub fn router(shared: Shared) -> Router {
+pub(crate) fn router(shared: Shared) -> Router {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/api/v2/flows", get(list_flows).post(create_flow))
@@ -90,7 +90,7 @@ pub fn router(shared: Shared) -> Router {
 // Answers
 
 /// The Genesys error body.
-pub fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
     let message = message.into();
     let body = ErrorBody {
         message: message.clone(),

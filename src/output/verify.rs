@@ -5,7 +5,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum CheckStatus {
+pub(crate) enum CheckStatus {
     Pass,
     Fail,
     Unknown,
@@ -13,7 +13,7 @@ pub enum CheckStatus {
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// What is checked: `shared flow 'X'`, `parent 'Y'`, `queue 'Z'`.
     pub subject: String,
     /// The property: `exists`, `published`, `calls the shared flow`, ...
@@ -26,7 +26,7 @@ pub struct Check {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub ok: bool,
     pub passed: usize,
     pub failed: usize,
@@ -68,7 +68,7 @@ pub(crate) fn check(
     }
 }
 
-pub fn print_report(report: &Report, out: Printer) {
+pub(crate) fn print_report(report: &Report, out: Printer) {
     match out.format {
         OutputFormat::Json => out.json(report),
         OutputFormat::Junit => out.raw(&junit(report)),
@@ -98,7 +98,7 @@ pub fn print_report(report: &Report, out: Printer) {
 
 /// JUnit XML: one testcase per check; a failed or unknown check is a `<failure>` whose
 /// `type` says which, so CI shows both as red (flowctl exits 1 for both).
-pub fn junit(report: &Report) -> String {
+pub(crate) fn junit(report: &Report) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let failures = report.failed + report.unknown;
     xml.push_str(&format!(

@@ -76,7 +76,7 @@ fn missing(
     (detail, Some(fix))
 }
 
-pub async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
+pub(crate) async fn verify(client: &Client, spec: &Spec) -> Result<Report> {
     let mut checks = Vec::new();
     let mut everything = Everything {
         client,

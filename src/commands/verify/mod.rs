@@ -11,16 +11,16 @@ mod checks;
 mod links;
 mod spec;
 
-pub use crate::output::verify::{junit, print_report, Check, CheckStatus, Report};
-pub use checks::verify;
-pub use spec::{org_flags, shell_word, FixStyle, Known, ParentSpec, Spec};
+pub(crate) use crate::output::verify::print_report;
+pub(crate) use checks::verify;
+pub(crate) use spec::{org_flags, shell_word, FixStyle, Spec};
 
 use super::Session;
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::error::{Error, Result};
 use crate::output::Printer;
 
-pub async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let spec = match &args.file {
         Some(path) => {
             let manifest = crate::commands::load_manifest(path, &args.vars, global)?;

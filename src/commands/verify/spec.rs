@@ -10,14 +10,14 @@ use std::time::Duration;
 /// What to verify: parents, each with the modules it must call and the queues it must
 /// transfer to. `verify --shared --parent` and `verify -f manifest` both become one.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub parents: Vec<ParentSpec>,
     pub wait: Duration,
     pub fix: FixStyle,
 }
 
 #[derive(Debug, Clone)]
-pub struct ParentSpec {
+pub(crate) struct ParentSpec {
     /// Name or id, as the user wrote it.
     pub parent: String,
     /// What the parent must be: an inbound call flow for `--parent`, the file's type with
@@ -33,7 +33,7 @@ pub struct ParentSpec {
 /// How the report words the command that fixes a failure. Every command is shell-quoted
 /// (`shlex`), so it runs as printed, and carries the global flags that chose the org.
 #[derive(Debug, Clone)]
-pub enum FixStyle {
+pub(crate) enum FixStyle {
     /// `flowctl create-shared ...` / `flowctl create-parent ...`
     Commands {
         queue: Option<String>,
@@ -52,7 +52,7 @@ pub enum FixStyle {
 /// What the org says about a parent, so that its fix keeps it as it is: the queue its
 /// published version transfers to and its division.
 #[derive(Debug, Clone, Default)]
-pub struct Known {
+pub(crate) struct Known {
     pub queue: Option<String>,
     pub division: Option<String>,
     /// The flow is not of the shape `create-parent` publishes (it calls other modules too,
@@ -61,7 +61,7 @@ pub struct Known {
 }
 
 /// One shell word, quoted only when it needs to be.
-pub fn shell_word(s: &str) -> String {
+pub(crate) fn shell_word(s: &str) -> String {
     match shlex::try_quote(s) {
         Ok(q) => q.into_owned(),
         // Only a NUL byte cannot be quoted; no flow or queue name holds one.
@@ -78,7 +78,7 @@ fn command(words: &[&str]) -> String {
 }
 
 /// The global flags of `global` that choose the org, for the fix commands to carry.
-pub fn org_flags(global: &GlobalArgs) -> Vec<String> {
+pub(crate) fn org_flags(global: &GlobalArgs) -> Vec<String> {
     let mut flags = Vec::new();
     if global.emulator {
         flags.push("--emulator".to_string());
@@ -162,7 +162,7 @@ impl FixStyle {
 }
 
 impl Spec {
-    pub fn from_args(args: &VerifyArgs) -> Result<Spec> {
+    pub(crate) fn from_args(args: &VerifyArgs) -> Result<Spec> {
         let Some(shared) = args.shared.clone() else {
             return Err(Error::input(
                 "verify needs --shared and --parent, or -f MANIFEST",
@@ -196,7 +196,7 @@ impl Spec {
     }
 
     /// Every flow of the manifest that calls modules or transfers to queues.
-    pub fn from_manifest(manifest: &crate::manifest::Manifest, wait: u64) -> Spec {
+    pub(crate) fn from_manifest(manifest: &crate::manifest::Manifest, wait: u64) -> Spec {
         Spec {
             parents: manifest
                 .flows
@@ -219,7 +219,7 @@ impl Spec {
     }
 
     /// The fixes carry these global flags (`--emulator`, `--profile NAME`).
-    pub fn with_org_flags(mut self, flags: Vec<String>) -> Spec {
+    pub(crate) fn with_org_flags(mut self, flags: Vec<String>) -> Spec {
         match &mut self.fix {
             FixStyle::Commands { global, .. } | FixStyle::Manifest { global, .. } => {
                 *global = flags
