@@ -278,40 +278,39 @@ fn targets<'a>(
     consumers: &'a Consumers,
 ) -> Vec<Option<Target<'a>>> {
     let mods = p.spec.modules.iter().map(|name| {
-        found
-            .modules
-            .get(name)
-            .zip(consumers.modules.get(name))
-            .map(|(m, c)| Target {
-                id: &m.id,
-                label: format!("calls common module '{}'", m.name),
-                consumers: c,
-            })
+        target(found.modules, &consumers.modules, name, |m| {
+            (&m.id, format!("calls common module '{}'", m.name))
+        })
     });
     let qs = p.spec.queues.iter().map(|name| {
-        found
-            .queues
-            .get(name)
-            .zip(consumers.queues.get(name))
-            .map(|(q, c)| Target {
-                id: &q.id,
-                label: format!("transfers to queue '{}'", q.name),
-                consumers: c,
-            })
+        target(found.queues, &consumers.queues, name, |q| {
+            (&q.id, format!("transfers to queue '{}'", q.name))
+        })
     });
     let others = p.spec.others.iter().map(|r| {
         let key = (r.kind, r.name.clone());
-        found
-            .others
-            .get(&key)
-            .zip(consumers.others.get(&key))
-            .map(|(o, c)| Target {
-                id: &o.id,
-                label: o.label.clone(),
-                consumers: c,
-            })
+        target(found.others, &consumers.others, &key, |o| {
+            (&o.id, o.label.clone())
+        })
     });
     mods.chain(qs).chain(others).collect()
+}
+
+/// The link to `key`, when both the thing itself and its consumers were found; `id_label`
+/// gives its id and how the report names the link.
+fn target<'a, K: Eq + std::hash::Hash, V>(
+    found: &'a HashMap<K, V>,
+    consumers: &'a HashMap<K, HashMap<String, Dependency>>,
+    key: &K,
+    id_label: impl FnOnce(&'a V) -> (&'a str, String),
+) -> Option<Target<'a>> {
+    let (thing, consumers) = found.get(key).zip(consumers.get(key))?;
+    let (id, label) = id_label(thing);
+    Some(Target {
+        id,
+        label,
+        consumers,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
