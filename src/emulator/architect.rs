@@ -625,6 +625,25 @@ mod job_tests {
         complete_job(s, id, text, "client")
     }
 
+    /// An org where job-1 has published "Main IVR" (description "first").
+    fn with_main_ivr() -> State {
+        let mut s = state();
+        assert!(run_job(
+            &mut s,
+            "job-1",
+            &yaml("Main IVR", "first", "Start_1")
+        ));
+        s
+    }
+
+    fn published_id(record: &super::super::state::FlowRecord) -> Option<&str> {
+        record
+            .flow
+            .published_version
+            .as_ref()
+            .map(|v| v.id.as_str())
+    }
+
     /// A small inbound call flow; `target` is the task its start refers to.
     fn yaml(name: &str, description: &str, target: &str) -> String {
         format!(
@@ -679,11 +698,7 @@ mod job_tests {
             "the version keeps the uploaded YAML"
         );
         assert_eq!(
-            record
-                .flow
-                .published_version
-                .as_ref()
-                .map(|v| v.id.as_str()),
+            published_id(record),
             Some(record.versions[0].version.id.as_str()),
             "the new version is the published one"
         );
@@ -692,12 +707,7 @@ mod job_tests {
 
     #[test]
     fn a_second_job_for_the_same_flow_adds_a_version_to_it() {
-        let mut s = state();
-        assert!(run_job(
-            &mut s,
-            "job-1",
-            &yaml("Main IVR", "first", "Start_1")
-        ));
+        let mut s = with_main_ivr();
         assert!(run_job(
             &mut s,
             "job-2",
@@ -710,11 +720,7 @@ mod job_tests {
         assert_eq!(record.versions.len(), 2);
         assert_eq!(record.flow.description.as_deref(), Some("second"));
         assert_eq!(
-            record
-                .flow
-                .published_version
-                .as_ref()
-                .map(|v| v.id.as_str()),
+            published_id(record),
             Some(record.versions[1].version.id.as_str())
         );
         assert_eq!(
@@ -749,12 +755,7 @@ mod job_tests {
 
     #[test]
     fn a_failed_job_for_an_existing_flow_changes_nothing() {
-        let mut s = state();
-        assert!(run_job(
-            &mut s,
-            "job-1",
-            &yaml("Main IVR", "first", "Start_1")
-        ));
+        let mut s = with_main_ivr();
         let changed = run_job(&mut s, "job-2", &yaml("Main IVR", "second", "Nowhere_9"));
 
         assert!(!changed);
