@@ -207,15 +207,11 @@ pub(crate) async fn queue(client: &Client, name_or_id: &str) -> Result<Queue> {
         return Ok(q);
     }
     let all = client.list_queues().await?;
-    let suggestions = near_names(name_or_id, all.iter().map(|q| q.name.as_str()));
-    let hint = if suggestions.is_empty() {
-        "create the queue in Genesys Cloud (Admin > Contact Center > Queues) or pass an existing one".to_string()
-    } else {
-        format!("did you mean {}?", quoted_list(&suggestions))
-    };
-    Err(Error::input(
-        format!("queue '{name_or_id}' does not exist"),
-        Some(hint),
+    Err(no_such(
+        "queue",
+        name_or_id,
+        all.iter().map(|q| q.name.as_str()),
+        "create the queue in Genesys Cloud (Admin > Contact Center > Queues) or pass an existing one",
     ))
 }
 
@@ -230,16 +226,29 @@ pub(crate) async fn division(client: &Client, name: &str) -> Result<Division> {
         .get_all(&["api", "v2", "authorization", "divisions"], &[])
         .await
         .unwrap_or_default();
-    let near = near_names(name, all.iter().map(|d| d.name.as_str()));
+    Err(no_such(
+        "division",
+        name,
+        all.iter().map(|d| d.name.as_str()),
+        "pass --division with an existing division name (the default one is 'Home')",
+    ))
+}
+
+/// `{what} 'NAME' does not exist`, with the close names as the hint, or `otherwise` when
+/// there are none.
+fn no_such<'a>(
+    what: &str,
+    name: &str,
+    names: impl Iterator<Item = &'a str>,
+    otherwise: &str,
+) -> Error {
+    let near = near_names(name, names);
     let hint = if near.is_empty() {
-        "pass --division with an existing division name (the default one is 'Home')".to_string()
+        otherwise.to_string()
     } else {
         format!("did you mean {}?", quoted_list(&near))
     };
-    Err(Error::input(
-        format!("division '{name}' does not exist"),
-        Some(hint),
-    ))
+    Error::input(format!("{what} '{name}' does not exist"), Some(hint))
 }
 
 /// Up to three names close to `wanted` (case-insensitive edit distance or containment).
