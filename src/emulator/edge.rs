@@ -1,6 +1,7 @@
 //! The middleware that plays Genesys' edge: the request log, latency, faults (scripted
 //! and random), bearer auth and the per-token rate limit with its `inin-*` headers; and
-//! the OAuth token endpoint that hands out the bearer tokens.
+//! the OAuth token endpoint that hands out the bearer tokens; and the connection bounds
+//! (header-read timeout, most connections at once).
 
 use super::http::{error, lock, ok, param};
 use super::state::Fault;
@@ -12,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub(super) async fn edge(AxState(shared): AxState<Shared>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
@@ -201,4 +202,54 @@ pub(super) async fn token(
         token_type: "bearer".into(),
         expires_in: lifetime.as_secs(),
     })
+}
+
+/// Serves HTTP/1.1 until `stop`: each connection must send its request head within the
+/// header-read timeout, and at most `max` connections are served at once (the rest wait in
+/// the listen backlog instead of taking descriptors). On stop, requests under way get a
+/// few seconds to finish.
+pub(super) async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+    (header_timeout, max): (Duration, usize),
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(max));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let permit = tokio::select! {
+            _ = &mut stop => break,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            _ = &mut stop => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it was accepted.
+                    tracing::debug!("emulator: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
 }

@@ -489,7 +489,7 @@ impl Emulator {
             shared.config.header_read_timeout,
             shared.config.max_connections.max(1),
         );
-        let task = tokio::spawn(serve_connections(listener, app, rx, limits));
+        let task = tokio::spawn(edge::serve_connections(listener, app, rx, limits));
         Ok(Emulator {
             shared,
             shutdown: Some(tx),
@@ -664,55 +664,5 @@ impl Drop for Emulator {
             let _ = tx.send(());
         }
         self.shared.flush();
-    }
-}
-
-/// Serves HTTP/1.1 until `stop`: each connection must send its request head within the
-/// header-read timeout, and at most `max` connections are served at once (the rest wait in
-/// the listen backlog instead of taking descriptors). On stop, requests under way get a
-/// few seconds to finish.
-async fn serve_connections(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    mut stop: oneshot::Receiver<()>,
-    (header_timeout, max): (Duration, usize),
-) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    let slots = Arc::new(tokio::sync::Semaphore::new(max));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let permit = tokio::select! {
-            _ = &mut stop => break,
-            p = slots.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-        };
-        let stream = tokio::select! {
-            _ = &mut stop => break,
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of descriptors, or a connection reset before it was accepted.
-                    tracing::debug!("emulator: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-        };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
-    }
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
 }
