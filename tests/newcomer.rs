@@ -1237,3 +1237,33 @@ async fn a_misspelt_division_gets_close_names() {
     assert!(r.stderr.contains("did you mean 'Sales Division'?"), "{r:?}");
     assert!(org.emulator.flows().is_empty());
 }
+
+/// One name-or-id lookup serves every command: verify, given the id of a flow of another
+/// type, says what the flow is, as create-parent does (and never that it does not exist).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_names_an_id_of_another_type_as_such() {
+    let org = Org::new().await;
+    module_and_parent(&org).await;
+    let id = flow(&org, "Inbound Sales Flow", FlowType::InboundCall)
+        .expect("parent")
+        .id;
+    let r = org
+        .flowctl(&[
+            "verify",
+            "--shared",
+            &id,
+            "--parent",
+            "Inbound Sales Flow",
+            "--wait",
+            "0",
+        ])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "is a common module: 'Inbound Sales Flow' is an inbound call flow, not a common module"
+        ),
+        "{r:?}"
+    );
+    assert!(!r.stdout.contains("does not exist"), "{r:?}");
+}
