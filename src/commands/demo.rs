@@ -12,7 +12,7 @@ use crate::output::Printer;
 use std::time::Duration;
 
 pub const SHARED: &str = "Shared Greeting Module";
-pub const PARENTS: [&str; 2] = ["Inbound Sales Flow", "Inbound Support Flow"];
+pub(crate) const PARENTS: [&str; 2] = ["Inbound Sales Flow", "Inbound Support Flow"];
 pub const QUEUE: &str = "General Support";
 
 pub async fn run(out: Printer) -> Result<()> {

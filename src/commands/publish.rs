@@ -29,7 +29,7 @@ use std::time::Duration;
 /// What a publish did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     Created,
     Updated,
     Unchanged,
@@ -53,11 +53,11 @@ pub struct Published {
     #[serde(rename = "type")]
     pub flow_type: FlowType,
     pub version: String,
-    pub action: Action,
+    pub(crate) action: Action,
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct PublishOptions {
+pub(crate) struct PublishOptions {
     /// Overall limit for one Architect job.
     pub job_timeout: Duration,
     /// Read the flow back after the job (`GET /api/v2/flows/{id}`). `apply` turns this off
@@ -67,7 +67,7 @@ pub struct PublishOptions {
 
 /// Why a flow whose content is unchanged must still be published again.
 #[derive(Debug, Clone, Default)]
-pub struct Freshness {
+pub(crate) struct Freshness {
     /// A module this flow calls was published at this ISO-8601 time. Genesys copies a
     /// module into its callers only when they publish, so a caller published before it
     /// still runs the old copy and is republished.
@@ -91,7 +91,7 @@ fn short_hash(doc: &FlowDocument) -> String {
 }
 
 /// True when `flow` is published with exactly `doc`'s content.
-pub fn is_up_to_date(flow: &Flow, doc: &FlowDocument) -> bool {
+pub(crate) fn is_up_to_date(flow: &Flow, doc: &FlowDocument) -> bool {
     flow.published_version.is_some()
         && flow
             .description
@@ -101,7 +101,7 @@ pub fn is_up_to_date(flow: &Flow, doc: &FlowDocument) -> bool {
 }
 
 /// Publishes `doc` into `division` unless it is already published with this content.
-pub async fn publish(
+pub(crate) async fn publish(
     client: &Client,
     doc: &FlowDocument,
     division: &Division,
@@ -119,7 +119,7 @@ pub async fn publish(
 }
 
 /// [`publish`] when the caller has already looked the flow up (`existing`).
-pub async fn publish_known(
+pub(crate) async fn publish_known(
     client: &Client,
     doc: &FlowDocument,
     division: &Division,
@@ -214,7 +214,12 @@ pub async fn publish_known(
 }
 
 /// The record of a flow read back after its job: it must show a published version.
-pub fn confirm(flow: &Flow, doc: &FlowDocument, what: &str, action: Action) -> Result<Published> {
+pub(crate) fn confirm(
+    flow: &Flow,
+    doc: &FlowDocument,
+    what: &str,
+    action: Action,
+) -> Result<Published> {
     if flow.published_version.is_none() {
         return Err(Error::rejected(
             format!(
@@ -321,7 +326,7 @@ async fn failed(client: &Client, job: &ArchitectJob, existing: Option<&Flow>, wh
 
 /// True when `flow` was published before `module_published_at` (both ISO-8601), i.e. it
 /// still runs an older copy of the module. Unparseable dates count as not stale.
-pub fn is_stale(flow: &Flow, module_published_at: Option<&str>) -> bool {
+pub(crate) fn is_stale(flow: &Flow, module_published_at: Option<&str>) -> bool {
     let flow_at = flow
         .published_version
         .as_ref()
@@ -362,7 +367,7 @@ fn job_failure(job: &ArchitectJob, what: &str) -> Error {
 
 /// A lock held by someone else (a UI user or another OAuth client) blocks publishing; a
 /// lock held by `own_client_id` (this OAuth client) does not.
-pub fn lock_error(flow: &Flow, own_client_id: &str) -> Option<Error> {
+pub(crate) fn lock_error(flow: &Flow, own_client_id: &str) -> Option<Error> {
     let holder = match (&flow.locked_user, &flow.locked_client) {
         (Some(user), _) => format!("user {}", describe(user)),
         (None, Some(client)) if client.id.as_deref() == Some(own_client_id) => return None,
