@@ -95,6 +95,8 @@ pub(crate) async fn apply(
         job_timeout: Duration::from_secs(args.job_timeout),
         // Read back once, below, for all flows: one listing instead of a GET per flow.
         read_back: false,
+        // The plan has checked drift already.
+        drift: false,
     };
     let mut results = execute(
         client,

@@ -288,6 +288,7 @@ pub(crate) async fn create(
 pub(crate) fn options(args: &PublishArgs) -> PublishOptions {
     PublishOptions {
         job_timeout: Duration::from_secs(args.job_timeout),
+        drift: !args.no_drift,
         ..PublishOptions::default()
     }
 }

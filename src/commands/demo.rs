@@ -39,6 +39,7 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
     let publish = PublishArgs {
         dry_run: false,
         job_timeout: 60,
+        no_drift: false,
     };
 
     out.line(format!("\n1. flowctl create-shared --name \"{SHARED}\""));

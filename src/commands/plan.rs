@@ -19,13 +19,13 @@
 //! published version this OAuth client made with the marker's content is not exported
 //! (nothing else has published it since) unless `--full-drift`.
 
-use super::publish::{is_stale, is_up_to_date, kind};
+use super::publish::{compare_exported, is_stale, is_up_to_date, kind, published_by_us};
 use super::{resolve, Session};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::client::export::ExportTarget;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::flow::compare::{compare, Comparison};
+use crate::flow::compare::Comparison;
 use crate::flow::FlowDocument;
 use crate::manifest::{Item, Manifest};
 use crate::models::{Division, Flow, FlowType};
@@ -542,23 +542,8 @@ fn content_change(f: &Flow, doc: &FlowDocument, drift: Option<&Comparison>) -> O
     }
 }
 
-/// Whether the published version of `f` is flowctl's own work with `doc`'s content: its
-/// marker names `doc`'s content and the version's `createdByClient` is this OAuth client.
-/// Then nothing but this client has published since, so the published content is what
-/// flowctl published with that marker. A listing without `createdByClient` (whether the
-/// flow listing carries it is unverified; the SDK's `FlowVersion` has it) or a token
-/// without a client id gives `false`, and the flow is exported: the safe reading.
-pub(crate) fn published_by_us(f: &Flow, doc: &FlowDocument, client_id: &str) -> bool {
-    let by = f
-        .published_version
-        .as_ref()
-        .and_then(|v| v.created_by_client.as_ref())
-        .and_then(|c| c.id.as_deref());
-    !client_id.is_empty() && by == Some(client_id) && is_up_to_date(f, doc)
-}
-
 /// How long one export job may take before the plan gives up.
-const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+pub(crate) const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The drift check: exports the published version of every manifest flow that exists in
 /// the org, in a few batched export jobs, and compares each with what flowctl would
@@ -618,16 +603,7 @@ pub(crate) async fn drift(
     let mut out = HashMap::new();
     for (item, target) in targets {
         let doc = &item.doc;
-        let comparison = match exported.yaml.get(&target.id) {
-            Some(text) => compare(&doc.publish_yaml(), text).unwrap_or_else(|e| Comparison {
-                same: false,
-                diff: format!("the export could not be compared: {e}\n"),
-            }),
-            None => Comparison {
-                same: false,
-                diff: "the export job did not return this flow\n".into(),
-            },
-        };
+        let comparison = compare_exported(doc, exported.yaml.get(&target.id));
         if !comparison.same {
             tracing::info!(flow = %doc.name, "drift:\n{}", comparison.diff);
         }

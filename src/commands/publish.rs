@@ -19,8 +19,10 @@
 //! is an export-job failure (genesys-api.md), and publishing blindly again could publish
 //! twice.
 
+use crate::client::export::ExportTarget;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::flow::compare::{compare, Comparison};
 use crate::flow::{content_marker, FlowDocument};
 use crate::models::{ArchitectJob, Division, EntityRef, Flow, FlowType, JobStatus};
 use serde::Serialize;
@@ -63,6 +65,9 @@ pub(crate) struct PublishOptions {
     /// Read the flow back after the job (`GET /api/v2/flows/{id}`). `apply` turns this off
     /// and reads every published flow back in one listing.
     pub read_back: bool,
+    /// [`publish`] checks a flow someone else published last against its export
+    /// (`--no-drift` turns it off). `apply` decides in its plan instead.
+    pub drift: bool,
 }
 
 /// Why a flow whose content is unchanged must still be published again.
@@ -81,6 +86,7 @@ impl Default for PublishOptions {
         PublishOptions {
             job_timeout: Duration::from_secs(300),
             read_back: true,
+            drift: true,
         }
     }
 }
@@ -100,7 +106,40 @@ pub(crate) fn is_up_to_date(flow: &Flow, doc: &FlowDocument) -> bool {
             .is_some_and(|m| m == short_hash(doc))
 }
 
-/// Publishes `doc` into `division` unless it is already published with this content.
+/// Whether the published version of `f` is flowctl's own work with `doc`'s content: its
+/// marker names `doc`'s content and the version's `createdByClient` is this OAuth client.
+/// Then nothing but this client has published since, so the published content is what
+/// flowctl published with that marker. A listing without `createdByClient` (whether the
+/// flow listing carries it is unverified; the SDK's `FlowVersion` has it) or a token
+/// without a client id gives `false`, and the flow is exported: the safe reading.
+pub(crate) fn published_by_us(f: &Flow, doc: &FlowDocument, client_id: &str) -> bool {
+    let by = f
+        .published_version
+        .as_ref()
+        .and_then(|v| v.created_by_client.as_ref())
+        .and_then(|c| c.id.as_deref());
+    !client_id.is_empty() && by == Some(client_id) && is_up_to_date(f, doc)
+}
+
+/// How the published content of a flow compares with `doc`, from its export (`None`: the
+/// export job did not return it, which compares as changed: republishing converges,
+/// trusting an unread flow would not).
+pub(crate) fn compare_exported(doc: &FlowDocument, exported: Option<&String>) -> Comparison {
+    match exported {
+        Some(text) => compare(&doc.publish_yaml(), text).unwrap_or_else(|e| Comparison {
+            same: false,
+            diff: format!("the export could not be compared: {e}\n"),
+        }),
+        None => Comparison {
+            same: false,
+            diff: "the export job did not return this flow\n".into(),
+        },
+    }
+}
+
+/// Publishes `doc` into `division` unless it is already published with this content. As in
+/// `plan`, the marker alone does not decide: a flow someone else published last (a UI edit
+/// keeps the marker) is exported and compared, unless `options.drift` is off.
 pub(crate) async fn publish(
     client: &Client,
     doc: &FlowDocument,
@@ -115,7 +154,48 @@ pub(crate) async fn publish(
         .map_err(|e| Error::from(e).context(format!("looking up {what}")))?
         .into_iter()
         .next();
-    publish_known(client, doc, division, existing, freshness, options).await
+    let mut freshness = freshness.clone();
+    if let Some(f) = existing.as_ref().filter(|f| {
+        options.drift
+            && !freshness.force
+            && is_up_to_date(f, doc)
+            && !published_by_us(f, doc, client.client_id())
+    }) {
+        let c = changed_in_org(client, f, doc).await.map_err(|e| {
+            e.context(format!(
+                "reading the published content of {what} (--no-drift skips it)"
+            ))
+        })?;
+        if !c.same {
+            tracing::warn!(flow = %f.id, "{what} changed in the org since flowctl published it; publishing it again");
+            tracing::info!("drift:\n{}", c.diff);
+            freshness.force = true;
+        }
+    }
+    publish_known(client, doc, division, existing, &freshness, options).await
+}
+
+/// The drift check of one flow: its published version, exported and compared with `doc`.
+async fn changed_in_org(client: &Client, f: &Flow, doc: &FlowDocument) -> Result<Comparison> {
+    let target = ExportTarget {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        flow_type: f.flow_type,
+        version: f.published_version.as_ref().map(|v| v.id.clone()),
+    };
+    let exported = client
+        .export_flows(std::slice::from_ref(&target), super::plan::EXPORT_TIMEOUT)
+        .await?;
+    if !exported.failures.is_empty() {
+        return Err(Error::rejected(
+            format!(
+                "the export job for the drift check failed:\n  {}",
+                exported.failures.join("\n  ")
+            ),
+            Some("run again; --no-drift trusts the description marker alone".into()),
+        ));
+    }
+    Ok(compare_exported(doc, exported.yaml.get(&f.id)))
 }
 
 /// [`publish`] when the caller has already looked the flow up (`existing`).
