@@ -138,6 +138,189 @@ pub fn settle(s: Settle, attempt: u32, elapsed: Duration) -> Option<Duration> {
     (elapsed.saturating_add(wait) <= s.window).then_some(wait)
 }
 
+/// How the runner waits between tries: the policy's backoff (and `Retry-After`), or a
+/// settle window ([`settle`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Schedule {
+    Backoff(RetryPolicy),
+    Settle(Settle),
+}
+
+/// What one try came to.
+#[derive(Debug)]
+pub(crate) enum Step<T, E> {
+    /// Success: the runner returns it.
+    Done(T),
+    /// A failure worth another try, after the schedule's wait (or the server's
+    /// `Retry-After`, for a backoff).
+    Retry {
+        err: E,
+        retry_after: Option<Duration>,
+    },
+    /// A failure that is the answer: returned at once.
+    Fail(E),
+}
+
+impl<T, E> Step<T, E> {
+    /// A failure retried after the schedule's own wait.
+    pub(crate) fn retry(err: E) -> Self {
+        Step::Retry {
+            err,
+            retry_after: None,
+        }
+    }
+}
+
+/// The runner stopped without success: after how many tries and how long, and why.
+#[derive(Debug)]
+pub(crate) struct GaveUp<E> {
+    pub attempts: u32,
+    pub elapsed: Duration,
+    /// The last try's failure.
+    pub last: E,
+    /// True when the last failure was retryable and the schedule ran out (attempts, total
+    /// time, a settle window, a `Retry-After` past the cap); false for a [`Step::Fail`].
+    pub exhausted: bool,
+}
+
+impl<E> GaveUp<E> {
+    /// Whether this is worth telling as "gave up after N attempts": retries were made and
+    /// ran out. A failure on the first try (or one that is not retryable) is told as itself.
+    pub(crate) fn retried(&self) -> bool {
+        self.exhausted && self.attempts > 1
+    }
+}
+
+impl GaveUp<super::ClientError> {
+    /// As the client's error: `{method} {path}: gave up after N attempts over T s: {last}`
+    /// when retries ran out, else the last failure as it is.
+    pub(crate) fn into_client_error(self, method: &str, path: &str) -> super::ClientError {
+        if self.retried() {
+            super::ClientError::RetriesExhausted {
+                method: method.to_string(),
+                path: path.to_string(),
+                attempts: self.attempts,
+                elapsed: self.elapsed,
+                last: Box::new(self.last),
+            }
+        } else {
+            self.last
+        }
+    }
+}
+
+/// What the runner is retrying, for its log lines and the progress shown while it waits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Task<'a> {
+    /// The request, as in "waiting 2 s before sending {what} again" (`GET /api/v2/...`).
+    pub what: &'a str,
+    /// What a wait is for, as in "waiting for {waiting_for}" (progress on stderr).
+    pub waiting_for: &'a str,
+}
+
+/// Runs `attempt` (given the try's number, from 1) until it is done, fails for good, or
+/// `schedule` runs out, sleeping in between: exactly `Retry-After` when the server said
+/// one, else the policy's backoff with full jitter, or the settle window's doubling wait.
+/// Counts tries and time on tokio's clock, so tests run it on a paused one.
+pub(crate) async fn run<T, E, F, Fut>(
+    schedule: Schedule,
+    task: Task<'_>,
+    attempt: F,
+) -> Result<T, GaveUp<E>>
+where
+    E: std::fmt::Display,
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Step<T, E>>,
+{
+    run_with(schedule, task, rand::random::<f64>, attempt).await
+}
+
+/// [`run`] with the jitter given (tests).
+pub(crate) async fn run_with<T, E, F, Fut>(
+    schedule: Schedule,
+    task: Task<'_>,
+    mut jitter: impl FnMut() -> f64,
+    mut attempt: F,
+) -> Result<T, GaveUp<E>>
+where
+    E: std::fmt::Display,
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Step<T, E>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut tries: u32 = 0;
+    // A settle window is shown once, for its whole length.
+    let mut _settling = None;
+    loop {
+        tries = tries.saturating_add(1);
+        let (err, retry_after) = match attempt(tries).await {
+            Step::Done(t) => return Ok(t),
+            Step::Fail(last) => {
+                return Err(GaveUp {
+                    attempts: tries,
+                    elapsed: start.elapsed(),
+                    last,
+                    exhausted: false,
+                })
+            }
+            Step::Retry { err, retry_after } => (err, retry_after),
+        };
+        let elapsed = start.elapsed();
+        let wait = match schedule {
+            Schedule::Backoff(policy) => {
+                match policy.decide(tries, true, retry_after, elapsed, jitter()) {
+                    Decision::RetryAfter(wait) => Some(wait),
+                    Decision::GiveUp => None,
+                }
+            }
+            Schedule::Settle(s) => settle(s, tries, elapsed),
+        };
+        let Some(wait) = wait else {
+            return Err(GaveUp {
+                attempts: tries,
+                elapsed,
+                last: err,
+                exhausted: true,
+            });
+        };
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        match schedule {
+            Schedule::Backoff(_) => {
+                let told = wait >= Duration::from_secs(2);
+                if told {
+                    // Said on stderr by default: a silent wait looks like a hang.
+                    tracing::warn!(
+                        "waiting {} s before sending {} again: {}",
+                        wait.as_secs(),
+                        task.what,
+                        crate::output::sanitize(&err.to_string(), 300)
+                    );
+                }
+                tracing::info!(
+                    what = task.what,
+                    attempt = tries,
+                    wait_ms,
+                    "retrying: {err}"
+                );
+                // Then a spinner on a terminal, or a reminder every few seconds.
+                crate::progress::sleep_told(task.waiting_for, wait, told).await;
+            }
+            Schedule::Settle(s) => {
+                tracing::info!(
+                    what = task.what,
+                    attempt = tries,
+                    wait_ms,
+                    "not settled yet; trying again: {err}"
+                );
+                _settling.get_or_insert_with(|| {
+                    crate::progress::waiting(task.waiting_for.to_string(), s.window)
+                });
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
