@@ -655,6 +655,24 @@ pub(crate) async fn storage_refusal(
     })
 }
 
+/// A storage request (a presigned upload or download) whose answer never came.
+pub(crate) fn storage_network(method: &str, shown: &str, e: &reqwest::Error) -> ClientError {
+    ClientError::Network {
+        method: method.into(),
+        url: shown.to_string(),
+        message: auth::describe(e),
+    }
+}
+
+/// A storage request's failure as a retry step: tried again when the SDKs would retry it.
+pub(crate) fn storage_step<T>(err: ClientError) -> Step<T, ClientError> {
+    if err.is_retryable() {
+        Step::retry(err)
+    } else {
+        Step::Fail(err)
+    }
+}
+
 /// Maps a non-2xx answer to [`ApiError`], tolerating bodies that are not the Genesys shape.
 /// Everything quoted from the server is made printable and cut (see
 /// [`crate::output::sanitize`]).
