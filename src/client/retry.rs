@@ -482,4 +482,214 @@ mod tests {
             Decision::RetryAfter(_)
         ));
     }
+
+    /// The runner on tokio's paused clock: each try's time since the start, and the result.
+    mod runner {
+        use super::super::*;
+        use crate::client::{ApiError, ClientError};
+        use std::cell::RefCell;
+        use tokio::time::Instant;
+
+        const TASK: Task<'static> = Task {
+            what: "GET /api/v2/flows/abc",
+            waiting_for: "a test",
+        };
+
+        fn unavailable() -> ClientError {
+            ClientError::from(ApiError {
+                method: "GET".into(),
+                path: "/api/v2/flows/abc".into(),
+                status: 503,
+                code: String::new(),
+                message: "Service Unavailable".into(),
+                context_id: None,
+                correlation_id: None,
+                retry_after: None,
+                body: None,
+            })
+        }
+
+        /// Runs `schedule` with full jitter (the longest backoff) over `steps` (the last
+        /// one repeats), returning when each try started and what the runner returned.
+        async fn drive(
+            schedule: Schedule,
+            steps: Vec<fn() -> Step<&'static str, ClientError>>,
+        ) -> (Vec<Duration>, Result<&'static str, GaveUp<ClientError>>) {
+            let start = Instant::now();
+            let tries = RefCell::new(Vec::new());
+            let result = run_with(
+                schedule,
+                TASK,
+                || 1.0,
+                |n| {
+                    tries.borrow_mut().push(start.elapsed());
+                    let i = usize::try_from(n).unwrap_or(usize::MAX).saturating_sub(1);
+                    let step = steps
+                        .get(i)
+                        .or(steps.last())
+                        .map_or(Step::Done("no steps"), |f| f());
+                    async move { step }
+                },
+            )
+            .await;
+            (tries.into_inner(), result)
+        }
+
+        fn secs(s: &[f64]) -> Vec<Duration> {
+            s.iter().map(|&x| Duration::from_secs_f64(x)).collect()
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_retry_after_is_waited_exactly_then_the_answer_returned() {
+            let (tries, result) = drive(
+                Schedule::Backoff(RetryPolicy::default()),
+                vec![
+                    || Step::Retry {
+                        err: unavailable(),
+                        retry_after: Some(Duration::from_secs(7)),
+                    },
+                    || Step::Done("ok"),
+                ],
+            )
+            .await;
+            assert_eq!(tries, secs(&[0.0, 7.0]));
+            assert_eq!(result.ok(), Some("ok"));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn backoff_doubles_per_policy_between_tries() {
+            let (tries, result) = drive(
+                Schedule::Backoff(RetryPolicy::default()),
+                vec![
+                    || Step::retry(unavailable()),
+                    || Step::retry(unavailable()),
+                    || Step::retry(unavailable()),
+                    || Step::Done("ok"),
+                ],
+            )
+            .await;
+            // 0.5 s, 1 s, 2 s (base 500 ms doubling, full jitter at its top).
+            assert_eq!(tries, secs(&[0.0, 0.5, 1.5, 3.5]));
+            assert_eq!(result.ok(), Some("ok"));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn the_attempt_limit_ends_it_and_the_give_up_names_attempts_and_time() {
+            let policy = RetryPolicy {
+                max_attempts: 5,
+                ..RetryPolicy::default()
+            };
+            let (tries, result) = drive(
+                Schedule::Backoff(policy),
+                vec![|| Step::retry(unavailable())],
+            )
+            .await;
+            assert_eq!(tries.len(), 5);
+            let Err(g) = result else { panic!("gave up") };
+            assert!(g.exhausted);
+            assert_eq!(g.elapsed, Duration::from_millis(7500));
+            let err = g.into_client_error("GET", "/api/v2/flows/abc");
+            assert_eq!(
+                err.to_string(),
+                "GET /api/v2/flows/abc: gave up after 5 attempts over 7.5 s: 503: Service Unavailable"
+            );
+            assert_eq!(
+                crate::error::client_exit_status(&err),
+                crate::exit::ExitStatus::Network
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn the_total_time_ends_it_before_a_wait_would_pass_it() {
+            let policy = RetryPolicy {
+                max_elapsed: Duration::from_secs(10),
+                ..RetryPolicy::default()
+            };
+            let (tries, result) = drive(
+                Schedule::Backoff(policy),
+                vec![|| Step::Retry {
+                    err: unavailable(),
+                    retry_after: Some(Duration::from_secs(4)),
+                }],
+            )
+            .await;
+            // 0, 4, 8; a third wait would end at 12 s.
+            assert_eq!(tries, secs(&[0.0, 4.0, 8.0]));
+            assert!(result.is_err_and(|g| g.exhausted && g.attempts == 3));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_404_after_a_write_is_waited_out_for_15_seconds_then_given_up() {
+            let (tries, result) = drive(
+                Schedule::Settle(READ_AFTER_WRITE),
+                vec![|| Step::retry(unavailable())],
+            )
+            .await;
+            // 0.25, 0.5, 1, then 2 s each while the next try still starts within 15 s.
+            assert_eq!(
+                tries,
+                secs(&[0.0, 0.25, 0.75, 1.75, 3.75, 5.75, 7.75, 9.75, 11.75, 13.75])
+            );
+            assert!(result.is_err_and(|g| g.exhausted && g.elapsed <= READ_AFTER_WRITE.window));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_409_on_delete_is_waited_out_for_30_seconds_and_ends_when_it_clears() {
+            let (tries, result) = drive(
+                Schedule::Settle(DELETE_CONFLICT),
+                vec![|| Step::retry(unavailable())],
+            )
+            .await;
+            assert_eq!(tries, secs(&[0.0, 1.0, 3.0, 7.0, 12.0, 17.0, 22.0, 27.0]));
+            let Err(g) = result else { panic!("gave up") };
+            assert_eq!(
+                g.into_client_error("DELETE", "/api/v2/flows/abc").to_string(),
+                "DELETE /api/v2/flows/abc: gave up after 8 attempts over 27.0 s: 503: Service Unavailable"
+            );
+            let (tries, result) = drive(
+                Schedule::Settle(DELETE_CONFLICT),
+                vec![|| Step::retry(unavailable()), || Step::Done("deleted")],
+            )
+            .await;
+            assert_eq!(tries, secs(&[0.0, 1.0]));
+            assert_eq!(result.ok(), Some("deleted"));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_failure_that_is_not_retryable_returns_at_once_after_one_attempt() {
+            let (tries, result) = drive(
+                Schedule::Backoff(RetryPolicy::default()),
+                vec![|| Step::Fail(unavailable())],
+            )
+            .await;
+            assert_eq!(tries, secs(&[0.0]));
+            let Err(g) = result else { panic!("failed") };
+            assert_eq!((g.attempts, g.exhausted), (1, false));
+            assert_eq!(g.elapsed, Duration::ZERO);
+            // Told as itself, not as a give-up.
+            assert!(g
+                .into_client_error("GET", "/api/v2/flows/abc")
+                .to_string()
+                .starts_with("GET /api/v2/flows/abc failed with 503"));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_retry_after_past_the_cap_gives_up_on_the_first_try_as_itself() {
+            let (tries, result) = drive(
+                Schedule::Backoff(RetryPolicy::default()),
+                vec![|| Step::Retry {
+                    err: unavailable(),
+                    retry_after: Some(Duration::from_secs(181)),
+                }],
+            )
+            .await;
+            assert_eq!(tries.len(), 1);
+            let Err(g) = result else { panic!("gave up") };
+            assert!(g.exhausted && !g.retried());
+            assert!(matches!(
+                g.into_client_error("GET", "/x"),
+                ClientError::Api(_)
+            ));
+        }
+    }
 }
