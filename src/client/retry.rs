@@ -539,38 +539,46 @@ mod tests {
             s.iter().map(|&x| Duration::from_secs_f64(x)).collect()
         }
 
+        /// The tries started at `at` (seconds) and the last one's answer was returned.
+        fn succeeded(
+            (tries, result): (Vec<Duration>, Result<&str, GaveUp<ClientError>>),
+            at: &[f64],
+            answer: &str,
+        ) {
+            assert_eq!(tries, secs(at));
+            assert_eq!(result.ok(), Some(answer));
+        }
+
         #[tokio::test(start_paused = true)]
         async fn a_retry_after_is_waited_exactly_then_the_answer_returned() {
-            let (tries, result) = drive(
-                Schedule::Backoff(RetryPolicy::default()),
-                vec![
-                    || Step::Retry {
-                        err: unavailable(),
-                        retry_after: Some(Duration::from_secs(7)),
-                    },
-                    || Step::Done("ok"),
-                ],
-            )
-            .await;
-            assert_eq!(tries, secs(&[0.0, 7.0]));
-            assert_eq!(result.ok(), Some("ok"));
+            succeeded(
+                drive(
+                    Schedule::Backoff(RetryPolicy::default()),
+                    vec![
+                        || Step::Retry {
+                            err: unavailable(),
+                            retry_after: Some(Duration::from_secs(7)),
+                        },
+                        || Step::Done("ok"),
+                    ],
+                )
+                .await,
+                &[0.0, 7.0],
+                "ok",
+            );
         }
 
         #[tokio::test(start_paused = true)]
         async fn backoff_doubles_per_policy_between_tries() {
-            let (tries, result) = drive(
-                Schedule::Backoff(RetryPolicy::default()),
-                vec![
-                    || Step::retry(unavailable()),
-                    || Step::retry(unavailable()),
-                    || Step::retry(unavailable()),
-                    || Step::Done("ok"),
-                ],
-            )
-            .await;
-            // 0.5 s, 1 s, 2 s (base 500 ms doubling, full jitter at its top).
-            assert_eq!(tries, secs(&[0.0, 0.5, 1.5, 3.5]));
-            assert_eq!(result.ok(), Some("ok"));
+            let again = || Step::retry(unavailable());
+            let steps: Vec<fn() -> Step<&'static str, ClientError>> =
+                vec![again, again, again, || Step::Done("ok")];
+            // Waits of 0.5 s, 1 s, 2 s: base 500 ms doubling, full jitter at its top.
+            succeeded(
+                drive(Schedule::Backoff(RetryPolicy::default()), steps).await,
+                &[0.0, 0.5, 1.5, 3.5],
+                "ok",
+            );
         }
 
         #[tokio::test(start_paused = true)]
@@ -646,13 +654,15 @@ mod tests {
                 g.into_client_error("DELETE", "/api/v2/flows/abc").to_string(),
                 "DELETE /api/v2/flows/abc: gave up after 8 attempts over 27.0 s: 503: Service Unavailable"
             );
-            let (tries, result) = drive(
-                Schedule::Settle(DELETE_CONFLICT),
-                vec![|| Step::retry(unavailable()), || Step::Done("deleted")],
-            )
-            .await;
-            assert_eq!(tries, secs(&[0.0, 1.0]));
-            assert_eq!(result.ok(), Some("deleted"));
+            succeeded(
+                drive(
+                    Schedule::Settle(DELETE_CONFLICT),
+                    vec![|| Step::retry(unavailable()), || Step::Done("deleted")],
+                )
+                .await,
+                &[0.0, 1.0],
+                "deleted",
+            );
         }
 
         #[tokio::test(start_paused = true)]
