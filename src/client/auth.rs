@@ -11,14 +11,14 @@
 //! cache take an exclusive lock on its directory before fetching, so two runs started
 //! together fetch one token. `expires_in` is checked and clamped to 48 h.
 
-use super::retry::{parse_retry_after, run, RetryPolicy, Schedule, Step, Task};
+use super::retry::{parse_retry_after, run, RetryPolicy, Schedule, Settle, Step, Task};
 use super::ClientError;
 use crate::models::OAuthError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use url::Url;
 
 /// A token and when to stop using it.
@@ -95,8 +95,13 @@ pub fn parse_token_answer(body: &[u8]) -> Result<(String, u64), String> {
     Ok((token, expires_in))
 }
 
-/// The longest a process waits for another one fetching a token into the shared cache.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a process waits for another one fetching a token into the shared cache: up
+/// to 30 s, trying the lock every 50 ms.
+const LOCK_WAIT: Settle = Settle {
+    window: std::time::Duration::from_secs(30),
+    first: std::time::Duration::from_millis(50),
+    cap: std::time::Duration::from_millis(50),
+};
 
 pub struct Auth {
     login_base: Url,
@@ -203,18 +208,23 @@ impl Auth {
         let dir = self.cache_path.as_ref()?.parent()?;
         std::fs::create_dir_all(dir).ok()?;
         let file = std::fs::File::open(dir).ok()?;
-        let path = dir;
-        let start = Instant::now();
-        loop {
+        let task = Task {
+            what: "locking the token cache",
+            waiting_for: "another flowctl fetching a token into the shared cache",
+        };
+        let locked = run(Schedule::Settle(LOCK_WAIT), task, |_| async {
             match fs4::FileExt::try_lock(&file) {
-                Ok(()) => return Some(file),
-                Err(fs4::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                Err(_) => {
-                    tracing::debug!("not locking the token cache {}", path.display());
-                    return None;
-                }
+                Ok(()) => Step::Done(()),
+                Err(fs4::TryLockError::WouldBlock) => Step::retry("held by another process"),
+                Err(_) => Step::Fail("cannot be locked here"),
+            }
+        })
+        .await;
+        match locked {
+            Ok(()) => Some(file),
+            Err(g) => {
+                tracing::debug!("not locking the token cache {}: {}", dir.display(), g.last);
+                None
             }
         }
     }

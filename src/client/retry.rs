@@ -306,7 +306,7 @@ where
                 crate::progress::sleep_told(task.waiting_for, wait, told).await;
             }
             Schedule::Settle(s) => {
-                tracing::info!(
+                tracing::debug!(
                     what = task.what,
                     attempt = tries,
                     wait_ms,
