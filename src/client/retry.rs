@@ -1,4 +1,8 @@
-//! When to retry, as a pure function the caller acts on (it does the sleeping).
+//! When to retry, as a pure function ([`RetryPolicy::decide`], [`settle`]), and the one
+//! runner that acts on it ([`run`]): every retrying loop of the client (API requests, the
+//! token request and its cache lock, storage uploads and downloads, the settle windows)
+//! hands it one try at a time; it sleeps, counts tries and time on tokio's clock, and gives
+//! up as "{what}: gave up after N attempts over T s: {last}".
 //!
 //! Retried: what the official SDKs retry (genesys-api.md): connection errors, 429, and
 //! 500/502/503/504 (the Go SDK and the Terraform provider retry 500 too). Two answers are
