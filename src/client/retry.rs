@@ -1,5 +1,5 @@
 //! When to retry, as a pure function ([`RetryPolicy::decide`], [`settle`]), and the one
-//! runner that acts on it ([`run`]): every retrying loop of the client (API requests, the
+//! runner that acts on it (`run`): every retrying loop of the client (API requests, the
 //! token request and its cache lock, storage uploads and downloads, the settle windows)
 //! hands it one try at a time; it sleeps, counts tries and time on tokio's clock, and gives
 //! up as "{what}: gave up after N attempts over T s: {last}".
