@@ -14,7 +14,7 @@ use serde_yaml_ng::Value;
 /// `callCommonModule` (unverified: no public export of them was found), and `callData`'s
 /// `category.<name>.dataAction.<name>` is unverified too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// `callCommonModule.commonModule`
     Module,
     /// `transferToAcd.targetQueue`
@@ -44,7 +44,7 @@ pub enum RefKind {
 
 impl RefKind {
     /// For messages: "bot flow", "schedule group".
-    pub fn noun(self) -> &'static str {
+    pub(crate) fn noun(self) -> &'static str {
         match self {
             RefKind::BotFlow => "bot flow",
             RefKind::DigitalBotFlow => "digital bot flow",
@@ -66,7 +66,7 @@ impl RefKind {
     }
 
     /// True for flows the caller needs published first (bot flows, transfer targets).
-    pub fn is_flow(self) -> bool {
+    pub(crate) fn is_flow(self) -> bool {
         matches!(
             self,
             RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow
@@ -74,7 +74,7 @@ impl RefKind {
     }
 
     /// The dependency-tracking resource type (SDK enum), when there is one for the kind.
-    pub fn resource_type(self) -> Option<&'static str> {
+    pub(crate) fn resource_type(self) -> Option<&'static str> {
         match self {
             RefKind::BotFlow => Some("BOTFLOW"),
             RefKind::DigitalBotFlow => Some("DIGITALBOTFLOW"),
@@ -89,7 +89,7 @@ impl RefKind {
 
 /// One name an action refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Named<'a> {
+pub(crate) struct Named<'a> {
     pub target: Target,
     pub name: String,
     /// The action's key (`callCommonModule`, ...; `exp` for a prompt).
@@ -101,7 +101,7 @@ pub struct Named<'a> {
 /// Every name any action at any depth refers to (switch cases, failure outputs, menus),
 /// depth first, and how many `transferToAcd` actions name no queue literally (`exp:`,
 /// `var:`: decided at run time).
-pub fn references(v: &Value) -> (Vec<Named<'_>>, usize) {
+pub(crate) fn references(v: &Value) -> (Vec<Named<'_>>, usize) {
     let mut found = Vec::new();
     let mut dynamic_queues = 0;
     let mut stack = vec![v];
@@ -185,7 +185,7 @@ pub fn references(v: &Value) -> (Vec<Named<'_>>, usize) {
 /// The names a target field gives: `lit: {name: X}` or `lit: X`, `name: X`
 /// (`transferToFlow.targetFlow`), or the keys of a mapping keyed by name (`commonModule`,
 /// `dataTable`). `exp:`/`var:`/`noValue:` targets are decided at run time: none.
-pub fn target_names(v: &Value) -> Vec<String> {
+pub(crate) fn target_names(v: &Value) -> Vec<String> {
     let Value::Mapping(m) = v else {
         return Vec::new();
     };
@@ -211,7 +211,7 @@ pub fn target_names(v: &Value) -> Vec<String> {
 
 /// `Prompt.Name` in an expression or text: a name is letters, digits and `_`, and
 /// `Prompt` must not end a longer word (`MyPrompt.X`, `x.Prompt.Y` are not prompts).
-pub fn prompt_names(expression: &str) -> Vec<String> {
+pub(crate) fn prompt_names(expression: &str) -> Vec<String> {
     const NEEDLE: &str = "Prompt.";
     let mut names = Vec::new();
     let mut rest = expression;

@@ -184,6 +184,10 @@ pub struct PublishArgs {
     /// Give up waiting for an Architect job after this many seconds (1 to 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
+    /// Trust the content marker in the description: do not export a flow someone else
+    /// published last to compare its content (misses edits made in the UI).
+    #[arg(long)]
+    pub no_drift: bool,
 }
 
 #[derive(Debug, Clone, Args)]

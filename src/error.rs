@@ -76,7 +76,7 @@ impl Error {
         }
     }
 
-    pub fn rejected(message: impl Into<String>, hint: impl Into<Option<String>>) -> Error {
+    pub(crate) fn rejected(message: impl Into<String>, hint: impl Into<Option<String>>) -> Error {
         Error::Rejected {
             message: message.into(),
             hint: hint.into(),
@@ -84,7 +84,7 @@ impl Error {
     }
 
     /// Wraps the error with what the caller was doing ("creating parent flow 'X'").
-    pub fn context(self, context: impl Into<String>) -> Error {
+    pub(crate) fn context(self, context: impl Into<String>) -> Error {
         Error::Context {
             context: context.into(),
             source: Box::new(self),
@@ -92,7 +92,7 @@ impl Error {
     }
 
     /// The innermost error, past every [`Error::Context`].
-    pub fn root(&self) -> &Error {
+    pub(crate) fn root(&self) -> &Error {
         match self {
             Error::Context { source, .. } => source.root(),
             other => other,
@@ -133,6 +133,11 @@ pub fn client_exit_status(e: &ClientError) -> ExitStatus {
         ClientError::Api(a) if matches!(a.status, 429 | 502 | 503 | 504) => ExitStatus::Network,
         ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
         ClientError::UnsafeUrl { .. } => ExitStatus::InvalidInput,
+        // Retries ran out: exit 5 for what the SDKs retry; else (a 409 on DELETE waited out,
+        // a login service that kept refusing) what the last failure means.
+        ClientError::RetriesExhausted { last, .. } if !last.is_retryable() => {
+            client_exit_status(last)
+        }
         ClientError::Network { .. }
         | ClientError::RetriesExhausted { .. }
         | ClientError::Timeout { .. }
@@ -141,14 +146,3 @@ pub fn client_exit_status(e: &ClientError) -> ExitStatus {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Adds context to any result whose error converts into [`Error`].
-pub trait ResultExt<T> {
-    fn context(self, context: impl FnOnce() -> String) -> Result<T>;
-}
-
-impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
-    fn context(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|e| e.into().context(context()))
-    }
-}

@@ -8,17 +8,17 @@ use std::io::Read;
 use std::path::Path;
 
 /// Far above any real flow, manifest or secret (a large Architect export is a few MB).
-pub const MAX_FILE: u64 = 32 << 20;
+pub(crate) const MAX_FILE: u64 = 32 << 20;
 
 /// Reads `path` as UTF-8 text. `what` names it in errors ("the manifest", ".env").
 /// Errors keep their `io::ErrorKind` (`NotFound` stays `NotFound`) so callers that treat a
 /// missing file as "none" still can.
-pub fn read_text(path: &Path, what: &str) -> std::io::Result<String> {
+pub(crate) fn read_text(path: &Path, what: &str) -> std::io::Result<String> {
     read_text_limited(path, what, MAX_FILE)
 }
 
 /// [`read_text`] with another limit (tests).
-pub fn read_text_limited(path: &Path, what: &str, limit: u64) -> std::io::Result<String> {
+pub(crate) fn read_text_limited(path: &Path, what: &str, limit: u64) -> std::io::Result<String> {
     use std::io::{Error, ErrorKind};
     let refuse = |kind: ErrorKind, why: String| Error::new(kind, format!("{what} {why}"));
     // Checked before opening: opening a FIFO for reading blocks until someone writes.

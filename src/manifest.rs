@@ -63,25 +63,25 @@ const FLOW_KEYS: &[&str] = &[
 pub struct Manifest {
     pub path: PathBuf,
     /// Common modules, in dependency order (a module after the modules it calls).
-    pub modules: Vec<Item>,
+    pub(crate) modules: Vec<Item>,
     /// The other flows, in manifest order except that a flow comes after the bot flows it
     /// calls (and, where that makes no cycle, the flows it transfers to).
-    pub flows: Vec<Item>,
+    pub(crate) flows: Vec<Item>,
     /// Every placeholder filled, with its value and where the value came from.
-    pub substitutions: Vec<Substitution>,
+    pub(crate) substitutions: Vec<Substitution>,
 }
 
 /// One placeholder's value and its source: `--var`, `FLOWCTL_VAR_key`,
 /// `profiles.NAME.substitutions` or `substitutions`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Substitution {
+pub(crate) struct Substitution {
     pub key: String,
     pub value: String,
     pub source: String,
 }
 
 /// Environment variables fill `{{key}}` only as `FLOWCTL_VAR_key`.
-pub const ENV_VAR_PREFIX: &str = "FLOWCTL_VAR_";
+pub(crate) const ENV_VAR_PREFIX: &str = "FLOWCTL_VAR_";
 
 /// Where a secret may live; a substitution with the same value is refused.
 const SECRET_VARIABLES: &[&str] = &[
@@ -91,7 +91,7 @@ const SECRET_VARIABLES: &[&str] = &[
 
 /// One flow of the manifest, rendered.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub(crate) struct Item {
     pub doc: FlowDocument,
     /// Division name: the file's own, else the entry's `division`, else `Home`.
     pub division: String,
@@ -117,18 +117,18 @@ impl Item {
 
 impl Manifest {
     /// Modules, then flows: an order in which every item comes after what it calls.
-    pub fn items(&self) -> impl Iterator<Item = &Item> {
+    pub(crate) fn items(&self) -> impl Iterator<Item = &Item> {
         self.modules.iter().chain(self.flows.iter())
     }
 
     /// Names of the manifest's modules.
-    pub fn module_names(&self) -> BTreeSet<&str> {
+    pub(crate) fn module_names(&self) -> BTreeSet<&str> {
         self.modules.iter().map(|m| m.doc.name.as_str()).collect()
     }
 
     /// Modules called by some item but not declared in the manifest: they must already be
     /// published in the org.
-    pub fn external_modules(&self) -> BTreeMap<String, Vec<String>> {
+    pub(crate) fn external_modules(&self) -> BTreeMap<String, Vec<String>> {
         let own = self.module_names();
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for item in self.items() {
@@ -148,7 +148,7 @@ impl Manifest {
 /// `flowctl plan/apply/verify/destroy -f FILE`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields, title = "flowctl manifest")]
-pub struct RawManifest {
+pub(crate) struct RawManifest {
     /// Values for `{{key}}` placeholders. `--var key=value` and environment variables win.
     #[serde(default)]
     substitutions: BTreeMap<String, ScalarString>,
@@ -251,7 +251,7 @@ impl<'de> Deserialize<'de> for ScalarString {
 
 /// The process environment (then `.env` in the working directory), for `FLOWCTL_VAR_*`
 /// placeholders and for recognising the client secret.
-pub fn process_env(key: &str) -> Option<String> {
+pub(crate) fn process_env(key: &str) -> Option<String> {
     std::env::var(key)
         .ok()
         .filter(|v| !v.is_empty())
@@ -266,7 +266,7 @@ pub fn process_env(key: &str) -> Option<String> {
 /// Values for the placeholders of a user's Architect file outside a manifest (`lint`,
 /// `create-shared --file`), by the manifest's rules: `--var`, then `FLOWCTL_VAR_key`; a
 /// value that is the client secret is refused (the message names the placeholder only).
-pub fn file_vars(
+pub(crate) fn file_vars(
     text: &str,
     vars: &[(String, String)],
     env: &dyn Fn(&str) -> Option<String>,
@@ -300,7 +300,7 @@ pub fn file_vars(
 
 /// Reads and checks a manifest. Every problem is reported at once as one input error
 /// (exit 2); nothing touches the network.
-pub fn load(
+pub(crate) fn load(
     path: &Path,
     vars: &[(String, String)],
     profile: Option<&str>,

@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A wait shorter than this says nothing.
-pub const FIRST_NOTICE: Duration = Duration::from_secs(1);
+pub(crate) const FIRST_NOTICE: Duration = Duration::from_secs(1);
 /// Off a terminal, a wait repeats its line this often.
-pub const EVERY: Duration = Duration::from_secs(5);
+pub(crate) const EVERY: Duration = Duration::from_secs(5);
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 /// Live counters drawn now: on a terminal, a job's wait is already on their line.
@@ -27,7 +27,7 @@ static COUNTERS: AtomicUsize = AtomicUsize::new(0);
 static BARS: OnceLock<MultiProgress> = OnceLock::new();
 
 /// `--quiet`: no waits, spinners or bars are shown.
-pub fn set_quiet(quiet: bool) {
+pub(crate) fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
@@ -53,7 +53,7 @@ pub fn eprintln(line: &str) {
 }
 
 /// The writer for tracing's log lines: stderr, around any live bar.
-pub struct StderrWriter;
+pub(crate) struct StderrWriter;
 
 impl Write for StderrWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -67,13 +67,13 @@ impl Write for StderrWriter {
 }
 
 /// For `tracing_subscriber::fmt().with_writer(progress::stderr_writer)`.
-pub fn stderr_writer() -> StderrWriter {
+pub(crate) fn stderr_writer() -> StderrWriter {
     StderrWriter
 }
 
 /// One wait in progress; dropping it ends its spinner or its lines.
 #[must_use = "the wait is announced only while the guard lives"]
-pub struct Waiting {
+pub(crate) struct Waiting {
     task: Option<tokio::task::JoinHandle<()>>,
     bar: Arc<Mutex<Option<ProgressBar>>>,
 }
@@ -92,12 +92,12 @@ impl Drop for Waiting {
 }
 
 /// The first announcement of a wait: `waiting for WHAT (up to N s)`.
-pub fn announcement(what: &str, up_to: Duration) -> String {
+pub(crate) fn announcement(what: &str, up_to: Duration) -> String {
     format!("waiting for {what} (up to {})", seconds(up_to))
 }
 
 /// A later line of a wait, off a terminal: `still waiting for WHAT: N s so far, up to M s`.
-pub fn reminder(what: &str, so_far: Duration, up_to: Duration) -> String {
+pub(crate) fn reminder(what: &str, so_far: Duration, up_to: Duration) -> String {
     format!(
         "still waiting for {what}: {} so far, up to {}",
         seconds(so_far),
@@ -116,24 +116,24 @@ fn seconds(d: Duration) -> String {
 
 /// Announces `what` once the wait passes [`FIRST_NOTICE`]; `up_to` is the longest it may
 /// take. Needs a tokio runtime; without one (or with `--quiet`) it stays silent.
-pub fn waiting(what: impl Into<String>, up_to: Duration) -> Waiting {
+pub(crate) fn waiting(what: impl Into<String>, up_to: Duration) -> Waiting {
     announce(what.into(), up_to, false)
 }
 
 /// [`waiting`] for an Architect job: on a terminal, no spinner of its own while a live
 /// counter (apply's) already shows what is publishing.
-pub fn waiting_for_job(what: impl Into<String>, up_to: Duration) -> Waiting {
+pub(crate) fn waiting_for_job(what: impl Into<String>, up_to: Duration) -> Waiting {
     announce(what.into(), up_to, true)
 }
 
 /// [`waiting`] for a wait a log line has already announced: off a terminal, only the
 /// reminders every [`EVERY`] follow; on a terminal, the spinner.
-pub fn waiting_told(what: String, up_to: Duration) -> Waiting {
+pub(crate) fn waiting_told(what: String, up_to: Duration) -> Waiting {
     announce_with(what, up_to, false, true)
 }
 
 /// Sleeps for `wait` as [`sleep`] does; `told` when a log line already said so.
-pub async fn sleep_told(what: impl Into<String>, wait: Duration, told: bool) {
+pub(crate) async fn sleep_told(what: impl Into<String>, wait: Duration, told: bool) {
     let _guard = announce_with(what.into(), wait, false, told);
     tokio::time::sleep(wait).await;
 }
@@ -194,7 +194,7 @@ pub async fn sleep(what: impl Into<String>, wait: Duration) {
 
 /// The live `[done/total] publishing: names` line of `apply`: drawn only on a terminal
 /// (and not with `--quiet`), cut to the terminal's width so long names never wrap.
-pub fn counter(total: usize, shown: bool) -> Counter {
+pub(crate) fn counter(total: usize, shown: bool) -> Counter {
     if !shown || !live() {
         return Counter {
             bar: ProgressBar::hidden(),
@@ -210,7 +210,7 @@ pub fn counter(total: usize, shown: bool) -> Counter {
 }
 
 /// A live counter; use it as the [`ProgressBar`] it holds.
-pub struct Counter {
+pub(crate) struct Counter {
     bar: ProgressBar,
     counted: bool,
 }

@@ -463,3 +463,114 @@ async fn every_api_request_carries_the_bearer_token() {
         .await
         .expect("ok");
 }
+
+/// A client that gives up after 3 sends, 1 ms apart.
+fn quick_to_give_up(server: &MockServer) -> Client {
+    Client::with_settings(
+        &config(server, None),
+        flowctl::client::Timeouts::default(),
+        flowctl::client::retry::RetryPolicy {
+            max_attempts: 3,
+            max_elapsed: std::time::Duration::from_secs(60),
+            base: std::time::Duration::from_millis(1),
+            cap: std::time::Duration::from_millis(1),
+            max_retry_after: std::time::Duration::from_secs(180),
+        },
+    )
+    .expect("client")
+}
+
+/// `{what}: gave up after 3 attempts over T s: {last}`, with T a number of seconds.
+fn assert_gave_up_after_3(text: &str, what: &str, last: &str) {
+    let Some(rest) = text.strip_prefix(&format!("{what}: gave up after 3 attempts over ")) else {
+        panic!("{text}")
+    };
+    let (secs, said) = rest.split_once(" s: ").unwrap_or_default();
+    assert!(secs.parse::<f64>().is_ok(), "{text}");
+    assert!(said.starts_with(last), "{text}");
+}
+
+#[tokio::test]
+async fn an_api_503_every_time_gives_up_naming_the_request_the_attempts_and_the_time() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(path("/api/v2/organizations/me"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = quick_to_give_up(&server)
+        .organization()
+        .await
+        .expect_err("503 every time");
+    assert_gave_up_after_3(
+        &err.to_string(),
+        "GET /api/v2/organizations/me",
+        "503: Service Unavailable",
+    );
+    let err = flowctl::Error::from(err);
+    assert_eq!(err.exit_status(), flowctl::ExitStatus::Network);
+    assert!(err.hint().is_some_and(|h| h.contains("check the network")));
+}
+
+#[tokio::test]
+async fn a_login_service_answering_503_every_time_gives_up_and_stays_an_auth_failure() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = quick_to_give_up(&server)
+        .authenticate()
+        .await
+        .expect_err("503 every time");
+    let text = err.to_string();
+    assert_gave_up_after_3(
+        &text,
+        &format!("POST {}/oauth/token", server.uri()),
+        "authentication failed",
+    );
+    assert!(!text.contains(SECRET), "{text}");
+    let err = flowctl::Error::from(err);
+    assert_eq!(err.exit_status(), flowctl::ExitStatus::AuthFailed);
+    assert!(err.hint().is_some_and(|h| h.contains("GENESYS_CLIENT_ID")));
+}
+
+#[tokio::test]
+async fn an_upload_refused_with_503_every_time_gives_up_without_showing_the_signature() {
+    let server = MockServer::start().await;
+    token_mock(&server, 1).await;
+    Mock::given(method("PUT"))
+        .and(path("/upload/job-1"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&server)
+        .await;
+    // Between tries the job is read: still Registered, so the upload is sent again.
+    Mock::given(method("GET"))
+        .and(path("/api/v2/flows/jobs/job-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "id": "job-1", "status": "Registered"
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let job = JobRegistration {
+        id: "job-1".into(),
+        presigned_url: format!("{}/upload/job-1?X-Amz-Signature=s", server.uri()),
+        headers: Default::default(),
+        self_uri: None,
+    };
+    let err = quick_to_give_up(&server)
+        .upload_job_content(&job, "commonModule: {}")
+        .await
+        .expect_err("503 every time");
+    let text = err.to_string();
+    assert_gave_up_after_3(&text, &format!("PUT {}/upload/job-1", server.uri()), "503");
+    assert!(!text.contains("X-Amz-Signature"), "{text}");
+    assert_eq!(
+        flowctl::Error::from(err).exit_status(),
+        flowctl::ExitStatus::Network
+    );
+}

@@ -320,3 +320,51 @@ async fn a_failed_export_job_stops_the_plan_with_its_message_and_exit_4() {
     );
     assert!(r.stderr.contains("--no-drift"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_shared_republishes_a_module_edited_in_the_ui_and_only_then() {
+    let (org, _path) = applied().await;
+    let args = [
+        "--output",
+        "json",
+        "create-shared",
+        "--name",
+        "Shared Greeting Module",
+        "--greeting",
+        "Hello from the module",
+    ];
+    let action = |r: &common::Run| r.json()["action"].as_str().unwrap_or_default().to_string();
+
+    // Published last by this client with this content: unchanged, and no export.
+    let r = org.flowctl(&args).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(action(&r), "unchanged", "{r:?}");
+    assert_eq!(org.emulator.export_job_count(), 0);
+
+    edit_in_ui(
+        &org,
+        "Shared Greeting Module",
+        "Hello from the module",
+        "Hello from the UI",
+    );
+    // --no-drift trusts the marker, which the UI edit kept.
+    let mut no_drift = args.to_vec();
+    no_drift.push("--no-drift");
+    let r = org.flowctl(&no_drift).await;
+    assert_eq!(action(&r), "unchanged", "{r:?}");
+    assert_eq!(org.emulator.export_job_count(), 0);
+
+    // By default the edit is found and undone, with one export job.
+    let r = org.flowctl(&args).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(action(&r), "updated", "{r:?}");
+    assert!(
+        r.stderr
+            .contains("changed in the org since flowctl published it"),
+        "{r:?}"
+    );
+    assert_eq!(org.emulator.export_job_count(), 1);
+    let m = flow(&org, "Shared Greeting Module");
+    let yaml = org.emulator.published_yaml(&m.id).expect("published");
+    assert!(yaml.contains("Hello from the module"), "{yaml}");
+}

@@ -11,14 +11,14 @@
 //! cache take an exclusive lock on its directory before fetching, so two runs started
 //! together fetch one token. `expires_in` is checked and clamped to 48 h.
 
-use super::retry::{parse_retry_after, Decision, RetryPolicy};
+use super::retry::{parse_retry_after, run, RetryPolicy, Schedule, Settle, Step, Task};
 use super::ClientError;
 use crate::models::OAuthError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use url::Url;
 
 /// A token and when to stop using it.
@@ -95,8 +95,13 @@ pub fn parse_token_answer(body: &[u8]) -> Result<(String, u64), String> {
     Ok((token, expires_in))
 }
 
-/// The longest a process waits for another one fetching a token into the shared cache.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a process waits for another one fetching a token into the shared cache: up
+/// to 30 s, trying the lock every 50 ms.
+const LOCK_WAIT: Settle = Settle {
+    window: std::time::Duration::from_secs(30),
+    first: std::time::Duration::from_millis(50),
+    cap: std::time::Duration::from_millis(50),
+};
 
 pub struct Auth {
     login_base: Url,
@@ -203,18 +208,23 @@ impl Auth {
         let dir = self.cache_path.as_ref()?.parent()?;
         std::fs::create_dir_all(dir).ok()?;
         let file = std::fs::File::open(dir).ok()?;
-        let path = dir;
-        let start = Instant::now();
-        loop {
+        let task = Task {
+            what: "locking the token cache",
+            waiting_for: "another flowctl fetching a token into the shared cache",
+        };
+        let locked = run(Schedule::Settle(LOCK_WAIT), task, |_| async {
             match fs4::FileExt::try_lock(&file) {
-                Ok(()) => return Some(file),
-                Err(fs4::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                Err(_) => {
-                    tracing::debug!("not locking the token cache {}", path.display());
-                    return None;
-                }
+                Ok(()) => Step::Done(()),
+                Err(fs4::TryLockError::WouldBlock) => Step::retry("held by another process"),
+                Err(_) => Step::Fail("cannot be locked here"),
+            }
+        })
+        .await;
+        match locked {
+            Ok(()) => Some(file),
+            Err(g) => {
+                tracing::debug!("not locking the token cache {}: {}", dir.display(), g.last);
+                None
             }
         }
     }
@@ -258,120 +268,125 @@ impl Auth {
         policy: &RetryPolicy,
     ) -> Result<Token, ClientError> {
         let url = self.token_url();
-        let start = Instant::now();
-        let mut attempt: u32 = 0;
-        loop {
-            attempt = attempt.saturating_add(1);
-            let sent = http
-                .post(&url)
-                .basic_auth(&self.client_id, Some(self.secret.expose_secret()))
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body("grant_type=client_credentials")
-                .send()
-                .await;
-            let (err, retry_after) = match sent {
-                Err(e) => (
-                    ClientError::Network {
-                        method: "POST".into(),
-                        url: url.clone(),
-                        message: describe(&e),
-                    },
-                    None,
-                ),
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retry_after = parse_retry_after(
-                        resp.headers()
-                            .get("retry-after")
-                            .and_then(|v| v.to_str().ok()),
-                    );
-                    let body = match super::read_bounded(resp, super::MAX_SMALL_BODY).await {
-                        Ok(b) if b.truncated => {
-                            return Err(ClientError::Auth {
-                                login_url: url,
-                                error: format!("HTTP {status}"),
-                                description: format!(
-                                    "the login service's answer is larger than {} MiB (a token answer is a few hundred bytes); not read",
-                                    super::MAX_SMALL_BODY >> 20
-                                ),
-                            })
-                        }
-                        Ok(b) => b.bytes,
-                        Err(e) => {
-                            return Err(ClientError::Network {
-                                method: "POST".into(),
-                                url,
-                                message: describe(&e),
-                            })
-                        }
-                    };
-                    if (200..300).contains(&status) {
-                        return match parse_token_answer(&body) {
-                            Ok((token, expires_in)) => {
-                                tracing::debug!(expires_in, "fetched a client-credentials token");
-                                Ok(Token {
-                                    access_token: SecretString::from(token),
-                                    use_until: use_until(now_epoch(), expires_in),
-                                })
-                            }
-                            Err(why) => Err(ClientError::Auth {
-                                login_url: url,
-                                error: format!("HTTP {status}"),
-                                description: format!(
-                                    "the login service answered without a usable token: {why}"
-                                ),
-                            }),
-                        };
+        let what = format!("POST {url}");
+        let task = Task {
+            what: &what,
+            waiting_for: "a retry of the token request",
+        };
+        run(Schedule::Backoff(*policy), task, |_| {
+            self.fetch_once(http, policy, &url)
+        })
+        .await
+        .map_err(|g| g.into_client_error("POST", &url))
+    }
+
+    /// One token request: the token, or whether its failure is worth another try (a
+    /// connection error, a rate limit, 502/503/504).
+    async fn fetch_once(
+        &self,
+        http: &reqwest::Client,
+        policy: &RetryPolicy,
+        url: &str,
+    ) -> Step<Token, ClientError> {
+        let url = url.to_string();
+        let sent = http
+            .post(&url)
+            .basic_auth(&self.client_id, Some(self.secret.expose_secret()))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body("grant_type=client_credentials")
+            .send()
+            .await;
+        let (err, retry_after) = match sent {
+            Err(e) => (
+                ClientError::Network {
+                    method: "POST".into(),
+                    url: url.clone(),
+                    message: describe(&e),
+                },
+                None,
+            ),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = parse_retry_after(
+                    resp.headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()),
+                );
+                let body = match super::read_bounded(resp, super::MAX_SMALL_BODY).await {
+                    Ok(b) if b.truncated => {
+                        return Step::Fail(ClientError::Auth {
+                            login_url: url,
+                            error: format!("HTTP {status}"),
+                            description: format!(
+                                "the login service's answer is larger than {} MiB (a token answer is a few hundred bytes); not read",
+                                super::MAX_SMALL_BODY >> 20
+                            ),
+                        })
                     }
-                    let parsed: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
-                    let description = parsed
-                        .error_description
-                        .or(parsed.description)
-                        .map(|d| crate::output::sanitize(&d, crate::output::MAX_MESSAGE))
-                        .unwrap_or_else(|| excerpt(&body));
-                    let rate_limited =
-                        status == 429 || description.to_lowercase().contains("rate limit");
-                    let err = ClientError::Auth {
-                        login_url: url.clone(),
-                        error: if parsed.error.is_empty() {
-                            format!("HTTP {status}")
-                        } else {
-                            crate::output::sanitize(&parsed.error, 100)
-                        },
-                        description,
-                    };
-                    if !(rate_limited || matches!(status, 502..=504)) {
-                        return Err(err);
-                    }
-                    if let Some(wait) = retry_after.filter(|w| *w > policy.max_retry_after) {
-                        return Err(ClientError::AbsurdWait {
+                    Ok(b) => b.bytes,
+                    Err(e) => {
+                        return Step::Fail(ClientError::Network {
                             method: "POST".into(),
-                            path: url,
-                            header: "Retry-After",
-                            asked_secs: wait.as_secs(),
-                            cap_secs: policy.max_retry_after.as_secs(),
-                            said: Some(err.to_string()),
-                        });
+                            url,
+                            message: describe(&e),
+                        })
                     }
-                    (err, retry_after)
+                };
+                if (200..300).contains(&status) {
+                    return match parse_token_answer(&body) {
+                        Ok((token, expires_in)) => {
+                            tracing::debug!(expires_in, "fetched a client-credentials token");
+                            Step::Done(Token {
+                                access_token: SecretString::from(token),
+                                use_until: use_until(now_epoch(), expires_in),
+                            })
+                        }
+                        Err(why) => Step::Fail(ClientError::Auth {
+                            login_url: url,
+                            error: format!("HTTP {status}"),
+                            description: format!(
+                                "the login service answered without a usable token: {why}"
+                            ),
+                        }),
+                    };
                 }
-            };
-            match policy.decide(
-                attempt,
-                true,
-                retry_after,
-                start.elapsed(),
-                rand::random::<f64>(),
-            ) {
-                Decision::RetryAfter(d) => {
-                    crate::progress::sleep("a retry of the token request", d).await
+                let parsed: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
+                let description = parsed
+                    .error_description
+                    .or(parsed.description)
+                    .map(|d| crate::output::sanitize(&d, crate::output::MAX_MESSAGE))
+                    .unwrap_or_else(|| excerpt(&body));
+                let rate_limited =
+                    status == 429 || description.to_lowercase().contains("rate limit");
+                let err = ClientError::Auth {
+                    login_url: url.clone(),
+                    error: if parsed.error.is_empty() {
+                        format!("HTTP {status}")
+                    } else {
+                        crate::output::sanitize(&parsed.error, 100)
+                    },
+                    description,
+                };
+                if !(rate_limited || matches!(status, 502..=504)) {
+                    return Step::Fail(err);
                 }
-                Decision::GiveUp => return Err(err),
+                if let Some(wait) = retry_after.filter(|w| *w > policy.max_retry_after) {
+                    return Step::Fail(ClientError::AbsurdWait {
+                        method: "POST".into(),
+                        path: url,
+                        header: "Retry-After",
+                        asked_secs: wait.as_secs(),
+                        cap_secs: policy.max_retry_after.as_secs(),
+                        said: Some(err.to_string()),
+                    });
+                }
+                (err, retry_after)
             }
-        }
+        };
+        Step::Retry { err, retry_after }
     }
 }
 

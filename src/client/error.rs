@@ -53,8 +53,9 @@ pub enum ClientError {
         url: String,
         message: String,
     },
-    /// Retries ran out (attempts or total time) on a retryable failure.
-    #[error("gave up on {method} {path} after {attempts} attempts in {elapsed:.1?}: {last}")]
+    /// Retries ran out (attempts, total time, or a settle window) on a failure worth
+    /// retrying; `path` may be a whole URL (the login service, a storage URL).
+    #[error("{method} {path}: gave up after {attempts} attempts over {:.1} s: {}", .elapsed.as_secs_f64(), last.said())]
     RetriesExhausted {
         method: String,
         path: String,
@@ -112,6 +113,28 @@ impl ClientError {
         }
     }
 
+    /// What the failure said, without the request it was (a give-up names that once):
+    /// `503 service.unavailable: ...`, `network error: ...`.
+    fn said(&self) -> String {
+        match self {
+            ClientError::Api(e) => {
+                let code = if e.code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", e.code)
+                };
+                format!(
+                    "{}{code}: {}{}",
+                    e.status,
+                    e.message,
+                    context_suffix(&e.context_id, &e.correlation_id)
+                )
+            }
+            ClientError::Network { message, .. } => format!("network error: {message}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status, for API errors.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -134,7 +157,12 @@ impl ClientError {
             ClientError::Api(e) if e.status == 401 => {
                 Some("the token was refused; run again with --no-token-cache".to_string())
             }
-            ClientError::Network { .. } | ClientError::RetriesExhausted { .. } => {
+            // The last failure's own hint (a login refusal's), else the network's.
+            ClientError::RetriesExhausted { last, .. } => last.hint().or_else(|| {
+                last.is_retryable()
+                    .then(|| "check the network and the API base URL, then run again".to_string())
+            }),
+            ClientError::Network { .. } => {
                 Some("check the network and the API base URL, then run again".to_string())
             }
             ClientError::AbsurdWait { .. } => Some(

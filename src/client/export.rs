@@ -13,7 +13,7 @@
 //! Many flows go in one job (chunks of [`EXPORT_CHUNK`]), so a drift check of 300 flows
 //! costs a handful of requests, not 300.
 
-use super::retry::Decision;
+use super::retry::{run, Schedule, Step, Task};
 use super::{Client, ClientError, ClientResult, Resend};
 pub use crate::models::{
     ExportDetails, ExportJobRegistration, ExportJobRequest, ExportJobState, FlowReference,
@@ -186,54 +186,40 @@ impl Client {
 
     /// `GET downloadUrl` without the token (a storage URL), retried like an upload.
     async fn download_export(&self, url: &str) -> ClientResult<Vec<u8>> {
-        let policy = self.policy();
-        let start = Instant::now();
-        let mut attempt = 0;
         // Held to the https-or-loopback rule like an upload, and never shown with its query
         // (a credential) or user info.
         let target = super::storage_url(url, "export download URL")?;
         let shown = super::shown_url(url);
-        loop {
-            attempt += 1;
-            let err = match self.http().get(target.clone()).send().await {
-                Ok(resp) if resp.status().is_success() => {
-                    // Read no further than the bound (a larger declared length is not read).
-                    match super::read_bounded(resp, MAX_DOWNLOAD).await {
-                        Ok(b) if b.truncated => return Err(too_big(&shown)),
-                        Ok(b) => return Ok(b.bytes),
-                        Err(e) => ClientError::Network {
-                            method: "GET".into(),
-                            url: shown.clone(),
-                            message: super::auth::describe(&e),
-                        },
-                    }
+        let what = format!("GET {shown}");
+        let task = Task {
+            what: &what,
+            waiting_for: "a retry of the export download",
+        };
+        run(Schedule::Backoff(self.policy()), task, |_| {
+            self.download_once(target.clone(), &shown)
+        })
+        .await
+        .map_err(|g| g.into_client_error("GET", &shown))
+    }
+
+    /// One try of [`Client::download_export`].
+    async fn download_once(&self, target: url::Url, shown: &str) -> Step<Vec<u8>, ClientError> {
+        let err = match self.http().get(target).send().await {
+            Ok(resp) if resp.status().is_success() => {
+                // Read no further than the bound (a larger declared length is not read).
+                match super::read_bounded(resp, MAX_DOWNLOAD).await {
+                    Ok(b) if b.truncated => return Step::Fail(too_big(shown)),
+                    Ok(b) => return Step::Done(b.bytes),
+                    Err(e) => super::storage_network("GET", shown, &e),
                 }
-                Ok(resp) => {
-                    super::storage_refusal(
-                        "GET",
-                        &shown,
-                        "the download of the exported flows",
-                        resp,
-                    )
-                    .await
-                }
-                Err(e) => ClientError::Network {
-                    method: "GET".into(),
-                    url: shown.clone(),
-                    message: super::auth::describe(&e),
-                },
-            };
-            match policy.decide(
-                attempt,
-                err.is_retryable(),
-                None,
-                start.elapsed(),
-                rand::random::<f64>(),
-            ) {
-                Decision::RetryAfter(d) => tokio::time::sleep(d).await,
-                Decision::GiveUp => return Err(err),
             }
-        }
+            Ok(resp) => {
+                super::storage_refusal("GET", shown, "the download of the exported flows", resp)
+                    .await
+            }
+            Err(e) => super::storage_network("GET", shown, &e),
+        };
+        super::storage_step(err)
     }
 }
 

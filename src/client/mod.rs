@@ -33,11 +33,12 @@ use auth::Auth;
 pub use pacer::RateHeaders;
 use pacer::{Pacer, MAX_RESET};
 use reqwest::Method;
-use retry::{parse_retry_after, Decision, RetryPolicy};
+use retry::{parse_retry_after, RetryPolicy, Schedule, Step};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use url::Url;
 
 pub type ClientResult<T> = Result<T, ClientError>;
@@ -196,18 +197,44 @@ impl Client {
         body: Option<&serde_json::Value>,
         resend: Resend,
     ) -> ClientResult<bytes_body::Body> {
-        let inner = &*self.inner;
         let url = self.url(segments, query);
         let path = url.path().to_string();
-        let start = Instant::now();
-        let mut attempt: u32 = 0;
-        let mut refreshed = false;
+        let what = format!("{method} {path}");
+        let waiting_for = format!("{what} to be sent again");
+        // The token is refreshed once per request, not once per try.
+        let refreshed = AtomicBool::new(false);
+        let task = retry::Task {
+            what: &what,
+            waiting_for: &waiting_for,
+        };
+        retry::run(Schedule::Backoff(self.inner.policy), task, |attempt| {
+            self.send_once(&method, &url, body, resend, attempt, &refreshed)
+        })
+        .await
+        .map_err(|g| g.into_client_error(method.as_str(), &path))
+    }
+
+    /// One try of [`Client::send`] (with the one token refresh a 401 gets): the answer, or
+    /// whether its failure is worth another try.
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        resend: Resend,
+        attempt: u32,
+        refreshed: &AtomicBool,
+    ) -> Step<bytes_body::Body, ClientError> {
+        let inner = &*self.inner;
+        let path = url.path().to_string();
         loop {
-            attempt = attempt.saturating_add(1);
-            let token = inner.auth.token(&inner.http, &inner.policy).await?;
+            let token = match inner.auth.token(&inner.http, &inner.policy).await {
+                Ok(t) => t,
+                Err(e) => return Step::Fail(e),
+            };
             // The slot is reserved before the request goes, and freed by its answer.
             if let Err(too_long) = inner.pacer.wait().await {
-                return Err(ClientError::AbsurdWait {
+                return Step::Fail(ClientError::AbsurdWait {
                     method: method.to_string(),
                     path,
                     header: "inin-ratelimit-reset with the window spent",
@@ -229,7 +256,7 @@ impl Client {
                     // Not a dropped connection: the server sent something that is not
                     // HTTP. Sending again gets the same, so it is not retried.
                     inner.pacer.no_answer();
-                    return Err(ClientError::Decode {
+                    return Step::Fail(ClientError::Decode {
                         method: method.to_string(),
                         path,
                         message: format!(
@@ -279,7 +306,7 @@ impl Client {
                         ),
                         Ok(bounded) if (200..300).contains(&status) => {
                             if bounded.truncated {
-                                return Err(ClientError::Decode {
+                                return Step::Fail(ClientError::Decode {
                                     method: method.to_string(),
                                     path,
                                     message: format!(
@@ -288,18 +315,16 @@ impl Client {
                                     ),
                                 });
                             }
-                            return Ok(bytes_body::Body {
+                            return Step::Done(bytes_body::Body {
                                 method: method.to_string(),
                                 path,
                                 bytes: bounded.bytes,
                             });
                         }
                         Ok(bounded) => {
-                            if status == 401 && !refreshed {
+                            if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
                                 // The token was revoked or expired early: drop it, fetch a
-                                // new one once, and send again once.
-                                refreshed = true;
-                                attempt = attempt.saturating_sub(1);
+                                // new one once, and send again once (the same try).
                                 inner.auth.invalidate(&token).await;
                                 continue;
                             }
@@ -311,8 +336,8 @@ impl Client {
                             if let Some(wait) = wait {
                                 // Refused before the pacer holds every request for it.
                                 if wait > inner.policy.max_retry_after {
-                                    let said = api_error(&method, &path, status, &bounded, &answer);
-                                    return Err(ClientError::AbsurdWait {
+                                    let said = api_error(method, &path, status, &bounded, &answer);
+                                    return Step::Fail(ClientError::AbsurdWait {
                                         method: method.to_string(),
                                         path,
                                         header: if status == 429 {
@@ -330,7 +355,7 @@ impl Client {
                                 }
                             }
                             (
-                                api_error(&method, &path, status, &bounded, &answer),
+                                api_error(method, &path, status, &bounded, &answer),
                                 answer.retry_after,
                             )
                         }
@@ -338,40 +363,11 @@ impl Client {
                 }
             };
             let is_429 = err.status() == Some(429);
-            let retryable = err.is_retryable() && (resend == Resend::Safe || is_429);
-            match inner.policy.decide(
-                attempt,
-                retryable,
-                retry_after,
-                start.elapsed(),
-                rand::random::<f64>(),
-            ) {
-                Decision::RetryAfter(wait) => {
-                    let told = wait >= Duration::from_secs(2);
-                    if told {
-                        // Said on stderr by default: a silent wait looks like a hang.
-                        tracing::warn!(
-                            "waiting {} s before sending {method} {path} again: {}",
-                            wait.as_secs(),
-                            sanitize(&err.to_string(), 300)
-                        );
-                    }
-                    tracing::info!(method = %method, path = %path, attempt, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "retrying: {err}");
-                    // Then a spinner on a terminal, or a reminder every few seconds.
-                    let what = format!("{method} {path} to be sent again");
-                    crate::progress::sleep_told(what, wait, told).await;
-                }
-                Decision::GiveUp if retryable && attempt > 1 => {
-                    return Err(ClientError::RetriesExhausted {
-                        method: method.to_string(),
-                        path,
-                        attempts: attempt,
-                        elapsed: start.elapsed(),
-                        last: Box::new(err),
-                    })
-                }
-                Decision::GiveUp => return Err(err),
-            }
+            return if err.is_retryable() && (resend == Resend::Safe || is_429) {
+                Step::Retry { err, retry_after }
+            } else {
+                Step::Fail(err)
+            };
         }
     }
 
@@ -657,6 +653,24 @@ pub(crate) async fn storage_refusal(
         retry_after: None,
         body: None,
     })
+}
+
+/// A storage request (a presigned upload or download) whose answer never came.
+pub(crate) fn storage_network(method: &str, shown: &str, e: &reqwest::Error) -> ClientError {
+    ClientError::Network {
+        method: method.into(),
+        url: shown.to_string(),
+        message: auth::describe(e),
+    }
+}
+
+/// A storage request's failure as a retry step: tried again when the SDKs would retry it.
+pub(crate) fn storage_step<T>(err: ClientError) -> Step<T, ClientError> {
+    if err.is_retryable() {
+        Step::retry(err)
+    } else {
+        Step::Fail(err)
+    }
 }
 
 /// Maps a non-2xx answer to [`ApiError`], tolerating bodies that are not the Genesys shape.

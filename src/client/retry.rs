@@ -1,4 +1,8 @@
-//! When to retry, as a pure function the caller acts on (it does the sleeping).
+//! When to retry, as a pure function ([`RetryPolicy::decide`], [`settle`]), and the one
+//! runner that acts on it (`run`): every retrying loop of the client (API requests, the
+//! token request and its cache lock, storage uploads and downloads, the settle windows)
+//! hands it one try at a time; it sleeps, counts tries and time on tokio's clock, and gives
+//! up as "{what}: gave up after N attempts over T s: {last}".
 //!
 //! Retried: what the official SDKs retry (genesys-api.md): connection errors, 429, and
 //! 500/502/503/504 (the Go SDK and the Terraform provider retry 500 too). Two answers are
@@ -136,6 +140,189 @@ pub fn settle(s: Settle, attempt: u32, elapsed: Duration) -> Option<Duration> {
         .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)))
         .min(s.cap);
     (elapsed.saturating_add(wait) <= s.window).then_some(wait)
+}
+
+/// How the runner waits between tries: the policy's backoff (and `Retry-After`), or a
+/// settle window ([`settle`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Schedule {
+    Backoff(RetryPolicy),
+    Settle(Settle),
+}
+
+/// What one try came to.
+#[derive(Debug)]
+pub(crate) enum Step<T, E> {
+    /// Success: the runner returns it.
+    Done(T),
+    /// A failure worth another try, after the schedule's wait (or the server's
+    /// `Retry-After`, for a backoff).
+    Retry {
+        err: E,
+        retry_after: Option<Duration>,
+    },
+    /// A failure that is the answer: returned at once.
+    Fail(E),
+}
+
+impl<T, E> Step<T, E> {
+    /// A failure retried after the schedule's own wait.
+    pub(crate) fn retry(err: E) -> Self {
+        Step::Retry {
+            err,
+            retry_after: None,
+        }
+    }
+}
+
+/// The runner stopped without success: after how many tries and how long, and why.
+#[derive(Debug)]
+pub(crate) struct GaveUp<E> {
+    pub attempts: u32,
+    pub elapsed: Duration,
+    /// The last try's failure.
+    pub last: E,
+    /// True when the last failure was retryable and the schedule ran out (attempts, total
+    /// time, a settle window, a `Retry-After` past the cap); false for a [`Step::Fail`].
+    pub exhausted: bool,
+}
+
+impl<E> GaveUp<E> {
+    /// Whether this is worth telling as "gave up after N attempts": retries were made and
+    /// ran out. A failure on the first try (or one that is not retryable) is told as itself.
+    pub(crate) fn retried(&self) -> bool {
+        self.exhausted && self.attempts > 1
+    }
+}
+
+impl GaveUp<super::ClientError> {
+    /// As the client's error: `{method} {path}: gave up after N attempts over T s: {last}`
+    /// when retries ran out, else the last failure as it is.
+    pub(crate) fn into_client_error(self, method: &str, path: &str) -> super::ClientError {
+        if self.retried() {
+            super::ClientError::RetriesExhausted {
+                method: method.to_string(),
+                path: path.to_string(),
+                attempts: self.attempts,
+                elapsed: self.elapsed,
+                last: Box::new(self.last),
+            }
+        } else {
+            self.last
+        }
+    }
+}
+
+/// What the runner is retrying, for its log lines and the progress shown while it waits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Task<'a> {
+    /// The request, as in "waiting 2 s before sending {what} again" (`GET /api/v2/...`).
+    pub what: &'a str,
+    /// What a wait is for, as in "waiting for {waiting_for}" (progress on stderr).
+    pub waiting_for: &'a str,
+}
+
+/// Runs `attempt` (given the try's number, from 1) until it is done, fails for good, or
+/// `schedule` runs out, sleeping in between: exactly `Retry-After` when the server said
+/// one, else the policy's backoff with full jitter, or the settle window's doubling wait.
+/// Counts tries and time on tokio's clock, so tests run it on a paused one.
+pub(crate) async fn run<T, E, F, Fut>(
+    schedule: Schedule,
+    task: Task<'_>,
+    attempt: F,
+) -> Result<T, GaveUp<E>>
+where
+    E: std::fmt::Display,
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Step<T, E>>,
+{
+    run_with(schedule, task, rand::random::<f64>, attempt).await
+}
+
+/// [`run`] with the jitter given (tests).
+pub(crate) async fn run_with<T, E, F, Fut>(
+    schedule: Schedule,
+    task: Task<'_>,
+    mut jitter: impl FnMut() -> f64,
+    mut attempt: F,
+) -> Result<T, GaveUp<E>>
+where
+    E: std::fmt::Display,
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Step<T, E>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut tries: u32 = 0;
+    // A settle window is shown once, for its whole length.
+    let mut _settling = None;
+    loop {
+        tries = tries.saturating_add(1);
+        let (err, retry_after) = match attempt(tries).await {
+            Step::Done(t) => return Ok(t),
+            Step::Fail(last) => {
+                return Err(GaveUp {
+                    attempts: tries,
+                    elapsed: start.elapsed(),
+                    last,
+                    exhausted: false,
+                })
+            }
+            Step::Retry { err, retry_after } => (err, retry_after),
+        };
+        let elapsed = start.elapsed();
+        let wait = match schedule {
+            Schedule::Backoff(policy) => {
+                match policy.decide(tries, true, retry_after, elapsed, jitter()) {
+                    Decision::RetryAfter(wait) => Some(wait),
+                    Decision::GiveUp => None,
+                }
+            }
+            Schedule::Settle(s) => settle(s, tries, elapsed),
+        };
+        let Some(wait) = wait else {
+            return Err(GaveUp {
+                attempts: tries,
+                elapsed,
+                last: err,
+                exhausted: true,
+            });
+        };
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        match schedule {
+            Schedule::Backoff(_) => {
+                let told = wait >= Duration::from_secs(2);
+                if told {
+                    // Said on stderr by default: a silent wait looks like a hang.
+                    tracing::warn!(
+                        "waiting {} s before sending {} again: {}",
+                        wait.as_secs(),
+                        task.what,
+                        crate::output::sanitize(&err.to_string(), 300)
+                    );
+                }
+                tracing::info!(
+                    what = task.what,
+                    attempt = tries,
+                    wait_ms,
+                    "retrying: {err}"
+                );
+                // Then a spinner on a terminal, or a reminder every few seconds.
+                crate::progress::sleep_told(task.waiting_for, wait, told).await;
+            }
+            Schedule::Settle(s) => {
+                tracing::debug!(
+                    what = task.what,
+                    attempt = tries,
+                    wait_ms,
+                    "not settled yet; trying again: {err}"
+                );
+                _settling.get_or_insert_with(|| {
+                    crate::progress::waiting(task.waiting_for.to_string(), s.window)
+                });
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -298,5 +485,216 @@ mod tests {
             many.decide(u32::MAX - 1, true, None, Duration::ZERO, 1.0),
             Decision::RetryAfter(_)
         ));
+    }
+
+    /// The runner on tokio's paused clock: each try's time since the start, and the result.
+    mod runner {
+        use super::super::*;
+        use crate::client::{ApiError, ClientError};
+        use std::cell::RefCell;
+        use tokio::time::Instant;
+
+        const TASK: Task<'static> = Task {
+            what: "GET /api/v2/flows/abc",
+            waiting_for: "a test",
+        };
+
+        fn unavailable() -> ClientError {
+            ClientError::from(ApiError {
+                method: "GET".into(),
+                path: "/api/v2/flows/abc".into(),
+                status: 503,
+                code: String::new(),
+                message: "Service Unavailable".into(),
+                context_id: None,
+                correlation_id: None,
+                retry_after: None,
+                body: None,
+            })
+        }
+
+        /// Runs `schedule` with full jitter (the longest backoff) over `steps` (the last
+        /// one repeats), returning when each try started and what the runner returned.
+        async fn drive(
+            schedule: Schedule,
+            steps: Vec<fn() -> Step<&'static str, ClientError>>,
+        ) -> (Vec<Duration>, Result<&'static str, GaveUp<ClientError>>) {
+            let start = Instant::now();
+            let tries = RefCell::new(Vec::new());
+            let result = run_with(
+                schedule,
+                TASK,
+                || 1.0,
+                |n| {
+                    tries.borrow_mut().push(start.elapsed());
+                    let i = usize::try_from(n).unwrap_or(usize::MAX).saturating_sub(1);
+                    let step = steps
+                        .get(i)
+                        .or(steps.last())
+                        .map_or(Step::Done("no steps"), |f| f());
+                    async move { step }
+                },
+            )
+            .await;
+            (tries.into_inner(), result)
+        }
+
+        fn secs(s: &[f64]) -> Vec<Duration> {
+            s.iter().map(|&x| Duration::from_secs_f64(x)).collect()
+        }
+
+        /// Drives `schedule` with a retryable 503 every time, to its give-up.
+        async fn given_up(schedule: Schedule) -> (Vec<Duration>, GaveUp<ClientError>) {
+            let (tries, result) = drive(schedule, vec![|| Step::retry(unavailable())]).await;
+            match result {
+                Ok(_) => panic!("a 503 every time succeeded"),
+                Err(g) => (tries, g),
+            }
+        }
+
+        /// The tries started at `at` (seconds) and the last one's answer was returned.
+        fn succeeded(
+            (tries, result): (Vec<Duration>, Result<&str, GaveUp<ClientError>>),
+            at: &[f64],
+            answer: &str,
+        ) {
+            assert_eq!(tries, secs(at));
+            assert_eq!(result.ok(), Some(answer));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_retry_after_is_waited_exactly_then_the_answer_returned() {
+            succeeded(
+                drive(
+                    Schedule::Backoff(RetryPolicy::default()),
+                    vec![
+                        || Step::Retry {
+                            err: unavailable(),
+                            retry_after: Some(Duration::from_secs(7)),
+                        },
+                        || Step::Done("ok"),
+                    ],
+                )
+                .await,
+                &[0.0, 7.0],
+                "ok",
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn backoff_doubles_per_policy_between_tries() {
+            let again = || Step::retry(unavailable());
+            let steps: Vec<fn() -> Step<&'static str, ClientError>> =
+                vec![again, again, again, || Step::Done("ok")];
+            // Waits of 0.5 s, 1 s, 2 s: base 500 ms doubling, full jitter at its top.
+            succeeded(
+                drive(Schedule::Backoff(RetryPolicy::default()), steps).await,
+                &[0.0, 0.5, 1.5, 3.5],
+                "ok",
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn the_attempt_limit_ends_it_and_the_give_up_names_attempts_and_time() {
+            let policy = RetryPolicy {
+                max_attempts: 5,
+                ..RetryPolicy::default()
+            };
+            let (tries, g) = given_up(Schedule::Backoff(policy)).await;
+            assert_eq!(tries.len(), 5);
+            assert!(g.exhausted);
+            assert_eq!(g.elapsed, Duration::from_millis(7500));
+            let err = g.into_client_error("GET", "/api/v2/flows/abc");
+            assert_eq!(
+                err.to_string(),
+                "GET /api/v2/flows/abc: gave up after 5 attempts over 7.5 s: 503: Service Unavailable"
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn the_total_time_ends_it_before_a_wait_would_pass_it() {
+            let policy = RetryPolicy {
+                max_elapsed: Duration::from_secs(10),
+                ..RetryPolicy::default()
+            };
+            let (tries, result) = drive(
+                Schedule::Backoff(policy),
+                vec![|| Step::Retry {
+                    err: unavailable(),
+                    retry_after: Some(Duration::from_secs(4)),
+                }],
+            )
+            .await;
+            // 0, 4, 8; a third wait would end at 12 s.
+            assert_eq!(tries, secs(&[0.0, 4.0, 8.0]));
+            assert!(result.is_err_and(|g| g.exhausted && g.attempts == 3));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_404_after_a_write_is_waited_out_for_15_seconds_then_given_up() {
+            let (tries, g) = given_up(Schedule::Settle(READ_AFTER_WRITE)).await;
+            // 0.25, 0.5, 1, then 2 s each while the next try still starts within 15 s.
+            assert_eq!(
+                tries,
+                secs(&[0.0, 0.25, 0.75, 1.75, 3.75, 5.75, 7.75, 9.75, 11.75, 13.75])
+            );
+            assert!(g.exhausted && g.elapsed <= READ_AFTER_WRITE.window);
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_409_on_delete_is_waited_out_for_30_seconds_and_ends_when_it_clears() {
+            let (tries, g) = given_up(Schedule::Settle(DELETE_CONFLICT)).await;
+            assert_eq!(tries, secs(&[0.0, 1.0, 3.0, 7.0, 12.0, 17.0, 22.0, 27.0]));
+            assert_eq!(
+                g.into_client_error("DELETE", "/api/v2/flows/abc").to_string(),
+                "DELETE /api/v2/flows/abc: gave up after 8 attempts over 27.0 s: 503: Service Unavailable"
+            );
+            succeeded(
+                drive(
+                    Schedule::Settle(DELETE_CONFLICT),
+                    vec![|| Step::retry(unavailable()), || Step::Done("deleted")],
+                )
+                .await,
+                &[0.0, 1.0],
+                "deleted",
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_failure_that_is_not_retryable_returns_at_once_after_one_attempt() {
+            let (tries, result) = drive(
+                Schedule::Backoff(RetryPolicy::default()),
+                vec![|| Step::Fail(unavailable())],
+            )
+            .await;
+            assert_eq!(tries, secs(&[0.0]));
+            let Err(g) = result else { panic!("failed") };
+            assert_eq!((g.attempts, g.exhausted), (1, false));
+            assert_eq!(g.elapsed, Duration::ZERO);
+            // Told as itself, not as a give-up.
+            assert!(g
+                .into_client_error("GET", "/api/v2/flows/abc")
+                .to_string()
+                .starts_with("GET /api/v2/flows/abc failed with 503"));
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_retry_after_past_the_cap_gives_up_on_the_first_try_as_itself() {
+            let (tries, result) = drive(
+                Schedule::Backoff(RetryPolicy::default()),
+                vec![|| Step::Retry {
+                    err: unavailable(),
+                    retry_after: Some(Duration::from_secs(181)),
+                }],
+            )
+            .await;
+            assert_eq!(tries.len(), 1);
+            let Err(g) = result else { panic!("gave up") };
+            assert!(g.exhausted && !g.retried());
+            assert!(matches!(
+                g.into_client_error("GET", "/x"),
+                ClientError::Api(_)
+            ));
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The typed verbs flowctl uses: flows, Architect jobs, queues, divisions, the org, and
 //! dependency tracking. Each goes through [`Client::send`].
 
-use super::retry::{self, Decision};
+use super::retry::{self, Schedule, Step};
 use super::{Client, ClientError, ClientResult, Resend};
 use crate::models::*;
 use reqwest::Method;
@@ -28,27 +28,28 @@ impl Client {
     /// read racing the write (eventual consistency), so it is retried for a bounded time
     /// ([`retry::READ_AFTER_WRITE`]) before it counts as "absent".
     pub async fn get_flow_after_write(&self, id: &str) -> ClientResult<Option<Flow>> {
-        let start = Instant::now();
-        let mut attempt = 0;
-        let mut _waiting = None;
-        loop {
-            attempt += 1;
-            if let Some(flow) = self.get_flow(id).await? {
-                return Ok(Some(flow));
+        let what = format!("GET /api/v2/flows/{id}");
+        let waiting_for = format!("flow {id} to be readable after its publish");
+        let task = retry::Task {
+            what: &what,
+            waiting_for: &waiting_for,
+        };
+        let read = retry::run(Schedule::Settle(retry::READ_AFTER_WRITE), task, |_| async {
+            match self.get::<Flow>(&["api", "v2", "flows", id], &[]).await {
+                Ok(flow) => Step::Done(flow),
+                Err(e) if is_gone(&e) => Step::retry(e),
+                Err(e) => Step::Fail(e),
             }
-            match retry::settle(retry::READ_AFTER_WRITE, attempt, start.elapsed()) {
-                Some(wait) => {
-                    tracing::debug!(flow = %id, attempt, "flow not readable yet after the write; waiting {wait:?}");
-                    _waiting.get_or_insert_with(|| {
-                        crate::progress::waiting(
-                            format!("flow {id} to be readable after its publish"),
-                            retry::READ_AFTER_WRITE.window,
-                        )
-                    });
-                    tokio::time::sleep(wait).await;
-                }
-                None => return Ok(None),
+        })
+        .await;
+        match read {
+            Ok(flow) => Ok(Some(flow)),
+            // Still absent when the window closed: absent.
+            Err(g) if g.exhausted => {
+                tracing::debug!(flow = %id, "{what}: gave up after {} attempts over {:.1} s: still {}", g.attempts, g.elapsed.as_secs_f64(), g.last.status().unwrap_or(404));
+                Ok(None)
             }
+            Err(g) => Err(g.last),
         }
     }
 
@@ -141,12 +142,14 @@ impl Client {
     /// Terraform provider retries it for 30 s), so it is retried for
     /// [`retry::DELETE_CONFLICT`] before it is the answer.
     pub async fn delete_flow(&self, id: &str) -> ClientResult<()> {
-        let start = Instant::now();
-        let mut attempt = 0;
-        let mut _waiting = None;
-        loop {
-            attempt += 1;
-            let err = match self
+        let what = format!("DELETE /api/v2/flows/{id}");
+        let waiting_for = format!("flow {id} to be deletable (Genesys answered 409)");
+        let task = retry::Task {
+            what: &what,
+            waiting_for: &waiting_for,
+        };
+        retry::run(Schedule::Settle(retry::DELETE_CONFLICT), task, |_| async {
+            match self
                 .send(
                     Method::DELETE,
                     &["api", "v2", "flows", id],
@@ -156,27 +159,14 @@ impl Client {
                 )
                 .await
             {
-                Ok(_) => return Ok(()),
-                Err(e) if is_gone(&e) => return Ok(()),
-                Err(e) => e,
-            };
-            if err.status() != Some(409) {
-                return Err(err);
+                Ok(_) => Step::Done(()),
+                Err(e) if is_gone(&e) => Step::Done(()),
+                Err(e) if e.status() == Some(409) => Step::retry(e),
+                Err(e) => Step::Fail(e),
             }
-            match retry::settle(retry::DELETE_CONFLICT, attempt, start.elapsed()) {
-                Some(wait) => {
-                    tracing::info!(flow = %id, attempt, "DELETE answered 409; retrying in {wait:?}: {err}");
-                    _waiting.get_or_insert_with(|| {
-                        crate::progress::waiting(
-                            format!("flow {id} to be deletable (Genesys answered 409)"),
-                            retry::DELETE_CONFLICT.window,
-                        )
-                    });
-                    tokio::time::sleep(wait).await;
-                }
-                None => return Err(err),
-            }
-        }
+        })
+        .await
+        .map_err(|g| g.into_client_error("DELETE", &format!("/api/v2/flows/{id}")))
     }
 
     /// `GET /api/v2/flows/{id}/versions` (all pages).
@@ -204,9 +194,6 @@ impl Client {
     /// `PUT presignedUrl` with exactly the returned headers and no Authorization (it is a
     /// storage URL, not the API). Only 200 is success.
     pub async fn upload_job_content(&self, job: &JobRegistration, yaml: &str) -> ClientResult<()> {
-        let policy = self.policy();
-        let start = Instant::now();
-        let mut attempt = 0;
         // Held to the https-or-loopback rule like every URL (nothing is sent otherwise), and
         // never shown with its query: that is a credential for the upload.
         let target = super::upload_url(&job.presigned_url)?;
@@ -227,45 +214,42 @@ impl Client {
                 });
             }
         }
-        loop {
-            attempt += 1;
-            let mut req = self.http().put(target.clone()).body(yaml.to_string());
-            for (k, v) in &job.headers {
-                req = req.header(k, v);
-            }
-            let err = match req.send().await {
-                Ok(resp) if resp.status().as_u16() == 200 => return Ok(()),
-                Ok(resp) => {
-                    super::storage_refusal("PUT", &shown, "the upload of the flow's YAML", resp)
-                        .await
+        let what = format!("PUT {shown}");
+        let task = retry::Task {
+            what: &what,
+            waiting_for: "a retry of the Architect job upload",
+        };
+        retry::run(Schedule::Backoff(self.policy()), task, |attempt| {
+            let target = target.clone();
+            let shown = &shown;
+            async move {
+                // The upload may have landed and only its answer been lost: a job that has
+                // left `Registered` has its content, and uploading again must not run it twice.
+                if attempt > 1 {
+                    if let Ok(state) = self.get_job(&job.id).await {
+                        if state.status != JobStatus::Registered {
+                            tracing::info!(job = %job.id, "the upload's answer was lost, but the job has its content");
+                            return Step::Done(());
+                        }
+                    }
                 }
-                Err(e) => ClientError::Network {
-                    method: "PUT".into(),
-                    url: shown.clone(),
-                    message: super::auth::describe(&e),
-                },
-            };
-            match policy.decide(
-                attempt,
-                err.is_retryable(),
-                None,
-                start.elapsed(),
-                rand::random::<f64>(),
-            ) {
-                Decision::RetryAfter(d) => {
-                    crate::progress::sleep("a retry of the Architect job upload", d).await
+                let mut req = self.http().put(target).body(yaml.to_string());
+                for (k, v) in &job.headers {
+                    req = req.header(k, v);
                 }
-                Decision::GiveUp => return Err(err),
+                let err = match req.send().await {
+                    Ok(resp) if resp.status().as_u16() == 200 => return Step::Done(()),
+                    Ok(resp) => {
+                        super::storage_refusal("PUT", shown, "the upload of the flow's YAML", resp)
+                            .await
+                    }
+                    Err(e) => super::storage_network("PUT", shown, &e),
+                };
+                super::storage_step(err)
             }
-            // The upload may have landed and only its answer been lost: a job that has left
-            // `Registered` has its content, and uploading again must not run it twice.
-            if let Ok(state) = self.get_job(&job.id).await {
-                if state.status != JobStatus::Registered {
-                    tracing::info!(job = %job.id, "the upload's answer was lost, but the job has its content");
-                    return Ok(());
-                }
-            }
-        }
+        })
+        .await
+        .map_err(|g| g.into_client_error("PUT", &shown))
     }
 
     /// `GET /api/v2/flows/jobs/{id}?expand=messages`.

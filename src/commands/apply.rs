@@ -23,7 +23,7 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Published,
     Unchanged,
     Failed,
@@ -31,7 +31,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StepResult {
+pub(crate) struct StepResult {
     pub name: String,
     #[serde(rename = "type")]
     pub flow_type: FlowType,
@@ -75,7 +75,7 @@ pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<
 
 /// Plans, then runs the steps. Returns one result per manifest flow, and the plan's
 /// warnings.
-pub async fn apply(
+pub(crate) async fn apply(
     client: &Client,
     manifest: &manifest::Manifest,
     args: &ApplyArgs,
@@ -95,6 +95,8 @@ pub async fn apply(
         job_timeout: Duration::from_secs(args.job_timeout),
         // Read back once, below, for all flows: one listing instead of a GET per flow.
         read_back: false,
+        // The plan has checked drift already.
+        drift: false,
     };
     let mut results = execute(
         client,

@@ -78,7 +78,7 @@ fn documents(args: &CreateParentArgs, module: &str, queue: &str) -> Result<Vec<F
 
 /// Resolves everything first, then publishes every flow. Returns what was published and
 /// the failures of individual flows (the others still publish).
-pub async fn create(
+pub(crate) async fn create(
     session: &Session,
     args: &CreateParentArgs,
     out: Printer,

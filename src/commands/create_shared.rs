@@ -57,7 +57,7 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
 
 /// A published flow that calls the module and so still runs its previous copy.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct StaleCaller {
+pub(crate) struct StaleCaller {
     pub id: String,
     pub name: String,
     #[serde(rename = "type")]
@@ -74,7 +74,7 @@ pub struct StaleCaller {
 }
 
 /// The module's callers, from dependency tracking (their published versions).
-pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<StaleCaller>> {
+pub(crate) async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<StaleCaller>> {
     let consumers = client.module_callers(&module.id).await?;
     if consumers.is_empty() {
         return Ok(Vec::new());
@@ -133,7 +133,11 @@ pub async fn stale_callers(client: &Client, module: &Published) -> Result<Vec<St
 /// The commands that republish the stale callers: one `create-parent` per queue and
 /// division for flows of the shape it publishes; the others were published some other
 /// way (a manifest's own YAML), which `apply -f` republishes.
-pub fn republish_commands(stale: &[StaleCaller], module: &str, global: &GlobalArgs) -> Vec<String> {
+pub(crate) fn republish_commands(
+    stale: &[StaleCaller],
+    module: &str,
+    global: &GlobalArgs,
+) -> Vec<String> {
     let mut groups: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     let mut others = false;
     for s in stale {
@@ -201,7 +205,7 @@ fn print_stale(stale: &[StaleCaller], module: &str, global: &GlobalArgs, out: Pr
 }
 
 /// The module to publish: the built-in greeting, or the user's own YAML (`--file`).
-pub fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
+pub(crate) fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
     let doc = match &args.file {
         Some(path) => {
             let text =
@@ -261,7 +265,7 @@ pub fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
 }
 
 /// Resolves the division, then publishes. Used by the demo as well.
-pub async fn create(
+pub(crate) async fn create(
     session: &Session,
     doc: &FlowDocument,
     division: &str,
@@ -281,16 +285,17 @@ pub async fn create(
     .await
 }
 
-pub fn options(args: &PublishArgs) -> PublishOptions {
+pub(crate) fn options(args: &PublishArgs) -> PublishOptions {
     PublishOptions {
         job_timeout: Duration::from_secs(args.job_timeout),
+        drift: !args.no_drift,
         ..PublishOptions::default()
     }
 }
 
 /// `--dry-run`: the YAML the Architect job would get, per flow. There is no create
 /// request: the job creates the flow when none of its name and type exists.
-pub fn print_dry_run(docs: &[FlowDocument], division: &str, out: Printer) {
+pub(crate) fn print_dry_run(docs: &[FlowDocument], division: &str, out: Printer) {
     let records: Vec<serde_json::Value> = docs
         .iter()
         .map(|doc| {
@@ -320,7 +325,7 @@ pub fn print_dry_run(docs: &[FlowDocument], division: &str, out: Printer) {
 }
 
 /// Text: one line per flow; JSON: one object, or an array when `as_array`.
-pub fn print_published(items: &[Published], out: Printer, as_array: bool) {
+pub(crate) fn print_published(items: &[Published], out: Printer, as_array: bool) {
     if as_array {
         out.json(&items);
     } else if let Some(one) = items.first() {

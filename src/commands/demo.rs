@@ -12,7 +12,7 @@ use crate::output::Printer;
 use std::time::Duration;
 
 pub const SHARED: &str = "Shared Greeting Module";
-pub const PARENTS: [&str; 2] = ["Inbound Sales Flow", "Inbound Support Flow"];
+pub(crate) const PARENTS: [&str; 2] = ["Inbound Sales Flow", "Inbound Support Flow"];
 pub const QUEUE: &str = "General Support";
 
 pub async fn run(out: Printer) -> Result<()> {
@@ -39,6 +39,7 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
     let publish = PublishArgs {
         dry_run: false,
         job_timeout: 60,
+        no_drift: false,
     };
 
     out.line(format!("\n1. flowctl create-shared --name \"{SHARED}\""));

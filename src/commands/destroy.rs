@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Serialize)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     pub name: String,
     #[serde(rename = "type")]
     pub flow_type: FlowType,
@@ -82,7 +82,11 @@ fn order(manifest: &Manifest) -> Vec<(FlowType, String)> {
         .collect()
 }
 
-pub async fn destroy(client: &Client, manifest: &Manifest, force: bool) -> Result<Vec<Deleted>> {
+pub(crate) async fn destroy(
+    client: &Client,
+    manifest: &Manifest,
+    force: bool,
+) -> Result<Vec<Deleted>> {
     let existing = super::plan::org_flows(client, manifest).await?;
     let ours: HashSet<&str> = existing
         .iter()

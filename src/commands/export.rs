@@ -29,14 +29,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The manifest's file name inside `--out`.
-pub const MANIFEST_FILE: &str = "flowctl.yaml";
+pub(crate) const MANIFEST_FILE: &str = "flowctl.yaml";
 /// The folder of the flow files inside `--out`.
 const FLOWS_DIR: &str = "flows";
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// One flow written.
 #[derive(Debug, Clone, Serialize)]
-pub struct Written {
+pub(crate) struct Written {
     pub name: String,
     #[serde(rename = "type")]
     pub flow_type: FlowType,

@@ -35,7 +35,7 @@ fn kind_of_object(object_type: Option<&str>) -> NodeKind {
 
 /// Nodes keyed by (kind, name); edges from caller to callee.
 #[derive(Debug, Default, PartialEq)]
-pub struct Graph {
+pub(crate) struct Graph {
     pub nodes: BTreeMap<(NodeKind, String), usize>,
     pub edges: Vec<(usize, usize)>,
 }
@@ -53,7 +53,7 @@ impl Graph {
     }
 
     /// What the manifest declares.
-    pub fn from_manifest(manifest: &Manifest) -> Graph {
+    pub(crate) fn from_manifest(manifest: &Manifest) -> Graph {
         let mut g = Graph::default();
         for item in manifest.items() {
             let kind = if item.doc.flow_type == FlowType::CommonModule {
@@ -84,7 +84,7 @@ impl Graph {
     }
 
     /// What the published versions of the manifest's flows consume.
-    pub async fn from_org(client: &Client, manifest: &Manifest) -> Result<Graph> {
+    pub(crate) async fn from_org(client: &Client, manifest: &Manifest) -> Result<Graph> {
         let mut g = Graph::default();
         for item in manifest.items() {
             let Some(flow) = client
@@ -131,7 +131,7 @@ impl Graph {
         v.into_iter().map(|(_, k, n)| (k, n)).collect()
     }
 
-    pub fn mermaid(&self) -> String {
+    pub(crate) fn mermaid(&self) -> String {
         let mut s = String::from("flowchart LR\n");
         for (i, (kind, name)) in self.names().into_iter().enumerate() {
             let label = name.replace('"', "#quot;");

@@ -24,7 +24,7 @@ pub struct FileReport {
     pub flow_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    pub references: References,
+    pub(crate) references: References,
     /// Every error and warning, by position.
     pub diagnostics: Vec<Diagnostic>,
     /// The errors, rendered `file:line:col: error[rule]: message`.
@@ -102,7 +102,7 @@ pub fn lint_files(paths: &[&Path], vars: &BTreeMap<String, String>) -> Vec<FileR
 
 /// [`lint_files`] with each file's substitutions from `vars_for(text)` (an `Err` is a
 /// problem of that file, which is then linted with its placeholders in place).
-pub fn lint_files_with(
+pub(crate) fn lint_files_with(
     paths: &[&Path],
     vars_for: impl Fn(&str) -> std::result::Result<BTreeMap<String, String>, String>,
 ) -> Vec<FileReport> {

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 impl crate::cli::ManifestArgs {
     /// Loads `-f FILE` with `--var`s, the profile's substitutions and the environment.
-    pub fn load(&self, global: &GlobalArgs) -> Result<crate::manifest::Manifest> {
+    pub(crate) fn load(&self, global: &GlobalArgs) -> Result<crate::manifest::Manifest> {
         load_manifest(&self.file, &self.vars, global)
     }
 }
@@ -48,10 +48,10 @@ pub(crate) fn load_manifest(
 }
 
 /// Where the `--emulator` org is kept, relative to the working directory.
-pub const LOCAL_ORG_DIR: &str = ".flowctl";
+pub(crate) const LOCAL_ORG_DIR: &str = ".flowctl";
 
 /// An authenticated client, and the in-process emulator behind it when there is one.
-pub struct Session {
+pub(crate) struct Session {
     pub client: Client,
     /// What this session acts on, for `whoami`: region or base URL, and client id.
     pub target: Target,
@@ -62,7 +62,7 @@ pub struct Session {
 /// Where a session's requests go.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
+pub(crate) struct Target {
     pub region: Option<String>,
     pub api_base: String,
     pub login_base: String,
@@ -84,7 +84,7 @@ impl Session {
     }
 
     /// Starts an emulator whose org persists in `dir/org.json`.
-    pub async fn local_emulator(dir: &Path) -> Result<Session> {
+    pub(crate) async fn local_emulator(dir: &Path) -> Result<Session> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.display().to_string(),
             source,

@@ -19,13 +19,13 @@
 //! published version this OAuth client made with the marker's content is not exported
 //! (nothing else has published it since) unless `--full-drift`.
 
-use super::publish::{is_stale, is_up_to_date, kind};
+use super::publish::{compare_exported, is_stale, is_up_to_date, kind, published_by_us};
 use super::{resolve, Session};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::client::export::ExportTarget;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::flow::compare::{compare, Comparison};
+use crate::flow::compare::Comparison;
 use crate::flow::FlowDocument;
 use crate::manifest::{Item, Manifest};
 use crate::models::{Division, Flow, FlowType};
@@ -35,7 +35,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PlanAction {
+pub(crate) enum PlanAction {
     Create,
     Update,
     Republish,
@@ -56,8 +56,8 @@ impl PlanAction {
 /// One flow's planned action.
 #[derive(Debug, Clone)]
 pub struct Step {
-    pub item: Item,
-    pub action: PlanAction,
+    pub(crate) item: Item,
+    pub(crate) action: PlanAction,
     pub reason: String,
     pub existing: Option<Flow>,
     /// Indexes of the steps (manifest modules) this one calls: they go first.
@@ -67,7 +67,7 @@ pub struct Step {
 }
 
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub steps: Vec<Step>,
     /// Callers outside the manifest that will run an old copy of a changed module.
     pub warnings: Vec<String>,
@@ -76,7 +76,7 @@ pub struct Plan {
 
 /// The JSON record of one action: `{"name","type","action","reason"}`.
 #[derive(Debug, Serialize)]
-pub struct ActionRecord<'a> {
+pub(crate) struct ActionRecord<'a> {
     pub name: &'a str,
     #[serde(rename = "type")]
     pub flow_type: FlowType,
@@ -88,7 +88,7 @@ pub struct ActionRecord<'a> {
 }
 
 impl Plan {
-    pub fn records(&self) -> Vec<ActionRecord<'_>> {
+    pub(crate) fn records(&self) -> Vec<ActionRecord<'_>> {
         self.steps
             .iter()
             .map(|s| ActionRecord {
@@ -130,7 +130,7 @@ pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<(
 }
 
 /// `plan --diff`: how each drifted flow differs from the manifest.
-pub fn print_diffs(plan: &Plan, out: Printer) {
+pub(crate) fn print_diffs(plan: &Plan, out: Printer) {
     for s in &plan.steps {
         if let Some(diff) = &s.diff {
             out.line(format!(
@@ -144,7 +144,7 @@ pub fn print_diffs(plan: &Plan, out: Printer) {
 }
 
 /// `--output markdown`: a table for a CI job summary.
-pub fn markdown(plan: &Plan, manifest: &str) -> String {
+pub(crate) fn markdown(plan: &Plan, manifest: &str) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     let mut md = format!(
         "### flowctl plan: `{}`\n\n{} to create, {} to update, {} to republish, {} unchanged\n\n| action | type | flow | why |\n|---|---|---|---|\n",
@@ -180,7 +180,7 @@ fn print_substitutions(subs: &[crate::manifest::Substitution], out: Printer) {
     }
 }
 
-pub fn print_plan(plan: &Plan, out: Printer) {
+pub(crate) fn print_plan(plan: &Plan, out: Printer) {
     for s in &plan.steps {
         out.line(format!(
             "  {:<10} {:<17} {}  ({})",
@@ -204,7 +204,7 @@ pub fn print_plan(plan: &Plan, out: Printer) {
 
 /// The org's flows of every type the manifest uses (and common modules), by type and name:
 /// one paged listing, not a lookup per flow.
-pub async fn org_flows(
+pub(crate) async fn org_flows(
     client: &Client,
     manifest: &Manifest,
 ) -> Result<HashMap<(FlowType, String), Flow>> {
@@ -230,7 +230,7 @@ pub async fn org_flows(
 
 /// How the planner reads the org.
 #[derive(Debug, Clone, Copy)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// Compare the published content (export jobs), not only the description's marker.
     pub drift: bool,
     /// Export every flow, also those last published by this OAuth client with the content
@@ -245,11 +245,6 @@ impl Default for PlanOptions {
             full_drift: false,
         }
     }
-}
-
-/// [`make_plan_with`] with drift detection on.
-pub async fn make_plan(client: &Client, manifest: &Manifest) -> Result<Plan> {
-    make_plan_with(client, manifest, PlanOptions::default()).await
 }
 
 /// What the manifest's flows reference besides modules and queues, and neither the
@@ -356,7 +351,7 @@ async fn missing_references(
 
 /// Reads the org and decides every step. Anything the manifest needs from the org that is
 /// missing is an input error (exit 2) listing every problem, before any change.
-pub async fn make_plan_with(
+pub(crate) async fn make_plan_with(
     client: &Client,
     manifest: &Manifest,
     options: PlanOptions,
@@ -547,23 +542,8 @@ fn content_change(f: &Flow, doc: &FlowDocument, drift: Option<&Comparison>) -> O
     }
 }
 
-/// Whether the published version of `f` is flowctl's own work with `doc`'s content: its
-/// marker names `doc`'s content and the version's `createdByClient` is this OAuth client.
-/// Then nothing but this client has published since, so the published content is what
-/// flowctl published with that marker. A listing without `createdByClient` (whether the
-/// flow listing carries it is unverified; the SDK's `FlowVersion` has it) or a token
-/// without a client id gives `false`, and the flow is exported: the safe reading.
-pub fn published_by_us(f: &Flow, doc: &FlowDocument, client_id: &str) -> bool {
-    let by = f
-        .published_version
-        .as_ref()
-        .and_then(|v| v.created_by_client.as_ref())
-        .and_then(|c| c.id.as_deref());
-    !client_id.is_empty() && by == Some(client_id) && is_up_to_date(f, doc)
-}
-
 /// How long one export job may take before the plan gives up.
-const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+pub(crate) const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The drift check: exports the published version of every manifest flow that exists in
 /// the org, in a few batched export jobs, and compares each with what flowctl would
@@ -573,7 +553,7 @@ const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 /// Unless `full`, a flow whose published version this OAuth client made, with the content
 /// its marker names, is not exported (see [`published_by_us`]): any edit in the UI or by
 /// another tool publishes a new version made by someone else, which is exported.
-pub async fn drift(
+pub(crate) async fn drift(
     client: &Client,
     items: &[&Item],
     existing: &HashMap<(FlowType, String), Flow>,
@@ -623,16 +603,7 @@ pub async fn drift(
     let mut out = HashMap::new();
     for (item, target) in targets {
         let doc = &item.doc;
-        let comparison = match exported.yaml.get(&target.id) {
-            Some(text) => compare(&doc.publish_yaml(), text).unwrap_or_else(|e| Comparison {
-                same: false,
-                diff: format!("the export could not be compared: {e}\n"),
-            }),
-            None => Comparison {
-                same: false,
-                diff: "the export job did not return this flow\n".into(),
-            },
-        };
+        let comparison = compare_exported(doc, exported.yaml.get(&target.id));
         if !comparison.same {
             tracing::info!(flow = %doc.name, "drift:\n{}", comparison.diff);
         }

@@ -19,8 +19,10 @@
 //! is an export-job failure (genesys-api.md), and publishing blindly again could publish
 //! twice.
 
+use crate::client::export::ExportTarget;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::flow::compare::{compare, Comparison};
 use crate::flow::{content_marker, FlowDocument};
 use crate::models::{ArchitectJob, Division, EntityRef, Flow, FlowType, JobStatus};
 use serde::Serialize;
@@ -29,7 +31,7 @@ use std::time::Duration;
 /// What a publish did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     Created,
     Updated,
     Unchanged,
@@ -53,21 +55,24 @@ pub struct Published {
     #[serde(rename = "type")]
     pub flow_type: FlowType,
     pub version: String,
-    pub action: Action,
+    pub(crate) action: Action,
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct PublishOptions {
+pub(crate) struct PublishOptions {
     /// Overall limit for one Architect job.
     pub job_timeout: Duration,
     /// Read the flow back after the job (`GET /api/v2/flows/{id}`). `apply` turns this off
     /// and reads every published flow back in one listing.
     pub read_back: bool,
+    /// [`publish`] checks a flow someone else published last against its export
+    /// (`--no-drift` turns it off). `apply` decides in its plan instead.
+    pub drift: bool,
 }
 
 /// Why a flow whose content is unchanged must still be published again.
 #[derive(Debug, Clone, Default)]
-pub struct Freshness {
+pub(crate) struct Freshness {
     /// A module this flow calls was published at this ISO-8601 time. Genesys copies a
     /// module into its callers only when they publish, so a caller published before it
     /// still runs the old copy and is republished.
@@ -81,6 +86,7 @@ impl Default for PublishOptions {
         PublishOptions {
             job_timeout: Duration::from_secs(300),
             read_back: true,
+            drift: true,
         }
     }
 }
@@ -91,7 +97,7 @@ fn short_hash(doc: &FlowDocument) -> String {
 }
 
 /// True when `flow` is published with exactly `doc`'s content.
-pub fn is_up_to_date(flow: &Flow, doc: &FlowDocument) -> bool {
+pub(crate) fn is_up_to_date(flow: &Flow, doc: &FlowDocument) -> bool {
     flow.published_version.is_some()
         && flow
             .description
@@ -100,8 +106,41 @@ pub fn is_up_to_date(flow: &Flow, doc: &FlowDocument) -> bool {
             .is_some_and(|m| m == short_hash(doc))
 }
 
-/// Publishes `doc` into `division` unless it is already published with this content.
-pub async fn publish(
+/// Whether the published version of `f` is flowctl's own work with `doc`'s content: its
+/// marker names `doc`'s content and the version's `createdByClient` is this OAuth client.
+/// Then nothing but this client has published since, so the published content is what
+/// flowctl published with that marker. A listing without `createdByClient` (whether the
+/// flow listing carries it is unverified; the SDK's `FlowVersion` has it) or a token
+/// without a client id gives `false`, and the flow is exported: the safe reading.
+pub(crate) fn published_by_us(f: &Flow, doc: &FlowDocument, client_id: &str) -> bool {
+    let by = f
+        .published_version
+        .as_ref()
+        .and_then(|v| v.created_by_client.as_ref())
+        .and_then(|c| c.id.as_deref());
+    !client_id.is_empty() && by == Some(client_id) && is_up_to_date(f, doc)
+}
+
+/// How the published content of a flow compares with `doc`, from its export (`None`: the
+/// export job did not return it, which compares as changed: republishing converges,
+/// trusting an unread flow would not).
+pub(crate) fn compare_exported(doc: &FlowDocument, exported: Option<&String>) -> Comparison {
+    match exported {
+        Some(text) => compare(&doc.publish_yaml(), text).unwrap_or_else(|e| Comparison {
+            same: false,
+            diff: format!("the export could not be compared: {e}\n"),
+        }),
+        None => Comparison {
+            same: false,
+            diff: "the export job did not return this flow\n".into(),
+        },
+    }
+}
+
+/// Publishes `doc` into `division` unless it is already published with this content. As in
+/// `plan`, the marker alone does not decide: a flow someone else published last (a UI edit
+/// keeps the marker) is exported and compared, unless `options.drift` is off.
+pub(crate) async fn publish(
     client: &Client,
     doc: &FlowDocument,
     division: &Division,
@@ -115,11 +154,52 @@ pub async fn publish(
         .map_err(|e| Error::from(e).context(format!("looking up {what}")))?
         .into_iter()
         .next();
-    publish_known(client, doc, division, existing, freshness, options).await
+    let mut freshness = freshness.clone();
+    if let Some(f) = existing.as_ref().filter(|f| {
+        options.drift
+            && !freshness.force
+            && is_up_to_date(f, doc)
+            && !published_by_us(f, doc, client.client_id())
+    }) {
+        let c = changed_in_org(client, f, doc).await.map_err(|e| {
+            e.context(format!(
+                "reading the published content of {what} (--no-drift skips it)"
+            ))
+        })?;
+        if !c.same {
+            tracing::warn!(flow = %f.id, "{what} changed in the org since flowctl published it; publishing it again");
+            tracing::info!("drift:\n{}", c.diff);
+            freshness.force = true;
+        }
+    }
+    publish_known(client, doc, division, existing, &freshness, options).await
+}
+
+/// The drift check of one flow: its published version, exported and compared with `doc`.
+async fn changed_in_org(client: &Client, f: &Flow, doc: &FlowDocument) -> Result<Comparison> {
+    let target = ExportTarget {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        flow_type: f.flow_type,
+        version: f.published_version.as_ref().map(|v| v.id.clone()),
+    };
+    let exported = client
+        .export_flows(std::slice::from_ref(&target), super::plan::EXPORT_TIMEOUT)
+        .await?;
+    if !exported.failures.is_empty() {
+        return Err(Error::rejected(
+            format!(
+                "the export job for the drift check failed:\n  {}",
+                exported.failures.join("\n  ")
+            ),
+            Some("run again; --no-drift trusts the description marker alone".into()),
+        ));
+    }
+    Ok(compare_exported(doc, exported.yaml.get(&f.id)))
 }
 
 /// [`publish`] when the caller has already looked the flow up (`existing`).
-pub async fn publish_known(
+pub(crate) async fn publish_known(
     client: &Client,
     doc: &FlowDocument,
     division: &Division,
@@ -214,7 +294,12 @@ pub async fn publish_known(
 }
 
 /// The record of a flow read back after its job: it must show a published version.
-pub fn confirm(flow: &Flow, doc: &FlowDocument, what: &str, action: Action) -> Result<Published> {
+pub(crate) fn confirm(
+    flow: &Flow,
+    doc: &FlowDocument,
+    what: &str,
+    action: Action,
+) -> Result<Published> {
     if flow.published_version.is_none() {
         return Err(Error::rejected(
             format!(
@@ -321,7 +406,7 @@ async fn failed(client: &Client, job: &ArchitectJob, existing: Option<&Flow>, wh
 
 /// True when `flow` was published before `module_published_at` (both ISO-8601), i.e. it
 /// still runs an older copy of the module. Unparseable dates count as not stale.
-pub fn is_stale(flow: &Flow, module_published_at: Option<&str>) -> bool {
+pub(crate) fn is_stale(flow: &Flow, module_published_at: Option<&str>) -> bool {
     let flow_at = flow
         .published_version
         .as_ref()
@@ -362,7 +447,7 @@ fn job_failure(job: &ArchitectJob, what: &str) -> Error {
 
 /// A lock held by someone else (a UI user or another OAuth client) blocks publishing; a
 /// lock held by `own_client_id` (this OAuth client) does not.
-pub fn lock_error(flow: &Flow, own_client_id: &str) -> Option<Error> {
+pub(crate) fn lock_error(flow: &Flow, own_client_id: &str) -> Option<Error> {
     let holder = match (&flow.locked_user, &flow.locked_client) {
         (Some(user), _) => format!("user {}", describe(user)),
         (None, Some(client)) if client.id.as_deref() == Some(own_client_id) => return None,

@@ -148,7 +148,7 @@ fn flow_level(a: &mut Canon, b: &mut Canon) {
 }
 
 /// The description with flowctl's `[flowctl:sha256=...]` marker taken out.
-pub fn without_marker(d: &str) -> String {
+pub(crate) fn without_marker(d: &str) -> String {
     let Some(start) = d.rfind(MARKER_PREFIX) else {
         return d.trim().to_string();
     };

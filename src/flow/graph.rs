@@ -38,12 +38,12 @@ pub enum NodeKind {
 
 impl NodeKind {
     /// Nodes after which nothing runs.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(self, NodeKind::Hangup)
     }
 
     /// Nodes that can fail, and so may have an `error` edge.
-    pub fn can_fail(&self) -> bool {
+    pub(crate) fn can_fail(&self) -> bool {
         matches!(self, NodeKind::CallModule { .. } | NodeKind::Queue { .. })
     }
 }
@@ -123,7 +123,7 @@ impl fmt::Display for Problem {
 
 /// Checks a name as Genesys Cloud takes it: 1-200 characters, no control characters, and
 /// no `{{`, which Architect reads as an unreplaced placeholder.
-pub fn name_problem(name: &str) -> Option<String> {
+pub(crate) fn name_problem(name: &str) -> Option<String> {
     let len = name.chars().count();
     if name.trim().is_empty() {
         Some("name is empty".into())

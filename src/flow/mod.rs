@@ -31,13 +31,13 @@ pub struct FlowDocument {
     pub queues: Vec<String>,
     /// Everything else the flow references by name: bot flows, flows it transfers to,
     /// schedule groups, data tables, data actions, user prompts (sorted, unique).
-    pub references: Vec<Reference>,
+    pub(crate) references: Vec<Reference>,
 }
 
 impl FlowDocument {
     /// Names of the flows this one needs published first: the bot flows it calls and the
     /// flows it transfers to, with the flow type where the YAML says it.
-    pub fn flow_callees(&self) -> impl Iterator<Item = (&str, Option<FlowType>)> {
+    pub(crate) fn flow_callees(&self) -> impl Iterator<Item = (&str, Option<FlowType>)> {
         self.references
             .iter()
             .filter(|r| r.kind.is_flow())
@@ -49,7 +49,7 @@ pub use crate::architect_refs::RefKind;
 
 /// The dependency-tracking resource types of what a flow can use (the SDK's enum names):
 /// modules, queues, bot flows and the resources of [`RefKind`].
-pub const REFERENCE_TYPES: &[&str] = &[
+pub(crate) const REFERENCE_TYPES: &[&str] = &[
     "COMMONMODULEFLOW",
     "QUEUE",
     "BOTFLOW",
@@ -61,7 +61,7 @@ pub const REFERENCE_TYPES: &[&str] = &[
 ];
 
 /// The flow types a `transferToFlow` target usually has, as dependency-tracking types.
-pub const TRANSFER_TARGET_TYPES: &[&str] =
+pub(crate) const TRANSFER_TARGET_TYPES: &[&str] =
     &["INBOUNDCALLFLOW", "INQUEUECALLFLOW", "SECURECALLFLOW"];
 
 /// One named thing a flow uses, and the action that uses it.
@@ -76,9 +76,9 @@ pub struct Reference {
 const MARKER_PREFIX: &str = "[flowctl:sha256=";
 
 /// The division a flow goes in when nothing names one: Genesys Cloud's default division.
-pub const DEFAULT_DIVISION: &str = "Home";
+pub(crate) const DEFAULT_DIVISION: &str = "Home";
 /// The language of the built-in templates when nothing names one.
-pub const DEFAULT_LANGUAGE: &str = "en-us";
+pub(crate) const DEFAULT_LANGUAGE: &str = "en-us";
 
 impl FlowDocument {
     /// Hex SHA-256 of `yaml`: stable because rendering is deterministic.
@@ -88,7 +88,7 @@ impl FlowDocument {
     }
 
     /// The description published with the content marker appended.
-    pub fn marked_description(&self) -> String {
+    pub(crate) fn marked_description(&self) -> String {
         let marker = format!("{MARKER_PREFIX}{}]", &self.content_hash()[..16]);
         match self
             .description
@@ -111,7 +111,7 @@ impl FlowDocument {
     /// [`FlowDocument::publish_yaml`] for a publish into `division`: the job creates a new
     /// flow in the division its YAML names, so a file that names none gets `division:`
     /// (a file's own `division:` is kept).
-    pub fn publish_yaml_in(&self, division: &str) -> String {
+    pub(crate) fn publish_yaml_in(&self, division: &str) -> String {
         let yaml = self.publish_yaml();
         if self.division.is_some() {
             return yaml;

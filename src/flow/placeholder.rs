@@ -4,7 +4,7 @@
 
 /// What [`replace`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Replaced {
+pub(crate) struct Replaced {
     /// The text with every known placeholder replaced.
     pub text: String,
     /// The placeholders `lookup` did not know, first use first, each with its 1-based line.
@@ -15,13 +15,13 @@ pub struct Replaced {
 
 impl Replaced {
     /// The keys of [`Replaced::missing`], without their lines.
-    pub fn missing_keys(&self) -> Vec<String> {
+    pub(crate) fn missing_keys(&self) -> Vec<String> {
         self.missing.iter().map(|(k, _)| k.clone()).collect()
     }
 }
 
 /// Replaces every `{{ key }}` that `lookup` knows; an unknown one stays as written.
-pub fn replace<S: AsRef<str>>(text: &str, lookup: impl Fn(&str) -> Option<S>) -> Replaced {
+pub(crate) fn replace<S: AsRef<str>>(text: &str, lookup: impl Fn(&str) -> Option<S>) -> Replaced {
     let mut out = String::with_capacity(text.len());
     let mut missing: Vec<(String, usize)> = Vec::new();
     let mut used: Vec<String> = Vec::new();

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The byte-order mark some Windows editors put first; YAML allows it, serde_yaml_ng does
 /// not (it reads it as a second document).
-pub fn strip_bom(text: &str) -> &str {
+pub(crate) fn strip_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
@@ -115,7 +115,7 @@ pub use crate::yaml_guard::{first_tag_in, too_deep, MAX_NESTING};
 
 /// What a flow file says about itself.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub flow_type: FlowType,
     pub name: String,
     pub description: Option<String>,
@@ -131,7 +131,7 @@ pub struct Facts {
 }
 
 /// Parses substituted Architect YAML.
-pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
+pub(crate) fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
     let text = strip_bom(text);
     if let Some((line, column)) = too_deep(text) {
         return Err(FlowError::Yaml {
@@ -216,7 +216,7 @@ pub fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
 }
 
 /// The first YAML tag (`!evil`, `!!binary`) anywhere in `v`.
-pub fn first_tag(v: &Value) -> Option<String> {
+pub(crate) fn first_tag(v: &Value) -> Option<String> {
     match v {
         Value::Tagged(t) => Some(t.tag.to_string()),
         Value::Mapping(m) => m
@@ -266,79 +266,9 @@ fn collect(v: &Value) -> Collected {
     found
 }
 
-/// Lint checks beyond reading: `startUpRef` resolves to a task or menu `refId`; names fit.
-pub fn lint_problems(f: &Facts) -> Vec<String> {
-    let mut problems = Vec::new();
-    if let Some(m) = super::graph::name_problem(&f.name) {
-        problems.push(format!("flow {m}"));
-    }
-    if f.flow_type == FlowType::CommonModule && f.modules.contains(&f.name) {
-        problems.push(format!("module '{}' calls itself", f.name));
-    }
-    if f.flow_type != FlowType::CommonModule && f.flow_type != FlowType::Workflow {
-        match f.body.get("startUpRef").and_then(Value::as_str) {
-            None if f.body.contains_key("tasks") || f.body.contains_key("menus") => problems
-                .push("`startUpRef` is missing: say which task or menu the flow starts in".into()),
-            None => {}
-            Some(r) => {
-                if let Err(e) = resolve_start_ref(f, r) {
-                    problems.push(e);
-                }
-            }
-        }
-    }
-    problems
-}
-
-/// `/inboundCall/tasks/task[ref]`, `./menus/menu[ref]`, ...
-fn resolve_start_ref(f: &Facts, r: &str) -> Result<(), String> {
-    let key = f.flow_type.yaml_key().unwrap_or_default();
-    let rest = r
-        .strip_prefix(&format!("/{key}/"))
-        .or_else(|| r.strip_prefix("./"))
-        .ok_or_else(|| format!("startUpRef '{r}' must start with '/{key}/' or './'"))?;
-    // Tasks and menus (call flows), bots (bot flows: `/botFlow/bots/bot[..]`), states
-    // (workflows).
-    let containers = [
-        ("tasks", "tasks/task["),
-        ("menus", "menus/menu["),
-        ("bots", "bots/bot["),
-        ("states", "states/state["),
-    ];
-    let Some((list, item)) = containers
-        .iter()
-        .find_map(|(list, prefix)| rest.strip_prefix(prefix).map(|x| (*list, x)))
-    else {
-        return Err(format!(
-            "startUpRef '{r}' must point at tasks/task[..], menus/menu[..], bots/bot[..] or states/state[..]"
-        ));
-    };
-    let wanted = item
-        .strip_suffix(']')
-        .ok_or_else(|| format!("startUpRef '{r}' is missing its closing ']'"))?;
-    let singular = &list[..list.len() - 1];
-    let found = f
-        .body
-        .get(list)
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.get(singular))
-        .filter_map(|e| e.get("refId"))
-        .filter_map(Value::as_str)
-        .any(|id| id == wanted);
-    if found {
-        Ok(())
-    } else {
-        Err(format!(
-            "startUpRef '{r}' resolves to no {singular} with refId '{wanted}'"
-        ))
-    }
-}
-
 /// Sets the top-level body's `key` to `value` unless the file already has that key; a new
 /// key goes after `after` (else at the end). Re-serializes.
-pub fn with_key(text: &str, key: &str, value: &str, after: &str) -> Option<String> {
+pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Option<String> {
     let mut doc: Value = serde_yaml_ng::from_str(text).ok()?;
     let Value::Mapping(top) = &mut doc else {
         return None;
@@ -366,7 +296,7 @@ pub fn with_key(text: &str, key: &str, value: &str, after: &str) -> Option<Strin
 }
 
 /// Sets (or replaces) the top-level body's `description` and re-serializes.
-pub fn with_description(text: &str, description: &str) -> Option<String> {
+pub(crate) fn with_description(text: &str, description: &str) -> Option<String> {
     let mut value: Value = serde_yaml_ng::from_str(text).ok()?;
     let Value::Mapping(top) = &mut value else {
         return None;

@@ -16,7 +16,7 @@ use serde_yaml_ng::{Mapping, Value};
 type Index<'a> = std::collections::HashMap<&'a str, &'a Node>;
 
 /// The task every rendered inbound flow starts in.
-pub const START_REF_ID: &str = "Start_10";
+pub(crate) const START_REF_ID: &str = "Start_10";
 
 fn map<const N: usize>(entries: [(&str, Value); N]) -> Value {
     let mut m = Mapping::new();

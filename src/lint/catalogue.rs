@@ -13,20 +13,20 @@ const SOURCE: &str = include_str!("catalogue.yaml");
 pub struct Catalogue {
     /// Source id → `github.com/owner/repo@commit path`.
     pub sources: BTreeMap<String, String>,
-    pub wrappers: Wrappers,
+    pub(crate) wrappers: Wrappers,
     pub flow_types: BTreeMap<String, FlowTypeEntry>,
     /// Flow-level keys accepted in every flow type.
     pub common_keys: Vec<String>,
     /// Real flow types of which no export was sampled: generic checks only.
     pub unlearned_flow_types: Vec<String>,
     /// Keys of `task`, `menu`, `state`, `bot` items.
-    pub containers: BTreeMap<String, ContainerEntry>,
+    pub(crate) containers: BTreeMap<String, ContainerEntry>,
     pub actions: BTreeMap<String, ActionEntry>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Wrappers {
+pub(crate) struct Wrappers {
     pub value: Vec<String>,
     pub audio: Vec<String>,
 }
@@ -54,7 +54,7 @@ pub struct ActionEntry {
     pub learned: Vec<String>,
     /// `None`: known by name only, fields not checked.
     #[serde(default)]
-    pub fields: Option<BTreeMap<String, FieldKind>>,
+    pub(crate) fields: Option<BTreeMap<String, FieldKind>>,
     #[serde(default)]
     pub required: Vec<String>,
 }
@@ -62,7 +62,7 @@ pub struct ActionEntry {
 /// The shape a field's value takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum FieldKind {
+pub(crate) enum FieldKind {
     /// `lit`, `exp`, `var` or `noValue`.
     Value,
     /// A value, or `tts` / `prompt`.
@@ -72,7 +72,7 @@ pub enum FieldKind {
 }
 
 impl Catalogue {
-    pub fn wrappers(&self, kind: FieldKind) -> &[String] {
+    pub(crate) fn wrappers(&self, kind: FieldKind) -> &[String] {
         match kind {
             FieldKind::Value => &self.wrappers.value,
             FieldKind::Audio => &self.wrappers.audio,

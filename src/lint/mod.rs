@@ -61,7 +61,7 @@ impl Diagnostic {
 /// What a flow references outside itself: each must exist (or be published) in the org.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct References {
+pub(crate) struct References {
     pub modules: BTreeSet<String>,
     pub bot_flows: BTreeSet<String>,
     pub queues: BTreeSet<String>,
@@ -74,7 +74,7 @@ pub struct References {
 
 impl References {
     /// `modules [A], queues [Q]`, naming only the kinds present.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let kinds: [(&str, &BTreeSet<String>); 7] = [
             ("modules", &self.modules),
             ("bot flows", &self.bot_flows),
@@ -99,7 +99,7 @@ impl References {
 
 /// A `callCommonModule` and the inputs it passes, with where each is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ModuleCall {
+pub(crate) struct ModuleCall {
     pub module: String,
     pub inputs: Vec<(String, usize, usize)>,
 }
@@ -110,10 +110,10 @@ pub struct Linted {
     pub flow_type: Option<String>,
     pub name: Option<String>,
     pub diagnostics: Vec<Diagnostic>,
-    pub references: References,
+    pub(crate) references: References,
     /// For a common module: the names of its input variables (`isInput: true`).
     pub module_inputs: Option<BTreeSet<String>>,
-    pub calls: Vec<ModuleCall>,
+    pub(crate) calls: Vec<ModuleCall>,
 }
 
 impl Linted {
@@ -231,7 +231,7 @@ pub fn lint_yaml_with(text: &str, base: Option<&Path>, cat: &Catalogue) -> Linte
 
 /// Checks every `callCommonModule` input against the inputs the module declares, for the
 /// modules that are among `files` (a manifest, or the files given to one `lint`).
-pub fn cross_check(files: &mut [Linted]) {
+pub(crate) fn cross_check(files: &mut [Linted]) {
     let mut declared: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
     for f in files.iter() {
         if let (Some(name), Some(inputs)) = (&f.name, &f.module_inputs) {
@@ -278,7 +278,7 @@ pub fn cross_check(files: &mut [Linted]) {
 
 /// Lints every flow of a loaded manifest (files and built-in templates, substitutions
 /// applied). Warnings are logged; any error refuses with exit 2 before any request.
-pub fn check_manifest_files(manifest: &crate::manifest::Manifest) -> Result<()> {
+pub(crate) fn check_manifest_files(manifest: &crate::manifest::Manifest) -> Result<()> {
     let reports = lint_manifest(manifest);
     let mut errors = Vec::new();
     for f in &reports {
@@ -311,7 +311,7 @@ pub fn check_manifest_files(manifest: &crate::manifest::Manifest) -> Result<()> 
 /// Each manifest item's label and its lint. A flow read from a file is labelled with the
 /// file's path (so `path:line:column` points into it); a built-in template with the
 /// manifest and the entry (`flows.yaml: flows[1] 'Name' (built-in template)`).
-pub fn lint_manifest(manifest: &crate::manifest::Manifest) -> Vec<ManifestFlow> {
+pub(crate) fn lint_manifest(manifest: &crate::manifest::Manifest) -> Vec<ManifestFlow> {
     let dir = manifest
         .path
         .parent()
@@ -365,7 +365,7 @@ pub fn lint_manifest(manifest: &crate::manifest::Manifest) -> Vec<ManifestFlow> 
 
 /// One flow of a manifest, linted.
 #[derive(Debug, Clone)]
-pub struct ManifestFlow {
+pub(crate) struct ManifestFlow {
     /// The file it was read from, or the manifest for a built-in template.
     pub file: String,
     /// The manifest entry: `flows[0] 'Name'`.

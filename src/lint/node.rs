@@ -10,11 +10,11 @@ use yaml_rust2::scanner::Marker;
 pub struct Node {
     pub line: usize,
     pub column: usize,
-    pub kind: Kind,
+    pub(crate) kind: Kind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Map(Vec<(Node, Node)>),
     Seq(Vec<Node>),
     Scalar(String),
@@ -44,7 +44,7 @@ impl Node {
         }
     }
 
-    pub fn is_map(&self) -> bool {
+    pub(crate) fn is_map(&self) -> bool {
         matches!(self.kind, Kind::Map(_))
     }
 
@@ -143,7 +143,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, (String, usize, usize)> {
 
 /// The same tree from an already parsed value, every node at `line` (for when the position
 /// parser disagrees with `serde_yaml_ng`, so the checks still run).
-pub fn from_value(v: &serde_yaml_ng::Value, line: usize) -> Node {
+pub(crate) fn from_value(v: &serde_yaml_ng::Value, line: usize) -> Node {
     use serde_yaml_ng::Value;
     let kind = match v {
         Value::Mapping(m) => Kind::Map(
