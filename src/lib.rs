@@ -4,7 +4,8 @@
 //! Layers, each importing only those below it (`tests/layers.rs` checks there is no cycle):
 //!
 //! 1. Leaves: [`models`] (wire models), [`exit`] (exit codes), [`files`] (bounded reads of
-//!    users' files), [`yaml_guard`] (hostile-YAML guards).
+//!    users' files), [`yaml_guard`] (hostile-YAML guards); then [`architect_refs`] (how
+//!    Architect YAML names what an action refers to, on the models only).
 //! 2. [`flow`] (typed flows, Architect YAML rendering and reading), [`output`] (text, JSON,
 //!    escaping) and [`progress`] (waits said on stderr), then [`cli`] (flags).
 //! 3. [`config`] (flags and environment → settings).
@@ -13,8 +14,9 @@
 //! 6. [`commands`], one per subcommand, on top of everything.
 //!
 //! [`emulator`], an offline Genesys Cloud for tests, demos and users' pipelines, stands
-//! apart: it shares only [`models`] and [`yaml_guard`] with flowctl (and has its own error
-//! type), so it checks flowctl rather than sharing its beliefs.
+//! apart: it shares only [`models`], [`yaml_guard`] and [`architect_refs`] (the wire and
+//! file formats) with flowctl, and has its own error type, so it checks flowctl rather than
+//! sharing its beliefs.
 
 pub mod architect_refs;
 pub mod cli;
