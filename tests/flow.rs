@@ -297,7 +297,7 @@ proptest! {
     ) {
         let t = SharedTemplate { name: name.clone(), description: None, division: "Home".into(), language: "en-us".into(), greeting: prompt.clone() };
         let doc = flow::render_shared(&t).expect("valid");
-        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&doc.yaml).expect("parses");
+        let v: yaml_serde::Value = yaml_serde::from_str(&doc.yaml).expect("parses");
         let body = &v["commonModule"];
         prop_assert_eq!(body["name"].as_str(), Some(name.as_str()));
         prop_assert_eq!(body["startUpTaskActions"][0]["playAudio"]["audio"]["tts"].as_str(), Some(prompt.as_str()));
