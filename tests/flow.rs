@@ -349,6 +349,22 @@ fn nested_module_calls_and_queues_are_all_found() {
     assert_eq!(doc.queues, vec!["Billing", "General Support"]);
 }
 
+/// flowctl's YAML crate reads the YAML 1.2 core schema: an unquoted `017`, `1_000` or `No`
+/// is text, not a number or a boolean, so the name and description a user wrote are the
+/// ones published (a crate reading them the YAML 1.1 way would change or refuse them).
+#[test]
+fn unquoted_names_that_look_like_numbers_or_booleans_keep_their_spelling() {
+    for (name, description) in [("017", "yes"), ("1_000", "on"), ("No", "off")] {
+        let text = format!(
+            "commonModule:\n  name: {name}\n  description: {description}\n  startUpTaskActions:\n    - endTask:\n        name: done\n"
+        );
+        let doc = flow::read_architect_yaml(&text, &BTreeMap::new(), "m.yaml")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(doc.name, name);
+        assert_eq!(doc.description.as_deref(), Some(description));
+    }
+}
+
 #[test]
 fn an_unreplaced_placeholder_is_named_with_its_line() {
     let err = flow::read_architect_yaml(
