@@ -5,7 +5,7 @@
 //! wire models only.
 
 use crate::models::FlowType;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 /// What an action refers to, by the field that names it (see genesys-api.md, "Architect
 /// YAML"). `callCommonModule.commonModule`, `transferToAcd.targetQueue`,
@@ -236,7 +236,7 @@ mod tests {
     use super::*;
 
     fn yaml(s: &str) -> Value {
-        serde_yaml_ng::from_str(s).unwrap_or_else(|e| panic!("{e}"))
+        yaml_serde::from_str(s).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

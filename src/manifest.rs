@@ -31,9 +31,9 @@ use crate::flow::{self, FlowDocument, ParentTemplate, SharedTemplate};
 use crate::models::FlowType;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use yaml_serde::Value;
 
 /// Longest flow name Genesys Cloud accepts.
 pub use crate::flow::graph::MAX_NAME;
@@ -340,7 +340,7 @@ pub fn parse(
             flow::read::MAX_NESTING
         )]);
     }
-    let value: Value = match serde_yaml_ng::from_str(text) {
+    let value: Value = match yaml_serde::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             let at = e
@@ -369,7 +369,7 @@ pub fn parse(
         }
     };
     check_keys(&value, text, &shown, &mut problems);
-    let raw: RawManifest = match serde_yaml_ng::from_value(value) {
+    let raw: RawManifest = match yaml_serde::from_value(value) {
         Ok(r) => r,
         Err(e) => {
             problems.push(format!("{shown}: {e}"));

@@ -20,7 +20,7 @@ pub fn too_deep(text: &str) -> Option<(usize, usize)> {
 }
 
 /// The first YAML tag (`!evil`, `!!binary`) in `text`, outside quotes and comments, with
-/// its 1-based line. serde_yaml_ng drops a scalar's tag when it reads a plain `Value`, so
+/// its 1-based line. yaml_serde drops a scalar's tag when it reads a plain `Value`, so
 /// tags are found in the text.
 pub fn first_tag_in(text: &str) -> Option<(String, usize)> {
     let mut tag = None;

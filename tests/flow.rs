@@ -297,7 +297,7 @@ proptest! {
     ) {
         let t = SharedTemplate { name: name.clone(), description: None, division: "Home".into(), language: "en-us".into(), greeting: prompt.clone() };
         let doc = flow::render_shared(&t).expect("valid");
-        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&doc.yaml).expect("parses");
+        let v: yaml_serde::Value = yaml_serde::from_str(&doc.yaml).expect("parses");
         let body = &v["commonModule"];
         prop_assert_eq!(body["name"].as_str(), Some(name.as_str()));
         prop_assert_eq!(body["startUpTaskActions"][0]["playAudio"]["audio"]["tts"].as_str(), Some(prompt.as_str()));
@@ -347,6 +347,22 @@ fn nested_module_calls_and_queues_are_all_found() {
     assert_eq!(doc.flow_type, FlowType::InboundCall);
     assert_eq!(doc.modules, vec!["Priority Greeting", "Routing Module"]);
     assert_eq!(doc.queues, vec!["Billing", "General Support"]);
+}
+
+/// flowctl's YAML crate reads the YAML 1.2 core schema: an unquoted `017`, `1_000` or `No`
+/// is text, not a number or a boolean, so the name and description a user wrote are the
+/// ones published (a crate reading them the YAML 1.1 way would change or refuse them).
+#[test]
+fn unquoted_names_that_look_like_numbers_or_booleans_keep_their_spelling() {
+    for (name, description) in [("017", "yes"), ("1_000", "on"), ("No", "off")] {
+        let text = format!(
+            "commonModule:\n  name: {name}\n  description: {description}\n  startUpTaskActions:\n    - endTask:\n        name: done\n"
+        );
+        let doc = flow::read_architect_yaml(&text, &BTreeMap::new(), "m.yaml")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(doc.name, name);
+        assert_eq!(doc.description.as_deref(), Some(description));
+    }
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::path::Path;
 
 fn yaml_to_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).expect("read");
-    let v: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: yaml_serde::Value =
+        yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::to_value(v).expect("YAML to JSON")
 }
 
@@ -154,8 +154,7 @@ fn example_pipelines_are_valid_yaml_and_call_only_real_commands_and_flags() {
     for name in ["github-actions.yml", "gitlab-ci.yml", "azure-pipelines.yml"] {
         let path = Path::new("examples/ci").join(name);
         let text = std::fs::read_to_string(&path).expect("pipeline");
-        serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        yaml_serde::from_str::<yaml_serde::Value>(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let found = flowctl_commands(&text);
         assert!(found.len() >= 3, "{name}: {found:?}");
         for words in found {

@@ -68,8 +68,8 @@ fn real_shaped_exports_of_every_flow_type_lint_clean_without_a_warning() {
 }
 
 /// Every action name used in `v`'s action lists.
-fn action_names(v: &serde_yaml_ng::Value, out: &mut BTreeSet<String>) {
-    use serde_yaml_ng::Value;
+fn action_names(v: &yaml_serde::Value, out: &mut BTreeSet<String>) {
+    use yaml_serde::Value;
     match v {
         Value::Mapping(m) => {
             for (k, child) in m {
@@ -101,7 +101,7 @@ fn a_flow_the_catalogue_has_never_seen_gets_warnings_but_no_error() {
     let source = include_str!("../src/lint/catalogue.yaml");
     for name in ALL {
         let text = fixture(name);
-        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap_or_default();
+        let value: yaml_serde::Value = yaml_serde::from_str(&text).unwrap_or_default();
         let mut used = BTreeSet::new();
         action_names(&value, &mut used);
         let mut cat = flowctl::lint::catalogue::parse(source).unwrap_or_else(|e| panic!("{e}"));
@@ -603,8 +603,8 @@ async fn the_emulators_architect_fails_a_job_with_an_unknown_action() {
 }
 
 /// Re-orders every mapping of `v` by `seed` (YAML mappings are unordered: same content).
-fn shuffle(v: &serde_yaml_ng::Value, seed: &mut u64) -> serde_yaml_ng::Value {
-    use serde_yaml_ng::Value;
+fn shuffle(v: &yaml_serde::Value, seed: &mut u64) -> yaml_serde::Value {
+    use yaml_serde::Value;
     match v {
         Value::Mapping(m) => {
             let mut entries: Vec<(Value, Value)> = m
@@ -678,8 +678,8 @@ fn yamlish() -> impl Strategy<Value = String> {
 }
 
 /// Arbitrary YAML documents built from Architect's words, so that the checks go deep.
-fn yaml_tree() -> impl Strategy<Value = serde_yaml_ng::Value> {
-    use serde_yaml_ng::Value;
+fn yaml_tree() -> impl Strategy<Value = yaml_serde::Value> {
+    use yaml_serde::Value;
     let key = prop::sample::select(vec![
         "inboundCall",
         "botFlow",
@@ -749,7 +749,7 @@ proptest! {
 
     #[test]
     fn lint_never_panics_on_any_yaml_document(v in yaml_tree()) {
-        let text = serde_yaml_ng::to_string(&v).unwrap_or_default();
+        let text = yaml_serde::to_string(&v).unwrap_or_default();
         let l = lint_yaml(&text, Some(Path::new("/nonexistent")));
         // Every diagnostic points inside the file.
         let lines = text.lines().count().max(1);
@@ -766,11 +766,11 @@ proptest! {
         indent in 1usize..9,
     ) {
         let text = fixture(ALL[which]);
-        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap_or_default();
+        let value: yaml_serde::Value = yaml_serde::from_str(&text).unwrap_or_default();
         let shuffled = shuffle(&value, &mut seed);
         let relaid = match layout {
-            // serde_yaml_ng's own block layout: sequences unindented, keys re-ordered.
-            0 => serde_yaml_ng::to_string(&shuffled).unwrap_or_default(),
+            // yaml_serde's own block layout: sequences unindented, keys re-ordered.
+            0 => yaml_serde::to_string(&shuffled).unwrap_or_default(),
             // JSON is YAML in flow style: every line and column changes.
             1 => serde_json::to_string(&shuffled).unwrap_or_default(),
             // Pretty JSON, indented by 1 to 8 spaces.

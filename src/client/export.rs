@@ -299,7 +299,7 @@ fn match_files(targets: &[ExportTarget], files: Vec<(String, String)>) -> HashMa
 
 /// The flow type (the one top-level key) and `name` of Architect YAML.
 fn type_and_name(text: &str) -> Option<(FlowType, String)> {
-    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).ok()?;
+    let value: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
     let (key, body) = value.as_mapping()?.iter().next()?;
     let t = FlowType::parse_any(key.as_str()?)?;
     Some((t, body.get("name")?.as_str()?.to_string()))

@@ -22,11 +22,11 @@ use crate::flow::compare::without_marker;
 use crate::models::{Flow, FlowType};
 use crate::output::Printer;
 use serde::Serialize;
-use serde_yaml_ng::{Mapping, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use yaml_serde::{Mapping, Value};
 
 /// The manifest's file name inside `--out`.
 pub(crate) const MANIFEST_FILE: &str = "flowctl.yaml";
@@ -309,7 +309,7 @@ fn adopt(
 ) -> std::result::Result<(String, Vec<String>), String> {
     let facts = crate::flow::read::facts(text, "the export").map_err(|e| e.to_string())?;
     let mut value: Value =
-        serde_yaml_ng::from_str(text).map_err(|e| format!("the export is not YAML: {e}"))?;
+        yaml_serde::from_str(text).map_err(|e| format!("the export is not YAML: {e}"))?;
     let Some(body) = value
         .as_mapping_mut()
         .and_then(|top| top.iter_mut().next())
@@ -339,7 +339,7 @@ fn adopt(
     if substitute.contains(&SubstituteKind::Queue) {
         queue_placeholders(body, substitutions, warnings);
     }
-    let text = serde_yaml_ng::to_string(&value).map_err(|e| e.to_string())?;
+    let text = yaml_serde::to_string(&value).map_err(|e| e.to_string())?;
     Ok((text, facts.modules))
 }
 
@@ -512,7 +512,7 @@ fn manifest_text(
             .map(entry)
             .collect(),
     };
-    let body = serde_yaml_ng::to_string(&m)
+    let body = yaml_serde::to_string(&m)
         .map_err(|e| Error::input(format!("cannot write the manifest: {e}"), None))?;
     Ok(format!(
         "# Written by `flowctl export`. Check it with `flowctl plan -f {MANIFEST_FILE}`:\n# against the org it came from, every flow is unchanged.\n{body}"

@@ -10,9 +10,9 @@
 use super::state::{iso, now_ms, Org, State, VersionRecord};
 use crate::architect_refs::{references as target_references, RefKind, Target};
 use crate::models::*;
-use serde_yaml_ng::Value;
 use std::time::Duration;
 use std::time::Instant;
+use yaml_serde::Value;
 
 /// What a job reports: the flow it published, or its error messages (and the flow it
 /// created before it failed, if it did).
@@ -192,7 +192,7 @@ enum Blocked {
 fn parse(
     org: &Org,
     yaml: &str,
-) -> Result<(String, FlowType, serde_yaml_ng::Mapping, Division), Vec<String>> {
+) -> Result<(String, FlowType, yaml_serde::Mapping, Division), Vec<String>> {
     if let Some((_, after)) = yaml.split_once("{{") {
         // Quote at most 40 characters, cut on a character boundary (never a byte index).
         let inner: String = match after.split_once("}}") {
@@ -211,7 +211,7 @@ fn parse(
             "Unable to parse the flow configuration YAML: nesting too deep at line {line} column {column}"
         )]);
     }
-    let value: Value = serde_yaml_ng::from_str(yaml)
+    let value: Value = yaml_serde::from_str(yaml)
         .map_err(|e| vec![format!("Unable to parse the flow configuration YAML: {e}")])?;
     let Value::Mapping(top) = value else {
         return Err(vec![
@@ -261,7 +261,7 @@ fn check(
     org: &Org,
     name: &str,
     flow_type: FlowType,
-    body: &serde_yaml_ng::Mapping,
+    body: &yaml_serde::Mapping,
     client_id: &str,
 ) -> Result<Vec<Dependency>, Blocked> {
     if let Some(existing) = org.find_flow(name, flow_type) {
@@ -535,7 +535,7 @@ fn references(v: &Value) -> References {
 }
 
 /// `startUpRef: /inboundCall/tasks/task[ref]` (or `./menus/menu[ref]`) must name a refId.
-fn check_start_ref(body: &serde_yaml_ng::Mapping, key: &str) -> Result<(), String> {
+fn check_start_ref(body: &yaml_serde::Mapping, key: &str) -> Result<(), String> {
     let Some(r) = body.get("startUpRef").and_then(Value::as_str) else {
         return Err("startUpRef is required for an inbound call flow".into());
     };

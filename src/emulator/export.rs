@@ -24,10 +24,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_yaml_ng::{Mapping, Value};
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Instant;
+use yaml_serde::{Mapping, Value};
 
 /// One export job: what it will give, and when.
 #[derive(Debug, Clone)]
@@ -289,7 +289,7 @@ const FLOW_KEY_ORDER: &[&str] = &[
 /// The published YAML as Architect's export writes it.
 pub fn as_architect_exports(yaml: &str, flow_type: FlowType) -> Result<String, String> {
     let value: Value =
-        serde_yaml_ng::from_str(yaml).map_err(|e| format!("unreadable configuration: {e}"))?;
+        yaml_serde::from_str(yaml).map_err(|e| format!("unreadable configuration: {e}"))?;
     let Value::Mapping(top) = value else {
         return Err("the configuration is not a mapping".into());
     };
@@ -313,7 +313,7 @@ pub fn as_architect_exports(yaml: &str, flow_type: FlowType) -> Result<String, S
         }
         out.insert(key, Value::Mapping(ordered));
     }
-    let text = serde_yaml_ng::to_string(&Value::Mapping(out))
+    let text = yaml_serde::to_string(&Value::Mapping(out))
         .map_err(|e| format!("could not write the export: {e}"))?;
     Ok(relayout(&text))
 }
@@ -368,7 +368,7 @@ fn relayout(text: &str) -> String {
 }
 
 fn yaml(text: &str) -> Value {
-    serde_yaml_ng::from_str(text).unwrap_or(Value::Null)
+    yaml_serde::from_str(text).unwrap_or(Value::Null)
 }
 
 /// What Architect fills in that a file may leave out.
@@ -442,7 +442,7 @@ impl Emulator {
         let shared = self.shared.clone();
         self.with(|s| {
             let before: Option<Option<String>> = (|| {
-                let v: Value = serde_yaml_ng::from_str(yaml).ok()?;
+                let v: Value = yaml_serde::from_str(yaml).ok()?;
                 let (key, body) = v.as_mapping()?.iter().next()?;
                 let t = FlowType::parse_any(key.as_str()?)?;
                 let name = body.get("name")?.as_str()?;
@@ -510,7 +510,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(exported.contains("description: |-"), "{exported}");
         let v: Value =
-            serde_yaml_ng::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
+            yaml_serde::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
         assert_eq!(
             v["commonModule"]["description"].as_str(),
             Some("first line\n  indented second\nthird"),

@@ -211,7 +211,7 @@ pub(super) async fn latest_configuration(
             format!("Flow {id} has no saved configuration"),
         );
     };
-    match serde_yaml_ng::from_str::<serde_json::Value>(&latest.yaml) {
+    match yaml_serde::from_str::<serde_json::Value>(&latest.yaml) {
         Ok(v) => ok(&v),
         Err(_) => ok(&serde_json::json!({ "yaml": latest.yaml })),
     }

@@ -8,7 +8,7 @@
 //! GenesysCloudBlueprints and the CX-as-Code provider's examples), plus the actions named as
 //! keys of `settingsActionDefaults` in those exports.
 
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 const ACTIONS: &[&str] = &[
     "askForBoolean",
@@ -136,14 +136,14 @@ mod tests {
     #[test]
     fn an_unknown_action_fails_with_its_name_and_line() {
         let yaml = "inboundCall:\n  tasks:\n    - task:\n        actions:\n          - transferToAdc:\n              name: q\n          - disconnect:\n              name: d\n";
-        let v: Value = serde_yaml_ng::from_str(yaml).unwrap_or_default();
+        let v: Value = yaml_serde::from_str(yaml).unwrap_or_default();
         let e = check(&v, yaml).err().unwrap_or_default();
         assert_eq!(
             e,
             ["Unable to parse the flow configuration: unknown action type 'transferToAdc' (line 5)"]
         );
         let good = yaml.replace("transferToAdc", "transferToAcd");
-        let v: Value = serde_yaml_ng::from_str(&good).unwrap_or_default();
+        let v: Value = yaml_serde::from_str(&good).unwrap_or_default();
         assert!(check(&v, &good).is_ok());
     }
 }

@@ -18,9 +18,9 @@
 //!   genesys-api.md).
 
 use super::MARKER_PREFIX;
-use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use yaml_serde::Value;
 
 /// The result of comparing two flows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub fn compare(ours: &str, theirs: &str) -> Result<Comparison, String> {
                 "{side}: nesting too deep at line {line} column {column}"
             ));
         }
-        serde_yaml_ng::from_str::<Value>(text)
+        yaml_serde::from_str::<Value>(text)
             .map(|v| canon(&v))
             .map_err(|e| format!("{side} is not YAML: {e}"))
     };

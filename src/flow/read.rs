@@ -6,11 +6,12 @@ use super::placeholder::{replace, Replaced};
 use super::{FlowError, RefKind, Reference};
 use crate::architect_refs::{references, Target};
 use crate::models::FlowType;
-use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use yaml_serde::{Mapping, Value};
 
-/// The byte-order mark some Windows editors put first; YAML allows it, serde_yaml_ng does
-/// not (it reads it as a second document).
+/// The byte-order mark some Windows editors put first; YAML allows it. yaml_serde reads a
+/// leading one, but it is stripped first so the text guards and every reader count lines
+/// and columns on the same text.
 pub(crate) fn strip_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
@@ -87,7 +88,7 @@ fn parse_plain(text: &str) -> Option<Value> {
     if too_deep(text).is_some() {
         return None;
     }
-    serde_yaml_ng::from_str(text).ok()
+    yaml_serde::from_str(text).ok()
 }
 
 /// True when both documents have the same collections with the same keys in the same
@@ -141,7 +142,7 @@ pub(crate) fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
             message: format!("brackets nest deeper than {MAX_NESTING} levels"),
         });
     }
-    let value: Value = serde_yaml_ng::from_str(text).map_err(|e| FlowError::Yaml {
+    let value: Value = yaml_serde::from_str(text).map_err(|e| FlowError::Yaml {
         file: source.to_string(),
         line: e.location().map(|l| l.line()),
         column: e.location().map(|l| l.column()),
@@ -269,7 +270,7 @@ fn collect(v: &Value) -> Collected {
 /// Sets the top-level body's `key` to `value` unless the file already has that key; a new
 /// key goes after `after` (else at the end). Re-serializes.
 pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Option<String> {
-    let mut doc: Value = serde_yaml_ng::from_str(text).ok()?;
+    let mut doc: Value = yaml_serde::from_str(text).ok()?;
     let Value::Mapping(top) = &mut doc else {
         return None;
     };
@@ -292,12 +293,12 @@ pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Optio
         out.insert(Value::String(key.into()), Value::String(value.into()));
     }
     *body = out;
-    serde_yaml_ng::to_string(&doc).ok()
+    yaml_serde::to_string(&doc).ok()
 }
 
 /// Sets (or replaces) the top-level body's `description` and re-serializes.
 pub(crate) fn with_description(text: &str, description: &str) -> Option<String> {
-    let mut value: Value = serde_yaml_ng::from_str(text).ok()?;
+    let mut value: Value = yaml_serde::from_str(text).ok()?;
     let Value::Mapping(top) = &mut value else {
         return None;
     };
@@ -331,7 +332,7 @@ pub(crate) fn with_description(text: &str, description: &str) -> Option<String> 
         }
         *body = out;
     }
-    serde_yaml_ng::to_string(&value).ok()
+    yaml_serde::to_string(&value).ok()
 }
 
 #[cfg(test)]

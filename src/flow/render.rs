@@ -11,7 +11,7 @@
 
 use super::graph::{FlowGraph, Node, NodeKind, Problem, Prompt};
 use crate::models::FlowType;
-use serde_yaml_ng::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 type Index<'a> = std::collections::HashMap<&'a str, &'a Node>;
 
@@ -110,7 +110,7 @@ pub fn render(graph: &FlowGraph) -> Result<String, Vec<Problem>> {
         }
     }
     let doc = map([(key, Value::Mapping(body))]);
-    serde_yaml_ng::to_string(&doc).map_err(|e| {
+    yaml_serde::to_string(&doc).map_err(|e| {
         vec![Problem {
             node: None,
             rule: "render",

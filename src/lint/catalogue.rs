@@ -83,7 +83,7 @@ impl Catalogue {
 
 /// A catalogue from YAML text in the format of `catalogue.yaml`.
 pub fn parse(text: &str) -> Result<Catalogue, String> {
-    serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
+    yaml_serde::from_str(text).map_err(|e| e.to_string())
 }
 
 /// The embedded catalogue, or why it cannot be read (a build defect the unit test catches).

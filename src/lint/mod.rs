@@ -195,8 +195,8 @@ pub fn lint_yaml_with(text: &str, base: Option<&Path>, cat: &Catalogue) -> Linte
         ));
         return out;
     }
-    // serde_yaml_ng decides what parses, as everywhere else in flowctl.
-    let value: serde_yaml_ng::Value = match serde_yaml_ng::from_str(text) {
+    // yaml_serde decides what parses, as everywhere else in flowctl.
+    let value: yaml_serde::Value = match yaml_serde::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             let (line, column) = e
@@ -319,9 +319,9 @@ pub(crate) fn lint_manifest(manifest: &crate::manifest::Manifest) -> Vec<Manifes
         .unwrap_or_default();
     // `modules[i].file` / `flows[i].file` from the manifest itself: the loaded items keep
     // only their origin (`flows[0] 'Name'`).
-    let raw: serde_yaml_ng::Value = std::fs::read_to_string(&manifest.path)
+    let raw: yaml_serde::Value = std::fs::read_to_string(&manifest.path)
         .ok()
-        .and_then(|t| serde_yaml_ng::from_str(&t).ok())
+        .and_then(|t| yaml_serde::from_str(&t).ok())
         .unwrap_or_default();
     let file_of = |origin: &str| -> Option<PathBuf> {
         let (list, rest) = origin.split_once('[')?;
@@ -904,10 +904,10 @@ impl<'a> Ctx<'a, '_> {
             );
             return;
         }
-        let found = match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
+        let found = match yaml_serde::from_str::<yaml_serde::Value>(&text) {
             Ok(doc) => doc
                 .get(list.as_str())
-                .and_then(serde_yaml_ng::Value::as_sequence)
+                .and_then(yaml_serde::Value::as_sequence)
                 .into_iter()
                 .flatten()
                 .filter_map(|e| e.get(item.as_str())?.get("refId")?.as_str())

@@ -1,5 +1,5 @@
 //! A YAML tree that remembers where each node starts (line and column, 1-based), built from
-//! yaml-rust2's event parser. `serde_yaml_ng` stays the judge of what parses (it is what
+//! yaml-rust2's event parser. `yaml_serde` stays the judge of what parses (it is what
 //! reads flows everywhere else); this tree only gives the checks their positions.
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
@@ -142,9 +142,9 @@ pub fn parse(text: &str) -> Result<Option<Node>, (String, usize, usize)> {
 }
 
 /// The same tree from an already parsed value, every node at `line` (for when the position
-/// parser disagrees with `serde_yaml_ng`, so the checks still run).
-pub(crate) fn from_value(v: &serde_yaml_ng::Value, line: usize) -> Node {
-    use serde_yaml_ng::Value;
+/// parser disagrees with `yaml_serde`, so the checks still run).
+pub(crate) fn from_value(v: &yaml_serde::Value, line: usize) -> Node {
+    use yaml_serde::Value;
     let kind = match v {
         Value::Mapping(m) => Kind::Map(
             m.iter()
