@@ -1,6 +1,6 @@
 //! Command-line definitions (clap derive). Doc comments here are the `--help` text.
 //!
-//! Environment variable names live in [`env`] so that configuration resolution, tests and
+//! Environment variable names live in [`env`](mod@env) so that configuration resolution, tests and
 //! docs agree on them.
 
 use crate::exit::EXIT_CODES_HELP;

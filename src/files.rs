@@ -1,6 +1,6 @@
 //! The one way flowctl reads a user's file (`-f`, a manifest's `file:`, `--file`,
 //! `--client-secret-file`, `.env`, `config.toml`, the token cache): only a regular file, and
-//! only up to [`MAX_FILE`]. A FIFO nobody writes would hang a CI run forever and
+//! only up to `MAX_FILE`. A FIFO nobody writes would hang a CI run forever and
 //! `/dev/zero` would grow flowctl until it aborts; both are refused before any read, with a
 //! message that names the file and what it is.
 

@@ -23,7 +23,7 @@
 //! variable `FLOWCTL_VAR_key` (only under that prefix, as Terraform's `TF_VAR_`, so
 //! `{{HOME}}` or `{{GENESYS_CLIENT_SECRET}}` never read the environment), then the chosen
 //! profile's `substitutions`, then `substitutions`. A value that is the OAuth client secret
-//! is refused whatever its name, in every command. [`Manifest::substitutions`] says where
+//! is refused whatever its name, in every command. `Manifest::substitutions` says where
 //! each value came from (`plan` prints it).
 
 use crate::error::{Error, Result};

@@ -1,12 +1,12 @@
 //! Progress on standard error: no wait longer than about a second is silent.
 //!
-//! [`waiting`] returns a guard for one wait (the dependency index, an Architect job, a rate
-//! limit). Once the wait has lasted [`FIRST_NOTICE`], it says what it waits for and for how
+//! `waiting` returns a guard for one wait (the dependency index, an Architect job, a rate
+//! limit). Once the wait has lasted `FIRST_NOTICE`, it says what it waits for and for how
 //! long at most: on a terminal as an `indicatif` spinner, otherwise (CI logs) as a plain
-//! line, repeated every [`EVERY`]. Dropping the guard ends it.
+//! line, repeated every `EVERY`. Dropping the guard ends it.
 //!
 //! Everything else flowctl writes to stderr (log lines, progress lines) goes through
-//! [`eprintln`] or [`StderrWriter`], which suspend the live bars while they write, so a log
+//! [`eprintln()`] or `StderrWriter`, which suspend the live bars while they write, so a log
 //! line never lands in the middle of a spinner (issue 13, item 5). With `--quiet` nothing
 //! is drawn.
 
@@ -186,7 +186,7 @@ fn announce_with(what: String, up_to: Duration, under_counter: bool, told: bool)
     }
 }
 
-/// Sleeps for `wait`, announcing it as [`waiting`] does.
+/// Sleeps for `wait`, announcing it as `waiting` does.
 pub async fn sleep(what: impl Into<String>, wait: Duration) {
     let _guard = waiting(what, wait);
     tokio::time::sleep(wait).await;

@@ -1,9 +1,9 @@
 //! The Genesys Cloud Platform API client.
 //!
-//! Every request goes through [`Client::send`]: it waits for the shared pacer, attaches the
+//! Every request goes through `Client::send`: it waits for the shared pacer, attaches the
 //! token, maps any non-2xx answer to [`ApiError`] (status, code, message, contextId,
 //! correlation id), refreshes the token once on a 401, and retries what the official SDKs
-//! retry (see [`retry`]). Typed verbs live in [`verbs`].
+//! retry (see [`retry`]). Typed verbs live in `verbs`.
 //!
 //! Nothing a server sends is trusted: headers become bounded numbers ([`Answer`]), bodies
 //! are read up to [`MAX_BODY`] / [`MAX_SMALL_BODY`], a stalled answer times out

@@ -12,7 +12,7 @@
 //! | `unchanged` | published with exactly this content: no job runs |
 //!
 //! **Drift** (on unless `--no-drift`): the content marker in the description is only the
-//! cheap first check, because a flow edited in Architect's UI keeps it. [`drift`] reads
+//! cheap first check, because a flow edited in Architect's UI keeps it. `drift` reads
 //! what the org publishes through export jobs (many flows per job) and compares it by
 //! content: a flow changed in the org is `update`, and a flow whose marker is missing
 //! (adopted with `flowctl export`) but whose content matches is `unchanged`. A flow whose

@@ -84,7 +84,7 @@ pub struct EmulatorConfig {
     pub delete_conflicts: u32,
     pub faults: FaultConfig,
     /// Load the org from, and save its changes to, this file, shared with any other
-    /// process that uses it (see [`state::Persist`]).
+    /// process that uses it (see `state::Persist`).
     pub state_file: Option<PathBuf>,
     pub seed: Option<Seed>,
     /// A connection that has not sent a whole request head by then is closed (half-open

@@ -91,7 +91,7 @@ pub struct Resources {
     pub prompts: Vec<EntityRef>,
 }
 
-/// A kind of [`Resources`] entry, with its API path.
+/// A kind of `Resources` entry, with its API path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceKind {
     ScheduleGroup,

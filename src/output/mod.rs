@@ -145,7 +145,7 @@ pub fn a_type_name(flow_type: FlowType) -> String {
 }
 
 /// Whether text on stdout may be coloured: a terminal, and no `NO_COLOR`
-/// (https://no-color.org).
+/// (<https://no-color.org>).
 pub fn colour_stdout() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
