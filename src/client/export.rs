@@ -49,6 +49,19 @@ pub struct ExportTarget {
     pub version: Option<String>,
 }
 
+impl ExportTarget {
+    /// The published version of `f`, or `None` when it was never published.
+    pub fn published(f: &crate::models::Flow) -> Option<ExportTarget> {
+        let version = f.published_version.as_ref()?;
+        Some(ExportTarget {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            flow_type: f.flow_type,
+            version: Some(version.id.clone()),
+        })
+    }
+}
+
 /// What an export gives back: each flow's YAML by flow id, or the messages of the job
 /// that failed.
 #[derive(Debug, Clone, Default)]

@@ -200,13 +200,8 @@ async fn export(
     while !pending.is_empty() {
         let mut targets = Vec::new();
         for f in pending.drain(..) {
-            match &f.published_version {
-                Some(v) => targets.push(ExportTarget {
-                    id: f.id.clone(),
-                    name: f.name.clone(),
-                    flow_type: f.flow_type,
-                    version: Some(v.id.clone()),
-                }),
+            match ExportTarget::published(f) {
+                Some(t) => targets.push(t),
                 None => warnings.push(format!(
                     "{} '{}' was never published; skipped",
                     kind(f.flow_type),

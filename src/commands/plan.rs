@@ -19,7 +19,9 @@
 //! published version this OAuth client made with the marker's content is not exported
 //! (nothing else has published it since) unless `--full-drift`.
 
-use super::publish::{compare_exported, is_stale, is_up_to_date, kind, published_by_us};
+use super::publish::{
+    compare_exported, export_for_drift, is_stale, is_up_to_date, kind, published_by_us,
+};
 use super::{resolve, Session};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::client::export::ExportTarget;
@@ -542,9 +544,6 @@ fn content_change(f: &Flow, doc: &FlowDocument, drift: Option<&Comparison>) -> O
     }
 }
 
-/// How long one export job may take before the plan gives up.
-pub(crate) const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
 /// The drift check: exports the published version of every manifest flow that exists in
 /// the org, in a few batched export jobs, and compares each with what flowctl would
 /// publish. A flow whose export is missing from the job's answer compares as changed,
@@ -563,47 +562,21 @@ pub(crate) async fn drift(
         .iter()
         .filter_map(|item| {
             let f = existing.get(&(item.doc.flow_type, item.doc.name.clone()))?;
-            let version = f.published_version.as_ref()?;
             if !full && published_by_us(f, &item.doc, client.client_id()) {
                 return None;
             }
-            Some((
-                *item,
-                ExportTarget {
-                    id: f.id.clone(),
-                    name: f.name.clone(),
-                    flow_type: f.flow_type,
-                    version: Some(version.id.clone()),
-                },
-            ))
+            Some((*item, ExportTarget::published(f)?))
         })
         .collect();
     if targets.is_empty() {
         return Ok(HashMap::new());
     }
     let list: Vec<ExportTarget> = targets.iter().map(|(_, t)| t.clone()).collect();
-    let exported = client
-        .export_flows(&list, EXPORT_TIMEOUT)
-        .await
-        .map_err(|e| {
-            Error::from(e).context(format!(
-                "reading the published content of {} flow(s) for the drift check (--no-drift skips it)",
-                list.len()
-            ))
-        })?;
-    if !exported.failures.is_empty() {
-        return Err(Error::rejected(
-            format!(
-                "the export job for the drift check failed:\n  {}",
-                exported.failures.join("\n  ")
-            ),
-            Some("run again; --no-drift plans from the description markers alone".into()),
-        ));
-    }
+    let exported = export_for_drift(client, &list, &format!("{} flow(s)", list.len())).await?;
     let mut out = HashMap::new();
     for (item, target) in targets {
         let doc = &item.doc;
-        let comparison = compare_exported(doc, exported.yaml.get(&target.id));
+        let comparison = compare_exported(doc, exported.get(&target.id));
         if !comparison.same {
             tracing::info!(flow = %doc.name, "drift:\n{}", comparison.diff);
         }

@@ -26,6 +26,7 @@ use crate::flow::compare::{compare, Comparison};
 use crate::flow::{content_marker, FlowDocument};
 use crate::models::{ArchitectJob, Division, EntityRef, Flow, FlowType, JobStatus};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What a publish did.
@@ -155,19 +156,20 @@ pub(crate) async fn publish(
         .into_iter()
         .next();
     let mut freshness = freshness.clone();
-    if let Some(f) = existing.as_ref().filter(|f| {
-        options.drift
-            && !freshness.force
-            && is_up_to_date(f, doc)
-            && !published_by_us(f, doc, client.client_id())
-    }) {
-        let c = changed_in_org(client, f, doc).await.map_err(|e| {
-            e.context(format!(
-                "reading the published content of {what} (--no-drift skips it)"
-            ))
-        })?;
+    let drift_check = existing
+        .as_ref()
+        .filter(|f| {
+            options.drift
+                && !freshness.force
+                && is_up_to_date(f, doc)
+                && !published_by_us(f, doc, client.client_id())
+        })
+        .and_then(ExportTarget::published);
+    if let Some(target) = drift_check {
+        let exported = export_for_drift(client, std::slice::from_ref(&target), &what).await?;
+        let c = compare_exported(doc, exported.get(&target.id));
         if !c.same {
-            tracing::warn!(flow = %f.id, "{what} changed in the org since flowctl published it; publishing it again");
+            tracing::warn!(flow = %target.id, "{what} changed in the org since flowctl published it; publishing it again");
             tracing::info!("drift:\n{}", c.diff);
             freshness.force = true;
         }
@@ -175,27 +177,35 @@ pub(crate) async fn publish(
     publish_known(client, doc, division, existing, &freshness, options).await
 }
 
-/// The drift check of one flow: its published version, exported and compared with `doc`.
-async fn changed_in_org(client: &Client, f: &Flow, doc: &FlowDocument) -> Result<Comparison> {
-    let target = ExportTarget {
-        id: f.id.clone(),
-        name: f.name.clone(),
-        flow_type: f.flow_type,
-        version: f.published_version.as_ref().map(|v| v.id.clone()),
-    };
+/// How long one export job of a drift check may take before it gives up.
+const EXPORT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The drift check's export of `targets` (`what` names them in an error): each flow's
+/// published YAML by flow id. A failed export job stops the command (exit 4) with the job's
+/// messages; nothing changes.
+pub(crate) async fn export_for_drift(
+    client: &Client,
+    targets: &[ExportTarget],
+    what: &str,
+) -> Result<HashMap<String, String>> {
     let exported = client
-        .export_flows(std::slice::from_ref(&target), super::plan::EXPORT_TIMEOUT)
-        .await?;
+        .export_flows(targets, EXPORT_TIMEOUT)
+        .await
+        .map_err(|e| {
+            Error::from(e).context(format!(
+                "reading the published content of {what} for the drift check (--no-drift skips it)"
+            ))
+        })?;
     if !exported.failures.is_empty() {
         return Err(Error::rejected(
             format!(
                 "the export job for the drift check failed:\n  {}",
                 exported.failures.join("\n  ")
             ),
-            Some("run again; --no-drift trusts the description marker alone".into()),
+            Some("run again; --no-drift trusts the description markers alone".into()),
         ));
     }
-    Ok(compare_exported(doc, exported.yaml.get(&f.id)))
+    Ok(exported.yaml)
 }
 
 /// [`publish`] when the caller has already looked the flow up (`existing`).
