@@ -433,26 +433,30 @@ impl Emulator {
         self.publish_by(yaml, client_id, false)
     }
 
+    /// Publishes as `client_id`; `ui_user`: as a UI user, who keeps the description and
+    /// is the version's author.
     fn publish_by(
         &self,
         yaml: &str,
         client_id: &str,
-        keep_description: bool,
+        ui_user: bool,
     ) -> Result<String, Vec<String>> {
         let shared = self.shared.clone();
         self.with(|s| {
-            let before: Option<Option<String>> = (|| {
-                let v: Value = yaml_serde::from_str(yaml).ok()?;
-                let (key, body) = v.as_mapping()?.iter().next()?;
-                let t = FlowType::parse_any(key.as_str()?)?;
-                let name = body.get("name")?.as_str()?;
-                Some(s.org.find_flow(name, t)?.flow.description.clone())
-            })()
-            .filter(|_| keep_description);
+            // The description before the edit, if the flow exists (a UI edit keeps it).
+            let before: Option<Option<String>> = ui_user
+                .then(|| {
+                    let v: Value = yaml_serde::from_str(yaml).ok()?;
+                    let (key, body) = v.as_mapping()?.iter().next()?;
+                    let t = FlowType::parse_any(key.as_str()?)?;
+                    let name = body.get("name")?.as_str()?;
+                    Some(s.org.find_flow(name, t)?.flow.description.clone())
+                })
+                .flatten();
             let lag = s.index_lag;
             let flow = architect::run(&mut s.org, yaml, lag, client_id).map_err(|f| f.messages)?;
             let id = flow.id.unwrap_or_default();
-            if let (Some(r), true) = (s.org.flows.get_mut(&id), keep_description) {
+            if let (true, Some(r)) = (ui_user, s.org.flows.get_mut(&id)) {
                 if let Some(description) = before {
                     r.flow.description = description;
                 }
