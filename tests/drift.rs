@@ -50,21 +50,6 @@ fn count(org: &Org, method: &str, path: &str) -> usize {
         .count()
 }
 
-fn actions(run: &common::Run) -> Vec<(String, String, String)> {
-    run.json()["actions"]
-        .as_array()
-        .expect("actions")
-        .iter()
-        .map(|a| {
-            (
-                a["name"].as_str().unwrap_or_default().to_string(),
-                a["action"].as_str().unwrap_or_default().to_string(),
-                a["reason"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flow_edited_in_the_ui_is_an_update_and_apply_republishes_only_it_with_one_job() {
     let (org, path) = applied().await;
@@ -74,7 +59,7 @@ async fn a_flow_edited_in_the_ui_is_an_update_and_apply_republishes_only_it_with
         .flowctl(&["--output", "json", "plan", "-f", &path])
         .await;
     assert_eq!(r.code, 0, "{r:?}");
-    let a = actions(&r);
+    let a = r.plan_actions();
     let json = r.json();
     let diff = json["actions"]
         .as_array()
@@ -122,7 +107,7 @@ async fn a_flow_edited_in_the_ui_is_an_update_and_apply_republishes_only_it_with
         .flowctl(&["--output", "json", "plan", "-f", &path])
         .await;
     assert!(
-        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        r.plan_actions().iter().all(|(_, a, _)| a == "unchanged"),
         "{r:?}"
     );
 }
@@ -174,7 +159,7 @@ async fn a_module_edited_in_the_ui_is_updated_and_its_callers_republished() {
     let r = org
         .flowctl(&["--output", "json", "plan", "-f", &path])
         .await;
-    let a = actions(&r);
+    let a = r.plan_actions();
     assert!(
         a.iter()
             .any(|(n, act, _)| n == "Shared Greeting Module" && act == "update"),
@@ -197,7 +182,7 @@ async fn no_drift_trusts_the_marker_and_sends_no_export_job() {
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        r.plan_actions().iter().all(|(_, a, _)| a == "unchanged"),
         "{r:?}"
     );
     assert_eq!(count(&org, "POST", "/api/v2/flows/export/jobs"), 0);
@@ -217,7 +202,7 @@ async fn flows_flowctl_published_last_are_not_exported_but_a_ui_edit_is() {
     let (r, with_drift) = api_requests_of(&org, &["--output", "json", "plan", "-f", &path]).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        r.plan_actions().iter().all(|(_, a, _)| a == "unchanged"),
         "{r:?}"
     );
     // Every flow's published version was made by this OAuth client with the content its
@@ -233,7 +218,8 @@ async fn flows_flowctl_published_last_are_not_exported_but_a_ui_edit_is() {
         .flowctl(&["--output", "json", "plan", "-f", &path])
         .await;
     assert_eq!(count(&org, "POST", "/api/v2/flows/export/jobs") - before, 1);
-    let c = actions(&r)
+    let c = r
+        .plan_actions()
         .into_iter()
         .find(|(n, _, _)| n == "Caller C")
         .expect("Caller C");
@@ -289,13 +275,13 @@ async fn full_drift_finds_what_another_tool_published_with_the_same_client() {
         .flowctl(&["--output", "json", "plan", "-f", &path])
         .await;
     assert!(
-        actions(&r).iter().all(|(_, a, _)| a == "unchanged"),
+        r.plan_actions().iter().all(|(_, a, _)| a == "unchanged"),
         "the default check trusts this client's own versions: {r:?}"
     );
     let r = org
         .flowctl(&["--output", "json", "plan", "-f", &path, "--full-drift"])
         .await;
-    let a = actions(&r);
+    let a = r.plan_actions();
     assert!(
         a.iter()
             .any(|(n, act, _)| n == "Caller A" && act == "update"),

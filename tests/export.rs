@@ -72,16 +72,9 @@ async fn org_with_flows() -> Org {
 }
 
 fn actions(r: &Run) -> Vec<(String, String)> {
-    r.json()["actions"]
-        .as_array()
-        .expect("actions")
-        .iter()
-        .map(|a| {
-            (
-                a["name"].as_str().unwrap_or_default().to_string(),
-                a["action"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+    r.plan_actions()
+        .into_iter()
+        .map(|(name, action, _)| (name, action))
         .collect()
 }
 

@@ -18,6 +18,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// `plan --output json`'s actions as (name, action, reason).
+    pub fn plan_actions(&self) -> Vec<(String, String, String)> {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        self.json()["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .map(|a| (text(&a["name"]), text(&a["action"]), text(&a["reason"])))
+            .collect()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
