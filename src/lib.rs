@@ -1,22 +1,22 @@
 //! flowctl creates a Genesys Cloud *shared flow* (a common module), the inbound call flows
 //! that call it and then queue the caller, and verifies that every one of them references it.
 //!
-//! Layers, each importing only those below it (`tests/layers.rs` checks there is no cycle):
+//! Layers, each importing only those below it (`tests/layers.rs` checks the order):
 //!
 //! 1. Leaves: [`models`] (wire models), [`exit`] (exit codes), [`files`] (bounded reads of
 //!    users' files), [`yaml_guard`] (hostile-YAML guards); then [`architect_refs`] (how
-//!    Architect YAML names what an action refers to, on the models only).
-//! 2. [`flow`] (typed flows, Architect YAML rendering and reading), [`output`] (text, JSON,
-//!    escaping) and [`progress`] (waits said on stderr), then [`cli`] (flags).
-//! 3. [`config`] (flags and environment → settings).
-//! 4. [`client`] (the Platform API) and [`manifest`] (flows as code).
-//! 5. [`error`] (the top-level error: it decides every exit code and hint), then [`lint`].
+//!    Architect YAML names what an action refers to, on the models only) and [`progress`]
+//!    (waits said on stderr).
+//! 2. [`emulator`], an offline Genesys Cloud for tests, demos and users' pipelines: it
+//!    imports only [`models`], [`yaml_guard`] and [`architect_refs`] (the wire and file
+//!    formats) and has its own error type, so it checks flowctl rather than sharing its
+//!    beliefs. The layers above may use it (flags, exit codes, `emulator serve`).
+//! 3. [`flow`] (typed flows, Architect YAML rendering and reading) and [`output`] (text,
+//!    JSON, escaping), then [`cli`] (flags).
+//! 4. [`config`] (flags and environment → settings), then [`client`] (the Platform API).
+//! 5. [`error`] (the top-level error: it decides every exit code and hint), then
+//!    [`manifest`] (flows as code, reported through that error), then [`lint`].
 //! 6. [`commands`], one per subcommand, on top of everything.
-//!
-//! [`emulator`], an offline Genesys Cloud for tests, demos and users' pipelines, stands
-//! apart: it shares only [`models`], [`yaml_guard`] and [`architect_refs`] (the wire and
-//! file formats) with flowctl, and has its own error type, so it checks flowctl rather than
-//! sharing its beliefs.
 
 pub mod architect_refs;
 pub mod cli;
