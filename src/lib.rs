@@ -4,9 +4,9 @@
 //! Layers, each importing only those below it (`tests/layers.rs` checks the order):
 //!
 //! 1. Leaves: [`models`] (wire models), [`exit`] (exit codes), [`files`] (bounded reads of
-//!    users' files), [`yaml_guard`] (hostile-YAML guards); then [`architect_refs`] (how
-//!    Architect YAML names what an action refers to, on the models only) and [`progress`]
-//!    (waits said on stderr).
+//!    users' files), [`yaml_guard`] (hostile-YAML guards), [`digest`] (SHA-256 hex
+//!    prefixes); then [`architect_refs`] (how Architect YAML names what an action refers to,
+//!    on the models only) and [`progress`] (waits said on stderr).
 //! 2. [`emulator`], an offline Genesys Cloud for tests, demos and users' pipelines: it
 //!    imports only [`models`], [`yaml_guard`] and [`architect_refs`] (the wire and file
 //!    formats) and has its own error type, so it checks flowctl rather than sharing its
@@ -23,6 +23,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod digest;
 pub mod emulator;
 pub mod error;
 pub mod exit;

@@ -16,7 +16,6 @@ use super::ClientError;
 use crate::models::OAuthError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 use url::Url;
@@ -124,8 +123,7 @@ impl Auth {
                 login_base.host_str().unwrap_or(""),
                 login_base.port_or_known_default().unwrap_or(0)
             );
-            let digest = Sha256::digest(format!("{key}|{client_id}").as_bytes());
-            let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let name = crate::digest::sha256_hex(format!("{key}|{client_id}"), 8);
             dir.join(format!("token-{name}.json"))
         });
         Auth {
@@ -392,31 +390,13 @@ impl Auth {
 
 /// Writes the cache atomically with mode 0600 (the directory 0700).
 fn write_private(path: &Path, t: &Token, login: &Url, client_id: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    }
     let body = CacheFile {
         access_token: t.access_token.expose_secret().to_string(),
         use_until: t.use_until,
         login_host: login.host_str().unwrap_or_default().to_string(),
         client_id: client_id.to_string(),
     };
-    // tempfile creates the file with mode 0600 on unix.
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(&mut tmp, &body)?;
-    tmp.as_file().sync_all()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    super::private_file::write_private_json(path, &body)
 }
 
 /// A short, printable piece of a body for messages.

@@ -7,8 +7,8 @@
 //! finished. Separate files need no lock between processes. Nothing secret is in them.
 //! Without a token cache (`--no-token-cache`) there is no journal.
 
+use super::private_file::write_private_json;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -45,8 +45,7 @@ fn safe_id(job: &str) -> bool {
 impl Journal {
     /// The journal of `client_id` against `api_base`, under the token cache directory.
     pub fn new(cache_dir: &Path, api_base: &str, client_id: &str) -> Journal {
-        let digest = Sha256::digest(format!("{api_base}\n{client_id}").as_bytes());
-        let key: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let key = crate::digest::sha256_hex(format!("{api_base}\n{client_id}"), 8);
         Journal {
             dir: cache_dir.join(format!("jobs-{key}")),
         }
@@ -104,23 +103,6 @@ impl Journal {
         out.sort_by_key(|e| e.registered);
         out
     }
-}
-
-/// Writes `value` as JSON atomically with mode 0600, its directory 0700.
-pub(crate) fn write_private_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    }
-    // tempfile creates the file with mode 0600 on unix.
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(&mut tmp, value)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

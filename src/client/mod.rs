@@ -20,6 +20,7 @@ pub mod export;
 mod journal;
 mod pacer;
 mod polling;
+mod private_file;
 pub mod retry;
 mod verbs;
 

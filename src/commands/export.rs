@@ -22,7 +22,6 @@ use crate::flow::compare::without_marker;
 use crate::models::{Flow, FlowType};
 use crate::output::Printer;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -426,8 +425,7 @@ fn slug(name: &str, max: usize) -> String {
 /// `commonmodule-shared_greeting_module-1a2b3c4d.yaml`: safe on every OS (no separators,
 /// no reserved names, no case clashes), unique per type and exact name.
 pub fn file_name(flow_type: FlowType, name: &str) -> String {
-    let digest = Sha256::digest(format!("{}\n{name}", flow_type.as_wire()).as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let hash = crate::digest::sha256_hex(format!("{}\n{name}", flow_type.as_wire()), 4);
     format!("{}-{}-{hash}.yaml", flow_type.as_query(), slug(name, 48))
 }
 

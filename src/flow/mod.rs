@@ -12,7 +12,6 @@ pub mod render;
 pub use graph::{FlowGraph, Node, NodeKind, Problem, Prompt};
 
 use crate::models::FlowType;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A flow ready to publish: its Architect YAML plus what flowctl needs to know about it.
@@ -83,8 +82,7 @@ pub(crate) const DEFAULT_LANGUAGE: &str = "en-us";
 impl FlowDocument {
     /// Hex SHA-256 of `yaml`: stable because rendering is deterministic.
     pub fn content_hash(&self) -> String {
-        let digest = Sha256::digest(self.yaml.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::digest::sha256_hex(&self.yaml, 32)
     }
 
     /// The description published with the content marker appended.
