@@ -970,17 +970,17 @@ async fn the_man_page_documents_every_subcommand() {
     assert!(r.stdout.contains(".TH flowctl-emulator-serve 1"));
 }
 
-/// Runs flowctl on `org` with stdout on a terminal (util-linux `script`), or `None` where
-/// there is no `script`.
-async fn on_a_terminal(org: &Org, args: &[&str], extra: &[(&str, &str)]) -> Option<String> {
+/// Runs flowctl on `org` with stdout on a terminal (util-linux `script`). Without `script`
+/// the test fails and says so, rather than passing without having run.
+async fn on_a_terminal(org: &Org, args: &[&str], extra: &[(&str, &str)]) -> String {
     let has_script = std::process::Command::new("script")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_script {
-        eprintln!("skipped: no util-linux `script` to give flowctl a terminal");
-        return None;
-    }
+    assert!(
+        has_script,
+        "this test needs util-linux `script` to give flowctl a terminal: install util-linux (Debian: bsdutils)"
+    );
     let mut words = vec![env!("CARGO_BIN_EXE_flowctl")];
     words.extend_from_slice(args);
     let line = words
@@ -1009,7 +1009,7 @@ async fn on_a_terminal(org: &Org, args: &[&str], extra: &[(&str, &str)]) -> Opti
     let out = tokio::task::spawn_blocking(move || cmd.output().expect("script runs"))
         .await
         .expect("join");
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1025,14 +1025,10 @@ async fn verify_colours_its_verdicts_on_a_terminal_but_never_with_no_color() {
         "--parent",
         "Missing Flow",
     ];
-    let Some(coloured) = on_a_terminal(&org, &args, &[]).await else {
-        return;
-    };
+    let coloured = on_a_terminal(&org, &args, &[]).await;
     assert!(coloured.contains("\u{1b}[32mPASS"), "{coloured:?}");
     assert!(coloured.contains("\u{1b}[31"), "{coloured:?}");
-    let plain = on_a_terminal(&org, &args, &[("NO_COLOR", "1")])
-        .await
-        .expect("script");
+    let plain = on_a_terminal(&org, &args, &[("NO_COLOR", "1")]).await;
     assert!(plain.contains("PASS"), "{plain:?}");
     assert!(!plain.contains("\u{1b}["), "{plain:?}");
     // Off a terminal, never.
@@ -1054,9 +1050,7 @@ async fn applys_live_line_fits_the_terminal_and_is_absent_off_one() {
     let manifest =
         format!("modules:\n  - name: Shared Greeting Module\n    greeting: Hello\nflows:\n{flows}");
     std::fs::write(org.path().join("long.yaml"), manifest).expect("manifest");
-    let Some(screen) = on_a_terminal(&org, &["apply", "-f", "long.yaml"], &[]).await else {
-        return;
-    };
+    let screen = on_a_terminal(&org, &["apply", "-f", "long.yaml"], &[]).await;
     let live: Vec<String> = screen
         .split(['\r', '\n'])
         .map(|s| s.replace("\u{1b}[2K", ""))

@@ -32,7 +32,7 @@ pub async fn run(args: &CreateParentArgs, global: &GlobalArgs, out: Printer) -> 
         1 => Err(failures.into_iter().next().expect("one failure")),
         n => {
             for f in &failures {
-                eprintln!("flowctl: error: {f}");
+                out.error(f);
             }
             let status = failures[0].exit_status();
             Err(match status {

@@ -79,11 +79,22 @@ impl Printer {
         }
     }
 
+    /// One of several errors of a run that goes on (each failed parent flow), on stderr as
+    /// the final error is shown: a name in it cannot start a line of its own.
+    pub fn error(&self, err: &impl std::fmt::Display) {
+        crate::progress::eprintln(&error_line(&err.to_string()));
+    }
+
     /// Raw text on stdout (JUnit XML, YAML, Markdown, a graph). Its lines are kept, but
     /// control characters from the names in it are escaped like every other output.
     pub fn raw(&self, text: &str) {
         println_or_ignore(&sanitize_lines(text, usize::MAX));
     }
+}
+
+/// `flowctl: error: <message>`, the message escaped by [`one_line_each`].
+fn error_line(message: &str) -> String {
+    format!("flowctl: error: {}", one_line_each(message))
 }
 
 /// Set once a JSON document is on stdout: stdout holds one document, so an error after a
@@ -308,6 +319,16 @@ mod tests {
         // flowctl's own lines, apostrophes in words included, are kept.
         let own = "the job couldn't finish\n  Error: 'A' is locked\n  it's done";
         assert_eq!(super::one_line_each(own), own);
+    }
+
+    #[test]
+    fn an_error_quoting_a_name_with_a_newline_stays_one_line() {
+        let line =
+            super::error_line("publishing 'Evil\nflowctl: published everything' failed: 400");
+        assert_eq!(
+            line,
+            "flowctl: error: publishing 'Evil\\nflowctl: published everything' failed: 400"
+        );
     }
 
     use super::*;
