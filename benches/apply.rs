@@ -1,5 +1,5 @@
 //! `cargo bench --bench apply`: how close `flowctl apply` gets to the floor the API allows
-//! (issue 15, item 4).
+//! (one module and many callers, paced by the rate limit and Architect's job time).
 //!
 //! One run prints one table. For one module and N callers (N = 30, 300, 1,000; override with
 //! `BENCH_SIZES=30,300`) the release binary applies a manifest against the emulator with

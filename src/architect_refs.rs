@@ -7,8 +7,8 @@
 use crate::models::FlowType;
 use yaml_serde::Value;
 
-/// What an action refers to, by the field that names it (see genesys-api.md, "Architect
-/// YAML"). `callCommonModule.commonModule`, `transferToAcd.targetQueue`,
+/// What an action refers to, by the field that names it (see
+/// docs/genesys-api.md#architect-yaml). `callCommonModule.commonModule`, `transferToAcd.targetQueue`,
 /// `evaluateScheduleGroup.scheduleGroup` and `dataTableLookup.dataTable` are as real exports
 /// write them. `callBotFlow.botFlow` and `callDigitalBotFlow.digitalBotFlow` are written like
 /// `callCommonModule` (unverified: no public export of them was found), and `callData`'s

@@ -99,7 +99,7 @@ impl FlowType {
     /// `inboundCall`, `inqueueCall` (lower-case q), `botFlow` (not `bot`), `digitalBot`.
     ///
     /// Only keys seen in real exports or in public code that writes Archy YAML are listed
-    /// (see genesys-api.md, "Architect YAML"); `None` means flowctl does not know how
+    /// (see docs/genesys-api.md#architect-yaml); `None` means flowctl does not know how
     /// Architect spells this type's key (unverified), so it neither writes nor reads it.
     /// Architect reads keys case-sensitively, and so does flowctl.
     pub fn yaml_key(self) -> Option<&'static str> {

@@ -7,7 +7,7 @@
 //!
 //! Everything else flowctl writes to stderr (log lines, progress lines) goes through
 //! [`eprintln()`] or `StderrWriter`, which suspend the live bars while they write, so a log
-//! line never lands in the middle of a spinner (issue 13, item 5). With `--quiet` nothing
+//! line never lands in the middle of a spinner. With `--quiet` nothing
 //! is drawn.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};

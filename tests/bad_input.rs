@@ -305,7 +305,7 @@ async fn a_garbage_retry_after_is_survived() {
     assert!(stdout.contains("Hostile Org"));
 }
 
-/// Inputs that got past the checks before (issues 14, 18 and 19): a `'` inside a plain
+/// Inputs that got past the checks before: a `'` inside a plain
 /// scalar that hid the brackets after it, values that inject YAML, tags, BOMs, padded
 /// names, `.env.example` copied as is, a secret given where a path belongs.
 #[test]

@@ -468,7 +468,7 @@ async fn a_rerun_right_after_kill_9_waits_for_the_killed_runs_jobs() {
     assert_eq!(org.emulator.flows().len(), 4);
 }
 
-/// Issue 19: whatever the variable is called, the access token never fills a placeholder.
+/// Whatever the variable is called, the access token never fills a placeholder.
 #[tokio::test]
 async fn the_access_token_is_refused_as_a_placeholder_value() {
     let org = Org::new().await;

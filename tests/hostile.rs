@@ -265,7 +265,7 @@ fn impatient(server: &Hostile) -> Client {
     .expect("client")
 }
 
-// Absurd numbers (issue 14 item 2, issue 19 item 7)
+// Absurd numbers
 
 #[tokio::test]
 async fn a_429_asking_for_u64_max_seconds_gives_up_with_exit_5_and_says_so() {
@@ -567,7 +567,7 @@ async fn numeric_flags_have_ranges() {
     }
 }
 
-// Bounded bodies (issue 19 item 3)
+// Bounded bodies
 
 #[tokio::test]
 async fn an_endless_answer_is_cut_at_the_limit_with_exit_4() {
@@ -707,7 +707,7 @@ async fn an_answer_that_is_not_http_is_exit_4_and_not_retried() {
     }
 }
 
-// Listings that lie (issue 19 item 4)
+// Listings that lie
 
 #[tokio::test]
 async fn a_listing_without_entities_is_an_error_not_an_empty_org() {
@@ -744,7 +744,7 @@ async fn a_listing_without_entities_is_an_error_not_an_empty_org() {
     assert_eq!(exit(&err), ExitStatus::Rejected);
 }
 
-// Hosts nobody chose (issue 19 item 5)
+// Hosts nobody chose
 
 async fn upload_to(presigned: &str) -> (Hostile, ClientError) {
     let presigned = presigned.to_string();
@@ -865,7 +865,7 @@ async fn a_redirect_is_reported_not_followed_and_its_secrets_are_not_printed() {
     );
 }
 
-// Silence and jobs that never end (issue 14 item 5)
+// Silence and jobs that never end
 
 #[tokio::test]
 async fn a_server_that_accepts_and_never_answers_times_out_with_exit_5() {
@@ -959,7 +959,7 @@ async fn a_job_that_never_ends_times_out_with_exit_5_naming_the_job() {
     );
 }
 
-// Server text on the terminal (issue 19 item 6)
+// Server text on the terminal
 
 #[tokio::test]
 async fn escape_sequences_in_a_server_message_never_reach_the_terminal() {
@@ -1036,7 +1036,7 @@ async fn control_characters_in_names_are_escaped_in_output() {
     );
 }
 
-// One token for two processes (issue 19 item 10)
+// One token for two processes
 
 #[tokio::test]
 async fn two_processes_sharing_a_cache_fetch_one_token() {
@@ -1057,7 +1057,7 @@ async fn two_processes_sharing_a_cache_fetch_one_token() {
     assert_eq!(server.hits("/oauth/token"), 1, "one token for both runs");
 }
 
-// Files that are not files (issue 19 item 3)
+// Files that are not files
 
 #[tokio::test]
 async fn devices_and_fifos_are_refused_quickly_naming_the_file() {

@@ -1,4 +1,4 @@
-//! `flowctl lint` (issue 16): real-shaped exports of every flow type lint clean; one-word
+//! `flowctl lint`: real-shaped exports of every flow type lint clean; one-word
 //! mistakes fail with the word, its line and the word meant; manifests are linted whole;
 //! plan refuses a broken flow before any request; the emulator's Architect fails such a job.
 

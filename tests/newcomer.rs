@@ -1,4 +1,4 @@
-//! A newcomer's first hour (issue 18): every hint runs as printed, no wait is silent,
+//! A newcomer's first hour: every hint runs as printed, no wait is silent,
 //! lookups help, output speaks with one voice, and the README's examples run as written.
 
 mod common;

@@ -52,8 +52,8 @@ fn now_epoch() -> u64 {
         .unwrap_or(0)
 }
 
-/// The longest token lifetime Genesys gives (genesys-api.md: 5 min to 48 h): a longer
-/// `expires_in` is taken as this.
+/// The longest token lifetime Genesys gives (5 min to 48 h, docs/genesys-api.md#oauth-client-credentials):
+/// a longer `expires_in` is taken as this.
 pub const MAX_LIFETIME: u64 = 48 * 3600;
 
 /// Refresh at 90% of the lifetime, and at least 60 s before expiry. `expires_in` is clamped

@@ -107,7 +107,7 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Network { .. } => true,
-            // 500 too, as the Go SDK and the Terraform provider retry it (genesys-api.md).
+            // 500 too, as the Go SDK and the Terraform provider retry it (docs/genesys-api.md#rate-limits-and-retries).
             ClientError::Api(e) => matches!(e.status, 429 | 500 | 502 | 503 | 504),
             _ => false,
         }

@@ -443,7 +443,7 @@ impl Client {
     /// How many flows to publish at once when the user set no cap: half the rate limit's
     /// window (from the API's headers; 8 until an answer said it), and a quarter of that
     /// while Architect jobs are slowing down and the pacer is not what holds them back.
-    /// Whether Architect limits concurrent jobs per org is unverified (genesys-api.md).
+    /// Whether Architect limits concurrent jobs per org is unverified (docs/genesys-api.md#still-unverified).
     pub fn auto_parallel(&self) -> usize {
         let base = self
             .inner

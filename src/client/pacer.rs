@@ -32,8 +32,8 @@ const NEW_WINDOW_JUMP: Duration = Duration::from_millis(1500);
 /// How often a waiting request looks again when only an answer can free a slot.
 const RECHECK: Duration = Duration::from_millis(20);
 
-/// The longest a rate-limit window lasts: Genesys counts requests per 60 s (genesys-api.md,
-/// "300 requests per 60 s"), so `inin-ratelimit-reset` is at most 60. A longer reset with the
+/// The longest a rate-limit window lasts: Genesys counts requests per 60 s
+/// (docs/genesys-api.md#rate-limits-and-retries), so `inin-ratelimit-reset` is at most 60. A longer reset with the
 /// window spent is not slept: the request gives up (exit 5) and says what the server sent.
 pub const MAX_RESET: Duration = Duration::from_secs(60);
 

@@ -4,7 +4,7 @@
 //! hands it one try at a time; it sleeps, counts tries and time on tokio's clock, and gives
 //! up as "{what}: gave up after N attempts over T s: {last}".
 //!
-//! Retried: what the official SDKs retry (genesys-api.md): connection errors, 429, and
+//! Retried: what the official SDKs retry (docs/genesys-api.md#rate-limits-and-retries): connection errors, 429, and
 //! 500/502/503/504 (the Go SDK and the Terraform provider retry 500 too). Two answers are
 //! retried only where the Terraform provider retries them, for a bounded time
 //! ([`settle`]): a 404 on a read right after a write (eventual consistency), and a 409 on

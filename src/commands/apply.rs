@@ -180,7 +180,7 @@ async fn execute(
 ) -> Vec<StepResult> {
     let total = steps.len();
     // The live line (a terminal only): indicatif cuts it to the terminal's width, and the
-    // per-flow lines and log lines are printed around it (issue 13, item 5).
+    // per-flow lines and log lines are printed around it, so neither tears the other.
     let bar = crate::progress::counter(total, out.format == OutputFormat::Text && !out.quiet);
     let mut state: Vec<State> = vec![State::Pending; total];
     let mut running = FuturesUnordered::new();

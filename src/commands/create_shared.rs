@@ -27,7 +27,7 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
         }
     };
     // A new version makes every caller stale: Genesys copies a module into a caller only
-    // when the caller is published (genesys-api.md), so they still run the old copy.
+    // when the caller is published (docs/genesys-api.md#flows), so they still run the old copy.
     let stale = match published.action {
         Action::Updated => stale_callers(&session.client, &published).await,
         _ => Ok(Vec::new()),
@@ -81,7 +81,7 @@ pub(crate) async fn stale_callers(client: &Client, module: &Published) -> Result
     }
     let mut stale = Vec::new();
     for c in consumers {
-        // One documented `GET /api/v2/flows/{id}` per caller (genesys-api.md): callers are
+        // One documented `GET /api/v2/flows/{id}` per caller (docs/genesys-api.md#flows): callers are
         // few, and a listing of every type is not documented.
         let Some(flow) = client.get_flow(&c.id).await? else {
             continue;

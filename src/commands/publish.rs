@@ -1,5 +1,5 @@
 //! The idempotent publish of one flow, shared by `create-shared`, `create-parent`, `apply`
-//! and the demo. It goes as the Terraform provider goes (genesys-api.md, "Flows"):
+//! and the demo. It goes as the Terraform provider goes (docs/genesys-api.md#flows):
 //!
 //! 1. Find the flow by exact name and type. If its published description carries the
 //!    content marker of exactly this content, stop: `unchanged` (no job, no new version).
@@ -16,7 +16,7 @@
 //! flow that did not exist before, the flow the job made (its `flow.id`, still unpublished)
 //! is deleted, so nothing is left half-created. A failed publish job is not retried: the
 //! one job failure the sources retry ("could not find the flow with id", Archy exit 107)
-//! is an export-job failure (genesys-api.md), and publishing blindly again could publish
+//! is an export-job failure (docs/genesys-api.md#architect-jobs), and publishing blindly again could publish
 //! twice.
 
 use crate::client::export::ExportTarget;

@@ -120,8 +120,8 @@ pub(crate) async fn absent(client: &Client, name_or_id: &str, wanted: FlowType) 
     if is_uuid(name_or_id) {
         return Ok(Absent::Id);
     }
-    // `GET /api/v2/flows` with no `type` lists every type (unverified: genesys-api.md shows
-    // it with a type). If it fails, the answer is only a less helpful hint, never an error.
+    // `GET /api/v2/flows` with no `type` lists every type (unverified: only the provider lists
+    // that way, docs/genesys-api.md#flows). If it fails, the answer is only a less helpful hint, never an error.
     let all = client.list_flows(&[]).await.unwrap_or_else(|e| {
         tracing::debug!("listing flows of every type for a suggestion failed: {e}");
         Vec::new()
@@ -220,7 +220,7 @@ pub(crate) async fn division(client: &Client, name: &str) -> Result<Division> {
     if let Some(d) = client.find_division(name).await? {
         return Ok(d);
     }
-    // The divisions listing without `name` lists them all (unverified: genesys-api.md
+    // The divisions listing without `name` lists them all (unverified: docs/genesys-api.md#queues-and-divisions
     // shows it with `name`); only the suggestion depends on it.
     let all: Vec<Division> = client
         .get_all(&["api", "v2", "authorization", "divisions"], &[])

@@ -8,7 +8,7 @@
 //!
 //! The host is one setting: region, API base and login base are taken together from the
 //! first layer that sets a region or an API base, so a `.env` host is never paired with a
-//! profile's credentials (issue 14). A lower layer's host is ignored with a warning, and a
+//! profile's credentials (they would be sent to a host the profile never named). A lower layer's host is ignored with a warning, and a
 //! client id or secret from another layer than the host is said on stderr.
 
 mod error;

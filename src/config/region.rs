@@ -23,7 +23,7 @@ const fn region(name: &'static str, api_base: &'static str) -> Region {
     Region { name, api_base }
 }
 
-/// All eighteen regions (genesys-api.md).
+/// All eighteen regions (docs/genesys-api.md#regions-and-hosts).
 pub(crate) const REGIONS: &[Region] = &[
     region("us-east-1", "https://api.mypurecloud.com"),
     region("us-east-2", "https://api.use2.us-gov-pure.cloud"),

@@ -4,7 +4,7 @@
 //!
 //! Deliberately independent of `crate::lint` (and of its catalogue): the emulator plays
 //! Architect, the lint plays a reviewer, and a test of one must not pass because of the other.
-//! The names are the actions of the public Architect exports read for issue 16 (Genesys'
+//! The names are the actions of the public Architect exports the lint was learned from (Genesys'
 //! GenesysCloudBlueprints and the CX-as-Code provider's examples), plus the actions named as
 //! keys of `settingsActionDefaults` in those exports.
 

@@ -15,7 +15,7 @@
 //!   accepted: a wrong guess would otherwise report drift on every run forever;
 //! - the flowctl content marker is removed from `description`, and a description the
 //!   export leaves out is not drift (whether Architect keeps it is unsettled, see
-//!   genesys-api.md).
+//!   docs/genesys-api.md#export-jobs).
 
 use super::MARKER_PREFIX;
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Architect-aware lint (issue 16): checks Architect YAML offline against a catalogue of the
+//! Architect-aware lint: checks Architect YAML offline against a catalogue of the
 //! vocabulary learned from real, public exports (`catalogue.yaml`), and reports every problem
 //! at once with its line, column, rule and, for a misspelling, the word meant.
 //!
