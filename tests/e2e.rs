@@ -219,6 +219,45 @@ async fn a_locked_flow_exits_4_naming_the_holder() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failed_parent_is_reported_on_lines_a_server_name_cannot_forge() {
+    let org = Org::new().await;
+    assert_eq!(create_shared(&org, &[]).await.code, 0);
+    let names = ["Inbound Sales Flow", "Inbound Support Flow"];
+    assert_eq!(create_parents(&org, &names).await.code, 0);
+    // The lock holder's name comes from the server: here it carries a forged line.
+    let holder = "Jane\nflowctl: all parents published";
+    for n in names {
+        assert!(org.emulator.lock_flow(n, FlowType::InboundCall, holder));
+    }
+    let mut args = vec![
+        "create-parent",
+        "--shared",
+        SHARED,
+        "--queue",
+        QUEUE,
+        "--description",
+        "Changed while locked",
+    ];
+    for n in names {
+        args.extend(["--name", n]);
+    }
+    let r = org.flowctl(&args).await;
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("2 of 2 parent flows failed"), "{r:?}");
+    assert_eq!(
+        r.stderr.matches("flowctl: error: ").count(),
+        3,
+        "one line per parent and the summary: {r:?}"
+    );
+    assert!(
+        !r.stderr
+            .lines()
+            .any(|l| l.starts_with("flowctl: all parents published")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_job_leaves_no_empty_flow_and_prints_its_messages() {
     let org = Org::new().await;
     let file = org.path().join("calls-missing.yaml");
