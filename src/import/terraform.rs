@@ -108,11 +108,7 @@ pub(crate) fn import(root: &Path, inputs: &Inputs<'_>) -> std::io::Result<Import
 /// The root module's variable values other than defaults: `terraform.tfvars`,
 /// `*.auto.tfvars` (alphabetical), then `--var-file`s, then `--var`s. `TF_VAR_` values and
 /// defaults come later, per declared variable (they rank below all of these).
-fn root_variables<'a>(
-    root: &Path,
-    inputs: &Inputs<'a>,
-    out: &mut Imported,
-) -> Caller<'a> {
+fn root_variables<'a>(root: &Path, inputs: &Inputs<'a>, out: &mut Imported) -> Caller<'a> {
     let mut files: Vec<PathBuf> = Vec::new();
     let default = root.join("terraform.tfvars");
     if default.is_file() {
@@ -134,7 +130,10 @@ fn root_variables<'a>(
             Ok(t) => t,
             Err(e) => {
                 out.untranslated.push(Untranslated {
-                    at: Location { file: shown, line: 1 },
+                    at: Location {
+                        file: shown,
+                        line: 1,
+                    },
                     construct: "var-file".into(),
                     message: format!("cannot read it: {e}"),
                 });
@@ -203,7 +202,12 @@ struct TfFile {
 }
 
 impl Walker<'_> {
-    fn untranslated(&mut self, at: Location, construct: impl Into<String>, message: impl Into<String>) {
+    fn untranslated(
+        &mut self,
+        at: Location,
+        construct: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.out.untranslated.push(Untranslated {
             at,
             construct: construct.into(),
@@ -259,73 +263,9 @@ impl Walker<'_> {
 
         // Data sources and the other resources: their literal attributes, so that
         // `data.genesyscloud_auth_division.home.name` or `genesyscloud_routing_queue.q.name`
-        // evaluate; each is listed as something that must exist in the org.
-        let mut data: Map<String, Value> = Map::new();
-        let mut resources: Map<String, Value> = Map::new();
-        for f in &files {
-            for s in f.body.iter() {
-                let Structure::Block(b) = s else { continue };
-                let kind = b.ident.as_str();
-                if kind != "data" && kind != "resource" {
-                    continue;
-                }
-                let Some([t, n]) = labels(b) else { continue };
-                if kind == "resource" && t == "genesyscloud_flow" {
-                    continue;
-                }
-                let mut attrs: Map<String, Value> = Map::new();
-                for s in b.body.iter() {
-                    if let Structure::Attribute(a) = s {
-                        let e: hcl::Expression = a.value.clone().into();
-                        if let Ok(v) = e.evaluate(&ctx) {
-                            attrs.insert(a.key.as_str().to_string(), v);
-                        }
-                    }
-                }
-                let name = attrs.get("name").and_then(Value::as_str).map(str::to_string);
-                let at = Location {
-                    file: f.shown.clone(),
-                    line: line_of(&f.text, b.span()),
-                };
-                if kind == "resource" {
-                    for meta in ["count", "for_each"] {
-                        if attribute(&b.body, meta).is_some() {
-                            self.untranslated(
-                                at.clone(),
-                                meta,
-                                format!("resource {t}.{n} uses `{meta}`; it is listed once, by its block"),
-                            );
-                        }
-                    }
-                }
-                if t.starts_with("genesyscloud_") {
-                    self.out.unmanaged.push(Unmanaged {
-                        kind: t.clone(),
-                        name,
-                        block: kind.to_string(),
-                        at,
-                    });
-                } else {
-                    self.untranslated(
-                        at,
-                        format!("{kind} {t}"),
-                        format!("{kind} {t}.{n} is not a Genesys Cloud resource; flowctl leaves it to Terraform"),
-                    );
-                }
-                let target = if kind == "data" { &mut data } else { &mut resources };
-                if let Value::Object(m) = target
-                    .entry(t.clone())
-                    .or_insert_with(|| Value::Object(Map::new()))
-                {
-                    m.insert(n.clone(), Value::Object(attrs));
-                }
-            }
-        }
-        ctx.declare_var("data", Value::Object(data));
-        for (t, v) in resources {
-            ctx.declare_var(t, v);
-        }
-
+        // evaluate; each is listed as something that must exist in the org. Read once
+        // before the locals and once after (either may use the other).
+        self.resources(&files, &mut ctx, false);
         // Locals, in as many passes as they need (a local may use another).
         let mut pending: Vec<(String, hcl::Expression, Location)> = Vec::new();
         for f in &files {
@@ -362,8 +302,14 @@ impl Walker<'_> {
         ctx.declare_var("local", Value::Object(locals));
         for (name, e, at) in pending {
             let why = e.evaluate(&ctx).err().map(|e| why(&e)).unwrap_or_default();
-            self.untranslated(at, format!("local.{name}"), format!("local '{name}' cannot be evaluated: {why}"));
+            self.untranslated(
+                at,
+                format!("local.{name}"),
+                format!("local '{name}' cannot be evaluated: {why}"),
+            );
         }
+
+        self.resources(&files, &mut ctx, true);
 
         // The flows.
         for f in &files {
@@ -414,14 +360,21 @@ impl Walker<'_> {
                     continue;
                 }
                 if depth >= MAX_DEPTH {
-                    self.untranslated(at, "module", format!("{address}: modules nest deeper than {MAX_DEPTH}"));
+                    self.untranslated(
+                        at,
+                        "module",
+                        format!("{address}: modules nest deeper than {MAX_DEPTH}"),
+                    );
                     continue;
                 }
                 let mut values = Map::new();
                 for s in b.body.iter() {
                     let Structure::Attribute(a) = s else { continue };
                     let key = a.key.as_str();
-                    if matches!(key, "source" | "version" | "providers" | "depends_on" | "count" | "for_each") {
+                    if matches!(
+                        key,
+                        "source" | "version" | "providers" | "depends_on" | "count" | "for_each"
+                    ) {
                         if key == "depends_on" {
                             self.out.depends_on_dropped += 1;
                         }
@@ -438,7 +391,10 @@ impl Walker<'_> {
                                 line: line_of(&f.text, a.span()),
                             },
                             construct(&err, key),
-                            format!("{address}: argument '{key}' cannot be evaluated: {}", why(&err)),
+                            format!(
+                                "{address}: argument '{key}' cannot be evaluated: {}",
+                                why(&err)
+                            ),
                         ),
                     }
                 }
@@ -450,6 +406,83 @@ impl Walker<'_> {
                     depth + 1,
                 );
             }
+        }
+    }
+
+    /// Declares `data` and each resource type in `ctx` with the attributes that evaluate;
+    /// with `record`, lists them (and reports what is not translated).
+    fn resources(&mut self, files: &[TfFile], ctx: &mut Context<'_>, record: bool) {
+        let mut data: Map<String, Value> = Map::new();
+        let mut resources: Map<String, Value> = Map::new();
+        for f in files {
+            for s in f.body.iter() {
+                let Structure::Block(b) = s else { continue };
+                let kind = b.ident.as_str();
+                if kind != "data" && kind != "resource" {
+                    continue;
+                }
+                let Some([t, n]) = labels(b) else { continue };
+                if kind == "resource" && t == "genesyscloud_flow" {
+                    continue;
+                }
+                let mut attrs: Map<String, Value> = Map::new();
+                for s in b.body.iter() {
+                    if let Structure::Attribute(a) = s {
+                        let e: hcl::Expression = a.value.clone().into();
+                        if let Ok(v) = e.evaluate(ctx) {
+                            attrs.insert(a.key.as_str().to_string(), v);
+                        }
+                    }
+                }
+                let name = attrs
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let at = Location {
+                    file: f.shown.clone(),
+                    line: line_of(&f.text, b.span()),
+                };
+                if record && kind == "resource" {
+                    for meta in ["count", "for_each"] {
+                        if attribute(&b.body, meta).is_some() {
+                            self.untranslated(
+                                at.clone(),
+                                meta,
+                                format!("resource {t}.{n} uses `{meta}`; it is listed once, by its block"),
+                            );
+                        }
+                    }
+                }
+                if record && t.starts_with("genesyscloud_") {
+                    self.out.unmanaged.push(Unmanaged {
+                        kind: t.clone(),
+                        name,
+                        block: kind.to_string(),
+                        at,
+                    });
+                } else if record {
+                    self.untranslated(
+                        at,
+                        format!("{kind} {t}"),
+                        format!("{kind} {t}.{n} is not a Genesys Cloud resource; flowctl leaves it to Terraform"),
+                    );
+                }
+                let target = if kind == "data" {
+                    &mut data
+                } else {
+                    &mut resources
+                };
+                if let Value::Object(m) = target
+                    .entry(t.clone())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                {
+                    m.insert(n.clone(), Value::Object(attrs));
+                }
+            }
+        }
+        ctx.declare_var("data", Value::Object(data));
+        for (t, v) in resources {
+            ctx.declare_var(t, v);
         }
     }
 
@@ -482,7 +515,14 @@ impl Walker<'_> {
             let text = match crate::files::read_text(&path, "the Terraform file") {
                 Ok(t) => t,
                 Err(e) => {
-                    self.untranslated(Location { file: shown, line: 1 }, "file", format!("cannot read it: {e}"));
+                    self.untranslated(
+                        Location {
+                            file: shown,
+                            line: 1,
+                        },
+                        "file",
+                        format!("cannot read it: {e}"),
+                    );
                     continue;
                 }
             };
@@ -544,13 +584,22 @@ impl Walker<'_> {
                 Structure::Block(inner) => {
                     let k = inner.ident.as_str();
                     if k != "lifecycle" {
-                        self.untranslated(at, k.to_string(), format!("{address}: block '{k}' is not translated"));
+                        self.untranslated(
+                            at,
+                            k.to_string(),
+                            format!("{address}: block '{k}' is not translated"),
+                        );
                     }
                 }
             }
         }
         let Some(file) = file else {
-            if !self.out.untranslated.iter().any(|u| u.message.starts_with(&format!("{address}: filepath"))) {
+            if !self
+                .out
+                .untranslated
+                .iter()
+                .any(|u| u.message.starts_with(&format!("{address}: filepath")))
+            {
                 self.untranslated(at, "filepath", format!("{address} has no filepath"));
             }
             return;
@@ -559,12 +608,23 @@ impl Walker<'_> {
         let top_key = match std::fs::read_to_string(&full) {
             Ok(text) => top_key(&text),
             Err(e) => {
-                self.untranslated(at, "filepath", format!("{address}: cannot read {}: {e}", full.display()));
+                self.untranslated(
+                    at,
+                    "filepath",
+                    format!("{address}: cannot read {}: {e}", full.display()),
+                );
                 return;
             }
         };
         let Some(top_key) = top_key else {
-            self.untranslated(at, "filepath", format!("{address}: {} has no top-level flow key (such as commonModule or inboundCall)", full.display()));
+            self.untranslated(
+                at,
+                "filepath",
+                format!(
+                    "{address}: {} has no top-level flow key (such as commonModule or inboundCall)",
+                    full.display()
+                ),
+            );
             return;
         };
         self.out.flows.push(FlowEntry {
@@ -605,11 +665,22 @@ impl Walker<'_> {
             other => match other.evaluate(ctx) {
                 Ok(Value::Object(m)) => m.into_iter().map(|(k, v)| (k, Ok(v))).collect(),
                 Ok(v) => {
-                    self.untranslated(at, "substitutions", format!("{address}: substitutions is {v}, not a map"));
+                    self.untranslated(
+                        at,
+                        "substitutions",
+                        format!("{address}: substitutions is {v}, not a map"),
+                    );
                     return;
                 }
                 Err(err) => {
-                    self.untranslated(at, construct(&err, "substitutions"), format!("{address}: substitutions cannot be evaluated: {}", why(&err)));
+                    self.untranslated(
+                        at,
+                        construct(&err, "substitutions"),
+                        format!(
+                            "{address}: substitutions cannot be evaluated: {}",
+                            why(&err)
+                        ),
+                    );
                     return;
                 }
             },
@@ -623,8 +694,19 @@ impl Walker<'_> {
                 Ok(v @ (Value::Number(_) | Value::Bool(_))) => {
                     out.insert(key, v.to_string());
                 }
-                Ok(v) => self.untranslated(at.clone(), format!("substitutions.{key}"), format!("{address}: substitution '{key}' is {v}, not a string")),
-                Err(err) => self.untranslated(at.clone(), construct(&err, &format!("substitutions.{key}")), format!("{address}: substitution '{key}' cannot be evaluated: {}", why(&err))),
+                Ok(v) => self.untranslated(
+                    at.clone(),
+                    format!("substitutions.{key}"),
+                    format!("{address}: substitution '{key}' is {v}, not a string"),
+                ),
+                Err(err) => self.untranslated(
+                    at.clone(),
+                    construct(&err, &format!("substitutions.{key}")),
+                    format!(
+                        "{address}: substitution '{key}' cannot be evaluated: {}",
+                        why(&err)
+                    ),
+                ),
             }
         }
     }
@@ -696,7 +778,11 @@ fn replace(args: FuncArgs) -> Result<Value, String> {
 
 fn join(args: FuncArgs) -> Result<Value, String> {
     let sep = arg_str(&args, 0)?;
-    let items = args.get(1).and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = args
+        .get(1)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let parts: Vec<String> = items
         .iter()
         .map(|v| match v {
@@ -789,7 +875,11 @@ fn attribute(body: &Body, key: &str) -> Option<(String, hcl::Expression)> {
 /// The 1-based line where a span starts.
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> usize {
     let start = span.map(|s| s.start).unwrap_or(0).min(text.len());
-    text.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// `a/./b/../c` as `a/c`, without touching the file system (`..` past the start is kept).
@@ -834,10 +924,15 @@ pub(crate) fn relative(to: &Path, from: &Path) -> PathBuf {
     let to = normalize(to);
     let from = normalize(from);
     let a: Vec<Component<'_>> = to.components().collect();
-    let b: Vec<Component<'_>> = from.components().filter(|c| *c != Component::CurDir).collect();
+    let b: Vec<Component<'_>> = from
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
     let a: Vec<Component<'_>> = a.into_iter().filter(|c| *c != Component::CurDir).collect();
-    if a.first().is_some_and(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
-        != b.first().is_some_and(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
+    if a.first()
+        .is_some_and(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
+        != b.first()
+            .is_some_and(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
     {
         return to;
     }
@@ -861,7 +956,10 @@ mod tests {
 
     #[test]
     fn paths_normalize_and_relate() {
-        assert_eq!(normalize(Path::new("./a/./b/../c.yaml")), PathBuf::from("a/c.yaml"));
+        assert_eq!(
+            normalize(Path::new("./a/./b/../c.yaml")),
+            PathBuf::from("a/c.yaml")
+        );
         assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
         assert_eq!(
             relative(Path::new("infra/modules/r/a.yaml"), Path::new("infra")),
@@ -890,8 +988,14 @@ mod tests {
             let a = body.attributes().next().ok_or("no attribute")?;
             a.expr().evaluate(&ctx).map_err(|e| why(&e))
         };
-        assert_eq!(eval("format(\"%s_%d\", \"a\", 3)"), Ok(Value::String("a_3".into())));
-        assert_eq!(eval("replace(\"a-b\", \"-\", \"_\")"), Ok(Value::String("a_b".into())));
+        assert_eq!(
+            eval("format(\"%s_%d\", \"a\", 3)"),
+            Ok(Value::String("a_3".into()))
+        );
+        assert_eq!(
+            eval("replace(\"a-b\", \"-\", \"_\")"),
+            Ok(Value::String("a_b".into()))
+        );
         assert!(eval("replace(\"a-b\", \"/-/\", \"_\")").is_err());
         assert!(eval("filesha256(\"x\")")
             .err()
