@@ -577,7 +577,9 @@ impl Walker<'_> {
                         },
                         "substitutions" => self.substitutions(f, &e, address, at, ctx, &mut substitutions),
                         "depends_on" => self.out.depends_on_dropped += 1,
-                        "file_content_hash" => self.untranslated(at, "file_content_hash", format!("{address}: not translated; flowctl needs none: its content marker and drift check decide what to publish")),
+                        "file_content_hash" | "update_trigger_hash" => self.untranslated(at, key.to_string(), format!("{address}: not translated; flowctl needs none: its content marker and drift check decide what to publish")),
+                        "name" | "type" => self.untranslated(at, key.to_string(), format!("{address}: not translated; the provider uses `{key}` for exports only, and the file itself says the flow's {key}")),
+                        "force_unlock" => self.untranslated(at, "force_unlock", format!("{address}: not translated; flowctl releases only locks its own OAuth client holds, and a flow locked by someone else fails alone, naming the holder")),
                         other => self.untranslated(at, other.to_string(), format!("{address}: attribute '{other}' is not translated")),
                     }
                 }
