@@ -558,7 +558,7 @@ pub fn parse(
             Ok(f) => f,
             Err(cycle) => {
                 problems.push(format!(
-                    "{shown}: bot flows call each other in a cycle: {}",
+                    "{shown}: flows name each other in a cycle (bot flows or in-queue flows), so Architect could publish none of them first: {}",
                     cycle.join(" → ")
                 ));
                 Vec::new()

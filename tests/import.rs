@@ -96,6 +96,16 @@ async fn an_imported_repository_applies_ten_flows_once_in_an_order_architect_acc
         "{manifest}"
     );
 
+    // lint -f reads each file with its entry's substitutions.
+    let r = org.flowctl(&["lint", "-f", &out]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("commonModule 'OneToOneModule_dev': queues [DEV One To One]"),
+        "{}",
+        r.stdout
+    );
+
     let r = org.flowctl(&["apply", "-f", &out]).await;
     assert_eq!(r.code, 0, "{r:?}");
     let flows = org.emulator.flows();
