@@ -27,6 +27,9 @@ use std::path::{Component, Path, PathBuf};
 /// Module calls nest at most this deep (a module calling itself would never end).
 const MAX_DEPTH: usize = 16;
 
+/// A lookup in the environment.
+type EnvLookup = dyn Fn(&str) -> Option<String>;
+
 /// What the import was given besides the directory.
 pub(crate) struct Inputs<'a> {
     /// `--var k=v`, in order (a later one wins).
@@ -34,7 +37,7 @@ pub(crate) struct Inputs<'a> {
     /// `--var-file F`, in order (a later one wins).
     pub var_files: &'a [PathBuf],
     /// The environment, for `TF_VAR_name`.
-    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub env: &'a EnvLookup,
 }
 
 /// A place in the configuration: a file (as given, under the root directory) and a line.
@@ -186,7 +189,7 @@ fn root_variables<'a>(root: &Path, inputs: &Inputs<'a>, out: &mut Imported) -> C
 struct Caller<'a> {
     values: Map<String, Value>,
     /// For the root module: `TF_VAR_name` (it ranks above defaults, below everything else).
-    env: Option<&'a dyn Fn(&str) -> Option<String>>,
+    env: Option<&'a EnvLookup>,
 }
 
 struct Walker<'r> {
@@ -939,7 +942,7 @@ pub(crate) fn relative(to: &Path, from: &Path) -> PathBuf {
         return to;
     }
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    if b[common..].iter().any(|c| *c == Component::ParentDir) {
+    if b[common..].contains(&Component::ParentDir) {
         return to;
     }
     let mut out = PathBuf::new();
