@@ -137,6 +137,29 @@ async fn an_imported_repository_applies_ten_flows_once_in_an_order_architect_acc
     assert_eq!(kinds(FlowType::CommonModule), 3);
     assert_eq!(kinds(FlowType::Bot), 1);
 
+    // verify -f: every flow, and each module naming an in-queue flow, through dependency
+    // tracking.
+    let r = org
+        .flowctl(&["--output", "json", "verify", "-f", &out, "--wait", "5"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let checks = r.json()["checks"].as_array().cloned().unwrap_or_default();
+    for expected in [
+        "parent 'OneToOneModule_dev' uses in-queue flow 'Q1 Sales Wait'",
+        "parent 'Q1 Service Wait' uses in-queue flow 'Q2 Service Wait'",
+        "parent 'Main Line' uses bot flow 'IntentBot_dev'",
+    ] {
+        assert!(
+            checks.iter().any(|c| c["status"] == "pass"
+                && format!(
+                    "{} {}",
+                    c["subject"].as_str().unwrap_or(""),
+                    c["check"].as_str().unwrap_or("")
+                ) == expected),
+            "'{expected}' did not pass: {checks:#?}"
+        );
+    }
+
     let r = org.flowctl(&["--output", "json", "plan", "-f", &out]).await;
     assert_eq!(r.code, 0, "{r:?}");
     let actions = r.plan_actions();

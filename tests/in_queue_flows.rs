@@ -110,10 +110,12 @@ async fn in_queue_flows_publish_before_what_names_them_and_are_drawn_and_verifie
             )
         })
         .collect();
-    // What a flow (not a module: `verify -f` checks the callers) names, both ways.
+    // What a flow names, and what a module names, both ways.
     for expected in [
         "in-queue flow 'Last Wait' exists",
+        "in-queue flow 'First Wait' exists",
         "parent 'First Wait' uses in-queue flow 'Last Wait'",
+        "parent 'Pool Router' uses in-queue flow 'First Wait'",
     ] {
         assert!(
             passed.iter().any(|p| p == expected),
