@@ -393,3 +393,26 @@ async fn a_directory_without_flows_writes_nothing_and_exits_2() {
     assert!(r.stderr.contains("no genesyscloud_flow resource"), "{r:?}");
     assert!(!out.exists());
 }
+
+#[tokio::test]
+async fn a_value_holding_the_client_secret_is_never_written() {
+    let org = Org::new().await;
+    let dir = repo(&org, REPO);
+    let out = format!("{dir}/flowctl.yaml");
+    let secret = flowctl::emulator::DEFAULT_CLIENT_SECRET;
+    let var = format!("TF_ENV={secret}");
+    let r = org
+        .flowctl(&["import", "terraform", &dir, "--out", &out, "--var", &var])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("module.routing.genesyscloud_flow.routing_module (modules/routing-bundle/flows.tf:2): substitution 'common_module_name'"),
+        "{r:?}"
+    );
+    assert!(
+        !r.stderr.contains(secret) && !r.stdout.contains(secret),
+        "{r:?}"
+    );
+    assert!(!Path::new(&out).exists());
+}

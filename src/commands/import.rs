@@ -62,6 +62,35 @@ pub fn run(args: &ImportTerraformArgs, global: &GlobalArgs, out: Printer) -> Res
             Some("point DIR at the root module that declares (or calls modules declaring) genesyscloud_flow resources; nothing was written".to_string()),
         ));
     }
+    // The OAuth client secret never goes into a file: a substitution holding it (a
+    // Terraform variable set to it, say) stops the import before anything is written.
+    let secrets: Vec<String> = [
+        crate::cli::env::CLIENT_SECRET,
+        crate::cli::env::CXAC_CLIENT_SECRET,
+    ]
+    .iter()
+    .filter_map(|k| env(k))
+    .filter(|v| v.trim().len() >= 8)
+    .collect();
+    let leaking: Vec<String> = imported
+        .flows
+        .iter()
+        .flat_map(|f| {
+            f.substitutions
+                .iter()
+                .filter(|(_, v)| secrets.iter().any(|s| v.contains(s.as_str())))
+                .map(move |(k, _)| format!("{} ({}): substitution '{k}'", f.address, f.at))
+        })
+        .collect();
+    if !leaking.is_empty() {
+        return Err(Error::input(
+            format!(
+                "these values hold the OAuth client secret, which flowctl never writes into a manifest:\n  {}",
+                leaking.join("\n  ")
+            ),
+            Some("give those variables the values the flows need; nothing was written".to_string()),
+        ));
+    }
     let manifest_dir = args
         .out
         .parent()
