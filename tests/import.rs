@@ -100,8 +100,9 @@ async fn an_imported_repository_applies_ten_flows_once_in_an_order_architect_acc
     let r = org.flowctl(&["lint", "-f", &out]).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.stdout
-            .contains("commonModule 'OneToOneModule_dev': queues [DEV One To One]"),
+        r.stdout.contains(
+            "commonModule 'OneToOneModule_dev': in-queue flows [Q1 Sales Wait], queues [DEV One To One]"
+        ),
         "{}",
         r.stdout
     );
