@@ -12,7 +12,9 @@ use yaml_serde::Value;
 /// `evaluateScheduleGroup.scheduleGroup` and `dataTableLookup.dataTable` are as real exports
 /// write them. `callBotFlow.botFlow` and `callDigitalBotFlow.digitalBotFlow` are written like
 /// `callCommonModule` (unverified: no public export of them was found), and `callData`'s
-/// `category.<name>.dataAction.<name>` is unverified too.
+/// `category.<name>.dataAction.<name>` is unverified too. `overrideInQueueFlow: {name: X}`
+/// (on `transferToAcd`, in call flows, common modules and in-queue flows alike) is as real
+/// exports write it (see docs/api-notes/adopt.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
     /// `callCommonModule.commonModule`
@@ -32,6 +34,9 @@ pub enum RefKind {
     DigitalBotFlow,
     /// `transferToFlow` / `transferToFlowSecure`: a flow of a type the YAML does not say.
     Flow,
+    /// `overrideInQueueFlow` (on `transferToAcd`): an in-queue call flow, which Architect
+    /// resolves by name when it publishes the flow naming it, so it is published first.
+    InQueueFlow,
     /// `evaluateScheduleGroup`.
     ScheduleGroup,
     /// `dataTableLookup`.
@@ -49,6 +54,7 @@ impl RefKind {
             RefKind::BotFlow => "bot flow",
             RefKind::DigitalBotFlow => "digital bot flow",
             RefKind::Flow => "flow",
+            RefKind::InQueueFlow => "in-queue flow",
             RefKind::ScheduleGroup => "schedule group",
             RefKind::DataTable => "data table",
             RefKind::DataAction => "data action",
@@ -61,6 +67,7 @@ impl RefKind {
         match self {
             RefKind::BotFlow => Some(FlowType::Bot),
             RefKind::DigitalBotFlow => Some(FlowType::DigitalBot),
+            RefKind::InQueueFlow => Some(FlowType::InQueueCall),
             _ => None,
         }
     }
@@ -69,7 +76,7 @@ impl RefKind {
     pub(crate) fn is_flow(self) -> bool {
         matches!(
             self,
-            RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow
+            RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow | RefKind::InQueueFlow
         )
     }
 
@@ -79,6 +86,7 @@ impl RefKind {
             RefKind::BotFlow => Some("BOTFLOW"),
             RefKind::DigitalBotFlow => Some("DIGITALBOTFLOW"),
             RefKind::Flow => None,
+            RefKind::InQueueFlow => Some("INQUEUECALLFLOW"),
             RefKind::ScheduleGroup => Some("SCHEDULEGROUP"),
             RefKind::DataTable => Some("DATATABLE"),
             RefKind::DataAction => Some("DATAACTION"),
@@ -122,6 +130,11 @@ pub(crate) fn references(v: &Value) -> (Vec<Named<'_>>, usize) {
                         }));
                         n
                     };
+                    // Any action that queues the caller may name the in-queue flow that
+                    // holds them (`transferToAcd` in real exports).
+                    if let Some(flow) = child.get("overrideInQueueFlow") {
+                        add(Target::Ref(RefKind::InQueueFlow), Some(flow));
+                    }
                     match key {
                         "callCommonModule" => {
                             add(Target::Module, child.get("commonModule"));
@@ -273,6 +286,33 @@ mod tests {
             assert!(got.contains(&want), "{want:?} not in {got:?}");
         }
         assert_eq!(got.len(), 4, "{got:?}");
+    }
+
+    #[test]
+    fn an_acd_transfer_names_the_in_queue_flow_it_overrides() {
+        let v = yaml(
+            "startUpTaskActions:\n- transferToAcd:\n    name: To the pool\n    targetQueue:\n      lit:\n        name: Pool\n    overrideInQueueFlow:\n      name: Pool Waiting\n",
+        );
+        let (found, _) = references(&v);
+        let got: Vec<(Target, &str, Option<&str>)> = found
+            .iter()
+            .map(|n| (n.target, n.name.as_str(), n.action))
+            .collect();
+        assert!(got.contains(&(
+            Target::Ref(RefKind::InQueueFlow),
+            "Pool Waiting",
+            Some("To the pool")
+        )));
+        assert!(got.contains(&(Target::Queue, "Pool", Some("To the pool"))));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(
+            RefKind::InQueueFlow.flow_type(),
+            Some(FlowType::InQueueCall)
+        );
+        assert_eq!(
+            RefKind::InQueueFlow.resource_type(),
+            Some("INQUEUECALLFLOW")
+        );
     }
 
     #[test]

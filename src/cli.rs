@@ -136,6 +136,12 @@ pub enum Command {
         after_help = "Example:\n  flowctl export --callers-of \"Shared Greeting Module\" --out adopted --substitute queue\n  flowctl plan -f adopted/flowctl.yaml"
     )]
     Export(ExportArgs),
+    /// Write a manifest from another tool's configuration (a CX-as-Code Terraform directory).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  flowctl import terraform infra --var TF_ENV=dev --out infra/flowctl.yaml\n  flowctl plan -f infra/flowctl.yaml"
+    )]
+    Import(ImportCommand),
     /// Check Architect YAML files offline and list every problem.
     #[command(
         after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home\n  flowctl lint -f flows.yaml --output json"
@@ -415,6 +421,37 @@ pub struct LintArgs {
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Read a Terraform configuration's `genesyscloud_flow` resources (module calls
+    /// followed) and write a manifest naming the same Architect YAML files, each with its
+    /// own substitutions. Offline: it reads files only.
+    #[command(
+        after_help = "Example:\n  flowctl import terraform infra --var TF_ENV=dev --var-file prod.tfvars --out infra/flowctl.yaml"
+    )]
+    Terraform(ImportTerraformArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportTerraformArgs {
+    /// The root module: the directory you run `terraform apply` in.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// A root variable's value, as `terraform -var` (repeatable; wins over everything).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// A `.tfvars` file, as `terraform -var-file` (repeatable; after `terraform.tfvars` and
+    /// `*.auto.tfvars`, which are read as Terraform reads them).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// The manifest to write; its `file:` paths are relative to it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,7 @@ pub mod error;
 pub mod exit;
 pub mod files;
 pub mod flow;
+pub mod import;
 pub mod lint;
 pub mod manifest;
 pub mod models;
@@ -116,6 +117,9 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Graph(args) => commands::graph::run(args, global, out).await,
         Command::Export(args) => commands::export::run(args, global, out).await,
         Command::Lint(args) => commands::lint::run(args, global).await,
+        Command::Import(crate::cli::ImportCommand::Terraform(args)) => {
+            commands::import::run(args, global, out)
+        }
         Command::Regions => {
             commands::regions::run(out);
             Ok(())

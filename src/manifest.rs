@@ -43,6 +43,7 @@ const PROFILE_KEYS: &[&str] = &["substitutions"];
 const MODULE_KEYS: &[&str] = &[
     "name",
     "file",
+    "substitutions",
     "greeting",
     "description",
     "division",
@@ -51,6 +52,7 @@ const MODULE_KEYS: &[&str] = &[
 const FLOW_KEYS: &[&str] = &[
     "name",
     "file",
+    "substitutions",
     "modules",
     "queue",
     "description",
@@ -69,10 +71,15 @@ pub struct Manifest {
     pub(crate) flows: Vec<Item>,
     /// Every placeholder filled, with its value and where the value came from.
     pub(crate) substitutions: Vec<Substitution>,
+    /// Modules and flows together, each after every item it names that Architect resolves
+    /// when it publishes (modules it calls, bot flows, in-queue flows; transfer targets
+    /// where that makes no cycle). A module that names an in-queue flow comes after it.
+    pub(crate) ordered: Vec<Item>,
 }
 
-/// One placeholder's value and its source: `--var`, `FLOWCTL_VAR_key`,
-/// `profiles.NAME.substitutions` or `substitutions`.
+/// One placeholder's value and its source: `--var`, `FLOWCTL_VAR_key`, an entry's own
+/// `modules[i].substitutions` / `flows[i].substitutions`, `profiles.NAME.substitutions` or
+/// `substitutions`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Substitution {
     pub key: String,
@@ -116,9 +123,10 @@ impl Item {
 }
 
 impl Manifest {
-    /// Modules, then flows: an order in which every item comes after what it calls.
+    /// Every item in an order in which each comes after what it calls and names: modules
+    /// first, except a module that names an in-queue flow, which comes after that flow.
     pub(crate) fn items(&self) -> impl Iterator<Item = &Item> {
-        self.modules.iter().chain(self.flows.iter())
+        self.ordered.iter()
     }
 
     /// Names of the manifest's modules.
@@ -180,6 +188,12 @@ struct RawModule {
     name: Option<String>,
     /// Your own Architect YAML (a `commonModule`), relative to the manifest.
     file: Option<PathBuf>,
+    /// Values for this entry's `{{key}}` placeholders alone (as each `genesyscloud_flow`
+    /// resource's `substitutions`). They win over the profile's and the manifest's; `--var`
+    /// and `FLOWCTL_VAR_key` win over them. A value may itself use `{{key}}`, filled by
+    /// `--var`, `FLOWCTL_VAR_key`, the profile and `substitutions`.
+    #[serde(default)]
+    substitutions: BTreeMap<String, ScalarString>,
     /// Text-to-speech greeting of the built-in module.
     greeting: Option<String>,
     /// Flow description.
@@ -198,6 +212,12 @@ struct RawFlow {
     name: Option<String>,
     /// Your own Architect YAML (any flow type but `commonModule`), relative to the manifest.
     file: Option<PathBuf>,
+    /// Values for this entry's `{{key}}` placeholders alone (as each `genesyscloud_flow`
+    /// resource's `substitutions`). They win over the profile's and the manifest's; `--var`
+    /// and `FLOWCTL_VAR_key` win over them. A value may itself use `{{key}}`, filled by
+    /// `--var`, `FLOWCTL_VAR_key`, the profile and `substitutions`.
+    #[serde(default)]
+    substitutions: BTreeMap<String, ScalarString>,
     /// Modules the built-in flow calls, in order, before it queues the caller.
     modules: Option<Vec<String>>,
     /// Queue the built-in flow transfers the caller to.
@@ -413,17 +433,53 @@ pub fn parse(
         .collect();
     let used: std::cell::RefCell<Vec<Substitution>> = Default::default();
     let refused: std::cell::RefCell<Vec<String>> = Default::default();
-    let lookup = |key: &str| -> Option<String> {
+    let unresolved: std::cell::RefCell<Vec<String>> = Default::default();
+    // `--var`, then `FLOWCTL_VAR_key`: they win over everything the manifest says.
+    let top = |key: &str| -> Option<(String, String)> {
         let env_name = format!("{ENV_VAR_PREFIX}{key}");
-        let found = layers[..1]
+        layers[..1]
             .iter()
             .find_map(|(src, m)| m.get(key).map(|v| (v.clone(), src.clone())))
             .or_else(|| env(&env_name).map(|v| (v, env_name.clone())))
-            .or_else(|| {
-                layers[1..]
-                    .iter()
-                    .find_map(|(src, m)| m.get(key).map(|v| (v.clone(), src.clone())))
+    };
+    // The profile, then `substitutions`.
+    let lower = |key: &str| -> Option<(String, String)> {
+        layers[1..]
+            .iter()
+            .find_map(|(src, m)| m.get(key).map(|v| (v.clone(), src.clone())))
+    };
+    let record = |key: &str, value: &str, source: &str| {
+        let mut u = used.borrow_mut();
+        if !u
+            .iter()
+            .any(|s| s.key == key && s.value == value && s.source == source)
+        {
+            u.push(Substitution {
+                key: key.to_string(),
+                value: value.to_string(),
+                source: source.to_string(),
             });
+        }
+    };
+    let lookup = |key: &str, entry: Option<&Entry>| -> Option<String> {
+        let found = top(key)
+            .or_else(|| {
+                // An entry's own value, its placeholders filled by the rules above it.
+                let (source, raw) = entry.and_then(|e| e.values.get(key).map(|v| (e, v)))?;
+                let (value, missing) = substitute(raw, &|k: &str| {
+                    let (v, src) = top(k).or_else(|| lower(k))?;
+                    record(k, &v, &src);
+                    Some(v)
+                });
+                for k in missing {
+                    unresolved.borrow_mut().push(format!(
+                        "{}: {{{{{key}}}}} uses {{{{{k}}}}}, which no --var, {ENV_VAR_PREFIX}{k}, profile or `substitutions` entry sets",
+                        source.source
+                    ));
+                }
+                Some((value, source.source.clone()))
+            })
+            .or_else(|| lower(key));
         let (value, source) = found?;
         if SECRET_VARIABLES.contains(&key)
             || secrets
@@ -436,14 +492,7 @@ pub fn parse(
             }
             return None;
         }
-        let mut u = used.borrow_mut();
-        if !u.iter().any(|s| s.key == key) {
-            u.push(Substitution {
-                key: key.to_string(),
-                value: value.clone(),
-                source,
-            });
-        }
+        record(key, &value, &source);
         Some(value)
     };
     let base = path.parent().unwrap_or(Path::new("."));
@@ -451,17 +500,20 @@ pub fn parse(
         shown: &shown,
         base,
         lookup: &lookup,
+        entry: None,
         problems: &mut problems,
     };
 
     let mut modules = Vec::new();
     for (i, m) in raw.modules.iter().enumerate() {
+        ctx.entry = Entry::new(format!("modules[{i}].substitutions"), &m.substitutions);
         if let Some(item) = ctx.module(i, m) {
             modules.push(item);
         }
     }
     let mut flows = Vec::new();
     for (i, f) in raw.flows.iter().enumerate() {
+        ctx.entry = Entry::new(format!("flows[{i}].substitutions"), &f.substitutions);
         if let Some(item) = ctx.flow(i, f) {
             flows.push(item);
         }
@@ -506,7 +558,7 @@ pub fn parse(
             Ok(f) => f,
             Err(cycle) => {
                 problems.push(format!(
-                    "{shown}: bot flows call each other in a cycle: {}",
+                    "{shown}: flows name each other in a cycle (bot flows or in-queue flows), so Architect could publish none of them first: {}",
                     cycle.join(" → ")
                 ));
                 Vec::new()
@@ -523,6 +575,45 @@ pub fn parse(
             Vec::new()
         }
     };
+    // Modules and flows together: a module naming an in-queue flow publishes after it.
+    let everything: Vec<Item> = modules.iter().chain(flows.iter()).cloned().collect();
+    let names_all = |i: &Item| -> Vec<String> {
+        let mut v = i.doc.modules.clone();
+        v.extend(i.doc.flow_callees().map(|(n, _)| n.to_string()));
+        v
+    };
+    let names_typed = |i: &Item| -> Vec<String> {
+        let mut v = i.doc.modules.clone();
+        v.extend(
+            i.doc
+                .flow_callees()
+                .filter(|(_, t)| t.is_some())
+                .map(|(n, _)| n.to_string()),
+        );
+        v
+    };
+    let ordered = match order_by_calls(everything.clone(), names_all) {
+        Ok(o) => o,
+        Err(_) => match order_by_calls(everything, names_typed) {
+            Ok(o) => o,
+            Err(cycle) => {
+                if problems.is_empty() {
+                    problems.push(format!(
+                        "{shown}: flows name each other in a cycle, so Architect could publish none of them first: {}",
+                        cycle.join(" → ")
+                    ));
+                }
+                Vec::new()
+            }
+        },
+    };
+    problems.extend(
+        unresolved
+            .into_inner()
+            .into_iter()
+            .map(|p| format!("{shown}: {p}"))
+            .collect::<BTreeSet<_>>(),
+    );
     for key in refused.into_inner() {
         problems.push(format!(
             "{shown}: {{{{{key}}}}} would be filled with the OAuth client secret; flowctl never puts the secret into a flow"
@@ -534,16 +625,37 @@ pub fn parse(
             modules,
             flows,
             substitutions: used.into_inner(),
+            ordered,
         })
     } else {
         Err(problems)
     }
 }
 
+/// One entry's own `substitutions`, and how `plan` names their source.
+struct Entry {
+    source: String,
+    values: BTreeMap<String, String>,
+}
+
+impl Entry {
+    fn new(source: String, values: &BTreeMap<String, ScalarString>) -> Option<Entry> {
+        (!values.is_empty()).then(|| Entry {
+            source,
+            values: values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
+        })
+    }
+}
+
 struct Ctx<'a> {
     shown: &'a str,
     base: &'a Path,
-    lookup: &'a dyn Fn(&str) -> Option<String>,
+    lookup: &'a dyn Fn(&str, Option<&Entry>) -> Option<String>,
+    /// The entry being read, whose own `substitutions` win over the manifest's.
+    entry: Option<Entry>,
     problems: &'a mut Vec<String>,
 }
 
@@ -555,7 +667,8 @@ impl Ctx<'_> {
 
     /// Replaces placeholders in a manifest value; an unreplaced one is a problem.
     fn subst(&mut self, origin: &str, field: &str, value: &str) -> String {
-        let (out, missing) = substitute(value, self.lookup);
+        let lookup = |k: &str| (self.lookup)(k, self.entry.as_ref());
+        let (out, missing) = substitute(value, &lookup);
         for key in missing {
             self.problem(origin, format!("`{field}` uses {{{{{key}}}}}, which no --var, {ENV_VAR_PREFIX}{key} or `substitutions` entry sets"));
         }
@@ -611,7 +724,7 @@ impl Ctx<'_> {
         };
         let vars: BTreeMap<String, String> = placeholders(&text)
             .into_iter()
-            .filter_map(|k| (self.lookup)(&k).map(|v| (k, v)))
+            .filter_map(|k| (self.lookup)(&k, self.entry.as_ref()).map(|v| (k, v)))
             .collect();
         match flow::read_architect_yaml(&text, &vars, &full.display().to_string()) {
             Ok(doc) => {
@@ -992,6 +1105,143 @@ mod tests {
     #[test]
     fn placeholders_are_found_with_spaces() {
         assert_eq!(placeholders("x {{ a }} {{b}} {{a}}"), vec!["a", "b"]);
+    }
+
+    fn module_file(dir: &Path, file: &str, extra: &str) {
+        let text = format!(
+            "commonModule:\n  name: \"{{{{common_module_name}}}}\"\n  division: Home\n  startUpTaskActions:\n{extra}    - endTask:\n        name: Done\n"
+        );
+        std::fs::write(dir.join(file), text).expect("write");
+    }
+
+    fn load_in(
+        dir: &Path,
+        manifest: &str,
+        vars: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> std::result::Result<Manifest, Vec<String>> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse(
+            manifest,
+            &dir.join("flows.yaml"),
+            &vars,
+            Some("prod"),
+            &|k| env.get(k).cloned(),
+        )
+    }
+
+    #[test]
+    fn each_entry_fills_the_same_placeholder_with_its_own_value() {
+        let dir = tempfile::tempdir().expect("dir");
+        module_file(dir.path(), "a.yaml", "");
+        module_file(dir.path(), "b.yaml", "");
+        module_file(dir.path(), "c.yaml", "");
+        let text = "substitutions:\n  common_module_name: Base\n  env: dev\nprofiles:\n  prod:\n    substitutions:\n      common_module_name: Profile\n      env: prod\nmodules:\n  - file: a.yaml\n    substitutions:\n      common_module_name: \"First_{{env}}\"\n  - file: b.yaml\n    substitutions:\n      common_module_name: Second\n  - file: c.yaml\n";
+        let m = load_in(dir.path(), text, &[], &[]).expect("loads");
+        let names: BTreeSet<&str> = m.items().map(|i| i.doc.name.as_str()).collect();
+        assert_eq!(names, BTreeSet::from(["First_prod", "Second", "Profile"]));
+        let sources: Vec<(&str, &str, &str)> = m
+            .substitutions
+            .iter()
+            .map(|s| (s.key.as_str(), s.value.as_str(), s.source.as_str()))
+            .collect();
+        for want in [
+            ("env", "prod", "profiles.prod.substitutions"),
+            (
+                "common_module_name",
+                "First_prod",
+                "modules[0].substitutions",
+            ),
+            ("common_module_name", "Second", "modules[1].substitutions"),
+            (
+                "common_module_name",
+                "Profile",
+                "profiles.prod.substitutions",
+            ),
+        ] {
+            assert!(sources.contains(&want), "{want:?} not in {sources:?}");
+        }
+        // --var and FLOWCTL_VAR_ still win over an entry's value.
+        let m = load_in(dir.path(), text, &[("env", "ci")], &[]).expect("loads");
+        assert!(m.items().any(|i| i.doc.name == "First_ci"));
+        // (so three files named by one environment value collide)
+        let e = load_in(
+            dir.path(),
+            text,
+            &[],
+            &[("FLOWCTL_VAR_common_module_name", "Env")],
+        )
+        .expect_err("three modules named Env");
+        assert!(
+            e.iter().any(|p| p.contains("duplicate name 'Env'")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_entry_value_that_is_the_secret_or_uses_an_unset_key_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        module_file(dir.path(), "a.yaml", "");
+        let secret = "s3cr3t-client-secret-value";
+        let text = format!(
+            "modules:\n  - file: a.yaml\n    substitutions:\n      common_module_name: {secret}\n"
+        );
+        let e = load_in(dir.path(), &text, &[], &[("GENESYS_CLIENT_SECRET", secret)])
+            .expect_err("refused");
+        assert!(
+            e.iter().any(|p| p
+                .contains("{{common_module_name}} would be filled with the OAuth client secret")),
+            "{e:?}"
+        );
+        assert!(!e.join("\n").contains(secret), "{e:?}");
+        let text = "modules:\n  - file: a.yaml\n    substitutions:\n      common_module_name: \"M_{{nowhere}}\"\n";
+        let e = load_in(dir.path(), text, &[], &[]).expect_err("refused");
+        assert!(
+            e.iter()
+                .any(|p| p
+                    .contains("modules[0].substitutions: {{common_module_name}} uses {{nowhere}}")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_entry_value_that_changes_the_files_structure_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        module_file(dir.path(), "a.yaml", "");
+        let text = "modules:\n  - file: a.yaml\n    substitutions:\n      common_module_name: \"X\\\"\\n  variables: []\\n  y: \\\"\"\n";
+        let e = load_in(dir.path(), text, &[], &[]).expect_err("refused");
+        assert!(e.join("\n").contains("common_module_name"), "{e:?}");
+    }
+
+    #[test]
+    fn a_module_naming_an_in_queue_flow_comes_after_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        module_file(
+            dir.path(),
+            "m.yaml",
+            "    - transferToAcd:\n        name: To pool\n        targetQueue:\n          lit:\n            name: Pool\n        overrideInQueueFlow:\n          name: Pool Waiting\n",
+        );
+        std::fs::write(
+            dir.path().join("q.yaml"),
+            "inqueueCall:\n  name: Pool Waiting\n  startUpTaskActions:\n    - transferToAcd:\n        name: Escalate\n        targetQueue:\n          lit:\n            name: Pool\n        overrideInQueueFlow:\n          name: Last Resort\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("r.yaml"),
+            "inqueueCall:\n  name: Last Resort\n  startUpTaskActions:\n    - disconnect:\n        name: Bye\n",
+        )
+        .expect("write");
+        let text = "modules:\n  - file: m.yaml\n    substitutions:\n      common_module_name: Router\nflows:\n  - file: q.yaml\n  - file: r.yaml\n";
+        let m = load_in(dir.path(), text, &[], &[]).expect("loads");
+        let order: Vec<&str> = m.items().map(|i| i.doc.name.as_str()).collect();
+        assert_eq!(order, ["Last Resort", "Pool Waiting", "Router"]);
     }
 
     #[test]

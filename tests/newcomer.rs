@@ -477,13 +477,14 @@ async fn updating_a_module_names_its_stale_callers_and_the_commands_that_republi
 // The README's examples (item 8): each is a file under examples/, the README holds an
 // identical copy, and each runs as written against an emulator.
 
-const EXAMPLES: [&str; 6] = [
+const EXAMPLES: [&str; 7] = [
     "examples/quickstart.sh",
     "examples/try-emulator.sh",
     "examples/against-your-org.sh",
     "examples/flows.yaml",
     "examples/config.toml",
     "examples/emulator-serve.sh",
+    "examples/import-terraform.sh",
 ];
 
 /// The code block under each `<!-- example: PATH ... -->` marker of the README.
@@ -687,6 +688,32 @@ async fn the_against_your_org_example_runs_against_an_emulated_org() {
     let doc = roxmltree::Document::parse(&xml).expect("JUnit XML");
     assert!(doc.descendants().any(|n| n.has_tag_name("testcase")));
     assert!(!xml.contains("<failure"), "{xml}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cx_as_code_example_imports_then_applies_against_an_emulated_org() {
+    let org = Org::new().await;
+    let dir = clone_dir();
+    let base = vec![
+        ("GENESYS_API_BASE_URL".to_string(), org.emulator.base_url()),
+        (
+            "GENESYS_CLIENT_ID".to_string(),
+            flowctl::emulator::DEFAULT_CLIENT_ID.to_string(),
+        ),
+        (
+            "GENESYS_CLIENT_SECRET".to_string(),
+            flowctl::emulator::DEFAULT_CLIENT_SECRET.to_string(),
+        ),
+    ];
+    let steps = flowctl_steps(&example("examples/import-terraform.sh"));
+    assert_eq!(steps.len(), 4, "{steps:?}");
+    run_steps(dir.path(), &steps, &base).await;
+    let mut names: Vec<String> = org.emulator.flows().into_iter().map(|f| f.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["Support Line", "Support Routing dev", "Support Waiting"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,7 +109,9 @@ impl Client {
             RefKind::DataTable => &["api", "v2", "flows", "datatables"],
             RefKind::DataAction => &["api", "v2", "integrations", "actions"],
             RefKind::UserPrompt => &["api", "v2", "architect", "prompts"],
-            RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow => return Ok(Vec::new()),
+            RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::Flow | RefKind::InQueueFlow => {
+                return Ok(Vec::new())
+            }
         };
         self.get_all(path, &[]).await
     }

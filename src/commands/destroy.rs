@@ -72,12 +72,13 @@ pub async fn run(args: &DestroyArgs, global: &GlobalArgs, out: Printer) -> Resul
     Ok(())
 }
 
-/// Callers first (manifest order), then modules, callers of modules before the modules.
+/// The publish order reversed: each flow before what it names (callers before modules, a
+/// module before the in-queue flow it names).
 fn order(manifest: &Manifest) -> Vec<(FlowType, String)> {
     manifest
-        .flows
+        .ordered
         .iter()
-        .chain(manifest.modules.iter().rev())
+        .rev()
         .map(|i| (i.doc.flow_type, i.doc.name.clone()))
         .collect()
 }

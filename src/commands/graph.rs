@@ -109,7 +109,11 @@ impl Graph {
                     &flow.id,
                     &version.id,
                     flow.flow_type.object_type().unwrap_or_default(),
-                    crate::flow::REFERENCE_TYPES,
+                    &[
+                        crate::flow::REFERENCE_TYPES,
+                        crate::flow::TRANSFER_TARGET_TYPES,
+                    ]
+                    .concat(),
                 )
                 .await?;
             for d in consumed {

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod destroy;
 pub mod export;
 pub mod graph;
+pub mod import;
 pub mod lint;
 pub mod plan;
 pub mod profiles;

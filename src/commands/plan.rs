@@ -265,7 +265,7 @@ async fn missing_references(
     for item in manifest.items() {
         for r in &item.doc.references {
             let (found, candidates): (bool, Vec<String>) = match r.kind {
-                RefKind::BotFlow | RefKind::DigitalBotFlow => {
+                RefKind::BotFlow | RefKind::DigitalBotFlow | RefKind::InQueueFlow => {
                     let t = r.kind.flow_type();
                     let in_manifest = manifest
                         .items()
@@ -429,10 +429,11 @@ pub(crate) async fn make_plan_with(
     } else {
         HashMap::new()
     };
-    let index: HashMap<&str, usize> = manifest
-        .modules
+    // Step indices of the manifest's modules (steps follow `items`).
+    let index: HashMap<&str, usize> = items
         .iter()
         .enumerate()
+        .filter(|(_, m)| m.doc.flow_type == FlowType::CommonModule)
         .map(|(i, m)| (m.doc.name.as_str(), i))
         .collect();
     let mut changing: HashSet<&str> = HashSet::new();

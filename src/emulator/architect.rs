@@ -357,6 +357,7 @@ fn check(
         let noun = match kind {
             Some(FlowType::Bot) => "bot flow",
             Some(FlowType::DigitalBot) => "digital bot flow",
+            Some(FlowType::InQueueCall) => "in-queue flow",
             _ => "flow",
         };
         match found {

@@ -354,7 +354,15 @@ fn relayout(text: &str) -> String {
             block = None;
         }
         out.push_str(&" ".repeat(depth * 2));
-        out.push_str(trimmed);
+        // A sequence item's mapping: its first key follows `- `, its other keys sit two
+        // columns in; both move to twice their column, so the first key moves with them.
+        match trimmed.strip_prefix("- ") {
+            Some(item) if !item.starts_with("- ") => {
+                out.push_str("-   ");
+                out.push_str(item);
+            }
+            _ => out.push_str(trimmed),
+        }
         out.push('\n');
         let opener = trimmed.trim_end();
         if ["|", "|-", "|+", ">", ">-", ">+"]
@@ -505,6 +513,16 @@ mod tests {
         let c =
             crate::flow::compare::compare(uploaded, &exported).unwrap_or_else(|e| panic!("{e}"));
         assert!(c.same, "{}", c.diff);
+    }
+
+    #[test]
+    fn a_sequence_of_mappings_with_several_keys_survives_the_relayout() {
+        let text = "botFlow:\n  intents:\n  - name: Sales\n    utterances:\n    - segments:\n      - text: buy\n";
+        let exported = relayout(text);
+        let back: Value =
+            yaml_serde::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
+        let want: Value = yaml_serde::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, want, "{exported}");
     }
 
     #[test]

@@ -64,6 +64,8 @@ impl Diagnostic {
 pub(crate) struct References {
     pub modules: BTreeSet<String>,
     pub bot_flows: BTreeSet<String>,
+    /// `overrideInQueueFlow` of a queue transfer.
+    pub in_queue_flows: BTreeSet<String>,
     pub queues: BTreeSet<String>,
     pub schedule_groups: BTreeSet<String>,
     pub data_tables: BTreeSet<String>,
@@ -75,9 +77,10 @@ pub(crate) struct References {
 impl References {
     /// `modules [A], queues [Q]`, naming only the kinds present.
     pub(crate) fn summary(&self) -> String {
-        let kinds: [(&str, &BTreeSet<String>); 7] = [
+        let kinds: [(&str, &BTreeSet<String>); 8] = [
             ("modules", &self.modules),
             ("bot flows", &self.bot_flows),
+            ("in-queue flows", &self.in_queue_flows),
             ("queues", &self.queues),
             ("schedule groups", &self.schedule_groups),
             ("data tables", &self.data_tables),
@@ -984,7 +987,15 @@ impl<'a> Ctx<'a, '_> {
                 .bot_flows
                 .extend(keys(body.get("botFlow")).into_iter().map(|(k, _)| k)),
             "transferToAcd" | "menuTransferToAcd" => {
-                refs.queues.extend(lit_name(body.get("targetQueue")))
+                refs.queues.extend(lit_name(body.get("targetQueue")));
+                let in_queue = body.get("overrideInQueueFlow");
+                refs.in_queue_flows.extend(
+                    in_queue
+                        .and_then(|f| f.get("name"))
+                        .and_then(Node::as_str)
+                        .map(str::to_string)
+                        .or_else(|| lit_name(in_queue)),
+                );
             }
             "evaluateScheduleGroup" => refs
                 .schedule_groups

@@ -195,12 +195,18 @@ impl Spec {
         })
     }
 
-    /// Every flow of the manifest that calls modules or transfers to queues.
+    /// Every flow of the manifest that calls modules or transfers to queues, and every
+    /// module that names a flow Architect resolves at publish (an in-queue flow, a bot
+    /// flow): what it names is checked through dependency tracking too.
     pub(crate) fn from_manifest(manifest: &crate::manifest::Manifest, wait: u64) -> Spec {
+        let names_a_flow = |item: &&crate::manifest::Item| {
+            item.doc.flow_type != FlowType::CommonModule
+                || item.doc.references.iter().any(|r| r.kind.is_flow())
+        };
         Spec {
             parents: manifest
-                .flows
-                .iter()
+                .items()
+                .filter(names_a_flow)
                 .map(|item| ParentSpec {
                     parent: item.doc.name.clone(),
                     flow_type: item.doc.flow_type,
