@@ -23,6 +23,8 @@ pub mod env {
     pub const NO_TOKEN_CACHE: &str = "FLOWCTL_NO_TOKEN_CACHE";
     pub const LOG: &str = "FLOWCTL_LOG";
     pub const PROFILE: &str = "FLOWCTL_PROFILE";
+    /// Seconds one API request may take across its attempts.
+    pub const REQUEST_TIMEOUT: &str = "FLOWCTL_REQUEST_TIMEOUT";
 }
 
 /// Create, publish and verify Genesys Cloud shared flows (common modules) and the inbound

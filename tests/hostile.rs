@@ -1152,8 +1152,11 @@ async fn a_refused_presigned_url_is_exit_4_from_the_command_line_too() {
                 serde_json::json!({"id": "job-1", "presignedUrl": "http://uploads.example.test/k?X-Amz-Signature=s", "headers": {}}),
             ));
         }
-        if r.target.starts_with("/api/v2/flows") || r.target.starts_with("/api/v2/authorization/divisions") {
+        if r.target.starts_with("/api/v2/authorization/divisions") {
             return Some(json(200, &[], serde_json::json!({"entities": [{"id": "d1", "name": "Home"}], "pageCount": 1})));
+        }
+        if r.target.starts_with("/api/v2/flows") {
+            return Some(json(200, &[], serde_json::json!({"entities": [], "pageCount": 1})));
         }
         None
     })

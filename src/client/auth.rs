@@ -73,6 +73,14 @@ pub fn parse_token_answer(body: &[u8]) -> Result<(String, u64), String> {
         // Never quoted: a token answer in another shape may still hold the token.
         .map_err(|_| "the answer is not JSON".to_string())?;
     let token = match value.get("access_token") {
+        // A token goes into an `Authorization` header: a line break or another control
+        // character would make every request fail as if the network had (it cannot be
+        // sent), so it is refused here, at once, as the login service's fault.
+        Some(serde_json::Value::String(t)) if !t.trim().is_empty() && !usable_token(t) => {
+            return Err(
+                "its access_token holds a line break or another character an HTTP header cannot carry".into(),
+            )
+        }
         Some(serde_json::Value::String(t)) if !t.trim().is_empty() => t.clone(),
         Some(_) => return Err("its access_token is empty or not a string".into()),
         None => return Err("it has no access_token".into()),
@@ -93,6 +101,12 @@ pub fn parse_token_answer(body: &[u8]) -> Result<(String, u64), String> {
         None => return Err("it has no expires_in".into()),
     };
     Ok((token, expires_in))
+}
+
+/// True when `token` can go into an `Authorization: Bearer` header: visible ASCII only
+/// (RFC 6750's token68 is narrower still; Genesys tokens are base64url-like).
+fn usable_token(token: &str) -> bool {
+    token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// How long a process waits for another one fetching a token into the shared cache: up
@@ -240,6 +254,13 @@ impl Auth {
             }
         };
         match serde_json::from_str::<CacheFile>(&text) {
+            Ok(c) if c.client_id == self.client_id && !usable_token(&c.access_token) => {
+                tracing::warn!(
+                    "ignoring the token cache {}: its token cannot be sent in a header; a new token will replace it",
+                    path.display()
+                );
+                None
+            }
             Ok(c) if c.client_id == self.client_id => Some(Token {
                 access_token: SecretString::from(c.access_token),
                 use_until: c.use_until,
@@ -273,11 +294,38 @@ impl Auth {
             what: &what,
             waiting_for: "a retry of the token request",
         };
-        run(Schedule::Backoff(*policy), task, |_| {
-            self.fetch_once(http, policy, &url)
-        })
-        .await
-        .map_err(|g| g.into_client_error("POST", &url))
+        let start = tokio::time::Instant::now();
+        let url_ref = url.as_str();
+        let fetched = run(Schedule::Backoff(*policy), task, |attempt| async move {
+            match self.fetch_once(http, policy, url_ref).await {
+                // A login host flowctl cannot connect to: a few tries, not eight.
+                Step::Retry { err, .. }
+                    if super::is_connect_failure(&err) && attempt >= super::CONNECT_ATTEMPTS =>
+                {
+                    Step::Fail(ClientError::RetriesExhausted {
+                        method: "POST".into(),
+                        path: url_ref.to_string(),
+                        attempts: attempt,
+                        elapsed: start.elapsed(),
+                        last: Box::new(err),
+                    })
+                }
+                other => other,
+            }
+        });
+        // The token request has the deadline of one request too (the policy's `max_elapsed`
+        // is that deadline, see `Client::with_settings`).
+        match tokio::time::timeout(policy.max_elapsed, fetched).await {
+            Ok(r) => r.map_err(|g| g.into_client_error("POST", &url)),
+            Err(_) => Err(ClientError::Timeout {
+                what: format!(
+                    "{what} (the deadline of {} s for one request across its attempts; {} sets it)",
+                    policy.max_elapsed.as_secs(),
+                    crate::cli::env::REQUEST_TIMEOUT
+                ),
+                after: policy.max_elapsed,
+            }),
+        }
     }
 
     /// One token request: the token, or whether its failure is worth another try (a
@@ -305,6 +353,7 @@ impl Auth {
                     method: "POST".into(),
                     url: url.clone(),
                     message: describe(&e),
+                    connect: e.is_connect(),
                 },
                 None,
             ),
@@ -332,6 +381,7 @@ impl Auth {
                             method: "POST".into(),
                             url,
                             message: describe(&e),
+                            connect: false,
                         })
                     }
                 };
@@ -488,7 +538,9 @@ mod tests {
             Ok(("t".to_string(), u64::MAX))
         );
         for bad in [
-            &br#"{"access_token":"t","expires_in":-5}"#[..],
+            &br#"{"access_token":"t\r\nX-Injected: 1","expires_in":60}"#[..],
+            br#"{"access_token":"t\u0000","expires_in":60}"#,
+            br#"{"access_token":"t","expires_in":-5}"#,
             br#"{"access_token":"t","expires_in":"soon"}"#,
             br#"{"access_token":"t"}"#,
             br#"{"access_token":7,"expires_in":60}"#,
