@@ -245,6 +245,20 @@ impl Auth {
 
     fn read_cache(&self) -> Option<Token> {
         let path = self.cache_path.as_ref()?;
+        if let Some(why) = untrusted_cache(path) {
+            // A token others could read may be someone else's by now, and a file another
+            // user owns may be theirs to plant: neither is used. It is removed (a new
+            // token is cached 0600 in its place), or left if it cannot be.
+            let done = match std::fs::remove_file(path) {
+                Ok(()) => "removed it; a new token is cached with mode 0600",
+                Err(_) => "could not remove it; remove it by hand",
+            };
+            tracing::warn!(
+                "not using the token cache {}: {why}; {done}",
+                path.display()
+            );
+            return None;
+        }
         let text = match crate::files::read_text(path, "the token cache") {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -440,6 +454,50 @@ impl Auth {
     }
 }
 
+/// Why the cache file at `path` must not be used, if it must not: readable or writable by
+/// group or others, or owned by another user than this process's.
+fn untrusted_cache(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        cache_trust(meta.mode(), meta.uid(), current_uid(), meta.file_type().is_symlink())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// The decision of [`untrusted_cache`], pure: `mode` and `owner` of the file, `me` the
+/// effective user id.
+#[cfg(unix)]
+fn cache_trust(mode: u32, owner: u32, me: u32, symlink: bool) -> Option<String> {
+    if symlink {
+        return Some("it is a symbolic link".into());
+    }
+    if owner != me {
+        return Some(format!(
+            "it is owned by another user (uid {owner}, this is uid {me})"
+        ));
+    }
+    if mode & 0o077 != 0 {
+        return Some(format!(
+            "it is readable by other users (mode {:o}, where 0600 is required)",
+            mode & 0o777
+        ));
+    }
+    None
+}
+
+/// This process's effective user id.
+#[cfg(unix)]
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail (POSIX).
+    unsafe { libc::geteuid() }
+}
+
 /// Writes the cache atomically with mode 0600 (the directory 0700).
 fn write_private(path: &Path, t: &Token, login: &Url, client_id: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -550,6 +608,21 @@ mod tests {
             let e = parse_token_answer(bad).expect_err("refused");
             assert!(!e.contains("\"t\""), "{e}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_only_its_owner_can_read_is_trusted_and_no_other() {
+        assert_eq!(cache_trust(0o100600, 1000, 1000, false), None);
+        assert_eq!(cache_trust(0o100400, 1000, 1000, false), None);
+        for mode in [0o100644, 0o100640, 0o100604, 0o100620, 0o100666] {
+            let why = cache_trust(mode, 1000, 1000, false).expect("refused");
+            assert!(why.contains("readable by other users"), "{mode:o}: {why}");
+        }
+        let why = cache_trust(0o100600, 0, 1000, false).expect("refused");
+        assert!(why.contains("owned by another user"), "{why}");
+        assert!(cache_trust(0o100600, 1000, 0, false).is_some());
+        assert!(cache_trust(0o120777, 1000, 1000, true).is_some());
     }
 
     #[test]
