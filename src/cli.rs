@@ -190,6 +190,10 @@ pub struct PublishArgs {
     /// published last to compare its content (misses edits made in the UI).
     #[arg(long)]
     pub no_drift: bool,
+    /// The name is a new flow, not a typo: publish it even though a flow of that type has
+    /// a close name (another case, a letter or two apart), which is refused otherwise.
+    #[arg(long)]
+    pub new_flow: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -203,9 +207,10 @@ pub struct CreateSharedArgs {
     /// Text-to-speech greeting the module plays.
     #[arg(long, default_value = "Hello, thank you for calling.")]
     pub greeting: String,
-    /// Division to create the module in.
-    #[arg(long, default_value = crate::flow::DEFAULT_DIVISION)]
-    pub division: String,
+    /// Division of the module. Without it, an existing module stays in its division and
+    /// a new one goes to Home; naming another division moves the module (and says so).
+    #[arg(long)]
+    pub division: Option<String>,
     /// Language of the flow.
     #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
     pub language: String,
@@ -233,9 +238,10 @@ pub struct CreateParentArgs {
     /// Description of the flows.
     #[arg(long)]
     pub description: Option<String>,
-    /// Division to create the flows in.
-    #[arg(long, default_value = crate::flow::DEFAULT_DIVISION)]
-    pub division: String,
+    /// Division of the flows. Without it, an existing flow stays in its division and a
+    /// new one goes to Home; naming another division moves the flow (and says so).
+    #[arg(long)]
+    pub division: Option<String>,
     /// Language of the flows.
     #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
     pub language: String,

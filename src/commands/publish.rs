@@ -66,7 +66,7 @@ pub(crate) struct PublishOptions {
     /// Read the flow back after the job (`GET /api/v2/flows/{id}`). `apply` turns this off
     /// and reads every published flow back in one listing.
     pub read_back: bool,
-    /// [`publish`] checks a flow someone else published last against its export
+    /// [`publish_found`] checks a flow someone else published last against its export
     /// (`--no-drift` turns it off). `apply` decides in its plan instead.
     pub drift: bool,
 }
@@ -138,23 +138,58 @@ pub(crate) fn compare_exported(doc: &FlowDocument, exported: Option<&String>) ->
     }
 }
 
-/// Publishes `doc` into `division` unless it is already published with this content. As in
-/// `plan`, the marker alone does not decide: a flow someone else published last (a UI edit
-/// keeps the marker) is exported and compared, unless `options.drift` is off.
-pub(crate) async fn publish(
-    client: &Client,
-    doc: &FlowDocument,
-    division: &Division,
-    freshness: &Freshness,
-    options: PublishOptions,
-) -> Result<Published> {
+/// The flow of `doc`'s exact name and type, if it exists.
+pub(crate) async fn find_existing(client: &Client, doc: &FlowDocument) -> Result<Option<Flow>> {
     let what = format!("{} '{}'", kind(doc.flow_type), doc.name);
-    let existing = client
+    Ok(client
         .find_flows_by_name(&doc.name, doc.flow_type)
         .await
         .map_err(|e| Error::from(e).context(format!("looking up {what}")))?
         .into_iter()
-        .next();
+        .next())
+}
+
+/// The division a flow is published into: the one the user named, else the one it is in
+/// today (a re-run never moves a flow), else Genesys' default division.
+pub(crate) fn target_division(named: Option<&str>, existing: Option<&Flow>) -> String {
+    named
+        .map(str::to_string)
+        .or_else(|| existing.and_then(division_today))
+        .unwrap_or_else(|| crate::flow::DEFAULT_DIVISION.to_string())
+}
+
+/// The division `flow` is in, by name.
+pub(crate) fn division_today(flow: &Flow) -> Option<String> {
+    flow.division.as_ref().and_then(|d| d.name.clone())
+}
+
+/// "moves inbound call flow 'X' from division 'A' to 'B'" when publishing `existing` into
+/// `target` moves it to another division.
+pub(crate) fn division_move(existing: Option<&Flow>, target: &str) -> Option<String> {
+    let flow = existing?;
+    let today = division_today(flow)?;
+    (today != target).then(|| {
+        format!(
+            "moves {} '{}' from division '{today}' to '{target}'",
+            kind(flow.flow_type),
+            flow.name
+        )
+    })
+}
+
+/// Publishes `doc` into `division` unless it is already published with this content
+/// (`existing` is the flow of its name and type, looked up by the caller). As in `plan`,
+/// the marker alone does not decide: a flow someone else published last (a UI edit keeps
+/// the marker) is exported and compared, unless `options.drift` is off.
+pub(crate) async fn publish_found(
+    client: &Client,
+    doc: &FlowDocument,
+    division: &Division,
+    existing: Option<Flow>,
+    freshness: &Freshness,
+    options: PublishOptions,
+) -> Result<Published> {
+    let what = format!("{} '{}'", kind(doc.flow_type), doc.name);
     let mut freshness = freshness.clone();
     let drift_check = existing
         .as_ref()
@@ -208,7 +243,7 @@ pub(crate) async fn export_for_drift(
     Ok(exported.yaml)
 }
 
-/// [`publish`] when the caller has already looked the flow up (`existing`).
+/// [`publish_found`] when the caller has already looked the flow up (`existing`).
 pub(crate) async fn publish_known(
     client: &Client,
     doc: &FlowDocument,

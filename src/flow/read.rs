@@ -315,6 +315,22 @@ pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Optio
     yaml_serde::to_string(&doc).ok()
 }
 
+/// Replaces the value of the top-level body's `key` (where it is) and re-serializes; `None`
+/// when the file has no such key.
+pub(crate) fn replace_key(text: &str, key: &str, value: &str) -> Option<String> {
+    let mut doc: Value = yaml_serde::from_str(text).ok()?;
+    let Value::Mapping(top) = &mut doc else {
+        return None;
+    };
+    let (_, body) = top.iter_mut().next()?;
+    let Value::Mapping(body) = body else {
+        return None;
+    };
+    let slot = body.get_mut(key)?;
+    *slot = Value::String(value.into());
+    yaml_serde::to_string(&doc).ok()
+}
+
 /// Sets (or replaces) the top-level body's `description` and re-serializes.
 pub(crate) fn with_description(text: &str, description: &str) -> Option<String> {
     let mut value: Value = yaml_serde::from_str(text).ok()?;
