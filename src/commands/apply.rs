@@ -87,6 +87,7 @@ pub(crate) async fn apply(
         PlanOptions {
             drift: !args.no_drift,
             full_drift: args.full_drift,
+            new_flows: &args.new_flows,
         },
     )
     .await?;
