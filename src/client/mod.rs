@@ -21,10 +21,12 @@ mod journal;
 mod pacer;
 mod polling;
 pub mod retry;
+mod run_lock;
 mod verbs;
 
 pub use auth::parse_token_answer;
 pub use error::{ApiError, ClientError};
+pub use run_lock::RunLock;
 
 use crate::config::Config;
 use crate::models::ErrorBody;
@@ -96,6 +98,8 @@ struct Inner {
     deadline: Duration,
     /// The most one exchange (one attempt) may take ([`Timeouts::total`]).
     exchange_limit: Duration,
+    /// The lock of changes to this org by this client, beside the token cache.
+    run_lock: Option<std::path::PathBuf>,
 }
 
 /// A host flowctl cannot connect to (refused, unreachable, no answer to the handshake) is
@@ -194,8 +198,31 @@ impl Client {
                 policy,
                 deadline,
                 exchange_limit: timeouts.total,
+                run_lock: config.token_cache_dir.as_deref().map(|dir| {
+                    run_lock::lock_path(dir, config.api_base.as_str(), &config.client_id)
+                }),
             }),
         })
+    }
+
+    /// Takes the lock on changing this org with this OAuth client from this machine
+    /// (`command` names the run in the next one's message), waiting while another run
+    /// holds it. `None` without a token cache. A wait past an hour is exit 5.
+    pub async fn lock_org(&self, command: &str) -> ClientResult<Option<run_lock::RunLock>> {
+        let Some(path) = &self.inner.run_lock else {
+            return Ok(None);
+        };
+        let who = format!(
+            "{} with OAuth client {}",
+            shown_url(self.inner.api_base.as_str()),
+            self.inner.client_id
+        );
+        run_lock::acquire(path, command, &who, run_lock::LOCK_WAIT)
+            .await
+            .map_err(|message| ClientError::Timeout {
+                what: message,
+                after: run_lock::LOCK_WAIT,
+            })
     }
 
     /// Fetches (or loads from the cache) a token now, so auth errors surface first.

@@ -26,6 +26,15 @@ pub async fn run(args: &CreateParentArgs, global: &GlobalArgs, out: Printer) -> 
         return Ok(());
     }
     let session = Session::connect(global).await?;
+    // One change to this org at a time from this machine: a second run waits here, then
+    // reads the org afresh.
+    let _lock = match session.client.lock_org("create-parent").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            session.close().await;
+            return Err(e.into());
+        }
+    };
     let result = create(&session, args, out).await;
     session.close().await;
     let (published, failures) = result?;

@@ -21,6 +21,15 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
         return Ok(());
     }
     let session = Session::connect(global).await?;
+    // One change to this org at a time from this machine: a second run waits here, then
+    // reads the org afresh.
+    let _lock = match session.client.lock_org("create-shared").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            session.close().await;
+            return Err(e.into());
+        }
+    };
     let result = create(&session, &doc, named_division(args, &doc), &args.publish, out).await;
     let published = match result {
         Ok(p) => p,
