@@ -254,12 +254,9 @@ pub struct VerifyArgs {
     /// The shared flow (common module), by exact name or id.
     #[arg(long, required_unless_present = "file", conflicts_with = "file")]
     pub shared: Option<String>,
-    /// A parent flow that must call it, by exact name or id (repeatable).
-    #[arg(
-        long = "parent",
-        required_unless_present = "file",
-        conflicts_with = "file"
-    )]
+    /// A parent flow that must call it, by exact name or id (repeatable). Without any,
+    /// every published caller that dependency tracking knows is verified.
+    #[arg(long = "parent", conflicts_with = "file")]
     pub parents: Vec<String>,
     /// A queue every parent must transfer to, by exact name or id.
     #[arg(long)]

@@ -90,7 +90,7 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         file: None,
         vars: Vec::new(),
     };
-    let report = verify::verify(&session.client, &verify::Spec::from_args(&verify_args)?).await?;
+    let report = verify::verify(&session.client, &verify::Spec::from_args(&verify_args, &verify_args.parents)?).await?;
     verify::print_report(&report, text);
     if !report.ok {
         return Err(Error::VerificationFailed {

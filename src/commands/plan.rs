@@ -123,7 +123,10 @@ pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<(
     let plan = plan?;
     out.json(&serde_json::json!({ "actions": plan.records(), "warnings": plan.warnings, "substitutions": manifest.substitutions }));
     if out.format == crate::cli::OutputFormat::Markdown {
+        // The table is the whole output: a CI job summary takes stdout, and the same plan
+        // again on stderr would only double the log.
         out.raw(&markdown(&plan, &manifest.path.display().to_string()));
+        return Ok(());
     }
     print_plan(&plan, out);
     print_substitutions(&manifest.substitutions, out);
