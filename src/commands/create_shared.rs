@@ -45,7 +45,10 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
         _ => Ok(Vec::new()),
     };
     session.close().await;
-    let stale = stale?;
+    let (stale, warning) = super::publish::callers_or_warning(stale, &published.name)?;
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
     if out.format == crate::cli::OutputFormat::Json {
         let mut json = serde_json::to_value(&published).unwrap_or_default();
         if let Some(obj) = json.as_object_mut() {

@@ -557,7 +557,11 @@ pub(crate) async fn make_plan_with(
         if step.item.doc.flow_type != FlowType::CommonModule {
             continue;
         }
-        let consumers = client.module_callers(&module.id).await?;
+        let (consumers, warning) = super::publish::callers_or_warning(
+            client.module_callers(&module.id).await.map_err(Error::from),
+            &module.name,
+        )?;
+        warnings.extend(warning);
         for c in consumers {
             let name = c.name.clone().unwrap_or_else(|| c.id.clone());
             if !in_manifest.contains(name.as_str()) {

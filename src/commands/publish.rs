@@ -534,3 +534,66 @@ fn version_of(flow: &Flow) -> String {
 pub fn kind(flow_type: FlowType) -> String {
     crate::output::type_name(flow_type).to_string()
 }
+
+/// The permission dependency tracking needs (`GET /api/v2/architect/dependencytracking/*`,
+/// "Requires ALL permissions: architect:dependencyTracking:view" in the Python SDK's
+/// ArchitectApi docs).
+pub(crate) const DEPENDENCY_PERMISSION: &str = "architect:dependencyTracking:view";
+
+/// A lookup of a module's callers that the OAuth client may not make: a 403 is a warning
+/// naming the permission (the callers are only reported, never changed), anything else
+/// stays the error it is.
+pub(crate) fn callers_or_warning<T: Default>(
+    result: Result<T>,
+    module: &str,
+) -> Result<(T, Option<String>)> {
+    match result {
+        Ok(found) => Ok((found, None)),
+        Err(e) if forbidden(&e) => Ok((
+            T::default(),
+            Some(format!(
+                "the callers of common module '{module}' could not be listed: the OAuth client lacks {DEPENDENCY_PERMISSION} (403), so flows outside this run that call it are not reported; give its role that permission to see them"
+            )),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// True for a 403 answer.
+fn forbidden(e: &Error) -> bool {
+    matches!(e.root(), Error::Client(c) if c.status() == Some(403))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ApiError, ClientError};
+
+    fn api(status: u16) -> Error {
+        Error::from(ClientError::from(ApiError {
+            method: "GET".into(),
+            path: "/api/v2/architect/dependencytracking/consumingresources".into(),
+            status,
+            code: String::new(),
+            message: "no".into(),
+            context_id: None,
+            correlation_id: None,
+            retry_after: None,
+            body: None,
+        }))
+    }
+
+    #[test]
+    fn a_403_on_the_callers_is_a_warning_naming_the_permission() {
+        let (found, warning) =
+            callers_or_warning::<Vec<String>>(Err(api(403).context("listing")), "M").expect("warning");
+        assert!(found.is_empty());
+        let w = warning.expect("a warning");
+        assert!(w.contains("architect:dependencyTracking:view"), "{w}");
+        assert!(w.contains("'M'"), "{w}");
+        assert!(callers_or_warning::<Vec<String>>(Err(api(500)), "M").is_err());
+        assert!(callers_or_warning::<Vec<String>>(Err(api(401)), "M").is_err());
+        let (found, warning) = callers_or_warning(Ok(vec!["x".to_string()]), "M").expect("ok");
+        assert_eq!((found.len(), warning), (1, None));
+    }
+}
