@@ -298,7 +298,8 @@ pub struct PlanArgs {
     pub full_drift: bool,
     /// Show how each flow changed in the org differs from the manifest (a unified diff).
     #[arg(long, conflicts_with = "no_drift")]
-    pub diff: bool,    /// A name in the manifest that is a new flow, not a typo, though a flow of its type in
+    pub diff: bool,
+    /// A name in the manifest that is a new flow, not a typo, though a flow of its type in
     /// the org has a close name (another case, a letter or two apart), which is refused
     /// otherwise (repeatable).
     #[arg(long = "new-flow", value_name = "NAME")]

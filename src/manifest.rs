@@ -106,7 +106,12 @@ impl Item {
     /// The division is the file's own, else the entry's `division`, else `Home`.
     /// `template`: the built-in template, whose YAML always holds a division (named only
     /// by the entry's `division`).
-    fn new(doc: FlowDocument, entry_division: Option<String>, origin: String, template: bool) -> Item {
+    fn new(
+        doc: FlowDocument,
+        entry_division: Option<String>,
+        origin: String,
+        template: bool,
+    ) -> Item {
         let division_named = entry_division.is_some() || (!template && doc.division.is_some());
         let division = doc
             .division

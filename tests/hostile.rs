@@ -1165,7 +1165,11 @@ async fn a_refused_presigned_url_is_exit_4_from_the_command_line_too() {
         .flowctl(&["create-shared", "--name", "X", "--no-drift"], &[])
         .await;
     assert_eq!(run.code, 4, "{}", run.stderr);
-    assert!(run.stderr.contains("refusing the presigned upload URL"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refusing the presigned upload URL"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test]
@@ -1206,7 +1210,11 @@ async fn the_request_deadline_is_settable_and_checked() {
         .flowctl(&["whoami"], &[("FLOWCTL_REQUEST_TIMEOUT", "0")])
         .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("FLOWCTL_REQUEST_TIMEOUT"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("FLOWCTL_REQUEST_TIMEOUT"),
+        "{}",
+        run.stderr
+    );
     let run = server
         .flowctl(&["whoami"], &[("FLOWCTL_REQUEST_TIMEOUT", "soon")])
         .await;
@@ -1225,7 +1233,10 @@ async fn a_host_that_refuses_connections_fails_after_three_tries() {
         dir.path(),
         &["whoami"],
         vec![
-            ("GENESYS_API_BASE_URL".into(), format!("http://127.0.0.1:{port}")),
+            (
+                "GENESYS_API_BASE_URL".into(),
+                format!("http://127.0.0.1:{port}"),
+            ),
             ("GENESYS_CLIENT_ID".into(), ID.into()),
             ("GENESYS_CLIENT_SECRET".into(), SECRET.into()),
             ("FLOWCTL_NO_TOKEN_CACHE".into(), "1".into()),
@@ -1233,6 +1244,10 @@ async fn a_host_that_refuses_connections_fails_after_three_tries() {
     )
     .await;
     assert_eq!(run.code, 5, "{}", run.stderr);
-    assert!(run.stderr.contains("gave up after 3 attempts"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("gave up after 3 attempts"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("refused"), "{}", run.stderr);
 }

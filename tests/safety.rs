@@ -88,8 +88,9 @@ async fn a_rerun_without_division_keeps_the_parent_where_it_is() {
     ok(&r);
     assert_eq!(division_of(&org, parent, FlowType::InboundCall), "Home");
     assert!(
-        r.stderr
-            .contains("moves inbound call flow 'Inbound Sales Flow' from division 'Sales Division' to 'Home'"),
+        r.stderr.contains(
+            "moves inbound call flow 'Inbound Sales Flow' from division 'Sales Division' to 'Home'"
+        ),
         "{r:?}"
     );
 }
@@ -98,7 +99,13 @@ async fn a_rerun_without_division_keeps_the_parent_where_it_is() {
 async fn a_module_rerun_without_division_keeps_its_division() {
     let org = Org::with(seeded(&["Sales Division"])).await;
     ok(&org
-        .flowctl(&["create-shared", "--name", MODULE, "--division", "Sales Division"])
+        .flowctl(&[
+            "create-shared",
+            "--name",
+            MODULE,
+            "--division",
+            "Sales Division",
+        ])
         .await);
     let r = org
         .flowctl(&["create-shared", "--name", MODULE, "--greeting", "Hi there."])
@@ -116,14 +123,22 @@ async fn a_module_rerun_without_division_keeps_its_division() {
 async fn a_manifest_without_division_keeps_each_flow_where_it_is() {
     let org = Org::with(seeded(&["Sales Division"])).await;
     ok(&org
-        .flowctl(&["create-shared", "--name", MODULE, "--division", "Sales Division"])
+        .flowctl(&[
+            "create-shared",
+            "--name",
+            MODULE,
+            "--division",
+            "Sales Division",
+        ])
         .await);
     std::fs::write(
         org.path().join("flows.yaml"),
         format!("modules:\n  - name: {MODULE}\n    greeting: Hello, thank you for calling.\n"),
     )
     .expect("write");
-    let r = org.flowctl(&["plan", "-f", "flows.yaml", "--output", "json"]).await;
+    let r = org
+        .flowctl(&["plan", "-f", "flows.yaml", "--output", "json"])
+        .await;
     ok(&r);
     assert_eq!(r.plan_actions()[0].1, "unchanged", "{r:?}");
     let r = org.flowctl(&["apply", "-f", "flows.yaml"]).await;
@@ -139,7 +154,9 @@ async fn a_manifest_without_division_keeps_each_flow_where_it_is() {
         format!("modules:\n  - name: {MODULE}\n    division: Home\n    greeting: Hello, thank you for calling.\n"),
     )
     .expect("write");
-    let r = org.flowctl(&["plan", "-f", "flows.yaml", "--output", "json"]).await;
+    let r = org
+        .flowctl(&["plan", "-f", "flows.yaml", "--output", "json"])
+        .await;
     ok(&r);
     let (_, action, reason) = r.plan_actions()[0].clone();
     assert_eq!(action, "update", "{r:?}");
@@ -170,7 +187,12 @@ async fn a_near_miss_module_name_is_refused_with_the_close_name() {
     assert_eq!(modules, 1, "no second module was created");
     // Saying so creates it.
     let r = org
-        .flowctl(&["create-shared", "--name", "Shared Greting Module", "--new-flow"])
+        .flowctl(&[
+            "create-shared",
+            "--name",
+            "Shared Greting Module",
+            "--new-flow",
+        ])
         .await;
     ok(&r);
     assert!(r.stdout.contains("created"), "{r:?}");
@@ -350,10 +372,7 @@ async fn a_misspelt_division_in_a_manifest_gets_the_close_name() {
     .expect("write");
     let r = org.flowctl(&["plan", "-f", "flows.yaml"]).await;
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(
-        r.stderr.contains("did you mean 'Sales Division'"),
-        "{r:?}"
-    );
+    assert!(r.stderr.contains("did you mean 'Sales Division'"), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,7 +426,10 @@ async fn verify_without_parent_checks_every_known_caller() {
         .await;
     ok(&r);
     let text = r.stdout.clone();
-    assert!(text.contains("Caller A") && text.contains("Caller B"), "{r:?}");
+    assert!(
+        text.contains("Caller A") && text.contains("Caller B"),
+        "{r:?}"
+    );
     assert!(
         r.stderr.contains("2 published caller(s)"),
         "says how many: {r:?}"

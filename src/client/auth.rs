@@ -461,7 +461,12 @@ fn untrusted_cache(path: &Path) -> Option<String> {
     {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::symlink_metadata(path).ok()?;
-        cache_trust(meta.mode(), meta.uid(), current_uid(), meta.file_type().is_symlink())
+        cache_trust(
+            meta.mode(),
+            meta.uid(),
+            current_uid(),
+            meta.file_type().is_symlink(),
+        )
     }
     #[cfg(not(unix))]
     {

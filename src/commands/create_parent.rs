@@ -116,7 +116,13 @@ pub(crate) async fn create(
     let mut divisions: std::collections::HashMap<String, Division> = Default::default();
     let mut all_flows: Option<Vec<String>> = None;
     for name in &args.names {
-        let probe = document(args, name, division_or_home(&args.division), &module.name, &queue.name)?;
+        let probe = document(
+            args,
+            name,
+            division_or_home(&args.division),
+            &module.name,
+            &queue.name,
+        )?;
         let existing = find_existing(client, &probe).await?;
         if existing.is_none() && !args.publish.new_flow {
             if all_flows.is_none() {
@@ -129,7 +135,10 @@ pub(crate) async fn create(
                         .collect(),
                 );
             }
-            let others = all_flows.iter().flatten().filter(|n| !args.names.contains(n));
+            let others = all_flows
+                .iter()
+                .flatten()
+                .filter(|n| !args.names.contains(n));
             let near = resolve::near_misses(name, others.map(String::as_str));
             if !near.is_empty() {
                 return Err(resolve::near_miss_error(
@@ -186,7 +195,10 @@ pub(crate) async fn create(
             let freshness = &freshness;
             async move {
                 let Some(division) = division else {
-                    return Err(Error::input(format!("division '{target}' was not resolved"), None));
+                    return Err(Error::input(
+                        format!("division '{target}' was not resolved"),
+                        None,
+                    ));
                 };
                 publish_found(client, &doc, &division, existing, freshness, opts).await
             }

@@ -30,7 +30,14 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
             return Err(e.into());
         }
     };
-    let result = create(&session, &doc, named_division(args, &doc), &args.publish, out).await;
+    let result = create(
+        &session,
+        &doc,
+        named_division(args, &doc),
+        &args.publish,
+        out,
+    )
+    .await;
     let published = match result {
         Ok(p) => p,
         Err(e) => {
@@ -281,7 +288,10 @@ pub(crate) fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
 
 /// The division the user named: a file's own `division:` (with `--file`), else
 /// `--division`. The built-in template always renders one, but only `--division` names it.
-pub(crate) fn named_division<'a>(args: &'a CreateSharedArgs, doc: &'a FlowDocument) -> Option<&'a str> {
+pub(crate) fn named_division<'a>(
+    args: &'a CreateSharedArgs,
+    doc: &'a FlowDocument,
+) -> Option<&'a str> {
     match &args.file {
         Some(_) => doc.division.as_deref(),
         None => args.division.as_deref(),

@@ -55,8 +55,7 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         publish: publish.clone(),
     };
     let doc = create_shared::document(&shared_args)?;
-    let module =
-        create_shared::create(session, &doc, None, &publish, text).await?;
+    let module = create_shared::create(session, &doc, None, &publish, text).await?;
     create_shared::print_published(&[module], text, false);
 
     out.line(format!(
@@ -90,7 +89,11 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         file: None,
         vars: Vec::new(),
     };
-    let report = verify::verify(&session.client, &verify::Spec::from_args(&verify_args, &verify_args.parents)?).await?;
+    let report = verify::verify(
+        &session.client,
+        &verify::Spec::from_args(&verify_args, &verify_args.parents)?,
+    )
+    .await?;
     verify::print_report(&report, text);
     if !report.ok {
         return Err(Error::VerificationFailed {

@@ -415,7 +415,12 @@ pub(crate) async fn make_plan_with(
         .items()
         .map(|i| stay_in_division(i, &existing))
         .collect();
-    problems.extend(near_miss_problems(manifest, &adjusted, &existing, options.new_flows));
+    problems.extend(near_miss_problems(
+        manifest,
+        &adjusted,
+        &existing,
+        options.new_flows,
+    ));
     let mut divisions = HashMap::new();
     let names: BTreeSet<&String> = adjusted.iter().map(|i| &i.division).collect();
     let mut all_divisions: Option<Vec<String>> = None;
@@ -434,10 +439,8 @@ pub(crate) async fn make_plan_with(
                         .unwrap_or_default();
                     all_divisions = Some(all.into_iter().map(|d| d.name).collect());
                 }
-                let near = resolve::near_names(
-                    d,
-                    all_divisions.iter().flatten().map(String::as_str),
-                );
+                let near =
+                    resolve::near_names(d, all_divisions.iter().flatten().map(String::as_str));
                 let suggestion = if near.is_empty() {
                     String::new()
                 } else {
@@ -612,7 +615,8 @@ fn near_miss_problems(
     let mut problems = Vec::new();
     for item in items {
         let doc = &item.doc;
-        if existing.contains_key(&(doc.flow_type, doc.name.clone())) || new_flows.contains(&doc.name)
+        if existing.contains_key(&(doc.flow_type, doc.name.clone()))
+            || new_flows.contains(&doc.name)
         {
             continue;
         }

@@ -586,7 +586,8 @@ mod tests {
     #[test]
     fn a_403_on_the_callers_is_a_warning_naming_the_permission() {
         let (found, warning) =
-            callers_or_warning::<Vec<String>>(Err(api(403).context("listing")), "M").expect("warning");
+            callers_or_warning::<Vec<String>>(Err(api(403).context("listing")), "M")
+                .expect("warning");
         assert!(found.is_empty());
         let w = warning.expect("a warning");
         assert!(w.contains("architect:dependencyTracking:view"), "{w}");

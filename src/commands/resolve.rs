@@ -284,7 +284,10 @@ pub(crate) fn is_near_miss(new: &str, existing: &str) -> bool {
     if a == b {
         return true;
     }
-    let (wa, wb): (Vec<&str>, Vec<&str>) = (a.split_whitespace().collect(), b.split_whitespace().collect());
+    let (wa, wb): (Vec<&str>, Vec<&str>) = (
+        a.split_whitespace().collect(),
+        b.split_whitespace().collect(),
+    );
     if wa.len() == wb.len() {
         let differing: Vec<(&str, &str)> = wa
             .iter()
@@ -292,15 +295,18 @@ pub(crate) fn is_near_miss(new: &str, existing: &str) -> bool {
             .filter(|(x, y)| x != y)
             .map(|(x, y)| (*x, *y))
             .collect();
-        let series_word =
-            |w: &str| w.chars().count() <= 2 || w.chars().all(|c| c.is_ascii_digit());
+        let series_word = |w: &str| w.chars().count() <= 2 || w.chars().all(|c| c.is_ascii_digit());
         if let [(x, y)] = differing.as_slice() {
             if series_word(x) && series_word(y) {
                 return false;
             }
         }
     }
-    let allowed = if a.chars().count().min(b.chars().count()) < 20 { 1 } else { 2 };
+    let allowed = if a.chars().count().min(b.chars().count()) < 20 {
+        1
+    } else {
+        2
+    };
     strsim::damerau_levenshtein(&a, &b) <= allowed
 }
 
@@ -334,7 +340,12 @@ pub(crate) async fn refuse_near_miss(
 }
 
 /// The error of [`refuse_near_miss`].
-pub(crate) fn near_miss_error(name: &str, flow_type: FlowType, near: &[String], flag: &str) -> Error {
+pub(crate) fn near_miss_error(
+    name: &str,
+    flow_type: FlowType,
+    near: &[String],
+    flag: &str,
+) -> Error {
     Error::input(
         format!(
             "no {} is named '{name}', but {} {} close to it: a new flow of that name would be a second one beside it",
@@ -392,7 +403,12 @@ mod tests {
         }
         assert!(is_near_miss("inbound sales flow", "Inbound Sales Flow"));
         assert!(!is_near_miss("Inbound Support Flow", "Inbound Sales Flow"));
-        for (a, b) in [("Caller 1", "Caller 2"), ("Flow A", "Flow B"), ("Sales EU", "Sales US"), ("Caller 9", "Caller 10")] {
+        for (a, b) in [
+            ("Caller 1", "Caller 2"),
+            ("Flow A", "Flow B"),
+            ("Sales EU", "Sales US"),
+            ("Caller 9", "Caller 10"),
+        ] {
             assert!(!is_near_miss(a, b), "{a} / {b}");
         }
         assert_eq!(

@@ -22,7 +22,11 @@ pub enum ConfigError {
     #[error("unknown region '{given}'{}", near_region(given).map(|r| format!(" (did you mean '{r}'?)")).unwrap_or_default())]
     UnknownRegion { given: String },
     /// `FLOWCTL_REQUEST_TIMEOUT` is not a whole number of seconds in range.
-    #[error("{} is '{value}', not a whole number of seconds from 1 to {}", names::REQUEST_TIMEOUT, super::MAX_REQUEST_DEADLINE)]
+    #[error(
+        "{} is '{value}', not a whole number of seconds from 1 to {}",
+        names::REQUEST_TIMEOUT,
+        super::MAX_REQUEST_DEADLINE
+    )]
     BadRequestTimeout { value: String },
     /// A base URL does not parse.
     #[error("{what} '{value}' is not a URL: {reason}")]
