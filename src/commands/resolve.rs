@@ -288,6 +288,20 @@ pub(crate) fn is_near_miss(new: &str, existing: &str) -> bool {
         a.split_whitespace().collect(),
         b.split_whitespace().collect(),
     );
+    let series_word = |w: &str| w.chars().count() <= 2 || w.chars().all(|c| c.is_ascii_digit());
+    // One more word of a series (`Module` / `Module 2`): a second flow on purpose.
+    let (long, short) = if wa.len() > wb.len() {
+        (&wa, &wb)
+    } else {
+        (&wb, &wa)
+    };
+    if long.len() == short.len() + 1
+        && (0..long.len()).any(|i| {
+            series_word(long[i]) && long[..i].iter().chain(&long[i + 1..]).eq(short.iter())
+        })
+    {
+        return false;
+    }
     if wa.len() == wb.len() {
         let differing: Vec<(&str, &str)> = wa
             .iter()
@@ -295,7 +309,6 @@ pub(crate) fn is_near_miss(new: &str, existing: &str) -> bool {
             .filter(|(x, y)| x != y)
             .map(|(x, y)| (*x, *y))
             .collect();
-        let series_word = |w: &str| w.chars().count() <= 2 || w.chars().all(|c| c.is_ascii_digit());
         if let [(x, y)] = differing.as_slice() {
             if series_word(x) && series_word(y) {
                 return false;
