@@ -288,7 +288,9 @@ pub(crate) fn is_near_miss(new: &str, existing: &str) -> bool {
         a.split_whitespace().collect(),
         b.split_whitespace().collect(),
     );
-    let series_word = |w: &str| w.chars().count() <= 2 || w.chars().all(|c| c.is_ascii_digit());
+    // A word of a series: a number (`2`, `1-0`, `v2.1` has letters and is not) or at most two
+    // characters (`A`, `EU`).
+    let series_word = |w: &str| w.chars().count() <= 2 || !w.chars().any(char::is_alphabetic);
     // One more word of a series (`Module` / `Module 2`): a second flow on purpose.
     let (long, short) = if wa.len() > wb.len() {
         (&wa, &wb)
@@ -421,6 +423,7 @@ mod tests {
             ("Flow A", "Flow B"),
             ("Sales EU", "Sales US"),
             ("Caller 9", "Caller 10"),
+            ("Module 1-0", "Module 0-0"),
         ] {
             assert!(!is_near_miss(a, b), "{a} / {b}");
         }
