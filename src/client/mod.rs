@@ -107,6 +107,13 @@ struct Inner {
 /// fails within seconds, not half a minute.
 pub const CONNECT_ATTEMPTS: u32 = 3;
 
+/// What the attempts of one request share.
+struct RequestState {
+    /// The token is refreshed once per request, not once per try.
+    refreshed: AtomicBool,
+    spent: std::sync::Mutex<Spent>,
+}
+
 /// What one request has spent of its deadline: its exchanges with the server and the
 /// backoff waits after their failures. Waits for the rate limit (the pacer, a 429's
 /// `Retry-After`) are the org's, shared by every request, and are not counted.
@@ -266,15 +273,16 @@ impl Client {
         let path = url.path().to_string();
         let what = format!("{method} {path}");
         let waiting_for = format!("{what} to be sent again");
-        // The token is refreshed once per request, not once per try.
-        let refreshed = AtomicBool::new(false);
-        let spent = std::sync::Mutex::new(Spent::new());
+        let state = RequestState {
+            refreshed: AtomicBool::new(false),
+            spent: std::sync::Mutex::new(Spent::new()),
+        };
         let task = retry::Task {
             what: &what,
             waiting_for: &waiting_for,
         };
         retry::run(Schedule::Backoff(self.inner.policy), task, |attempt| {
-            self.send_once(&method, &url, body, resend, attempt, &refreshed, &spent)
+            self.send_once(&method, &url, body, resend, attempt, &state)
         })
         .await
         .map_err(|g| g.into_client_error(method.as_str(), &path))
@@ -301,13 +309,12 @@ impl Client {
         body: Option<&serde_json::Value>,
         resend: Resend,
         attempt: u32,
-        refreshed: &AtomicBool,
-        spent: &std::sync::Mutex<Spent>,
+        state: &RequestState,
     ) -> Step<bytes_body::Body, ClientError> {
         let step = self
-            .send_attempt(method, url, body, resend, attempt, refreshed, spent)
+            .send_attempt(method, url, body, resend, attempt, state)
             .await;
-        let Ok(mut s) = spent.lock() else {
+        let Ok(mut s) = state.spent.lock() else {
             return step;
         };
         let now = tokio::time::Instant::now();
@@ -332,7 +339,6 @@ impl Client {
     }
 
     /// One attempt of [`Client::send_once`], within what is left of the request's deadline.
-    #[allow(clippy::too_many_arguments)]
     async fn send_attempt(
         &self,
         method: &Method,
@@ -340,9 +346,9 @@ impl Client {
         body: Option<&serde_json::Value>,
         resend: Resend,
         attempt: u32,
-        refreshed: &AtomicBool,
-        spent: &std::sync::Mutex<Spent>,
+        state: &RequestState,
     ) -> Step<bytes_body::Body, ClientError> {
+        let (refreshed, spent) = (&state.refreshed, &state.spent);
         let inner = &*self.inner;
         let path = url.path().to_string();
         // The backoff after the last failure counts; a wait for the rate limit does not.
