@@ -23,6 +23,8 @@ pub mod env {
     pub const NO_TOKEN_CACHE: &str = "FLOWCTL_NO_TOKEN_CACHE";
     pub const LOG: &str = "FLOWCTL_LOG";
     pub const PROFILE: &str = "FLOWCTL_PROFILE";
+    /// Seconds one API request may take across its attempts.
+    pub const REQUEST_TIMEOUT: &str = "FLOWCTL_REQUEST_TIMEOUT";
 }
 
 /// Create, publish and verify Genesys Cloud shared flows (common modules) and the inbound
@@ -194,6 +196,10 @@ pub struct PublishArgs {
     /// published last to compare its content (misses edits made in the UI).
     #[arg(long)]
     pub no_drift: bool,
+    /// The name is a new flow, not a typo: publish it even though a flow of that type has
+    /// a close name (another case, a letter or two apart), which is refused otherwise.
+    #[arg(long)]
+    pub new_flow: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -207,9 +213,10 @@ pub struct CreateSharedArgs {
     /// Text-to-speech greeting the module plays.
     #[arg(long, default_value = "Hello, thank you for calling.")]
     pub greeting: String,
-    /// Division to create the module in.
-    #[arg(long, default_value = crate::flow::DEFAULT_DIVISION)]
-    pub division: String,
+    /// Division of the module. Without it, an existing module stays in its division and
+    /// a new one goes to Home; naming another division moves the module (and says so).
+    #[arg(long)]
+    pub division: Option<String>,
     /// Language of the flow.
     #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
     pub language: String,
@@ -237,9 +244,10 @@ pub struct CreateParentArgs {
     /// Description of the flows.
     #[arg(long)]
     pub description: Option<String>,
-    /// Division to create the flows in.
-    #[arg(long, default_value = crate::flow::DEFAULT_DIVISION)]
-    pub division: String,
+    /// Division of the flows. Without it, an existing flow stays in its division and a
+    /// new one goes to Home; naming another division moves the flow (and says so).
+    #[arg(long)]
+    pub division: Option<String>,
     /// Language of the flows.
     #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
     pub language: String,
@@ -252,12 +260,9 @@ pub struct VerifyArgs {
     /// The shared flow (common module), by exact name or id.
     #[arg(long, required_unless_present = "file", conflicts_with = "file")]
     pub shared: Option<String>,
-    /// A parent flow that must call it, by exact name or id (repeatable).
-    #[arg(
-        long = "parent",
-        required_unless_present = "file",
-        conflicts_with = "file"
-    )]
+    /// A parent flow that must call it, by exact name or id (repeatable). Without any,
+    /// every published caller that dependency tracking knows is verified.
+    #[arg(long = "parent", conflicts_with = "file")]
     pub parents: Vec<String>,
     /// A queue every parent must transfer to, by exact name or id.
     #[arg(long)]
@@ -300,6 +305,11 @@ pub struct PlanArgs {
     /// Show how each flow changed in the org differs from the manifest (a unified diff).
     #[arg(long, conflicts_with = "no_drift")]
     pub diff: bool,
+    /// A name in the manifest that is a new flow, not a typo, though a flow of its type in
+    /// the org has a close name (another case, a letter or two apart), which is refused
+    /// otherwise (repeatable).
+    #[arg(long = "new-flow", value_name = "NAME")]
+    pub new_flows: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -324,6 +334,11 @@ pub struct ApplyArgs {
     /// skipped by default). Use it when other tools publish with the same OAuth client.
     #[arg(long, conflicts_with = "no_drift")]
     pub full_drift: bool,
+    /// A name in the manifest that is a new flow, not a typo, though a flow of its type in
+    /// the org has a close name (another case, a letter or two apart), which is refused
+    /// otherwise (repeatable).
+    #[arg(long = "new-flow", value_name = "NAME")]
+    pub new_flows: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

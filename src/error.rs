@@ -133,6 +133,7 @@ pub fn client_exit_status(e: &ClientError) -> ExitStatus {
         ClientError::Api(a) if matches!(a.status, 429 | 502 | 503 | 504) => ExitStatus::Network,
         ClientError::Api(_) | ClientError::Decode { .. } => ExitStatus::Rejected,
         ClientError::UnsafeUrl { .. } => ExitStatus::InvalidInput,
+        ClientError::UnsafeStorageUrl { .. } => ExitStatus::Rejected,
         // Retries ran out: exit 5 for what the SDKs retry; else (a 409 on DELETE waited out,
         // a login service that kept refusing) what the last failure means.
         ClientError::RetriesExhausted { last, .. } if !last.is_retryable() => {

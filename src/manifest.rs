@@ -102,13 +102,24 @@ pub(crate) struct Item {
     pub doc: FlowDocument,
     /// Division name: the file's own, else the entry's `division`, else `Home`.
     pub division: String,
+    /// Whether the manifest names the division (the file's own, or the entry's): only a
+    /// named division moves an existing flow; otherwise it stays where it is.
+    pub division_named: bool,
     /// Where it was declared: `modules[0]`, `flows[3] (flows/support.yaml)`.
     pub origin: String,
 }
 
 impl Item {
     /// The division is the file's own, else the entry's `division`, else `Home`.
-    fn new(doc: FlowDocument, entry_division: Option<String>, origin: String) -> Item {
+    /// `template`: the built-in template, whose YAML always holds a division (named only
+    /// by the entry's `division`).
+    fn new(
+        doc: FlowDocument,
+        entry_division: Option<String>,
+        origin: String,
+        template: bool,
+    ) -> Item {
+        let division_named = entry_division.is_some() || (!template && doc.division.is_some());
         let division = doc
             .division
             .clone()
@@ -117,6 +128,7 @@ impl Item {
         Item {
             doc,
             division,
+            division_named,
             origin,
         }
     }
@@ -817,7 +829,7 @@ impl Ctx<'_> {
                 self.rendered(&origin, flow::render_shared(&t))?
             }
         };
-        Some(Item::new(doc, division, origin))
+        Some(Item::new(doc, division, origin, m.file.is_none()))
     }
 
     fn flow(&mut self, i: usize, f: &RawFlow) -> Option<Item> {
@@ -894,7 +906,7 @@ impl Ctx<'_> {
                 self.rendered(&origin, flow::render_parent(&t))?
             }
         };
-        Some(Item::new(doc, division, origin))
+        Some(Item::new(doc, division, origin, f.file.is_none()))
     }
 }
 

@@ -569,12 +569,17 @@ async fn secret_and_token_never_appear_in_output_at_the_most_verbose_level() {
 
     // The token is in the 0600 cache and nowhere else.
     let cache = org.path().join("cache").join("flowctl");
-    // (Beside it, the job journal is a directory of its own.)
+    // (Beside it, the job journal is a directory of its own, and the run lock a file.)
     let cached = std::fs::read_dir(&cache)
         .expect("token cache dir")
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.is_file())
+        .find(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("token-"))
+        })
         .expect("a cache file");
     let text = std::fs::read_to_string(&cached).expect("cache");
     let token: serde_json::Value = serde_json::from_str(&text).expect("cache is JSON");

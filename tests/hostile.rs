@@ -776,7 +776,9 @@ async fn a_presigned_url_over_plain_http_off_loopback_or_another_scheme_is_refus
         "not a url",
     ] {
         let (server, err) = upload_to(url).await;
-        assert_eq!(exit(&err), ExitStatus::InvalidInput, "{url}: {err}");
+        // The URL came from Genesys' answer, not from the user: exit 4, as the README's
+        // hostile-server table says, whichever command meets it.
+        assert_eq!(exit(&err), ExitStatus::Rejected, "{url}: {err}");
         let text = err.to_string();
         assert!(text.contains("refusing the presigned upload URL"), "{text}");
         assert!(
@@ -1116,4 +1118,136 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+// An operator's safety: a malformed token, one deadline per request, a refused connection
+
+#[tokio::test]
+async fn a_token_with_a_line_break_is_exit_3_at_once_not_retried() {
+    let server = Hostile::start(|r| {
+        r.target.starts_with("/oauth/token").then(|| {
+            json(
+                200,
+                &[],
+                serde_json::json!({"access_token": "abc\r\nX-Injected: 1", "token_type": "bearer", "expires_in": 86399}),
+            )
+        })
+    })
+    .await;
+    let run = server.flowctl(&["whoami"], &[]).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("access_token"), "{}", run.stderr);
+    assert!(!run.stderr.contains("X-Injected"), "{}", run.stderr);
+    assert_eq!(server.hits("/oauth/token"), 1, "not retried");
+    assert_eq!(server.hits("/api/v2"), 0, "nothing sent with it");
+}
+
+#[tokio::test]
+async fn a_refused_presigned_url_is_exit_4_from_the_command_line_too() {
+    let server = Hostile::start(|r| {
+        if r.method == "POST" && r.target == "/api/v2/flows/jobs" {
+            return Some(json(
+                200,
+                &[],
+                serde_json::json!({"id": "job-1", "presignedUrl": "http://uploads.example.test/k?X-Amz-Signature=s", "headers": {}}),
+            ));
+        }
+        if r.target.starts_with("/api/v2/authorization/divisions") {
+            return Some(json(200, &[], serde_json::json!({"entities": [{"id": "d1", "name": "Home"}], "pageCount": 1})));
+        }
+        if r.target.starts_with("/api/v2/flows") {
+            return Some(json(200, &[], serde_json::json!({"entities": [], "pageCount": 1})));
+        }
+        None
+    })
+    .await;
+    let run = server
+        .flowctl(&["create-shared", "--name", "X", "--no-drift"], &[])
+        .await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refusing the presigned upload URL"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_request_has_one_deadline_across_its_attempts() {
+    let server = Hostile::start(|r| {
+        r.target.starts_with("/api/v2/organizations/me").then(|| {
+            Reply::Trickle(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"
+                    .into(),
+            )
+        })
+    })
+    .await;
+    // Each attempt alone could take a minute; the request as a whole gets one second.
+    let mut config = server.config();
+    config.request_deadline = Duration::from_secs(1);
+    let client = Client::with_settings(
+        &config,
+        Timeouts {
+            connect: Duration::from_secs(2),
+            read: Duration::from_secs(30),
+            total: Duration::from_secs(60),
+        },
+        RetryPolicy::default(),
+    )
+    .expect("client");
+    let err = client.organization().await.expect_err("deadline");
+    assert_eq!(exit(&err), ExitStatus::Network);
+    let text = err.to_string();
+    assert!(text.contains("deadline of 1 s"), "{text}");
+    assert!(text.contains("FLOWCTL_REQUEST_TIMEOUT"), "{text}");
+}
+
+#[tokio::test]
+async fn the_request_deadline_is_settable_and_checked() {
+    let server = Hostile::start(|_| None).await;
+    let run = server
+        .flowctl(&["whoami"], &[("FLOWCTL_REQUEST_TIMEOUT", "0")])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("FLOWCTL_REQUEST_TIMEOUT"),
+        "{}",
+        run.stderr
+    );
+    let run = server
+        .flowctl(&["whoami"], &[("FLOWCTL_REQUEST_TIMEOUT", "soon")])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_host_that_refuses_connections_fails_after_three_tries() {
+    // A port nobody listens on: bind, note it, close.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let run = common::run_in(
+        dir.path(),
+        &["whoami"],
+        vec![
+            (
+                "GENESYS_API_BASE_URL".into(),
+                format!("http://127.0.0.1:{port}"),
+            ),
+            ("GENESYS_CLIENT_ID".into(), ID.into()),
+            ("GENESYS_CLIENT_SECRET".into(), SECRET.into()),
+            ("FLOWCTL_NO_TOKEN_CACHE".into(), "1".into()),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("gave up after 3 attempts"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("refused"), "{}", run.stderr);
 }

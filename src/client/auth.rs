@@ -72,6 +72,14 @@ pub fn parse_token_answer(body: &[u8]) -> Result<(String, u64), String> {
         // Never quoted: a token answer in another shape may still hold the token.
         .map_err(|_| "the answer is not JSON".to_string())?;
     let token = match value.get("access_token") {
+        // A token goes into an `Authorization` header: a line break or another control
+        // character would make every request fail as if the network had (it cannot be
+        // sent), so it is refused here, at once, as the login service's fault.
+        Some(serde_json::Value::String(t)) if !t.trim().is_empty() && !usable_token(t) => {
+            return Err(
+                "its access_token holds a line break or another character an HTTP header cannot carry".into(),
+            )
+        }
         Some(serde_json::Value::String(t)) if !t.trim().is_empty() => t.clone(),
         Some(_) => return Err("its access_token is empty or not a string".into()),
         None => return Err("it has no access_token".into()),
@@ -92,6 +100,12 @@ pub fn parse_token_answer(body: &[u8]) -> Result<(String, u64), String> {
         None => return Err("it has no expires_in".into()),
     };
     Ok((token, expires_in))
+}
+
+/// True when `token` can go into an `Authorization: Bearer` header: visible ASCII only
+/// (RFC 6750's token68 is narrower still; Genesys tokens are base64url-like).
+fn usable_token(token: &str) -> bool {
+    token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// How long a process waits for another one fetching a token into the shared cache: up
@@ -229,6 +243,20 @@ impl Auth {
 
     fn read_cache(&self) -> Option<Token> {
         let path = self.cache_path.as_ref()?;
+        if let Some(why) = untrusted_cache(path) {
+            // A token others could read may be someone else's by now, and a file another
+            // user owns may be theirs to plant: neither is used. It is removed (a new
+            // token is cached 0600 in its place), or left if it cannot be.
+            let done = match std::fs::remove_file(path) {
+                Ok(()) => "removed it; a new token is cached with mode 0600",
+                Err(_) => "could not remove it; remove it by hand",
+            };
+            tracing::warn!(
+                "not using the token cache {}: {why}; {done}",
+                path.display()
+            );
+            return None;
+        }
         let text = match crate::files::read_text(path, "the token cache") {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -238,6 +266,13 @@ impl Auth {
             }
         };
         match serde_json::from_str::<CacheFile>(&text) {
+            Ok(c) if c.client_id == self.client_id && !usable_token(&c.access_token) => {
+                tracing::warn!(
+                    "ignoring the token cache {}: its token cannot be sent in a header; a new token will replace it",
+                    path.display()
+                );
+                None
+            }
             Ok(c) if c.client_id == self.client_id => Some(Token {
                 access_token: SecretString::from(c.access_token),
                 use_until: c.use_until,
@@ -271,11 +306,38 @@ impl Auth {
             what: &what,
             waiting_for: "a retry of the token request",
         };
-        run(Schedule::Backoff(*policy), task, |_| {
-            self.fetch_once(http, policy, &url)
-        })
-        .await
-        .map_err(|g| g.into_client_error("POST", &url))
+        let start = tokio::time::Instant::now();
+        let url_ref = url.as_str();
+        let fetched = run(Schedule::Backoff(*policy), task, |attempt| async move {
+            match self.fetch_once(http, policy, url_ref).await {
+                // A login host flowctl cannot connect to: a few tries, not eight.
+                Step::Retry { err, .. }
+                    if super::is_connect_failure(&err) && attempt >= super::CONNECT_ATTEMPTS =>
+                {
+                    Step::Fail(ClientError::RetriesExhausted {
+                        method: "POST".into(),
+                        path: url_ref.to_string(),
+                        attempts: attempt,
+                        elapsed: start.elapsed(),
+                        last: Box::new(err),
+                    })
+                }
+                other => other,
+            }
+        });
+        // The token request has the deadline of one request too (the policy's `max_elapsed`
+        // is that deadline, see `Client::with_settings`).
+        match tokio::time::timeout(policy.max_elapsed, fetched).await {
+            Ok(r) => r.map_err(|g| g.into_client_error("POST", &url)),
+            Err(_) => Err(ClientError::Timeout {
+                what: format!(
+                    "{what} (the deadline of {} s for one request across its attempts; {} sets it)",
+                    policy.max_elapsed.as_secs(),
+                    crate::cli::env::REQUEST_TIMEOUT
+                ),
+                after: policy.max_elapsed,
+            }),
+        }
     }
 
     /// One token request: the token, or whether its failure is worth another try (a
@@ -303,6 +365,7 @@ impl Auth {
                     method: "POST".into(),
                     url: url.clone(),
                     message: describe(&e),
+                    connect: e.is_connect(),
                 },
                 None,
             ),
@@ -330,6 +393,7 @@ impl Auth {
                             method: "POST".into(),
                             url,
                             message: describe(&e),
+                            connect: false,
                         })
                     }
                 };
@@ -386,6 +450,55 @@ impl Auth {
         };
         Step::Retry { err, retry_after }
     }
+}
+
+/// Why the cache file at `path` must not be used, if it must not: readable or writable by
+/// group or others, or owned by another user than this process's.
+fn untrusted_cache(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        cache_trust(
+            meta.mode(),
+            meta.uid(),
+            current_uid(),
+            meta.file_type().is_symlink(),
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// The decision of [`untrusted_cache`], pure: `mode` and `owner` of the file, `me` the
+/// effective user id.
+#[cfg(unix)]
+fn cache_trust(mode: u32, owner: u32, me: u32, symlink: bool) -> Option<String> {
+    if symlink {
+        return Some("it is a symbolic link".into());
+    }
+    if owner != me {
+        return Some(format!(
+            "it is owned by another user (uid {owner}, this is uid {me})"
+        ));
+    }
+    if mode & 0o077 != 0 {
+        return Some(format!(
+            "it is readable by other users (mode {:o}, where 0600 is required)",
+            mode & 0o777
+        ));
+    }
+    None
+}
+
+/// This process's effective user id.
+#[cfg(unix)]
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail (POSIX).
+    unsafe { libc::geteuid() }
 }
 
 /// Writes the cache atomically with mode 0600 (the directory 0700).
@@ -468,7 +581,9 @@ mod tests {
             Ok(("t".to_string(), u64::MAX))
         );
         for bad in [
-            &br#"{"access_token":"t","expires_in":-5}"#[..],
+            &br#"{"access_token":"t\r\nX-Injected: 1","expires_in":60}"#[..],
+            br#"{"access_token":"t\u0000","expires_in":60}"#,
+            br#"{"access_token":"t","expires_in":-5}"#,
             br#"{"access_token":"t","expires_in":"soon"}"#,
             br#"{"access_token":"t"}"#,
             br#"{"access_token":7,"expires_in":60}"#,
@@ -478,6 +593,21 @@ mod tests {
             let e = parse_token_answer(bad).expect_err("refused");
             assert!(!e.contains("\"t\""), "{e}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_only_its_owner_can_read_is_trusted_and_no_other() {
+        assert_eq!(cache_trust(0o100600, 1000, 1000, false), None);
+        assert_eq!(cache_trust(0o100400, 1000, 1000, false), None);
+        for mode in [0o100644, 0o100640, 0o100604, 0o100620, 0o100666] {
+            let why = cache_trust(mode, 1000, 1000, false).expect("refused");
+            assert!(why.contains("readable by other users"), "{mode:o}: {why}");
+        }
+        let why = cache_trust(0o100600, 0, 1000, false).expect("refused");
+        assert!(why.contains("owned by another user"), "{why}");
+        assert!(cache_trust(0o100600, 1000, 0, false).is_some());
+        assert!(cache_trust(0o120777, 1000, 1000, true).is_some());
     }
 
     #[test]

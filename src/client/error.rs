@@ -52,6 +52,8 @@ pub enum ClientError {
         method: String,
         url: String,
         message: String,
+        /// The connection was never made (refused, unreachable, no handshake).
+        connect: bool,
     },
     /// Retries ran out (attempts, total time, or a settle window) on a failure worth
     /// retrying; `path` may be a whole URL (the login service, a storage URL).
@@ -91,6 +93,15 @@ pub enum ClientError {
     UnsafeUrl {
         what: &'static str,
         /// Without user info or query (a presigned URL's query is a credential).
+        url: String,
+        reason: String,
+    },
+    /// A storage URL from Genesys' own answer (a presigned upload, an export's download)
+    /// that flowctl will not send to, for the reasons of [`ClientError::UnsafeUrl`]. Not the
+    /// user's input: the server is at fault (exit 4), whichever command meets it.
+    #[error("refusing the {what} {url}: {reason}")]
+    UnsafeStorageUrl {
+        what: &'static str,
         url: String,
         reason: String,
     },
@@ -167,6 +178,10 @@ impl ClientError {
             }
             ClientError::AbsurdWait { .. } => Some(
                 "run again later; if it persists, check that the API base URL is a Genesys Cloud region"
+                    .to_string(),
+            ),
+            ClientError::UnsafeStorageUrl { .. } => Some(
+                "nothing was sent to it; the API handed out a URL flowctl never sends to (https, or http to loopback only, without user info): run again, and if it persists check the API base URL is a Genesys Cloud region"
                     .to_string(),
             ),
             ClientError::UnsafeUrl { .. } => Some(

@@ -22,10 +22,12 @@ mod pacer;
 mod polling;
 mod private_file;
 pub mod retry;
+mod run_lock;
 mod verbs;
 
 pub use auth::parse_token_answer;
 pub use error::{ApiError, ClientError};
+pub use run_lock::RunLock;
 
 use crate::config::Config;
 use crate::models::ErrorBody;
@@ -93,6 +95,44 @@ struct Inner {
     jobs: polling::JobClock,
     /// Jobs in flight, beside the token cache (none without one).
     journal: Option<journal::Journal>,
+    /// The most one request may take across its attempts ([`Config::request_deadline`]).
+    deadline: Duration,
+    /// The most one exchange (one attempt) may take ([`Timeouts::total`]).
+    exchange_limit: Duration,
+    /// The lock of changes to this org by this client, beside the token cache.
+    run_lock: Option<std::path::PathBuf>,
+}
+
+/// A host flowctl cannot connect to (refused, unreachable, no answer to the handshake) is
+/// tried this many times in all, not the policy's eight: a host that refuses connections
+/// fails within seconds, not half a minute.
+pub const CONNECT_ATTEMPTS: u32 = 3;
+
+/// What the attempts of one request share.
+struct RequestState {
+    /// The token is refreshed once per request, not once per try.
+    refreshed: AtomicBool,
+    spent: std::sync::Mutex<Spent>,
+}
+
+/// What one request has spent of its deadline: its exchanges with the server and the
+/// backoff waits after their failures. Waits for the rate limit (the pacer, a 429's
+/// `Retry-After`) are the org's, shared by every request, and are not counted.
+struct Spent {
+    start: tokio::time::Instant,
+    spent: Duration,
+    /// When the last attempt ended, and whether it ended in a 429.
+    last: Option<(tokio::time::Instant, bool)>,
+}
+
+impl Spent {
+    fn new() -> Spent {
+        Spent {
+            start: tokio::time::Instant::now(),
+            spent: Duration::ZERO,
+            last: None,
+        }
+    }
 }
 
 /// Whether a request may be sent again after an ambiguous failure (connection dropped,
@@ -125,6 +165,12 @@ impl Client {
     ) -> ClientResult<Client> {
         check_url("API base URL", &config.api_base)?;
         check_url("login base URL", &config.login_base)?;
+        let deadline = config.request_deadline.max(Duration::from_millis(1));
+        // No backoff is started that would end past the request's deadline.
+        let policy = RetryPolicy {
+            max_elapsed: policy.max_elapsed.min(deadline),
+            ..policy
+        };
         let http = reqwest::Client::builder()
             .user_agent(concat!("flowctl/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeouts.connect)
@@ -139,6 +185,7 @@ impl Client {
                 method: "-".into(),
                 url: config.api_base.to_string(),
                 message: format!("cannot build the HTTP client: {e}"),
+                connect: false,
             })?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -157,8 +204,33 @@ impl Client {
                     journal::Journal::new(dir, config.api_base.as_str(), &config.client_id)
                 }),
                 policy,
+                deadline,
+                exchange_limit: timeouts.total,
+                run_lock: config.token_cache_dir.as_deref().map(|dir| {
+                    run_lock::lock_path(dir, config.api_base.as_str(), &config.client_id)
+                }),
             }),
         })
+    }
+
+    /// Takes the lock on changing this org with this OAuth client from this machine
+    /// (`command` names the run in the next one's message), waiting while another run
+    /// holds it. `None` without a token cache. A wait past an hour is exit 5.
+    pub async fn lock_org(&self, command: &str) -> ClientResult<Option<run_lock::RunLock>> {
+        let Some(path) = &self.inner.run_lock else {
+            return Ok(None);
+        };
+        let who = format!(
+            "{} with OAuth client {}",
+            shown_url(self.inner.api_base.as_str()),
+            self.inner.client_id
+        );
+        run_lock::acquire(path, command, &who, run_lock::LOCK_WAIT)
+            .await
+            .map_err(|message| ClientError::Timeout {
+                what: message,
+                after: run_lock::LOCK_WAIT,
+            })
     }
 
     /// Fetches (or loads from the cache) a token now, so auth errors surface first.
@@ -202,17 +274,31 @@ impl Client {
         let path = url.path().to_string();
         let what = format!("{method} {path}");
         let waiting_for = format!("{what} to be sent again");
-        // The token is refreshed once per request, not once per try.
-        let refreshed = AtomicBool::new(false);
+        let state = RequestState {
+            refreshed: AtomicBool::new(false),
+            spent: std::sync::Mutex::new(Spent::new()),
+        };
         let task = retry::Task {
             what: &what,
             waiting_for: &waiting_for,
         };
         retry::run(Schedule::Backoff(self.inner.policy), task, |attempt| {
-            self.send_once(&method, &url, body, resend, attempt, &refreshed)
+            self.send_once(&method, &url, body, resend, attempt, &state)
         })
         .await
         .map_err(|g| g.into_client_error(method.as_str(), &path))
+    }
+
+    /// The error of a request whose deadline ran out.
+    fn past_deadline(&self, what: &str) -> ClientError {
+        ClientError::Timeout {
+            what: format!(
+                "{what} (the deadline of {} s for one request across its attempts; {} sets it)",
+                self.inner.deadline.as_secs(),
+                crate::cli::env::REQUEST_TIMEOUT
+            ),
+            after: self.inner.deadline,
+        }
     }
 
     /// One try of [`Client::send`] (with the one token refresh a 401 gets): the answer, or
@@ -224,10 +310,55 @@ impl Client {
         body: Option<&serde_json::Value>,
         resend: Resend,
         attempt: u32,
-        refreshed: &AtomicBool,
+        state: &RequestState,
     ) -> Step<bytes_body::Body, ClientError> {
+        let step = self
+            .send_attempt(method, url, body, resend, attempt, state)
+            .await;
+        let Ok(mut s) = state.spent.lock() else {
+            return step;
+        };
+        let now = tokio::time::Instant::now();
+        let was_429 = matches!(&step, Step::Retry { err, .. } if err.status() == Some(429));
+        s.last = Some((now, was_429));
+        match step {
+            // Connection failures: a few tries, then the give-up says so.
+            Step::Retry { err, .. } if is_connect_failure(&err) && attempt >= CONNECT_ATTEMPTS => {
+                Step::Fail(ClientError::RetriesExhausted {
+                    method: method.to_string(),
+                    path: url.path().to_string(),
+                    attempts: attempt,
+                    elapsed: now.duration_since(s.start),
+                    last: Box::new(err),
+                })
+            }
+            Step::Retry { .. } if s.spent >= self.inner.deadline => {
+                Step::Fail(self.past_deadline(&format!("{method} {}", url.path())))
+            }
+            other => other,
+        }
+    }
+
+    /// One attempt of [`Client::send_once`], within what is left of the request's deadline.
+    async fn send_attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        resend: Resend,
+        attempt: u32,
+        state: &RequestState,
+    ) -> Step<bytes_body::Body, ClientError> {
+        let (refreshed, spent) = (&state.refreshed, &state.spent);
         let inner = &*self.inner;
         let path = url.path().to_string();
+        // The backoff after the last failure counts; a wait for the rate limit does not.
+        if let Ok(mut s) = spent.lock() {
+            if let Some((ended, false)) = s.last.take() {
+                let gap = tokio::time::Instant::now().duration_since(ended);
+                s.spent = s.spent.saturating_add(gap);
+            }
+        }
         loop {
             let token = match inner.auth.token(&inner.http, &inner.policy).await {
                 Ok(t) => t,
@@ -244,15 +375,40 @@ impl Client {
                     said: None,
                 });
             }
+            let left = spent
+                .lock()
+                .map(|s| inner.deadline.saturating_sub(s.spent))
+                .unwrap_or(inner.deadline);
+            if left.is_zero() {
+                inner.pacer.no_answer();
+                return Step::Fail(self.past_deadline(&format!("{method} {path}")));
+            }
             let mut req = inner
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(token.expose_secret())
-                .header(reqwest::header::ACCEPT, "application/json");
+                .header(reqwest::header::ACCEPT, "application/json")
+                // From connecting to the body's last byte: the whole exchange, at most
+                // what is left of the request's deadline.
+                .timeout(left.min(inner.exchange_limit));
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let (err, retry_after) = match req.send().await {
+            let exchange = tokio::time::Instant::now();
+            let sent = req.send().await;
+            let count = |spent: &std::sync::Mutex<Spent>| {
+                if let Ok(mut s) = spent.lock() {
+                    s.spent = s.spent.saturating_add(exchange.elapsed());
+                }
+            };
+            let sent = match sent {
+                Ok(resp) => Ok(resp),
+                Err(e) => {
+                    count(spent);
+                    Err(e)
+                }
+            };
+            let (err, retry_after) = match sent {
                 Err(e) if is_malformed(&e) => {
                     // Not a dropped connection: the server sent something that is not
                     // HTTP. Sending again gets the same, so it is not retried.
@@ -273,6 +429,7 @@ impl Client {
                             method: method.to_string(),
                             url: format!("{}{}", url.origin().ascii_serialization(), path),
                             message: auth::describe(&e),
+                            connect: e.is_connect(),
                         }
                     },
                     None,
@@ -288,6 +445,7 @@ impl Client {
                         MAX_SMALL_BODY
                     };
                     let read = read_bounded(resp, limit).await;
+                    count(spent);
                     tracing::debug!(
                         method = %method,
                         path = %path,
@@ -302,6 +460,7 @@ impl Client {
                                 method: method.to_string(),
                                 url: path.clone(),
                                 message: auth::describe(&e),
+                                connect: false,
                             },
                             None,
                         ),
@@ -569,6 +728,12 @@ pub(crate) fn is_malformed(e: &reqwest::Error) -> bool {
     false
 }
 
+/// A failure to connect at all (refused, unreachable, no answer to the handshake), as
+/// opposed to a connection that dropped: tried only [`CONNECT_ATTEMPTS`] times.
+pub(crate) fn is_connect_failure(e: &ClientError) -> bool {
+    matches!(e, ClientError::Network { connect: true, .. })
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -621,12 +786,18 @@ pub(crate) fn upload_url(text: &str) -> ClientResult<Url> {
 /// A storage URL the API handed out (an upload's, an export's download), held to the same
 /// rule as every URL flowctl sends to: https, or http to loopback; no user info.
 pub(crate) fn storage_url(text: &str, what: &'static str) -> ClientResult<Url> {
-    let url = Url::parse(text.trim()).map_err(|e| ClientError::UnsafeUrl {
+    let url = Url::parse(text.trim()).map_err(|e| ClientError::UnsafeStorageUrl {
         what,
         url: shown_url(text),
         reason: format!("it is not a URL ({e})"),
     })?;
-    check_url(what, &url)?;
+    // The server handed it out: its refusal is the server's fault (exit 4), not the user's.
+    check_url(what, &url).map_err(|e| match e {
+        ClientError::UnsafeUrl { what, url, reason } => {
+            ClientError::UnsafeStorageUrl { what, url, reason }
+        }
+        other => other,
+    })?;
     Ok(url)
 }
 
@@ -662,6 +833,7 @@ pub(crate) fn storage_network(method: &str, shown: &str, e: &reqwest::Error) -> 
         method: method.into(),
         url: shown.to_string(),
         message: auth::describe(e),
+        connect: e.is_connect(),
     }
 }
 

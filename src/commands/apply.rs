@@ -50,6 +50,15 @@ pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<
     let manifest = args.manifest.load(global)?;
     crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;
+    // One change to this org at a time from this machine: a second run waits here, then
+    // reads the org afresh.
+    let _lock = match session.client.lock_org("apply").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            session.close().await;
+            return Err(e.into());
+        }
+    };
     let result = apply(&session.client, &manifest, args, out).await;
     session.close().await;
     let (results, warnings) = result?;
@@ -87,6 +96,7 @@ pub(crate) async fn apply(
         PlanOptions {
             drift: !args.no_drift,
             full_drift: args.full_drift,
+            new_flows: &args.new_flows,
         },
     )
     .await?;

@@ -1,6 +1,9 @@
 //! `flowctl create-shared`: create or update the shared flow (a common module) and publish it.
 
-use super::publish::{publish, Action, Freshness, PublishOptions, Published};
+use super::publish::{
+    division_move, find_existing, publish_found, target_division, Action, Freshness,
+    PublishOptions, Published,
+};
 use super::{resolve, Session};
 use crate::cli::{CreateSharedArgs, GlobalArgs, PublishArgs};
 use crate::client::Client;
@@ -14,11 +17,27 @@ use std::time::Duration;
 pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let doc = document(args)?;
     if args.publish.dry_run {
-        print_dry_run(&[doc], &args.division, out);
+        print_dry_run(&[doc], division_or_home(&args.division), out);
         return Ok(());
     }
     let session = Session::connect(global).await?;
-    let result = create(&session, &doc, &args.division, &args.publish, out).await;
+    // One change to this org at a time from this machine: a second run waits here, then
+    // reads the org afresh.
+    let _lock = match session.client.lock_org("create-shared").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            session.close().await;
+            return Err(e.into());
+        }
+    };
+    let result = create(
+        &session,
+        &doc,
+        named_division(args, &doc),
+        &args.publish,
+        out,
+    )
+    .await;
     let published = match result {
         Ok(p) => p,
         Err(e) => {
@@ -33,7 +52,10 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
         _ => Ok(Vec::new()),
     };
     session.close().await;
-    let stale = stale?;
+    let (stale, warning) = super::publish::callers_or_warning(stale, &published.name)?;
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
     if out.format == crate::cli::OutputFormat::Json {
         let mut json = serde_json::to_value(&published).unwrap_or_default();
         if let Some(obj) = json.as_object_mut() {
@@ -245,7 +267,7 @@ pub(crate) fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
             flow::render_shared(&SharedTemplate {
                 name,
                 description: args.description.clone(),
-                division: args.division.clone(),
+                division: division_or_home(&args.division).to_string(),
                 language: args.language.clone(),
                 greeting: args.greeting.clone(),
             })?
@@ -264,21 +286,54 @@ pub(crate) fn document(args: &CreateSharedArgs) -> Result<FlowDocument> {
     Ok(doc)
 }
 
-/// Resolves the division, then publishes. Used by the demo as well.
+/// The division the user named: a file's own `division:` (with `--file`), else
+/// `--division`. The built-in template always renders one, but only `--division` names it.
+pub(crate) fn named_division<'a>(
+    args: &'a CreateSharedArgs,
+    doc: &'a FlowDocument,
+) -> Option<&'a str> {
+    match &args.file {
+        Some(_) => doc.division.as_deref(),
+        None => args.division.as_deref(),
+    }
+}
+
+/// The division named, or Home (for a dry run and a new flow's rendering).
+pub(crate) fn division_or_home(named: &Option<String>) -> &str {
+    named.as_deref().unwrap_or(crate::flow::DEFAULT_DIVISION)
+}
+
+/// Looks the module up, chooses its division (the one named, by `--division` or the file;
+/// else the one it is in today, so a re-run never moves it; else Home), refuses a new name
+/// that is a near miss of an existing module unless `--new-flow`, resolves the division,
+/// then publishes. Used by the demo as well.
 pub(crate) async fn create(
     session: &Session,
     doc: &FlowDocument,
-    division: &str,
+    division: Option<&str>,
     publish_args: &PublishArgs,
     out: Printer,
 ) -> Result<Published> {
-    let division_name = doc.division.as_deref().unwrap_or(division);
-    let division = resolve::division(&session.client, division_name).await?;
+    let client = &session.client;
+    let existing = find_existing(client, doc).await?;
+    if existing.is_none() && !publish_args.new_flow {
+        resolve::refuse_near_miss(client, &doc.name, doc.flow_type, "--new-flow").await?;
+    }
+    let named = division;
+    let target = target_division(named, existing.as_ref());
+    if named.is_some() {
+        if let Some(moving) = division_move(existing.as_ref(), &target) {
+            tracing::warn!("this {moving}, as named");
+        }
+    }
+    let doc = doc.in_division(&target);
+    let division = resolve::division(client, &target).await?;
     out.progress(format!("publishing common module '{}' ...", doc.name));
-    publish(
-        &session.client,
-        doc,
+    publish_found(
+        client,
+        &doc,
         &division,
+        existing,
         &Freshness::default(),
         options(publish_args),
     )

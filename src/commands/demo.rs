@@ -40,6 +40,7 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         dry_run: false,
         job_timeout: 60,
         no_drift: false,
+        new_flow: false,
     };
 
     out.line(format!("\n1. flowctl create-shared --name \"{SHARED}\""));
@@ -47,15 +48,14 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         name: Some(SHARED.to_string()),
         description: Some("Greets every caller; called by every inbound flow".into()),
         greeting: "Hello, thank you for calling. This greeting comes from a shared flow.".into(),
-        division: crate::flow::DEFAULT_DIVISION.into(),
+        division: None,
         language: crate::flow::DEFAULT_LANGUAGE.into(),
         file: None,
         vars: Vec::new(),
         publish: publish.clone(),
     };
     let doc = create_shared::document(&shared_args)?;
-    let module =
-        create_shared::create(session, &doc, &shared_args.division, &publish, text).await?;
+    let module = create_shared::create(session, &doc, None, &publish, text).await?;
     create_shared::print_published(&[module], text, false);
 
     out.line(format!(
@@ -67,7 +67,7 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         shared: SHARED.into(),
         queue: QUEUE.into(),
         description: Some("Greets with the shared flow, then queues the caller".into()),
-        division: crate::flow::DEFAULT_DIVISION.into(),
+        division: None,
         language: crate::flow::DEFAULT_LANGUAGE.into(),
         publish,
     };
@@ -89,7 +89,11 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         file: None,
         vars: Vec::new(),
     };
-    let report = verify::verify(&session.client, &verify::Spec::from_args(&verify_args)?).await?;
+    let report = verify::verify(
+        &session.client,
+        &verify::Spec::from_args(&verify_args, &verify_args.parents)?,
+    )
+    .await?;
     verify::print_report(&report, text);
     if !report.ok {
         return Err(Error::VerificationFailed {

@@ -47,6 +47,15 @@ pub async fn run(args: &DestroyArgs, global: &GlobalArgs, out: Printer) -> Resul
         ));
     }
     let session = Session::connect(global).await?;
+    // One change to this org at a time from this machine: a second run waits here, then
+    // reads the org afresh.
+    let _lock = match session.client.lock_org("destroy").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            session.close().await;
+            return Err(e.into());
+        }
+    };
     let result = destroy(&session.client, &manifest, args.force).await;
     session.close().await;
     let deleted = result?;

@@ -57,8 +57,8 @@ pub async fn run(args: &ExportArgs, global: &GlobalArgs, out: Printer) -> Result
     }));
     for w in &written {
         out.line(format!(
-            "  exported {:<13} {}  -> {}",
-            w.flow_type.as_wire(),
+            "  exported {:<17} {}  -> {}",
+            crate::output::type_name(w.flow_type),
             w.name,
             w.file
         ));

@@ -20,7 +20,8 @@
 //! (nothing else has published it since) unless `--full-drift`.
 
 use super::publish::{
-    compare_exported, export_for_drift, is_stale, is_up_to_date, kind, published_by_us,
+    compare_exported, division_today, export_for_drift, is_stale, is_up_to_date, kind,
+    published_by_us,
 };
 use super::{resolve, Session};
 use crate::cli::{GlobalArgs, PlanArgs};
@@ -115,13 +116,17 @@ pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<(
     let options = PlanOptions {
         drift: !args.no_drift,
         full_drift: args.full_drift,
+        new_flows: &args.new_flows,
     };
     let plan = make_plan_with(&session.client, &manifest, options).await;
     session.close().await;
     let plan = plan?;
     out.json(&serde_json::json!({ "actions": plan.records(), "warnings": plan.warnings, "substitutions": manifest.substitutions }));
     if out.format == crate::cli::OutputFormat::Markdown {
+        // The table is the whole output: a CI job summary takes stdout, and the same plan
+        // again on stderr would only double the log.
         out.raw(&markdown(&plan, &manifest.path.display().to_string()));
+        return Ok(());
     }
     print_plan(&plan, out);
     print_substitutions(&manifest.substitutions, out);
@@ -232,19 +237,22 @@ pub(crate) async fn org_flows(
 
 /// How the planner reads the org.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PlanOptions {
+pub(crate) struct PlanOptions<'a> {
     /// Compare the published content (export jobs), not only the description's marker.
     pub drift: bool,
     /// Export every flow, also those last published by this OAuth client with the content
     /// their marker names (`--full-drift`).
     pub full_drift: bool,
+    /// Names the user said are new flows (`--new-flow`), though close to existing ones.
+    pub new_flows: &'a [String],
 }
 
-impl Default for PlanOptions {
+impl Default for PlanOptions<'_> {
     fn default() -> Self {
         PlanOptions {
             drift: true,
             full_drift: false,
+            new_flows: &[],
         }
     }
 }
@@ -356,7 +364,7 @@ async fn missing_references(
 pub(crate) async fn make_plan_with(
     client: &Client,
     manifest: &Manifest,
-    options: PlanOptions,
+    options: PlanOptions<'_>,
 ) -> Result<Plan> {
     // The client secret is refused when the manifest loads; the token is known only now.
     for sub in &manifest.substitutions {
@@ -402,14 +410,44 @@ pub(crate) async fn make_plan_with(
         }
     }
     problems.extend(missing_references(client, manifest, &existing).await?);
+    // A flow whose division the manifest does not name stays where it is.
+    let adjusted: Vec<Item> = manifest
+        .items()
+        .map(|i| stay_in_division(i, &existing))
+        .collect();
+    problems.extend(near_miss_problems(
+        manifest,
+        &adjusted,
+        &existing,
+        options.new_flows,
+    ));
     let mut divisions = HashMap::new();
-    let names: BTreeSet<&String> = manifest.items().map(|i| &i.division).collect();
+    let names: BTreeSet<&String> = adjusted.iter().map(|i| &i.division).collect();
+    let mut all_divisions: Option<Vec<String>> = None;
     for d in names {
         match client.find_division(d).await? {
             Some(div) => {
                 divisions.insert(d.clone(), div);
             }
-            None => problems.push(format!("division '{d}' does not exist")),
+            None => {
+                if all_divisions.is_none() {
+                    // Only the suggestion depends on this listing (the listing without
+                    // `name` is unverified, see `resolve::division`).
+                    let all: Vec<Division> = client
+                        .get_all(&["api", "v2", "authorization", "divisions"], &[])
+                        .await
+                        .unwrap_or_default();
+                    all_divisions = Some(all.into_iter().map(|d| d.name).collect());
+                }
+                let near =
+                    resolve::near_names(d, all_divisions.iter().flatten().map(String::as_str));
+                let suggestion = if near.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (did you mean {}?)", resolve::quoted_list(&near))
+                };
+                problems.push(format!("division '{d}' does not exist{suggestion}"))
+            }
         }
     }
     if !problems.is_empty() {
@@ -423,7 +461,7 @@ pub(crate) async fn make_plan_with(
         ));
     }
 
-    let items: Vec<&Item> = manifest.items().collect();
+    let items: Vec<&Item> = adjusted.iter().collect();
     let drifts = if options.drift {
         drift(client, &items, &existing, options.full_drift).await?
     } else {
@@ -453,6 +491,17 @@ pub(crate) async fn make_plan_with(
         let change = found
             .as_ref()
             .and_then(|f| content_change(f, doc, comparison));
+        let moving = found
+            .as_ref()
+            .filter(|_| item.division_named)
+            .and_then(division_today)
+            .filter(|today| *today != item.division)
+            .map(|today| format!("moves it from division '{today}' to '{}'", item.division));
+        let change = match (change, &moving) {
+            (Some(c), Some(m)) => Some(format!("{c}; {m}")),
+            (None, Some(m)) => Some(m.clone()),
+            (c, None) => c,
+        };
         let (action, reason) = match &found {
             None => (PlanAction::Create, "new".to_string()),
             Some(f) if f.published_version.is_none() => (
@@ -512,7 +561,11 @@ pub(crate) async fn make_plan_with(
         if step.item.doc.flow_type != FlowType::CommonModule {
             continue;
         }
-        let consumers = client.module_callers(&module.id).await?;
+        let (consumers, warning) = super::publish::callers_or_warning(
+            client.module_callers(&module.id).await.map_err(Error::from),
+            &module.name,
+        )?;
+        warnings.extend(warning);
         for c in consumers {
             let name = c.name.clone().unwrap_or_else(|| c.id.clone());
             if !in_manifest.contains(name.as_str()) {
@@ -530,6 +583,64 @@ pub(crate) async fn make_plan_with(
         warnings,
         divisions,
     })
+}
+
+/// `item` as it will be published: a flow whose division the manifest does not name, and
+/// that exists in another division than the default, stays there (its document is
+/// rendered for that division, so its content marker is the one published there).
+fn stay_in_division(item: &Item, existing: &HashMap<(FlowType, String), Flow>) -> Item {
+    let mut item = item.clone();
+    if item.division_named {
+        return item;
+    }
+    let today = existing
+        .get(&(item.doc.flow_type, item.doc.name.clone()))
+        .and_then(division_today);
+    if let Some(today) = today.filter(|t| *t != item.division) {
+        item.doc = item.doc.in_division(&today);
+        item.division = today;
+    }
+    item
+}
+
+/// A new flow of the manifest whose name is a near miss of a flow of its type in the org
+/// (and not itself in the manifest) is refused unless `--new-flow NAME` says it is new: a
+/// typo would fork the flow, and its callers would keep the old one.
+fn near_miss_problems(
+    manifest: &Manifest,
+    items: &[Item],
+    existing: &HashMap<(FlowType, String), Flow>,
+    new_flows: &[String],
+) -> Vec<String> {
+    let declared: HashSet<&str> = manifest.items().map(|i| i.doc.name.as_str()).collect();
+    let mut problems = Vec::new();
+    for item in items {
+        let doc = &item.doc;
+        if existing.contains_key(&(doc.flow_type, doc.name.clone()))
+            || new_flows.contains(&doc.name)
+        {
+            continue;
+        }
+        let others = existing
+            .keys()
+            .filter(|(t, n)| *t == doc.flow_type && !declared.contains(n.as_str()))
+            .map(|(_, n)| n.as_str());
+        let near = resolve::near_misses(&doc.name, others);
+        if near.is_empty() {
+            continue;
+        }
+        problems.push(format!(
+            "{} '{}' ({}) is new, but {} {} close to it in the org (did you mean {}?); if it really is a new flow, pass --new-flow {}",
+            kind(doc.flow_type),
+            doc.name,
+            item.origin,
+            resolve::quoted_list(&near),
+            if near.len() == 1 { "is" } else { "are" },
+            resolve::quoted_list(&near),
+            super::verify::shell_word(&doc.name)
+        ));
+    }
+    problems
 }
 
 /// Why a published flow's content is not what the manifest says, or `None` when it is.

@@ -66,7 +66,7 @@ pub(crate) struct PublishOptions {
     /// Read the flow back after the job (`GET /api/v2/flows/{id}`). `apply` turns this off
     /// and reads every published flow back in one listing.
     pub read_back: bool,
-    /// [`publish`] checks a flow someone else published last against its export
+    /// [`publish_found`] checks a flow someone else published last against its export
     /// (`--no-drift` turns it off). `apply` decides in its plan instead.
     pub drift: bool,
 }
@@ -138,23 +138,58 @@ pub(crate) fn compare_exported(doc: &FlowDocument, exported: Option<&String>) ->
     }
 }
 
-/// Publishes `doc` into `division` unless it is already published with this content. As in
-/// `plan`, the marker alone does not decide: a flow someone else published last (a UI edit
-/// keeps the marker) is exported and compared, unless `options.drift` is off.
-pub(crate) async fn publish(
-    client: &Client,
-    doc: &FlowDocument,
-    division: &Division,
-    freshness: &Freshness,
-    options: PublishOptions,
-) -> Result<Published> {
+/// The flow of `doc`'s exact name and type, if it exists.
+pub(crate) async fn find_existing(client: &Client, doc: &FlowDocument) -> Result<Option<Flow>> {
     let what = format!("{} '{}'", kind(doc.flow_type), doc.name);
-    let existing = client
+    Ok(client
         .find_flows_by_name(&doc.name, doc.flow_type)
         .await
         .map_err(|e| Error::from(e).context(format!("looking up {what}")))?
         .into_iter()
-        .next();
+        .next())
+}
+
+/// The division a flow is published into: the one the user named, else the one it is in
+/// today (a re-run never moves a flow), else Genesys' default division.
+pub(crate) fn target_division(named: Option<&str>, existing: Option<&Flow>) -> String {
+    named
+        .map(str::to_string)
+        .or_else(|| existing.and_then(division_today))
+        .unwrap_or_else(|| crate::flow::DEFAULT_DIVISION.to_string())
+}
+
+/// The division `flow` is in, by name.
+pub(crate) fn division_today(flow: &Flow) -> Option<String> {
+    flow.division.as_ref().and_then(|d| d.name.clone())
+}
+
+/// "moves inbound call flow 'X' from division 'A' to 'B'" when publishing `existing` into
+/// `target` moves it to another division.
+pub(crate) fn division_move(existing: Option<&Flow>, target: &str) -> Option<String> {
+    let flow = existing?;
+    let today = division_today(flow)?;
+    (today != target).then(|| {
+        format!(
+            "moves {} '{}' from division '{today}' to '{target}'",
+            kind(flow.flow_type),
+            flow.name
+        )
+    })
+}
+
+/// Publishes `doc` into `division` unless it is already published with this content
+/// (`existing` is the flow of its name and type, looked up by the caller). As in `plan`,
+/// the marker alone does not decide: a flow someone else published last (a UI edit keeps
+/// the marker) is exported and compared, unless `options.drift` is off.
+pub(crate) async fn publish_found(
+    client: &Client,
+    doc: &FlowDocument,
+    division: &Division,
+    existing: Option<Flow>,
+    freshness: &Freshness,
+    options: PublishOptions,
+) -> Result<Published> {
+    let what = format!("{} '{}'", kind(doc.flow_type), doc.name);
     let mut freshness = freshness.clone();
     let drift_check = existing
         .as_ref()
@@ -208,7 +243,7 @@ pub(crate) async fn export_for_drift(
     Ok(exported.yaml)
 }
 
-/// [`publish`] when the caller has already looked the flow up (`existing`).
+/// [`publish_found`] when the caller has already looked the flow up (`existing`).
 pub(crate) async fn publish_known(
     client: &Client,
     doc: &FlowDocument,
@@ -498,4 +533,68 @@ fn version_of(flow: &Flow) -> String {
 /// [`crate::output::type_name`].
 pub fn kind(flow_type: FlowType) -> String {
     crate::output::type_name(flow_type).to_string()
+}
+
+/// The permission dependency tracking needs (`GET /api/v2/architect/dependencytracking/*`,
+/// "Requires ALL permissions: architect:dependencyTracking:view" in the Python SDK's
+/// ArchitectApi docs).
+pub(crate) const DEPENDENCY_PERMISSION: &str = "architect:dependencyTracking:view";
+
+/// A lookup of a module's callers that the OAuth client may not make: a 403 is a warning
+/// naming the permission (the callers are only reported, never changed), anything else
+/// stays the error it is.
+pub(crate) fn callers_or_warning<T: Default>(
+    result: Result<T>,
+    module: &str,
+) -> Result<(T, Option<String>)> {
+    match result {
+        Ok(found) => Ok((found, None)),
+        Err(e) if forbidden(&e) => Ok((
+            T::default(),
+            Some(format!(
+                "the callers of common module '{module}' could not be listed: the OAuth client lacks {DEPENDENCY_PERMISSION} (403), so flows outside this run that call it are not reported; give its role that permission to see them"
+            )),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// True for a 403 answer.
+fn forbidden(e: &Error) -> bool {
+    matches!(e.root(), Error::Client(c) if c.status() == Some(403))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ApiError, ClientError};
+
+    fn api(status: u16) -> Error {
+        Error::from(ClientError::from(ApiError {
+            method: "GET".into(),
+            path: "/api/v2/architect/dependencytracking/consumingresources".into(),
+            status,
+            code: String::new(),
+            message: "no".into(),
+            context_id: None,
+            correlation_id: None,
+            retry_after: None,
+            body: None,
+        }))
+    }
+
+    #[test]
+    fn a_403_on_the_callers_is_a_warning_naming_the_permission() {
+        let (found, warning) =
+            callers_or_warning::<Vec<String>>(Err(api(403).context("listing")), "M")
+                .expect("warning");
+        assert!(found.is_empty());
+        let w = warning.expect("a warning");
+        assert!(w.contains("architect:dependencyTracking:view"), "{w}");
+        assert!(w.contains("'M'"), "{w}");
+        assert!(callers_or_warning::<Vec<String>>(Err(api(500)), "M").is_err());
+        assert!(callers_or_warning::<Vec<String>>(Err(api(401)), "M").is_err());
+        let (found, warning) = callers_or_warning(Ok(vec!["x".to_string()]), "M").expect("ok");
+        assert_eq!((found.len(), warning), (1, None));
+    }
 }

@@ -271,6 +271,110 @@ pub(crate) fn near_names<'a>(wanted: &str, names: impl Iterator<Item = &'a str>)
         .collect()
 }
 
+/// Whether `new` looks like a typo of `existing`, not a flow of its own: the same name in
+/// another case, or a small edit (one or two letters added, dropped, changed or swapped;
+/// one in a name under 20 characters). Names of a series (`Caller 1` / `Caller 2`,
+/// `Flow A` / `Flow B`: one whole word that is a number or at most two characters) are
+/// not near misses: people name flows that way on purpose.
+pub(crate) fn is_near_miss(new: &str, existing: &str) -> bool {
+    if new == existing {
+        return false;
+    }
+    let (a, b) = (new.to_lowercase(), existing.to_lowercase());
+    if a == b {
+        return true;
+    }
+    let (wa, wb): (Vec<&str>, Vec<&str>) = (
+        a.split_whitespace().collect(),
+        b.split_whitespace().collect(),
+    );
+    // A word of a series: a number (`2`, `1-0`, `v2.1` has letters and is not) or at most two
+    // characters (`A`, `EU`).
+    let series_word = |w: &str| w.chars().count() <= 2 || !w.chars().any(char::is_alphabetic);
+    // One more word of a series (`Module` / `Module 2`): a second flow on purpose.
+    let (long, short) = if wa.len() > wb.len() {
+        (&wa, &wb)
+    } else {
+        (&wb, &wa)
+    };
+    if long.len() == short.len() + 1
+        && (0..long.len()).any(|i| {
+            series_word(long[i]) && long[..i].iter().chain(&long[i + 1..]).eq(short.iter())
+        })
+    {
+        return false;
+    }
+    if wa.len() == wb.len() {
+        let differing: Vec<(&str, &str)> = wa
+            .iter()
+            .zip(&wb)
+            .filter(|(x, y)| x != y)
+            .map(|(x, y)| (*x, *y))
+            .collect();
+        if let [(x, y)] = differing.as_slice() {
+            if series_word(x) && series_word(y) {
+                return false;
+            }
+        }
+    }
+    let allowed = if a.chars().count().min(b.chars().count()) < 20 {
+        1
+    } else {
+        2
+    };
+    strsim::damerau_levenshtein(&a, &b) <= allowed
+}
+
+/// The existing names `name` is a near miss of ([`is_near_miss`]), for refusing a new flow
+/// that is probably a typo.
+pub(crate) fn near_misses<'a>(name: &str, existing: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut near: Vec<String> = existing
+        .filter(|e| is_near_miss(name, e))
+        .map(str::to_string)
+        .collect();
+    near.sort();
+    near.dedup();
+    near
+}
+
+/// Refuses a new flow whose name is a near miss of existing flows of its type, unless the
+/// user said it is new (`--new-flow`): a typo would otherwise fork the flow, and its
+/// callers would keep the old one.
+pub(crate) async fn refuse_near_miss(
+    client: &Client,
+    name: &str,
+    flow_type: FlowType,
+    flag: &str,
+) -> Result<()> {
+    let flows = client.list_flows(&[flow_type]).await?;
+    let near = near_misses(name, flows.iter().map(|f| f.name.as_str()));
+    if near.is_empty() {
+        return Ok(());
+    }
+    Err(near_miss_error(name, flow_type, &near, flag))
+}
+
+/// The error of [`refuse_near_miss`].
+pub(crate) fn near_miss_error(
+    name: &str,
+    flow_type: FlowType,
+    near: &[String],
+    flag: &str,
+) -> Error {
+    Error::input(
+        format!(
+            "no {} is named '{name}', but {} {} close to it: a new flow of that name would be a second one beside it",
+            type_name(flow_type),
+            quoted_list(near),
+            if near.len() == 1 { "is" } else { "are" }
+        ),
+        Some(format!(
+            "did you mean {}? If '{name}' really is a new flow, add {flag}; nothing was changed",
+            quoted_list(near)
+        )),
+    )
+}
+
 /// `'a', 'b' or 'c'`.
 pub(crate) fn quoted_list(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
@@ -290,6 +394,43 @@ mod tests {
         assert!(is_uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
         assert!(!is_uuid("Inbound Sales Flow"));
         assert!(!is_uuid("0f8fad5bd9cb469fa16570867728950e"));
+    }
+
+    #[test]
+    fn near_misses_are_case_and_small_edits_not_series() {
+        let m = "Shared Greeting Module";
+        for typo in [
+            "Shared greeting Module",
+            "Shared Greting Module",
+            "Shared Greeting Modul",
+            "Shraed Greeting Module",
+            "Shared Greeting Modules",
+        ] {
+            assert!(is_near_miss(typo, m), "{typo}");
+        }
+        for other in [
+            m,
+            "Shared Farewell Module",
+            "Inbound Support Flow",
+            "Shared Greeting Module 2",
+        ] {
+            assert!(!is_near_miss(other, m), "{other}");
+        }
+        assert!(is_near_miss("inbound sales flow", "Inbound Sales Flow"));
+        assert!(!is_near_miss("Inbound Support Flow", "Inbound Sales Flow"));
+        for (a, b) in [
+            ("Caller 1", "Caller 2"),
+            ("Flow A", "Flow B"),
+            ("Sales EU", "Sales US"),
+            ("Caller 9", "Caller 10"),
+            ("Module 1-0", "Module 0-0"),
+        ] {
+            assert!(!is_near_miss(a, b), "{a} / {b}");
+        }
+        assert_eq!(
+            near_misses("Shared Greting Module", [m, "Other"].into_iter()),
+            vec![m.to_string()]
+        );
     }
 
     #[test]

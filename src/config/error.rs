@@ -19,8 +19,15 @@ pub enum ConfigError {
     #[error("the file given to --client-secret-file does not exist (the argument is not repeated here: it does not look like a path, and may be the secret itself)")]
     SecretFileNotAPath,
     /// The region is not one of the eighteen.
-    #[error("unknown region '{given}'")]
+    #[error("unknown region '{given}'{}", near_region(given).map(|r| format!(" (did you mean '{r}'?)")).unwrap_or_default())]
     UnknownRegion { given: String },
+    /// `FLOWCTL_REQUEST_TIMEOUT` is not a whole number of seconds in range.
+    #[error(
+        "{} is '{value}', not a whole number of seconds from 1 to {}",
+        names::REQUEST_TIMEOUT,
+        super::MAX_REQUEST_DEADLINE
+    )]
+    BadRequestTimeout { value: String },
     /// A base URL does not parse.
     #[error("{what} '{value}' is not a URL: {reason}")]
     BadUrl {
@@ -62,6 +69,18 @@ pub enum ConfigError {
     ProfileSecretMissing { profile: String, variable: String },
 }
 
+/// The region name closest to `given` (a dropped dash, a swapped letter, another case),
+/// for "did you mean".
+fn near_region(given: &str) -> Option<&'static str> {
+    let g = given.trim().to_ascii_lowercase();
+    REGIONS
+        .iter()
+        .map(|r| (strsim::damerau_levenshtein(&g, r.name), r.name))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, n)| n)
+}
+
 impl ConfigError {
     pub(crate) fn hint(&self) -> Option<String> {
         Some(match self {
@@ -78,6 +97,11 @@ impl ConfigError {
             ConfigError::UnknownRegion { .. } => format!(
                 "valid regions: {}",
                 REGIONS.iter().map(|r| r.name).collect::<Vec<_>>().join(", ")
+            ),
+            ConfigError::BadRequestTimeout { .. } => format!(
+                "set {} to the seconds one API request may take across its retries (default {})",
+                names::REQUEST_TIMEOUT,
+                super::DEFAULT_REQUEST_DEADLINE.as_secs()
             ),
             ConfigError::BadUrl { .. } => "give a URL such as https://api.mypurecloud.ie".into(),
             ConfigError::InsecureUrl { .. } => {

@@ -38,7 +38,17 @@ pub struct Config {
     pub client_secret: SecretString,
     /// Directory of the token cache; `None` when caching is off.
     pub token_cache_dir: Option<PathBuf>,
+    /// The most one API request may take across all its attempts and waits
+    /// (`FLOWCTL_REQUEST_TIMEOUT`, default [`DEFAULT_REQUEST_DEADLINE`]).
+    pub request_deadline: std::time::Duration,
 }
+
+/// The default of [`Config::request_deadline`]: two minutes, past the SDKs' own retry budget
+/// for one request and far below the five minutes a trickling server could otherwise hold
+/// a run (eight attempts of a minute each).
+pub const DEFAULT_REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+/// The longest [`Config::request_deadline`] that can be set: an hour.
+pub const MAX_REQUEST_DEADLINE: u64 = 3600;
 
 impl Config {
     /// A configuration for an emulator (tests, the demo, `--emulator`).
@@ -58,6 +68,7 @@ impl Config {
             client_id: client_id.to_string(),
             client_secret: SecretString::from(client_secret.to_string()),
             token_cache_dir,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
         }
     }
 }

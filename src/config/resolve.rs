@@ -239,6 +239,19 @@ pub(crate) fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, 
         || env
             .get(names::NO_TOKEN_CACHE)
             .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    let request_deadline = match env.get(names::REQUEST_TIMEOUT) {
+        None => super::DEFAULT_REQUEST_DEADLINE,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if (1..=super::MAX_REQUEST_DEADLINE).contains(&secs) => {
+                std::time::Duration::from_secs(secs)
+            }
+            _ => {
+                return Err(ConfigError::BadRequestTimeout {
+                    value: crate::output::sanitize(&v, 40),
+                })
+            }
+        },
+    };
     Ok(Config {
         api_base,
         login_base,
@@ -246,6 +259,7 @@ pub(crate) fn resolve(args: &GlobalArgs, env: &dyn EnvSource) -> Result<Config, 
         client_id,
         client_secret: SecretString::from(client_secret),
         token_cache_dir: if no_cache { None } else { cache_dir(env) },
+        request_deadline,
     })
 }
 

@@ -106,6 +106,21 @@ impl FlowDocument {
             .unwrap_or_else(|| self.yaml.clone())
     }
 
+    /// This document in another division: a YAML that names a division (a built-in
+    /// template's) gets `division` in its place, so the content marker is that of the
+    /// flow rendered there; a YAML without one gets it at publish time
+    /// ([`FlowDocument::publish_yaml_in`]) and is unchanged.
+    pub(crate) fn in_division(&self, division: &str) -> FlowDocument {
+        let mut doc = self.clone();
+        if self.division.as_deref().is_some_and(|d| d != division) {
+            if let Some(yaml) = read::replace_key(&self.yaml, "division", division) {
+                doc.yaml = yaml;
+                doc.division = Some(division.to_string());
+            }
+        }
+        doc
+    }
+
     /// [`FlowDocument::publish_yaml`] for a publish into `division`: the job creates a new
     /// flow in the division its YAML names, so a file that names none gets `division:`
     /// (a file's own `division:` is kept).

@@ -183,15 +183,26 @@ pub(crate) fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
     // Architect reads the key case-sensitively: `inQueueCall` is not `inqueueCall`.
     let Some(flow_type) = FlowType::from_yaml_key(&key) else {
         let valid = FlowType::yaml_keys();
-        let hint = valid
+        // The key is quoted only when it is a near miss of a flow type: a file that is not
+        // Architect YAML at all (a password file given by mistake) is never echoed into
+        // a CI log.
+        let near = valid
             .iter()
-            .find(|k| k.eq_ignore_ascii_case(&key) || strsim::levenshtein(k, &key) <= 2)
-            .map(|k| format!(" (did you mean `{k}`?)"))
-            .unwrap_or_default();
-        return Err(shape(format!(
-            "unknown flow type `{key}`{hint}; expected one of: {}",
-            valid.join(", ")
-        )));
+            .find(|k| k.eq_ignore_ascii_case(&key) || strsim::levenshtein(k, &key) <= 2);
+        return Err(shape(match (near, shown_key(&key)) {
+            (Some(k), _) => format!(
+                "unknown flow type `{key}` (did you mean `{k}`?); expected one of: {}",
+                valid.join(", ")
+            ),
+            (None, Some(key)) => format!(
+                "unknown flow type `{key}`; expected one of: {}",
+                valid.join(", ")
+            ),
+            (None, None) => format!(
+                "its top-level key is not a flow type (not shown: it is no word); expected one of: {}",
+                valid.join(", ")
+            ),
+        }));
     };
     let Value::Mapping(body) = body else {
         return Err(shape(format!(
@@ -214,6 +225,14 @@ pub(crate) fn facts(text: &str, source: &str) -> Result<Facts, FlowError> {
         references: found.references.into_iter().collect(),
         body,
     })
+}
+
+/// A top-level key as it may be quoted in an error: a word (ASCII letters and digits, at
+/// most 40), as a flow type is spelt. Anything else (`root:$6$...` from a password file
+/// given by mistake) is not shown, so a file's content never lands in a CI log.
+pub(crate) fn shown_key(key: &str) -> Option<&str> {
+    (!key.is_empty() && key.len() <= 40 && key.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(key)
 }
 
 /// The first YAML tag (`!evil`, `!!binary`) anywhere in `v`.
@@ -293,6 +312,22 @@ pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Optio
         out.insert(Value::String(key.into()), Value::String(value.into()));
     }
     *body = out;
+    yaml_serde::to_string(&doc).ok()
+}
+
+/// Replaces the value of the top-level body's `key` (where it is) and re-serializes; `None`
+/// when the file has no such key.
+pub(crate) fn replace_key(text: &str, key: &str, value: &str) -> Option<String> {
+    let mut doc: Value = yaml_serde::from_str(text).ok()?;
+    let Value::Mapping(top) = &mut doc else {
+        return None;
+    };
+    let (_, body) = top.iter_mut().next()?;
+    let Value::Mapping(body) = body else {
+        return None;
+    };
+    let slot = body.get_mut(key)?;
+    *slot = Value::String(value.into());
     yaml_serde::to_string(&doc).ok()
 }
 

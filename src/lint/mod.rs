@@ -499,10 +499,18 @@ impl<'a> Ctx<'a, '_> {
                 self.error(
                     "unknown-flow-type",
                     key,
-                    format!(
-                        "unknown flow type `{flow_key}`; expected one of: {}",
-                        all.join(", ")
-                    ),
+                    // Quoted only when it is a word: a file that is no Architect YAML
+                    // at all (a password file given by mistake) must not land in a CI log.
+                    match crate::flow::read::shown_key(flow_key) {
+                        Some(k) => format!(
+                            "unknown flow type `{k}`; expected one of: {}",
+                            all.join(", ")
+                        ),
+                        None => format!(
+                            "the top-level key is not a flow type (not shown: it is no word); expected one of: {}",
+                            all.join(", ")
+                        ),
+                    },
                 );
                 return;
             }

@@ -33,10 +33,22 @@ pub(crate) async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) ->
             }
             spec
         }
-        None => Spec::from_args(args)?,
+        // Checked before connecting; the callers come from the org below.
+        None => Spec::from_args(args, &args.parents)?,
+    };
+    let session = Session::connect(global).await?;
+    let spec = if args.file.is_none() && args.parents.is_empty() {
+        match every_caller(&session, args).await {
+            Ok(s) => s,
+            Err(e) => {
+                session.close().await;
+                return Err(e);
+            }
+        }
+    } else {
+        spec
     };
     let spec = spec.with_org_flags(org_flags(global));
-    let session = Session::connect(global).await?;
     let result = verify(&session.client, &spec).await;
     session.close().await;
     let report = result?;
@@ -49,4 +61,47 @@ pub(crate) async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) ->
             unknown: report.unknown,
         })
     }
+}
+
+/// `verify --shared X` without `--parent`: every published caller of the module that
+/// dependency tracking knows (of any flow type), each checked as a `--parent` would be.
+async fn every_caller(session: &Session, args: &VerifyArgs) -> Result<Spec> {
+    let shared = args.shared.clone().unwrap_or_default();
+    let module = super::resolve::published_module(&session.client, &shared).await?;
+    let callers = session.client.module_callers(&module.id).await?;
+    let mut parents: Vec<(String, crate::models::FlowType)> = callers
+        .iter()
+        .filter_map(|c| {
+            let t = crate::models::FlowType::from_object_type(c.object_type.as_deref()?)?;
+            // The name is what the report shows; the id when dependency tracking gives none.
+            Some((c.name.clone().unwrap_or_else(|| c.id.clone()), t))
+        })
+        .collect();
+    parents.sort();
+    parents.dedup();
+    if parents.is_empty() {
+        return Err(Error::input(
+            format!(
+                "dependency tracking knows no published flow that calls common module '{}'",
+                module.name
+            ),
+            Some("name the callers with --parent (the index can lag a publish by a minute or more; --wait waits for it only with --parent)".into()),
+        ));
+    }
+    tracing::warn!(
+        "verifying the {} published caller(s) of common module '{}' that dependency tracking knows: {}",
+        parents.len(),
+        module.name,
+        parents
+            .iter()
+            .map(|(n, _)| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let names: Vec<String> = parents.iter().map(|(n, _)| n.clone()).collect();
+    let mut spec = Spec::from_args(args, &names)?;
+    for (p, (_, t)) in spec.parents.iter_mut().zip(&parents) {
+        p.flow_type = *t;
+    }
+    Ok(spec)
 }

@@ -162,22 +162,17 @@ impl FixStyle {
 }
 
 impl Spec {
-    pub(crate) fn from_args(args: &VerifyArgs) -> Result<Spec> {
+    /// `--shared` with `parents` (the `--parent`s, or every caller dependency tracking
+    /// knows when none is given).
+    pub(crate) fn from_args(args: &VerifyArgs, parents: &[String]) -> Result<Spec> {
         let Some(shared) = args.shared.clone() else {
             return Err(Error::input(
-                "verify needs --shared and --parent, or -f MANIFEST",
+                "verify needs --shared (with --parent, or alone for every caller), or -f MANIFEST",
                 None,
             ));
         };
-        if args.parents.is_empty() {
-            return Err(Error::input(
-                "verify needs at least one --parent (or -f MANIFEST)",
-                None,
-            ));
-        }
         Ok(Spec {
-            parents: args
-                .parents
+            parents: parents
                 .iter()
                 .map(|p| ParentSpec {
                     parent: p.clone(),
