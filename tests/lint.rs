@@ -18,7 +18,7 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 13] = [
     "bot_flow_orders.yaml",
     "common_module_greeting.yaml",
     "inbound_call_ivr.yaml",
@@ -28,7 +28,10 @@ const ALL: [&str; 10] = [
     "inqueue_email.yaml",
     "inqueue_hold.yaml",
     "inqueue_message.yaml",
+    "outbound_call.yaml",
+    "survey_invite.yaml",
     "workflow_summary.yaml",
+    "workitem_claims.yaml",
 ];
 
 /// 1-based line of the first line of `text` containing `needle`.
@@ -63,7 +66,10 @@ fn real_shaped_exports_of_every_flow_type_lint_clean_without_a_warning() {
         "inqueueCall",
         "inqueueEmail",
         "inqueueShortMessage",
+        "outboundCall",
+        "surveyInvite",
         "workflow",
+        "workitem",
     ]
     .into_iter()
     .map(String::from)

@@ -99,17 +99,18 @@ fn canon(v: &Value) -> Canon {
     }
 }
 
-/// An empty value: what Architect writes for an input nobody set.
+/// An empty value: what Architect writes for an input nobody set. A mapping is empty when
+/// every entry is `noValue: true`, `none: true` or itself empty, all the way down: exports
+/// write such defaults nested (`failureOutputs: {errorType: {noValue: true}}`,
+/// `supportedLanguages: {en-us: {defaultLanguageSkill: {noValue: true}}}`).
 fn is_empty(c: &Canon) -> bool {
     match c {
         Canon::Scalar(s) => s == "~",
         Canon::Seq(items) => items.is_empty(),
-        Canon::Map(m) => {
-            m.is_empty()
-                || (m.len() == 1
-                    && m.iter()
-                        .all(|(k, v)| (k == "noValue" || k == "none") && v == &scalar("true")))
-        }
+        Canon::Map(m) => m.iter().all(|(k, v)| {
+            ((k == "noValue" || k == "none") && v == &scalar("true"))
+                || (!matches!(v, Canon::Scalar(_)) && is_empty(v))
+        }),
     }
 }
 
