@@ -8,11 +8,33 @@
 //! Scripting SDK's documentation, each entry citing its source; neither side can drift from
 //! the other, and a test publishes every catalogue action through the emulator.
 
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
 use yaml_serde::Value;
+
+/// The catalogue's data file itself (not the lint module, which sits in a higher layer than the
+/// emulator): its `actions` keys are the vocabulary.
+const CATALOGUE: &str = include_str!("../lint/catalogue.yaml");
 
 /// Whether Architect has an action of this name.
 pub fn is_action(name: &str) -> bool {
-    crate::lint::catalogue::get().is_ok_and(|c| c.actions.contains_key(name))
+    static ACTIONS: OnceLock<BTreeSet<String>> = OnceLock::new();
+    ACTIONS
+        .get_or_init(|| {
+            yaml_serde::from_str::<Value>(CATALOGUE)
+                .ok()
+                .and_then(|v| {
+                    let actions = v.get("actions")?.as_mapping()?;
+                    Some(
+                        actions
+                            .keys()
+                            .filter_map(|k| k.as_str().map(str::to_string))
+                            .collect(),
+                    )
+                })
+                .unwrap_or_default()
+        })
+        .contains(name)
 }
 
 /// Every action of `body` that Architect does not know, as job error messages.
