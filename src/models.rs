@@ -114,19 +114,23 @@ impl FlowType {
             FlowType::InboundEmail => "inboundEmail",
             FlowType::InboundShortMessage => "inboundShortMessage",
             FlowType::InQueueCall => "inqueueCall",
+            // The CX-as-Code provider's routing-queue tests publish `inqueueEmail:` and
+            // `inqueueShortMessage:` flows (resource_genesyscloud_routing_queue_test.go).
+            FlowType::InQueueEmail => "inqueueEmail",
+            FlowType::InQueueShortMessage => "inqueueShortMessage",
             FlowType::OutboundCall => "outboundCall",
             FlowType::SecureCall => "secureCall",
+            // Real exports: survey-sms-delivery-blueprint (surveyInvite) and
+            // process-automation-workitem-blueprint (workitem).
+            FlowType::SurveyInvite => "surveyInvite",
             FlowType::Workflow => "workflow",
+            FlowType::Workitem => "workitem",
             FlowType::BusinessProcess
             | FlowType::EmailSend
-            | FlowType::InQueueEmail
-            | FlowType::InQueueShortMessage
             | FlowType::Speech
-            | FlowType::SurveyInvite
             | FlowType::Voice
             | FlowType::Voicemail
-            | FlowType::VoiceSurvey
-            | FlowType::Workitem => return None,
+            | FlowType::VoiceSurvey => return None,
         })
     }
 

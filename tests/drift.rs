@@ -354,3 +354,94 @@ async fn create_shared_republishes_a_module_edited_in_the_ui_and_only_then() {
     let yaml = org.emulator.published_yaml(&m.id).expect("published");
     assert!(yaml.contains("Hello from the module"), "{yaml}");
 }
+
+fn drift_fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/drift")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn an_export_that_respells_but_keeps_the_meaning_is_not_drift() {
+    let published = drift_fixture("ivr_published.yaml");
+    let exported = drift_fixture("ivr_exported.yaml");
+    let c =
+        flowctl::flow::compare::compare(&published, &exported).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.same, "{}", c.diff);
+    // Each real change in the org is still found.
+    for (from, to) in [
+        ("name: \"Sales\"", "name: \"Billing\""),
+        ("digit_9", "digit_8"),
+        ("\"no\":\n", "\"maybe\":\n"),
+        (
+            "        -   task:",
+            "        -   task:\n                variables: [x]",
+        ),
+    ] {
+        assert!(exported.contains(from), "{from}");
+        let changed = exported.replacen(from, to, 1);
+        let c =
+            flowctl::flow::compare::compare(&published, &changed).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.same, "{from} -> {to}");
+    }
+    // A file that names its division: another one in the org is drift.
+    let named = published.replacen(
+        "  startUpRef:",
+        "  division: Sales Division\n  startUpRef:",
+        1,
+    );
+    let c = flowctl::flow::compare::compare(&named, &exported).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.same);
+    assert!(c.diff.contains("division"), "{}", c.diff);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reapplying_files_one_without_a_division_registers_no_job() {
+    let org = Org::new().await;
+    let ivr = drift_fixture("ivr_published.yaml");
+    assert!(!ivr.contains("division:"));
+    std::fs::write(org.path().join("ivr.yaml"), &ivr).expect("write");
+    std::fs::write(
+        org.path().join("hours.yaml"),
+        "commonModule:\n  name: Drift Hours\n  division: Home\n  startUpTaskActions:\n    - playAudio:\n        name: Hours\n        audio:\n          tts: \"We are open 9 to 5.\"\n    - endTask:\n        name: Done\n",
+    )
+    .expect("write");
+    let path = org.path().join("flows.yaml");
+    std::fs::write(
+        &path,
+        "modules:\n  - file: hours.yaml\nflows:\n  - file: ivr.yaml\n",
+    )
+    .expect("write manifest");
+    let path = path.to_str().expect("utf-8").to_string();
+    let r = org.flowctl(&["apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let jobs = count(&org, "POST", "/api/v2/flows/jobs");
+
+    // Every flow read back and compared: the division the export adds is no change.
+    let exports = org.emulator.export_job_count();
+    let r = org.flowctl(&["apply", "-f", &path, "--full-drift"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        org.emulator.export_job_count() > exports,
+        "the flows were read back"
+    );
+    assert_eq!(count(&org, "POST", "/api/v2/flows/jobs"), jobs, "{r:?}");
+
+    // The same content published again by a UI user: exported, compared, still no job.
+    let f = flow(&org, "Drift Blueprint IVR");
+    let yaml = org.emulator.published_yaml(&f.id).expect("published");
+    org.emulator
+        .publish_as_ui_user(&yaml)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let jobs = count(&org, "POST", "/api/v2/flows/jobs");
+    let r = org.flowctl(&["apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&org, "POST", "/api/v2/flows/jobs"), jobs, "{r:?}");
+
+    // A real edit in the UI is still found and undone, with one job.
+    edit_in_ui(&org, "Drift Blueprint IVR", "digit_9", "digit_8");
+    let r = org.flowctl(&["apply", "-f", &path]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&org, "POST", "/api/v2/flows/jobs"), jobs + 1, "{r:?}");
+}

@@ -18,15 +18,20 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 13] = [
     "bot_flow_orders.yaml",
     "common_module_greeting.yaml",
     "inbound_call_ivr.yaml",
     "inbound_chat.yaml",
     "inbound_email.yaml",
     "inbound_message.yaml",
+    "inqueue_email.yaml",
     "inqueue_hold.yaml",
+    "inqueue_message.yaml",
+    "outbound_call.yaml",
+    "survey_invite.yaml",
     "workflow_summary.yaml",
+    "workitem_claims.yaml",
 ];
 
 /// 1-based line of the first line of `text` containing `needle`.
@@ -59,7 +64,12 @@ fn real_shaped_exports_of_every_flow_type_lint_clean_without_a_warning() {
         "inboundEmail",
         "inboundShortMessage",
         "inqueueCall",
+        "inqueueEmail",
+        "inqueueShortMessage",
+        "outboundCall",
+        "surveyInvite",
         "workflow",
+        "workitem",
     ]
     .into_iter()
     .map(String::from)
@@ -95,7 +105,7 @@ fn action_names(v: &yaml_serde::Value, out: &mut BTreeSet<String>) {
 }
 
 #[test]
-fn a_flow_the_catalogue_has_never_seen_gets_warnings_but_no_error() {
+fn a_flow_the_catalogue_has_never_seen_gets_notes_but_no_error_and_no_warning() {
     // As if each fixture were the first export of its kind: the catalogue without its flow
     // type and without any action it uses. Unknown is not wrong.
     let source = include_str!("../src/lint/catalogue.yaml");
@@ -117,11 +127,9 @@ fn a_flow_the_catalogue_has_never_seen_gets_warnings_but_no_error() {
         cat.actions.retain(|a, _| !used.contains(a));
         let l = flowctl::lint::lint_yaml_with(&text, None, &cat);
         assert!(l.ok(), "{name}: {:#?}", l.errors().collect::<Vec<_>>());
-        assert!(
-            l.warnings().any(|w| w.rule == "unlearned-flow-type"),
-            "{name}"
-        );
-        assert!(l.warnings().any(|w| w.rule == "unknown-action"), "{name}");
+        assert_eq!(l.warnings().count(), 0, "{name}: {:#?}", l.diagnostics);
+        assert!(l.notes().any(|w| w.rule == "unlearned-flow-type"), "{name}");
+        assert!(l.notes().any(|w| w.rule == "unknown-action"), "{name}");
     }
 }
 
@@ -136,7 +144,11 @@ fn the_older_fixtures_of_the_project_lint_clean_too() {
             .map(|k| (k.clone(), k))
             .collect();
         let r = flowctl::commands::lint::lint_text(&text, &vars, "f.yaml");
-        assert!(r.ok && r.warnings.is_empty(), "{:?}: {r:#?}", entry.path());
+        assert!(
+            r.ok && r.warnings.is_empty() && r.notes.is_empty(),
+            "{:?}: {r:#?}",
+            entry.path()
+        );
     }
 }
 
@@ -188,7 +200,7 @@ fn a_misspelt_flow_setting_fails_with_the_setting_meant() {
 }
 
 #[test]
-fn what_the_catalogue_does_not_know_is_a_warning_not_an_error() {
+fn what_the_catalogue_does_not_know_is_a_note_not_an_error_or_a_warning() {
     let text = fixture("workflow_summary.yaml")
         .replacen("- wait:", "- brandNewArchitectAction:", 1)
         .replacen(
@@ -198,7 +210,8 @@ fn what_the_catalogue_does_not_know_is_a_warning_not_an_error() {
         );
     let l = lint_yaml(&text, None);
     assert!(l.ok(), "{:#?}", l.diagnostics);
-    let rules: Vec<&str> = l.warnings().map(|w| w.rule).collect();
+    assert_eq!(l.warnings().count(), 0, "{:#?}", l.diagnostics);
+    let rules: Vec<&str> = l.notes().map(|w| w.rule).collect();
     assert_eq!(rules, ["unknown-flow-key", "unknown-action"]);
 }
 
@@ -212,11 +225,12 @@ fn flow_types_are_case_sensitive_and_unknown_ones_are_errors() {
     let l = lint_yaml("callFlow:\n  name: Q\n", None);
     assert!(only_error(&l).message.contains("inboundCall"), "{l:?}");
 
-    // A real flow type of which no export was sampled: generic checks, and a warning.
+    // A real flow type of which no export was sampled: generic checks, and a note.
     let l = lint_yaml("voicemail:\n  name: V\n", None);
     assert!(l.ok(), "{l:?}");
+    assert_eq!(l.warnings().count(), 0, "{l:?}");
     assert_eq!(
-        l.warnings().map(|w| w.rule).collect::<Vec<_>>(),
+        l.notes().map(|w| w.rule).collect::<Vec<_>>(),
         ["unlearned-flow-type"]
     );
 }
@@ -549,7 +563,7 @@ async fn a_manifest_of_every_flow_type_lints_clean() {
         .iter()
         .filter_map(|r| r["flowType"].as_str())
         .collect();
-    assert_eq!(types.len(), 8, "{types:?}");
+    assert_eq!(types.len(), ALL.len(), "{types:?}");
 }
 
 #[tokio::test]
@@ -787,4 +801,292 @@ proptest! {
         let l = lint_yaml(&relaid, None);
         prop_assert!(l.diagnostics.is_empty(), "{}\n{:#?}", relaid, l.diagnostics);
     }
+}
+
+/// The words real exports use that an earlier catalogue warned about: every one is known now.
+#[test]
+fn words_of_real_exports_lint_without_a_warning_or_a_note() {
+    // An in-queue flow that declares start-up task variables (`Task.loop`).
+    let inqueue = fixture("inqueue_hold.yaml").replacen(
+        "  startUpTaskActions:",
+        "  startUpTaskVariables:\n    - integerVariable:\n        name: Task.loop\n        initialValue:\n          lit: 0\n  startUpTaskActions:",
+        1,
+    );
+    // A menu whose `defaultChildMenuRef` points at a `menuDisconnect` by its refId.
+    let menu = SMALL
+        .replace(
+            "          - menuDisconnect:\n              name: Bye\n",
+            "          - menuDisconnect:\n              name: Bye\n              refId: Bye_1\n",
+        )
+        .replace(
+            "        audio:\n          tts: Press 1.\n",
+            "        audio:\n          tts: Press 1.\n        defaultChildMenuRef: ./choices/menuDisconnect[Bye_1]\n",
+        );
+    // Actions real exports use: a digital menu, a call to a digital bot flow, and the
+    // data lookups the emulator used to refuse.
+    let actions = fixture("inbound_message.yaml").replacen(
+        "          - callBotFlow:",
+        "          - digitalMenu:\n              name: Choose\n          - callDigitalBotFlow:\n              name: Digital bot\n          - getConversationData:\n              name: Read\n          - getExternalContact:\n              name: Contact\n          - callBotFlow:",
+        1,
+    );
+    for (what, text) in [
+        ("inqueue", &inqueue),
+        ("menu", &menu),
+        ("actions", &actions),
+    ] {
+        assert_ne!(text.as_str(), fixture("inbound_message.yaml").as_str());
+        let l = lint_yaml(text, None);
+        assert!(l.diagnostics.is_empty(), "{what}: {:#?}", l.diagnostics);
+    }
+}
+
+/// Realistic one-word mistakes, each caught as an error naming the word and the word meant.
+#[test]
+fn ten_realistic_mistakes_are_each_caught_with_the_right_word() {
+    let cases: [(&str, &str, &str, &str, &str); 10] = [
+        (
+            "inqueue_hold.yaml",
+            "    holdMusic:",
+            "    holdmusic:",
+            "unknown-setting",
+            "holdMusic",
+        ),
+        (
+            "inbound_call_ivr.yaml",
+            "      disconnect:\n        none: true",
+            "      disconect:\n        none: true",
+            "unknown-setting",
+            "disconnect",
+        ),
+        (
+            "workflow_summary.yaml",
+            "      endWorkflow:\n",
+            "      endWorkFlow:\n",
+            "unknown-setting",
+            "endWorkflow",
+        ),
+        (
+            "inqueue_hold.yaml",
+            "settingsInQueueCall:",
+            "settingsInQueueCal:",
+            "unknown-flow-key",
+            "settingsInQueueCall",
+        ),
+        (
+            "inbound_message.yaml",
+            "- transferToAcd:",
+            "- transferToAdc:",
+            "unknown-action",
+            "transferToAcd",
+        ),
+        (
+            "inbound_call_ivr.yaml",
+            "targetQueue:",
+            "TargetQueue:",
+            "unknown-field",
+            "targetQueue",
+        ),
+        (
+            "inbound_call_ivr.yaml",
+            "    playAudioOnSilence:",
+            "    playAudioOnSilense:",
+            "unknown-setting",
+            "playAudioOnSilence",
+        ),
+        (
+            "inbound_call_ivr.yaml",
+            "    asrEnabledOnFlow:",
+            "    asrEnabledOnflow:",
+            "unknown-setting",
+            "asrEnabledOnFlow",
+        ),
+        (
+            "workflow_summary.yaml",
+            "- endWorkflow:",
+            "- endWorkflw:",
+            "unknown-action",
+            "endWorkflow",
+        ),
+        (
+            "inqueue_email.yaml",
+            "      - endState:",
+            "      - endstate:",
+            "unknown-action",
+            "endState",
+        ),
+    ];
+    for (file, from, to, rule, meant) in cases {
+        let original = fixture(file);
+        assert!(original.contains(from), "{file} has no {from:?}");
+        let text = original.replacen(from, to, 1);
+        let l = lint_yaml(&text, Some(&fixtures()));
+        let wrong = to
+            .trim()
+            .trim_start_matches("- ")
+            .split(':')
+            .next()
+            .unwrap_or_default();
+        let hit = l
+            .errors()
+            .find(|e| e.rule == rule && e.suggestion.as_deref() == Some(meant))
+            .unwrap_or_else(|| panic!("{file}: {to:?} not caught as {rule}: {:#?}", l.diagnostics));
+        assert_eq!(
+            hit.line,
+            line_of(&text, to.lines().next().unwrap_or(to)),
+            "{file} {to:?}"
+        );
+        assert!(hit.message.contains(wrong), "{file}: {hit:?}");
+    }
+}
+
+#[test]
+fn settings_keys_far_from_any_known_one_are_notes() {
+    let text = fixture("inqueue_hold.yaml").replacen(
+        "    holdMusic:",
+        "    queuePositionAnnouncements: {}\n    holdMusic:",
+        1,
+    );
+    let l = lint_yaml(&text, None);
+    assert!(l.ok() && l.warnings().count() == 0, "{:#?}", l.diagnostics);
+    let n: Vec<_> = l.notes().collect();
+    assert_eq!(n.len(), 1, "{n:#?}");
+    assert_eq!(
+        (n[0].rule, n[0].line),
+        (
+            "unknown-setting",
+            line_of(&text, "queuePositionAnnouncements")
+        )
+    );
+}
+
+#[test]
+fn a_call_to_a_misspelt_module_or_bot_flow_is_caught_when_the_target_is_linted_too() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let module = dir.path().join("module.yaml");
+    let bot = dir.path().join("bot.yaml");
+    let ivr = dir.path().join("ivr.yaml");
+    let messaging = dir.path().join("messaging.yaml");
+    std::fs::write(&module, fixture("common_module_greeting.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&bot, fixture("bot_flow_orders.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let ivr_text = fixture("inbound_call_ivr.yaml").replacen(
+        "Lint Example Greeting:",
+        "Lint Example Greting:",
+        1,
+    );
+    let msg_text = fixture("inbound_message.yaml").replacen(
+        "Lint Example Order Bot:",
+        "Lint Example Order Bots:",
+        1,
+    );
+    assert_ne!(ivr_text, fixture("inbound_call_ivr.yaml"));
+    assert_ne!(msg_text, fixture("inbound_message.yaml"));
+    std::fs::write(&ivr, &ivr_text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&messaging, &msg_text).unwrap_or_else(|e| panic!("{e}"));
+    let vars = BTreeMap::new();
+    // Alone, a name may well be a flow of the org: not judged.
+    let alone = flowctl::commands::lint::lint_files(&[ivr.as_path(), messaging.as_path()], &vars);
+    assert!(alone.iter().all(|r| r.ok), "{alone:#?}");
+    let all = flowctl::commands::lint::lint_files(
+        &[
+            module.as_path(),
+            bot.as_path(),
+            ivr.as_path(),
+            messaging.as_path(),
+        ],
+        &vars,
+    );
+    assert!(all[0].ok && all[1].ok, "{all:#?}");
+    for (r, text, wrong, meant) in [
+        (
+            &all[2],
+            &ivr_text,
+            "Lint Example Greting",
+            "Lint Example Greeting",
+        ),
+        (
+            &all[3],
+            &msg_text,
+            "Lint Example Order Bots",
+            "Lint Example Order Bot",
+        ),
+    ] {
+        let e: Vec<_> = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        assert_eq!(e.len(), 1, "{r:#?}");
+        assert_eq!(e[0].rule, "unknown-target");
+        assert_eq!(e[0].line, line_of(text, &format!("{wrong}:")));
+        assert!(e[0].message.contains(wrong), "{e:?}");
+        assert_eq!(e[0].suggestion.as_deref(), Some(meant));
+    }
+    // A name close to nothing linted is not judged either.
+    let other = ivr_text.replacen("Lint Example Greting:", "Billing Module:", 1);
+    std::fs::write(&ivr, &other).unwrap_or_else(|e| panic!("{e}"));
+    let r = flowctl::commands::lint::lint_files(&[module.as_path(), ivr.as_path()], &vars);
+    assert!(r.iter().all(|r| r.ok), "{r:#?}");
+}
+
+#[test]
+fn a_placeholder_in_a_comment_is_no_error_and_a_real_one_is_found_at_its_column() {
+    let text = format!(
+        "# Fill in {{{{queue}}}} and {{{{division}}}} from the manifest.\n{}",
+        SMALL
+            .replace("name: Sales", "name: Sales # was {{old_queue}}")
+            .replace(
+                "  name: Small\n",
+                "  name: Small\n  description: \"For {{team}}\"\n",
+            )
+    );
+    let r = flowctl::commands::lint::lint_text(&text, &BTreeMap::new(), "f.yaml");
+    let d: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.rule == "placeholder")
+        .collect();
+    assert_eq!(d.len(), 1, "{r:#?}");
+    assert!(d[0].message.contains("{{team}}"), "{d:?}");
+    assert_eq!((d[0].line, d[0].column), (line_of(&text, "{{team}}"), 21));
+    let vars = BTreeMap::from([("team".to_string(), "Sales".to_string())]);
+    let r = flowctl::commands::lint::lint_text(&text, &vars, "f.yaml");
+    assert!(r.ok && r.diagnostics.is_empty(), "{r:#?}");
+}
+
+#[tokio::test]
+async fn the_readmes_lint_example_runs_as_written() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
+    let section = readme.split("\n## Lint\n").nth(1).unwrap_or_default();
+    let line = section
+        .lines()
+        .find(|l| l.starts_with("flowctl lint flows/"))
+        .unwrap_or_else(|| panic!("no lint example in the README's Lint section"));
+    let command = line.split(" #").next().unwrap_or_default();
+    let mut args: Vec<String> = Vec::new();
+    for word in command.split_whitespace().skip(1) {
+        if word.contains('*') {
+            // The shell's glob, in its sorted order.
+            let (dir, pattern) = word.rsplit_once('/').unwrap_or((".", word));
+            let suffix = pattern.trim_start_matches('*');
+            let mut files: Vec<String> = std::fs::read_dir(root.join("examples").join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.ends_with(suffix))
+                .map(|n| format!("{dir}/{n}"))
+                .collect();
+            files.sort();
+            assert!(!files.is_empty(), "{word} matches nothing");
+            args.extend(files);
+        } else {
+            args.push(word.to_string());
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run_in(&root.join("examples"), &args, vec![]).await;
+    assert_eq!(r.code, 0, "`{command}` in examples/: {r:?}");
+    assert!(!r.stdout.contains("warning"), "{r:?}");
 }

@@ -31,12 +31,15 @@ pub struct FileReport {
     pub problems: Vec<String>,
     /// The warnings, rendered the same way.
     pub warnings: Vec<String>,
+    /// The notes (what the catalogue does not know, which may well be valid).
+    pub notes: Vec<String>,
 }
 
 impl FileReport {
     fn new(file: &str, linted: Linted, mut problems: Vec<String>) -> FileReport {
         problems.extend(linted.errors().map(|d| d.render(file)));
         let warnings = linted.warnings().map(|d| d.render(file)).collect();
+        let notes = linted.notes().map(|d| d.render(file)).collect();
         FileReport {
             file: file.to_string(),
             origin: None,
@@ -47,6 +50,7 @@ impl FileReport {
             diagnostics: linted.diagnostics,
             problems,
             warnings,
+            notes,
         }
     }
 }
@@ -60,15 +64,18 @@ fn substituted(
 ) -> (Linted, Vec<String>) {
     let mut problems = Vec::new();
     let mut unreplaced = Vec::new();
+    // A `{{key}}` in a comment is no placeholder: Architect never reads comments.
+    let text = &lint::placeholders::without_comment_placeholders(text);
     let text = match read::substitute(text, vars, file) {
         Ok(t) => t,
         Err(FlowError::Placeholders { missing, .. }) => {
             for (key, line) in missing {
+                let column = lint::placeholders::column(text, line, &key);
                 unreplaced.push(Diagnostic {
                     severity: Severity::Error,
                     rule: "placeholder",
                     line,
-                    column: 1,
+                    column,
                     message: format!(
                         "unreplaced placeholder `{{{{{key}}}}}`: pass --var {key}=VALUE"
                     ),
@@ -213,7 +220,7 @@ fn print(reports: &[FileReport], output: OutputFormat) {
                 println!("  {}", p.replace('\n', "\n  "));
             }
         }
-        for w in &r.warnings {
+        for w in r.warnings.iter().chain(&r.notes) {
             println!("  {w}");
         }
     }

@@ -46,9 +46,13 @@ const FLOW_KEYS: &[(&str, FlowType)] = &[
     ("inboundEmail", FlowType::InboundEmail),
     ("inboundShortMessage", FlowType::InboundShortMessage),
     ("inqueueCall", FlowType::InQueueCall),
+    ("inqueueEmail", FlowType::InQueueEmail),
+    ("inqueueShortMessage", FlowType::InQueueShortMessage),
     ("outboundCall", FlowType::OutboundCall),
     ("secureCall", FlowType::SecureCall),
+    ("surveyInvite", FlowType::SurveyInvite),
     ("workflow", FlowType::Workflow),
+    ("workitem", FlowType::Workitem),
 ];
 
 /// Runs a job, and turns a crash into a failed job with a message instead of leaving it

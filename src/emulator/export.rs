@@ -10,7 +10,8 @@
 //!
 //! Like Architect, the export is not the uploaded text: it is re-serialized in the
 //! emulator's own layout (4-space indent, flow keys in Architect's order and every other
-//! mapping sorted, flow-style leaves) and carries the defaults Architect fills in
+//! mapping sorted, strings quoted when any YAML reader could take them for something
+//! else), names the flow's division as every real export does, and carries the defaults Architect fills in
 //! (`settingsActionDefaults`, `settingsPrompts`, and for call flows `settingsSpeechRec`;
 //! `preTransferAudio` and `failureTransferAudio` on `transferToAcd`). No test can pass by
 //! comparing bytes.
@@ -242,7 +243,12 @@ fn build(s: &State, request: &ExportJobRequest) -> Result<(&'static str, Vec<u8>
                 .collect();
             format!("{safe}_v{}", version.version.id)
         });
-        match as_architect_exports(&version.yaml, record.flow.flow_type) {
+        let division = record
+            .flow
+            .division
+            .as_ref()
+            .and_then(|d| d.name.as_deref());
+        match as_architect_exports(&version.yaml, record.flow.flow_type, division) {
             Ok(text) => files.push((format!("{stem}.yaml"), text)),
             Err(e) => errors.push(format!("Flow '{}': {e}", record.flow.name)),
         }
@@ -286,8 +292,13 @@ const FLOW_KEY_ORDER: &[&str] = &[
     "settingsSpeechRec",
 ];
 
-/// The published YAML as Architect's export writes it.
-pub fn as_architect_exports(yaml: &str, flow_type: FlowType) -> Result<String, String> {
+/// The published YAML as Architect's export writes it. `division`: the flow's division,
+/// which every real export names, whether or not the published file did.
+pub fn as_architect_exports(
+    yaml: &str,
+    flow_type: FlowType,
+    division: Option<&str>,
+) -> Result<String, String> {
     let value: Value =
         yaml_serde::from_str(yaml).map_err(|e| format!("unreadable configuration: {e}"))?;
     let Value::Mapping(top) = value else {
@@ -300,6 +311,9 @@ pub fn as_architect_exports(yaml: &str, flow_type: FlowType) -> Result<String, S
             continue;
         };
         add_defaults(&mut body, flow_type);
+        if let (Some(d), false) = (division, body.contains_key("division")) {
+            body.insert(Value::from("division"), Value::from(d));
+        }
         let mut ordered = Mapping::new();
         for k in FLOW_KEY_ORDER {
             if let Some(v) = body.remove(*k) {
@@ -313,9 +327,9 @@ pub fn as_architect_exports(yaml: &str, flow_type: FlowType) -> Result<String, S
         }
         out.insert(key, Value::Mapping(ordered));
     }
-    let text = yaml_serde::to_string(&Value::Mapping(out))
-        .map_err(|e| format!("could not write the export: {e}"))?;
-    Ok(relayout(&text))
+    let mut text = String::new();
+    write_block(&mut text, &Value::Mapping(out), 0);
+    Ok(text)
 }
 
 fn key_text(v: &Value) -> String {
@@ -335,44 +349,97 @@ fn sorted(v: Value) -> Value {
     }
 }
 
-/// Doubles the indentation: a layout unlike any serializer flowctl uses. The lines of a
-/// block scalar (`|-`, `>`) move with their key, so the text they hold is unchanged.
-fn relayout(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    // The depth of the key that opened a block scalar.
-    let mut block: Option<usize> = None;
-    for line in text.lines() {
-        let trimmed = line.trim_start_matches(' ');
-        let depth = line.len() - trimmed.len();
-        if let Some(key) = block {
-            if trimmed.is_empty() || depth > key {
-                out.push_str(&" ".repeat(depth + key));
-                out.push_str(trimmed);
-                out.push('\n');
-                continue;
+/// Writes a mapping or sequence in block style, 4 spaces a level: a layout unlike any
+/// serializer flowctl uses, so that no test can pass by comparing bytes.
+fn write_block(out: &mut String, v: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Mapping(m) => {
+            for (k, child) in m {
+                out.push_str(&pad);
+                out.push_str(&scalar_text(k));
+                out.push(':');
+                write_after(out, child, indent + 4);
             }
-            block = None;
         }
-        out.push_str(&" ".repeat(depth * 2));
-        // A sequence item's mapping: its first key follows `- `, its other keys sit two
-        // columns in; both move to twice their column, so the first key moves with them.
-        match trimmed.strip_prefix("- ") {
-            Some(item) if !item.starts_with("- ") => {
-                out.push_str("-   ");
-                out.push_str(item);
+        Value::Sequence(items) => {
+            for item in items {
+                out.push_str(&pad);
+                out.push('-');
+                match item {
+                    Value::Mapping(m) if !m.is_empty() => {
+                        // The item's first key on the dash's line, the rest under it.
+                        let mut inner = String::new();
+                        write_block(&mut inner, item, indent + 2);
+                        out.push(' ');
+                        out.push_str(inner.get(indent + 2..).unwrap_or(&inner));
+                    }
+                    _ => write_after(out, item, indent + 4),
+                }
             }
-            _ => out.push_str(trimmed),
         }
-        out.push('\n');
-        let opener = trimmed.trim_end();
-        if ["|", "|-", "|+", ">", ">-", ">+"]
-            .iter()
-            .any(|b| opener.ends_with(&format!(": {b}")) || opener.ends_with(&format!("- {b}")))
-        {
-            block = Some(depth);
+        Value::Tagged(t) => write_block(out, &t.value, indent),
+        other => {
+            out.push_str(&pad);
+            out.push_str(&scalar_text(other));
+            out.push('\n');
         }
     }
-    out
+}
+
+/// What follows `key:` or `-`: a scalar on the same line, a collection on the next ones.
+fn write_after(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            out.push('\n');
+            write_block(out, v, indent);
+        }
+        Value::Sequence(s) if !s.is_empty() => {
+            out.push('\n');
+            write_block(out, v, indent);
+        }
+        Value::Tagged(t) => write_after(out, &t.value, indent),
+        other => {
+            out.push(' ');
+            out.push_str(&scalar_text(other));
+            out.push('\n');
+        }
+    }
+}
+
+/// A scalar as YAML text. A string is written plain only when every YAML reader, 1.1 or
+/// 1.2, reads it back as that string: `yes`, `no`, `on`, `off`, `y`, `n`, `true`, `null`,
+/// numbers and anything with YAML punctuation are double-quoted.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if plain_is_safe(s) => s.clone(),
+        Value::String(s) => serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}")),
+        Value::Mapping(m) if m.is_empty() => "{}".into(),
+        Value::Sequence(s) if s.is_empty() => "[]".into(),
+        Value::Tagged(t) => scalar_text(&t.value),
+        // A collection as a key: written in flow style, quoted (Architect YAML has none).
+        other => serde_json::to_string(&yaml_serde::to_string(other).unwrap_or_default())
+            .unwrap_or_default(),
+    }
+}
+
+fn plain_is_safe(s: &str) -> bool {
+    const YAML11_WORDS: &[&str] = &[
+        "y", "yes", "n", "no", "on", "off", "true", "false", "null", "~",
+    ];
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == '_')
+        && s.trim() == s
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, ' ' | '_' | '-' | '.' | '/' | '(' | ')' | '[' | ']')
+        })
+        && !YAML11_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 fn yaml(text: &str) -> Value {
@@ -500,8 +567,8 @@ mod tests {
     #[test]
     fn an_export_is_reserialized_with_defaults_and_is_not_the_uploaded_text() {
         let uploaded = "inboundCall:\n  name: F\n  division: Home\n  startUpRef: /inboundCall/tasks/task[s]\n  tasks:\n  - task:\n      name: Start\n      refId: s\n      actions:\n      - transferToAcd:\n          name: Q\n          targetQueue:\n            lit:\n              name: Sales\n";
-        let exported =
-            as_architect_exports(uploaded, FlowType::InboundCall).unwrap_or_else(|e| panic!("{e}"));
+        let exported = as_architect_exports(uploaded, FlowType::InboundCall, Some("Home"))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(exported, uploaded);
         assert!(exported.contains("settingsActionDefaults"));
         assert!(exported.contains("settingsPrompts"));
@@ -516,21 +583,24 @@ mod tests {
     }
 
     #[test]
-    fn a_sequence_of_mappings_with_several_keys_survives_the_relayout() {
-        let text = "botFlow:\n  intents:\n  - name: Sales\n    utterances:\n    - segments:\n      - text: buy\n";
-        let exported = relayout(text);
+    fn a_sequence_of_mappings_with_several_keys_survives_the_export() {
+        let text = "botFlow:\n  name: B\n  intents:\n  - name: Sales\n    utterances:\n    - segments:\n      - text: buy\n";
+        let exported = as_architect_exports(text, FlowType::Bot, None)
+            .unwrap_or_else(|e| panic!("{e}"));
         let back: Value =
             yaml_serde::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
-        let want: Value = yaml_serde::from_str(text).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(back, want, "{exported}");
+        assert_eq!(
+            back["botFlow"]["intents"][0]["utterances"][0]["segments"][0]["text"].as_str(),
+            Some("buy"),
+            "{exported}"
+        );
     }
 
     #[test]
     fn multi_line_text_survives_the_relayout() {
         let uploaded = "commonModule:\n  name: M\n  description: \"first line\\n  indented second\\nthird\"\n  startUpTaskActions:\n  - endTask:\n      name: Done\n";
-        let exported = as_architect_exports(uploaded, FlowType::CommonModule)
+        let exported = as_architect_exports(uploaded, FlowType::CommonModule, None)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(exported.contains("description: |-"), "{exported}");
         let v: Value =
             yaml_serde::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
         assert_eq!(
@@ -538,5 +608,31 @@ mod tests {
             Some("first line\n  indented second\nthird"),
             "{exported}"
         );
+    }
+
+    #[test]
+    fn an_export_keeps_strings_strings_and_names_the_division() {
+        let uploaded = "botFlow:\n  name: B\n  bots:\n  - bot:\n      name: 'Start: here'\n      refId: s\n      actions:\n      - askForBoolean:\n          name: Ask\n          outputs:\n            \"yes\":\n              actions:\n              - exitBotFlow: {name: 'on'}\n            \"no\":\n              actions:\n              - exitBotFlow: {name: \"0012\"}\n      - communicate:\n          communication: {exp: 'MakeCommunication(\"a: b # c\")'}\n          name: \"- x\"\n      - switch:\n          evaluate:\n            firstTrue:\n              cases:\n              - - nested\n                - [deeper]\n              - {}\n              - []\n";
+        let exported = as_architect_exports(uploaded, FlowType::Bot, Some("Sales"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let v: Value =
+            yaml_serde::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
+        assert_eq!(
+            v["botFlow"]["division"].as_str(),
+            Some("Sales"),
+            "{exported}"
+        );
+        // A YAML 1.1 reader takes plain yes/no/on for booleans: they are quoted.
+        for word in ["\"yes\":", "\"no\":", "name: \"on\"", "name: \"0012\""] {
+            assert!(exported.contains(word), "{word} in\n{exported}");
+        }
+        let c =
+            crate::flow::compare::compare(uploaded, &exported).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.same, "{}\n{exported}", c.diff);
+        // A file that names its division keeps it.
+        let named = uploaded.replace("  name: B\n", "  name: B\n  division: Home\n");
+        let exported = as_architect_exports(&named, FlowType::Bot, Some("Sales"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(exported.contains("division: Home\n"), "{exported}");
     }
 }

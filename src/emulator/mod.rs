@@ -17,7 +17,7 @@ mod org;
 mod state;
 mod vocabulary;
 
-pub use export::UI_CLIENT_ID;
+pub use export::{as_architect_exports, UI_CLIENT_ID};
 pub use state::{Fault, FaultConfig, ResourceKind};
 
 use crate::models::{Flow, FlowType, FlowVersion};

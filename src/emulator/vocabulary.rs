@@ -1,75 +1,41 @@
-//! The emulator's own copy of Architect's action vocabulary: a job whose YAML uses an action
-//! Architect does not have fails, as a real publish would, so end-to-end tests can show the
-//! failure path.
+//! Architect's action vocabulary in the emulator: a job whose YAML uses an action Architect
+//! does not have fails, as a real publish would, so end-to-end tests can show the failure
+//! path.
 //!
-//! Deliberately independent of `crate::lint` (and of its catalogue): the emulator plays
-//! Architect, the lint plays a reviewer, and a test of one must not pass because of the other.
-//! The names are the actions of the public Architect exports the lint was learned from (Genesys'
-//! GenesysCloudBlueprints and the CX-as-Code provider's examples), plus the actions named as
-//! keys of `settingsActionDefaults` in those exports.
+//! The names are those of lint's catalogue (`src/lint/catalogue.yaml`): one vocabulary, so
+//! that the emulator accepts every action lint knows and lint knows every action the
+//! emulator accepts. The catalogue is learned from real public exports and the Architect
+//! Scripting SDK's documentation, each entry citing its source; neither side can drift from
+//! the other, and a test publishes every catalogue action through the emulator.
 
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
 use yaml_serde::Value;
 
-const ACTIONS: &[&str] = &[
-    "askForBoolean",
-    "askForIntent",
-    "askForSlot",
-    "callBotFlow",
-    "callBridge",
-    "callCommonModule",
-    "callData",
-    "callDataSecure",
-    "callTask",
-    "clearSlot",
-    "collectInput",
-    "communicate",
-    "createCallback",
-    "dataTableLookup",
-    "decision",
-    "detectSilence",
-    "dialByExtension",
-    "disconnect",
-    "disconnectWorkitem",
-    "endTask",
-    "endWorkflow",
-    "evaluateSchedule",
-    "evaluateScheduleGroup",
-    "exitBotFlow",
-    "exitWorkitemFlow",
-    "findQueue",
-    "findQueueById",
-    "getParticipantData",
-    "holdMusic",
-    "jumpToMenu",
-    "jumpToTask",
-    "loop",
-    "loopAnythingElse",
-    "loopExit",
-    "loopNext",
-    "menuDisconnect",
-    "menuJumpToTask",
-    "menuTask",
-    "menuTransferToAcd",
-    "playAudio",
-    "playAudioOnSilence",
-    "playEstimatedWaitTime",
-    "sendAutoReply",
-    "sendResponse",
-    "setConversationData",
-    "setFlowOutcome",
-    "setParticipantData",
-    "setScreenPop",
-    "switch",
-    "transferToAcd",
-    "transferToFlow",
-    "transferToFlowSecure",
-    "transferToGroup",
-    "transferToNumber",
-    "transferToUser",
-    "transferToVoicemail",
-    "updateData",
-    "wait",
-];
+/// The catalogue's data file itself (not the lint module, which sits in a higher layer than the
+/// emulator): its `actions` keys are the vocabulary.
+const CATALOGUE: &str = include_str!("../lint/catalogue.yaml");
+
+/// Whether Architect has an action of this name.
+pub fn is_action(name: &str) -> bool {
+    static ACTIONS: OnceLock<BTreeSet<String>> = OnceLock::new();
+    ACTIONS
+        .get_or_init(|| {
+            yaml_serde::from_str::<Value>(CATALOGUE)
+                .ok()
+                .and_then(|v| {
+                    let actions = v.get("actions")?.as_mapping()?;
+                    Some(
+                        actions
+                            .keys()
+                            .filter_map(|k| k.as_str().map(str::to_string))
+                            .collect(),
+                    )
+                })
+                .unwrap_or_default()
+        })
+        .contains(name)
+}
 
 /// Every action of `body` that Architect does not know, as job error messages.
 pub fn check(body: &Value, yaml: &str) -> Result<(), Vec<String>> {
@@ -93,7 +59,7 @@ pub fn check(body: &Value, yaml: &str) -> Result<(), Vec<String>> {
                             };
                             if a.len() == 1
                                 && name != "ref"
-                                && !ACTIONS.contains(&name)
+                                && !is_action(name)
                                 && !unknown.iter().any(|u| u == name)
                             {
                                 unknown.push(name.to_string());
@@ -145,5 +111,19 @@ mod tests {
         let good = yaml.replace("transferToAdc", "transferToAcd");
         let v: Value = yaml_serde::from_str(&good).unwrap_or_default();
         assert!(check(&v, &good).is_ok());
+    }
+
+    #[test]
+    fn the_actions_real_exports_use_are_accepted() {
+        for name in [
+            "digitalMenu",
+            "getConversationData",
+            "getExternalContact",
+            "callDigitalBotFlow",
+            "endState",
+        ] {
+            assert!(is_action(name), "{name}");
+        }
+        assert!(!is_action("transferToAdc"));
     }
 }

@@ -15,7 +15,12 @@
 //!   accepted: a wrong guess would otherwise report drift on every run forever;
 //! - the flowctl content marker is removed from `description`, and a description the
 //!   export leaves out is not drift (whether Architect keeps it is unsettled, see
-//!   docs/genesys-api.md#export-jobs).
+//!   docs/genesys-api.md#export-jobs);
+//! - a `division` the file does not name is the flow's own division, which every export
+//!   names (real exports always carry `division:`): not drift. A file that names one is
+//!   compared as usual;
+//! - comments, key order and quoting never reach the tree: YAML's reader drops the first,
+//!   mappings are sorted and scalars are compared by their text.
 
 use super::MARKER_PREFIX;
 use std::collections::BTreeMap;
@@ -94,17 +99,18 @@ fn canon(v: &Value) -> Canon {
     }
 }
 
-/// An empty value: what Architect writes for an input nobody set.
+/// An empty value: what Architect writes for an input nobody set. A mapping is empty when
+/// every entry is `noValue: true`, `none: true` or itself empty, all the way down: exports
+/// write such defaults nested (`failureOutputs: {errorType: {noValue: true}}`,
+/// `supportedLanguages: {en-us: {defaultLanguageSkill: {noValue: true}}}`).
 fn is_empty(c: &Canon) -> bool {
     match c {
         Canon::Scalar(s) => s == "~",
         Canon::Seq(items) => items.is_empty(),
-        Canon::Map(m) => {
-            m.is_empty()
-                || (m.len() == 1
-                    && m.iter()
-                        .all(|(k, v)| (k == "noValue" || k == "none") && v == &scalar("true")))
-        }
+        Canon::Map(m) => m.iter().all(|(k, v)| {
+            ((k == "noValue" || k == "none") && v == &scalar("true"))
+                || (!matches!(v, Canon::Scalar(_)) && is_empty(v))
+        }),
     }
 }
 
@@ -130,6 +136,9 @@ fn flow_level(a: &mut Canon, b: &mut Canon) {
         for k in defaults {
             fa.remove(&k);
         }
+        if !fb.contains_key("division") {
+            fa.remove("division");
+        }
         for body in [&mut *fa, &mut *fb] {
             if let Some(Canon::Scalar(d)) = body.get_mut("description") {
                 *d = without_marker(d);
@@ -138,11 +147,9 @@ fn flow_level(a: &mut Canon, b: &mut Canon) {
         if !fa.contains_key("description") {
             fb.remove("description");
         }
+        // An empty description the org shows where the file has none says nothing.
         if fa.get("description") == Some(&scalar("")) && !fb.contains_key("description") {
             fa.remove("description");
-        }
-        if fb.get("description") == Some(&scalar("")) && !fa.contains_key("description") {
-            fb.remove("description");
         }
     }
 }
@@ -302,6 +309,99 @@ mod tests {
         let ours = "inboundCall:\n  name: F\n  tasks:\n  - task:\n      actions:\n      - transferToAcd:\n          preTransferAudio:\n            noValue: true\n";
         let theirs = ours.replace("noValue: true", "tts: Please hold");
         assert!(!compare(ours, &theirs).map(|c| c.same).unwrap_or(true));
+    }
+
+    fn same(ours: &str, theirs: &str) -> bool {
+        compare(ours, theirs)
+            .map(|c| c.same)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_division_an_export_adds_is_not_drift_but_a_changed_named_one_is() {
+        let ours = OURS.replace("  division: Home\n", "");
+        let exported = "commonModule:\n  name: M\n  description: Greets\n  division: Sales Org # moved?\n  startUpTaskActions:\n  - playAudio: {audio: {tts: 'Hello'}, name: \"Play\"}\n  - endTask: {name: Return}\n";
+        assert!(same(&ours, exported));
+        // A file that names its division: a different one in the org is drift.
+        assert!(!same(OURS, exported));
+        assert!(same(OURS, &exported.replace("Sales Org # moved?", "Home")));
+    }
+
+    #[test]
+    fn what_the_file_sets_and_the_org_dropped_is_drift() {
+        // The org removed `audio:` from an action.
+        let theirs = OURS.replace("      audio:\n        tts: Hello\n", "");
+        assert!(!same(OURS, &theirs));
+    }
+
+    #[test]
+    fn a_flow_level_key_only_the_org_has_is_drift_unless_it_is_a_settings_block() {
+        let theirs = format!("{OURS}  variables:\n  - stringVariable:\n      name: Flow.X\n");
+        assert!(!same(OURS, &theirs));
+        let theirs = format!("{OURS}  settingsErrorHandling:\n    errorHandling:\n      disconnect:\n        none: true\n");
+        assert!(same(OURS, &theirs));
+    }
+
+    #[test]
+    fn only_true_empties_are_defaults() {
+        let with = |extra: &str| {
+            OURS.replace(
+                "      name: Return\n",
+                &format!("      name: Return\n{extra}"),
+            )
+        };
+        // A one-entry mapping the org added is a value, not a default.
+        assert!(!same(OURS, &with("      outputs:\n        tts: Hi\n")));
+        assert!(!same(
+            OURS,
+            &with("      outputs:\n        noValue: false\n")
+        ));
+        assert!(!same(OURS, &with("      outputs:\n        none: false\n")));
+        assert!(same(OURS, &with("      outputs:\n        none: true\n")));
+        assert!(same(OURS, &with("      outputs:\n        noValue: true\n")));
+        assert!(same(OURS, &with("      outputs: []\n")));
+        assert!(same(OURS, &with("      outputs: {}\n")));
+        assert!(same(OURS, &with("      outputs: ~\n")));
+        assert!(!same(OURS, &with("      outputs: [x]\n")));
+        assert!(!same(
+            OURS,
+            &with("      outputs:\n        noValue: true\n        tts: Hi\n")
+        ));
+    }
+
+    #[test]
+    fn an_empty_description_against_none_is_not_drift_but_a_written_one_is() {
+        let none = OURS.replace(
+            "  description: Greets [flowctl:sha256=0123456789abcdef]\n",
+            "",
+        );
+        let empty = OURS.replace(
+            "  description: Greets [flowctl:sha256=0123456789abcdef]\n",
+            "  description: ''\n",
+        );
+        let marker_only = OURS.replace(
+            "Greets [flowctl:sha256=0123456789abcdef]",
+            "'[flowctl:sha256=0123456789abcdef]'",
+        );
+        assert!(same(&none, &empty));
+        assert!(same(&empty, &none));
+        assert!(same(&marker_only, &none));
+        assert!(same(&marker_only, &empty));
+        // The org wrote a description the file does not have.
+        assert!(!same(
+            &none,
+            &OURS.replace("Greets [flowctl:sha256=0123456789abcdef]", "Edited")
+        ));
+        assert!(!same(
+            &empty,
+            &OURS.replace("Greets [flowctl:sha256=0123456789abcdef]", "Edited")
+        ));
+    }
+
+    #[test]
+    fn comments_and_quoting_are_not_drift() {
+        let theirs = "# exported\ncommonModule:\n  name: \"M\" # the name\n  description: 'Greets'\n  division: \"Home\"\n  startUpTaskActions:\n  # first\n  - playAudio:\n      name: Play\n      audio:\n        tts: \"Hello\"\n  - endTask:\n      name: 'Return'\n";
+        assert!(same(OURS, theirs));
     }
 
     #[test]

@@ -3,13 +3,14 @@
 //! at once with its line, column, rule and, for a misspelling, the word meant.
 //!
 //! The first rule is no false alarm on a real export: what the catalogue does not know is a
-//! warning, and only a near miss of a known word (one edit, or a case change) is an error.
+//! note, and only a near miss of a known word (one edit, or a case change) is an error.
 //! Errors are things Architect itself would refuse: an unknown flow type, a misspelt action or
 //! field, a missing required field, a value in the wrong shape, a duplicate `refId`, a
 //! reference into the file that resolves nowhere, an input a called module does not declare.
 
 pub mod catalogue;
 pub mod node;
+pub mod placeholders;
 
 use crate::error::{Error, Result};
 use catalogue::{near, Catalogue, FieldKind};
@@ -19,11 +20,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// How bad a problem is: errors fail lint (exit 2) and stop plan/apply; warnings do not.
+/// A note says what lint could not judge (a word not in the catalogue): never a problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
+    Note,
 }
 
 /// One problem, where it is and what rule found it.
@@ -45,6 +48,7 @@ impl Diagnostic {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         let hint = self
             .suggestion
@@ -107,6 +111,16 @@ pub(crate) struct ModuleCall {
     pub inputs: Vec<(String, usize, usize)>,
 }
 
+/// A flow that a flow calls by name (`callCommonModule`, `callBotFlow`, ...), and where.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Target {
+    /// `common module`, `bot flow`.
+    pub kind: &'static str,
+    pub name: String,
+    pub line: usize,
+    pub column: usize,
+}
+
 /// The result of linting one file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Linted {
@@ -117,6 +131,7 @@ pub struct Linted {
     /// For a common module: the names of its input variables (`isInput: true`).
     pub module_inputs: Option<BTreeSet<String>>,
     pub(crate) calls: Vec<ModuleCall>,
+    pub(crate) targets: Vec<Target>,
 }
 
 impl Linted {
@@ -130,6 +145,12 @@ impl Linted {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Warning)
+    }
+
+    pub fn notes(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Note)
     }
 
     pub fn ok(&self) -> bool {
@@ -232,9 +253,69 @@ pub fn lint_yaml_with(text: &str, base: Option<&Path>, cat: &Catalogue) -> Linte
     out
 }
 
-/// Checks every `callCommonModule` input against the inputs the module declares, for the
-/// modules that are among `files` (a manifest, or the files given to one `lint`).
+/// The kind of flow a call of `kind` names, from a flow type's YAML key.
+fn target_kind(flow_key: &str) -> Option<&'static str> {
+    match flow_key {
+        "commonModule" => Some("common module"),
+        "botFlow" => Some("bot flow"),
+        "digitalBot" => Some("digital bot flow"),
+        _ => None,
+    }
+}
+
+/// Whether `wanted` looks like a misspelling of `defined`: one edit or a case change (as
+/// everywhere in lint), or two edits in a name of ten characters or more.
+fn near_name<'a>(wanted: &str, defined: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let defined: Vec<&str> = defined.into_iter().collect();
+    near(wanted, defined.iter().copied()).or_else(|| {
+        defined
+            .iter()
+            .copied()
+            .filter(|d| {
+                wanted.chars().count() >= 10
+                    && strsim::osa_distance(&d.to_lowercase(), &wanted.to_lowercase()) <= 2
+            })
+            .min_by_key(|d| strsim::osa_distance(d, wanted))
+    })
+}
+
+/// Checks the files against each other (a manifest, or the files given to one `lint`):
+/// every `callCommonModule` input against the inputs the module declares, and every called
+/// module or bot flow that none of the files defines but that is a near miss of one they do.
+/// A name close to nothing defined is not judged: it may well exist in the org.
 pub(crate) fn cross_check(files: &mut [Linted]) {
+    let mut defined: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    for f in files.iter() {
+        let kind = f.flow_type.as_deref().and_then(target_kind);
+        if let (Some(kind), Some(name)) = (kind, &f.name) {
+            defined.entry(kind).or_default().insert(name.clone());
+        }
+    }
+    for f in files.iter_mut() {
+        let mut found = Vec::new();
+        for t in &f.targets {
+            let Some(names) = defined.get(t.kind) else {
+                continue;
+            };
+            if names.contains(&t.name) {
+                continue;
+            }
+            if let Some(s) = near_name(&t.name, names.iter().map(String::as_str)) {
+                found.push(Diagnostic {
+                    severity: Severity::Error,
+                    rule: "unknown-target",
+                    line: t.line,
+                    column: t.column,
+                    message: format!(
+                        "{} '{}' is none of the files linted with it, and one of them is '{s}'",
+                        t.kind, t.name
+                    ),
+                    suggestion: Some(s.to_string()),
+                });
+            }
+        }
+        f.diagnostics.extend(found);
+    }
     let mut declared: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
     for f in files.iter() {
         if let (Some(name), Some(inputs)) = (&f.name, &f.module_inputs) {
@@ -411,7 +492,12 @@ impl<'a> Ctx<'a, '_> {
         self.push(Severity::Warning, rule, n, message, None);
     }
 
-    /// An unknown word: an error with the known word when it is a near miss, else a warning.
+    fn note(&mut self, rule: &'static str, n: &Node, message: String) {
+        self.push(Severity::Note, rule, n, message, None);
+    }
+
+    /// An unknown word: an error with the known word when it is a near miss, else a note
+    /// (unknown is not wrong: the catalogue is learned from a sample of real exports).
     fn unknown<'c>(
         &mut self,
         rule: &'static str,
@@ -429,7 +515,7 @@ impl<'a> Ctx<'a, '_> {
                 Some(s),
             ),
             None => self.push(
-                Severity::Warning,
+                Severity::Note,
                 rule,
                 n,
                 format!(
@@ -489,7 +575,7 @@ impl<'a> Ctx<'a, '_> {
             {
                 // A flow type the API has (its wire name, in any case) but the catalogue
                 // has no export of: unknown is not wrong.
-                self.warn(
+                self.note(
                     "unlearned-flow-type",
                     key,
                     format!("flowctl's catalogue has no export of a `{flow_key}` flow: only the generic checks ran"),
@@ -558,6 +644,9 @@ impl<'a> Ctx<'a, '_> {
                     words,
                 );
             }
+            if name.starts_with("settings") {
+                self.settings(name, v);
+            }
             match name {
                 "startUpTaskActions" => self.actions(v, 0),
                 "variables" if flow_key == "commonModule" => self.module_inputs(v),
@@ -595,6 +684,42 @@ impl<'a> Ctx<'a, '_> {
                     );
                 }
             }
+        }
+    }
+
+    /// The keys of a flow-level `settings*` block (and of `errorHandling` in
+    /// `settingsErrorHandling`): a near miss of a known key is an error, any other unknown
+    /// key a note. `settingsActionDefaults` is keyed by action names.
+    fn settings(&mut self, block: &str, v: &Node) {
+        let cat = self.cat;
+        let check =
+            |ctx: &mut Self, what: &str, v: &Node, known: &mut dyn Iterator<Item = &str>| {
+                let known: Vec<&str> = known.collect();
+                for (k, _) in v.entries() {
+                    let Some(key) = k.as_str() else { continue };
+                    if !known.contains(&key) {
+                        ctx.unknown("unknown-setting", k, key, what, known.iter().copied());
+                    }
+                }
+            };
+        if block == "settingsActionDefaults" {
+            let what = "`settingsActionDefaults` action";
+            check(self, what, v, &mut cat.actions.keys().map(String::as_str));
+            return;
+        }
+        let Some(entry) = cat.settings.get(block) else {
+            return;
+        };
+        check(
+            self,
+            &format!("`{block}` key"),
+            v,
+            &mut entry.keys.iter().map(String::as_str),
+        );
+        if let (Some(eh), Some(known)) = (v.get("errorHandling"), cat.settings.get("errorHandling"))
+        {
+            let what = format!("`{block}.errorHandling` key");
+            check(self, &what, eh, &mut known.keys.iter().map(String::as_str));
         }
     }
 
@@ -732,7 +857,7 @@ impl<'a> Ctx<'a, '_> {
                         format!("`{action}.{field}` takes `{list}`, not `{k}`"),
                         Some(s),
                     ),
-                    None => self.warn(
+                    None => self.note(
                         "value-shape",
                         v,
                         format!("`{action}.{field}` is usually one of `{list}`; this shape is not in the catalogue"),
@@ -746,8 +871,8 @@ impl<'a> Ctx<'a, '_> {
                     "`{action}.{field}` is a bare value '{s}': Architect wants it wrapped, e.g. `{field}: {{ lit: {s} }}` or `exp:` ({list})"
                 ),
             ),
-            // A list is not a typo: some fields take one (`acdSkills`), so it is only a warning.
-            Kind::Seq(_) => self.warn(
+            // A list is not a typo: some fields take one (`acdSkills`), so it is only a note.
+            Kind::Seq(_) => self.note(
                 "value-shape",
                 v,
                 format!("`{action}.{field}` is usually one of `{list}`, not a list; this shape is not in the catalogue"),
@@ -975,6 +1100,35 @@ impl<'a> Ctx<'a, '_> {
                 .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
                 .collect()
         };
+        let called = |field: &str, kind: &'static str| -> Vec<Target> {
+            body.get(field)
+                .map(Node::entries)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|(k, _)| {
+                    Some(Target {
+                        kind,
+                        name: k.as_str()?.to_string(),
+                        line: k.line,
+                        column: k.column,
+                    })
+                })
+                .collect()
+        };
+        match action {
+            "callCommonModule" => self
+                .out
+                .targets
+                .extend(called("commonModule", "common module")),
+            "callBotFlow" => self.out.targets.extend(called("botFlow", "bot flow")),
+            // The field's name is unverified (no export of this action was read here).
+            "callDigitalBotFlow" => self.out.targets.extend(
+                called("digitalBotFlow", "digital bot flow")
+                    .into_iter()
+                    .chain(called("botFlow", "digital bot flow")),
+            ),
+            _ => {}
+        }
         let refs = &mut self.out.references;
         match action {
             "callCommonModule" => {
