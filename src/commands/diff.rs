@@ -71,7 +71,11 @@ fn read_file(path: &std::path::Path, vars: &[(String, String)]) -> Result<(Strin
     Ok((doc.publish_yaml(), shown))
 }
 
-async fn diff(client: &Client, args: &DiffArgs, file: Option<(String, String)>) -> Result<FlowDiff> {
+async fn diff(
+    client: &Client,
+    args: &DiffArgs,
+    file: Option<(String, String)>,
+) -> Result<FlowDiff> {
     let flow = super::resolve::any_flow(client, &args.flow.flow, args.flow.flow_type).await?;
     let all = versions(client, &flow).await?;
     let to = pick(&flow, &all, args.to.as_deref())?;

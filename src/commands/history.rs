@@ -232,13 +232,7 @@ fn markdown(h: &History) -> String {
             .callers
             .iter()
             .filter(|c| c.runs.as_deref() == Some(&v.version))
-            .map(|c| {
-                format!(
-                    "{}{}",
-                    cell(&c.name),
-                    if c.stale { " (stale)" } else { "" }
-                )
-            })
+            .map(|c| format!("{}{}", cell(&c.name), if c.stale { " (stale)" } else { "" }))
             .collect();
         md.push_str(&format!(
             "| {}{} | {} | {} | {} | {} |\n",

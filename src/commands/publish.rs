@@ -510,7 +510,10 @@ pub(crate) fn version_key(id: &str) -> Vec<u64> {
 
 /// The flow's published versions, newest first. The order of the API's listing is not
 /// documented (unverified), so it is sorted here by version number.
-pub(crate) async fn versions(client: &Client, flow: &Flow) -> Result<Vec<crate::models::FlowVersion>> {
+pub(crate) async fn versions(
+    client: &Client,
+    flow: &Flow,
+) -> Result<Vec<crate::models::FlowVersion>> {
     let mut versions = client.flow_versions(&flow.id).await.map_err(|e| {
         Error::from(e).context(format!(
             "listing the versions of {} '{}'",
@@ -552,7 +555,11 @@ pub(crate) fn no_such_version(
 /// The YAML of version `version` of `flow`, from an export job (`flow.version`). A failed
 /// job stops the command (exit 4) with its messages.
 pub(crate) async fn export_version(client: &Client, flow: &Flow, version: &str) -> Result<String> {
-    let what = format!("version {version} of {} '{}'", kind(flow.flow_type), flow.name);
+    let what = format!(
+        "version {version} of {} '{}'",
+        kind(flow.flow_type),
+        flow.name
+    );
     let target = ExportTarget {
         id: flow.id.clone(),
         name: flow.name.clone(),
@@ -619,7 +626,10 @@ pub(crate) fn cascades(flow_type: FlowType) -> bool {
 /// `consumingresources`, `flowFilter=published`), read as flows (one listing of their
 /// types). Empty for a type that does not cascade.
 pub(crate) async fn callers(client: &Client, flow: &Flow) -> Result<Vec<Flow>> {
-    let Some(object_type) = flow.flow_type.object_type().filter(|_| cascades(flow.flow_type))
+    let Some(object_type) = flow
+        .flow_type
+        .object_type()
+        .filter(|_| cascades(flow.flow_type))
     else {
         return Ok(Vec::new());
     };
@@ -630,7 +640,11 @@ pub(crate) async fn callers(client: &Client, flow: &Flow) -> Result<Vec<Flow>> {
         .map_err(|e| Error::from(e).context(format!("finding the callers of {what}")))?;
     let mut types: Vec<FlowType> = deps
         .iter()
-        .filter_map(|d| d.object_type.as_deref().and_then(FlowType::from_object_type))
+        .filter_map(|d| {
+            d.object_type
+                .as_deref()
+                .and_then(FlowType::from_object_type)
+        })
         .collect();
     types.sort();
     types.dedup();

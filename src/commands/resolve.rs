@@ -87,7 +87,10 @@ pub(crate) async fn any_flow(
                 Err(Error::input(
                     absent.message(name_or_id, t),
                     Some(match absent {
-                        Absent::New => "check the name with `flowctl export --all-modules` or in Architect".into(),
+                        Absent::New => {
+                            "check the name with `flowctl export --all-modules` or in Architect"
+                                .into()
+                        }
                         other => other.hint(t, ""),
                     }),
                 ))
@@ -116,17 +119,18 @@ pub(crate) async fn any_flow(
             Err(Error::input(
                 format!("no flow is named '{name_or_id}'"),
                 Some(if near.is_empty() {
-                    "names are exact and case-sensitive; pass the flow's exact name or its id".into()
+                    "names are exact and case-sensitive; pass the flow's exact name or its id"
+                        .into()
                 } else {
-                    format!("did you mean {}? (names are exact and case-sensitive)", quoted_list(&near))
+                    format!(
+                        "did you mean {}? (names are exact and case-sensitive)",
+                        quoted_list(&near)
+                    )
                 }),
             ))
         }
         _ => {
-            let types: Vec<String> = found
-                .iter()
-                .map(|f| f.flow_type.as_query())
-                .collect();
+            let types: Vec<String> = found.iter().map(|f| f.flow_type.as_query()).collect();
             Err(Error::input(
                 format!(
                     "'{name_or_id}' names {} flows of different types ({})",

@@ -114,7 +114,10 @@ async fn rollback(
         ));
         return Ok(summary);
     }
-    let restores = plan.steps.first().is_some_and(|s| s.existing.as_ref().is_some_and(|f| f.id == flow.id));
+    let restores = plan
+        .steps
+        .first()
+        .is_some_and(|s| s.existing.as_ref().is_some_and(|f| f.id == flow.id));
     print_intent(&summary, restores, &what, out);
     print_plan(&plan, out);
     if args.dry_run {
@@ -251,7 +254,11 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
 
 /// Each caller's published content, from one batch of export jobs, as a document to
 /// publish again unchanged. A failed export stops here, before anything changed (exit 4).
-async fn caller_documents(client: &Client, callers: &[Flow], what: &str) -> Result<Vec<FlowDocument>> {
+async fn caller_documents(
+    client: &Client,
+    callers: &[Flow],
+    what: &str,
+) -> Result<Vec<FlowDocument>> {
     if callers.is_empty() {
         return Ok(Vec::new());
     }
@@ -284,7 +291,11 @@ async fn caller_documents(client: &Client, callers: &[Flow], what: &str) -> Resu
             })?;
             document_of_export(
                 text,
-                &format!("the published version of {} '{}'", kind(c.flow_type), c.name),
+                &format!(
+                    "the published version of {} '{}'",
+                    kind(c.flow_type),
+                    c.name
+                ),
             )
         })
         .collect()
@@ -396,8 +407,8 @@ async fn verify(
     args: &RollbackArgs,
     global: &GlobalArgs,
 ) -> Result<crate::output::verify::Report> {
-    use super::verify::{org_flags, FixStyle, Spec};
     use super::verify::ParentSpec;
+    use super::verify::{org_flags, FixStyle, Spec};
     let module = (flow.flow_type == FlowType::CommonModule).then(|| flow.name.clone());
     let mut parents: Vec<ParentSpec> = results
         .iter()

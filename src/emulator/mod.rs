@@ -20,7 +20,7 @@ mod vocabulary;
 pub use export::UI_CLIENT_ID;
 pub use state::{Fault, FaultConfig, ResourceKind};
 
-use crate::models::{Flow, FlowType, FlowVersion};
+use crate::models::{Dependency, Flow, FlowType, FlowVersion};
 use serde::Deserialize;
 use state::{Org, State};
 use std::collections::{HashMap, VecDeque};
@@ -539,6 +539,46 @@ impl Emulator {
                 .get(id)
                 .and_then(|r| r.published())
                 .map(|v| v.yaml.clone())
+        })
+    }
+
+    /// The YAML of any version of a flow, as it was uploaded.
+    pub fn version_yaml(&self, id: &str, version: &str) -> Option<String> {
+        self.with(|s| {
+            s.org
+                .flows
+                .get(id)
+                .and_then(|r| r.versions.iter().find(|v| v.version.id == version))
+                .map(|v| v.yaml.clone())
+        })
+    }
+
+    /// What a flow's published version consumes (modules with the version each ran when
+    /// it was published, queues, ...).
+    pub fn published_consumes(&self, id: &str) -> Vec<Dependency> {
+        self.with(|s| {
+            s.org
+                .flows
+                .get(id)
+                .and_then(|r| r.published())
+                .map(|v| v.consumes.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Releases a flow's lock, as its holder checking it in would; false if there is no
+    /// such flow.
+    pub fn unlock_flow(&self, name: &str, flow_type: FlowType) -> bool {
+        let shared = self.shared.clone();
+        self.with(|s| {
+            let id = s.org.find_flow(name, flow_type).map(|r| r.flow.id.clone());
+            let Some(r) = id.and_then(|id| s.org.flows.get_mut(&id)) else {
+                return false;
+            };
+            r.flow.locked_user = None;
+            r.flow.locked_client = None;
+            shared.save(s);
+            true
         })
     }
 
