@@ -423,3 +423,53 @@ async fn a_name_in_two_types_asks_for_type() {
         .await;
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_incident_walkthrough_runs_as_written() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let section = readme
+        .split("## When a module change goes wrong")
+        .nth(1)
+        .expect("the README section");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("its shell example");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_flowctl"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let script = script.to_string();
+    let home = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(&home)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("HOME", &home)
+            .env("TMPDIR", &home)
+            .env("FLOWCTL_NO_TOKEN_CACHE", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("bash runs")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("'Greeting' restored to version 1.0's content as version 3.0; 2 caller(s) republished, 0 failed"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("verify: 10 checks passed, 0 failed, 0 unknown"),
+        "{stdout}\n{stderr}"
+    );
+}
