@@ -81,7 +81,7 @@ async fn history(client: &crate::client::Client, args: &HistoryArgs) -> Result<H
         .buffered(4)
         .collect()
         .await;
-    let callers = caller_rows(client, &flow, &all).await?;
+    let callers = caller_rows(&flow, &all, &callers(client, &flow).await?);
     let current = flow.published_version.as_ref().map(|v| v.id.clone());
     let rows = shown
         .iter()
@@ -128,16 +128,11 @@ async fn marker_of(client: &crate::client::Client, flow: &Flow, v: &str) -> Opti
     }
 }
 
-/// The callers of `flow` and the version each runs (modules and bot flows; else none).
-pub(crate) async fn caller_rows(
-    client: &crate::client::Client,
-    flow: &Flow,
-    versions: &[FlowVersion],
-) -> Result<Vec<CallerRow>> {
+/// The callers of `flow` (from [`callers`]) and the version of `flow` each runs.
+pub(crate) fn caller_rows(flow: &Flow, versions: &[FlowVersion], callers: &[Flow]) -> Vec<CallerRow> {
     let current = flow.published_version.as_ref().map(|v| v.id.as_str());
-    Ok(callers(client, flow)
-        .await?
-        .into_iter()
+    callers
+        .iter()
         .map(|c| {
             let published = c
                 .published_version
@@ -146,13 +141,13 @@ pub(crate) async fn caller_rows(
             let runs = bound_version(versions, published).map(|v| v.id.clone());
             CallerRow {
                 stale: runs.as_deref() != current,
-                name: c.name,
-                id: c.id,
+                name: c.name.clone(),
+                id: c.id.clone(),
                 flow_type: c.flow_type,
                 runs,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// A user's or client's name, else its id.

@@ -168,15 +168,29 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
     if !all.iter().any(|v| v.id == to) {
         return Err(no_such_version(&flow, &to, &all));
     }
-    let (target, published) = if to == current {
-        let y = export_version(client, &flow, &to).await?;
-        (y.clone(), y)
-    } else {
-        futures::try_join!(
-            export_version(client, &flow, &to),
-            export_version(client, &flow, &current)
-        )?
+    // The versions' content and the callers' content are read at the same time: each is
+    // an export job, and a job's wait is most of a rollback's plan.
+    let contents = async {
+        if to == current {
+            let y = export_version(client, &flow, &to).await?;
+            Ok::<_, Error>((y.clone(), y))
+        } else {
+            futures::try_join!(
+                export_version(client, &flow, &to),
+                export_version(client, &flow, &current)
+            )
+        }
     };
+    let callers = async {
+        if !cascades(flow.flow_type) {
+            return Ok::<_, Error>(Vec::new());
+        }
+        let callers = super::publish::callers(client, &flow).await?;
+        let docs = caller_documents(client, &callers, &what).await?;
+        let rows = super::history::caller_rows(&flow, &all, &callers);
+        Ok(rows.into_iter().zip(callers).zip(docs).collect::<Vec<_>>())
+    };
+    let ((target, published), callers) = futures::try_join!(contents, callers)?;
     let same = crate::flow::compare::compare(&target, &published)
         .map(|c| c.same)
         .unwrap_or(false);
@@ -198,25 +212,13 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
         ));
     }
 
-    // The callers: those whose published version runs an older copy than the one the
-    // module will have. When the module is republished, all of them; when its content is
-    // already V's, those still on an older copy (a rollback that stopped half way).
-    let callers = if cascades(flow.flow_type) {
-        let rows = super::history::caller_rows(client, &flow, &all).await?;
-        let ids: Vec<&str> = rows
-            .iter()
-            .filter(|r| !same || r.stale)
-            .map(|r| r.id.as_str())
-            .collect();
-        super::publish::callers(client, &flow)
-            .await?
-            .into_iter()
-            .filter(|c| ids.contains(&c.id.as_str()))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let caller_docs = caller_documents(client, &callers, &what).await?;
+    // The callers: all of them when the module is republished; when its content is already
+    // V's, those still on an older copy (a rollback that stopped half way).
+    let callers: Vec<(Flow, FlowDocument)> = callers
+        .into_iter()
+        .filter(|((row, _), _)| !same || row.stale)
+        .map(|((_, caller), doc)| (caller, doc))
+        .collect();
 
     let mut steps = Vec::new();
     if !same {
@@ -229,10 +231,10 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
         ));
     }
     let deps: Vec<usize> = if same { Vec::new() } else { vec![0] };
-    for (caller, doc) in callers.iter().zip(caller_docs) {
+    for (caller, doc) in callers {
         steps.push(step(
             doc,
-            caller,
+            &caller,
             PlanAction::Republish,
             format!("copy the restored {}", kind(flow.flow_type)),
             deps.clone(),
