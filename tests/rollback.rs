@@ -13,7 +13,23 @@ const OTHER: &str = "commonModule:\n  name: Other\n  division: Home\n  startUpTa
 /// A module at version 2.0 (a typo), its callers A, B and C republished with each
 /// version, and a bystander flow that calls another module.
 async fn published_twice() -> Org {
-    let org = Org::new().await;
+    published_twice_on(Org::new().await).await
+}
+
+/// An emulator that answers in the other readings of what no source settles (versions
+/// oldest first, no `createdBy` for an OAuth client's publish, dependency rows without a
+/// `version`, every export a zip named after the flow).
+async fn other_readings() -> Org {
+    Org::with(flowctl::emulator::EmulatorConfig {
+        job_time: std::time::Duration::from_millis(20),
+        rate_limit: 100_000,
+        alternate_readings: true,
+        ..flowctl::emulator::EmulatorConfig::default()
+    })
+    .await
+}
+
+async fn published_twice_on(org: Org) -> Org {
     org.emulator
         .publish_as_client(OTHER, flowctl::emulator::DEFAULT_CLIENT_ID)
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -95,7 +111,45 @@ async fn rollback(org: &Org, args: &[&str]) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_module_and_its_three_callers_are_rolled_back_with_one_command() {
-    let org = published_twice().await;
+    module_and_callers_rolled_back(published_twice().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_rollback_holds_on_a_server_with_the_other_readings() {
+    let org = published_twice_on(other_readings().await).await;
+    // History reads the same from it: newest first, every caller on 2.0, none stale.
+    let h = org
+        .flowctl(&["--output", "json", "history", "Greeting"])
+        .await;
+    assert_eq!(h.code, 0, "{h:?}");
+    let json = h.json();
+    let ids: Vec<&str> = json["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["2.0", "1.0"]);
+    assert_eq!(
+        json["versions"][0]["publishedByUser"],
+        serde_json::Value::Null
+    );
+    assert!(
+        json["versions"][0]["publishedByClient"].is_string(),
+        "{json}"
+    );
+    assert_eq!(json["versions"][0]["flowctlMarker"], true, "{json}");
+    assert_eq!(
+        json["versions"][0]["callers"],
+        serde_json::json!(["Caller A", "Caller B", "Caller C"])
+    );
+    let d = org.flowctl(&["diff", "Greeting"]).await;
+    assert_eq!(d.code, 1, "{d:?}");
+    assert!(d.stdout.contains("1 change(s)"), "{d:?}");
+    module_and_callers_rolled_back(org).await;
+}
+
+async fn module_and_callers_rolled_back(org: Org) {
     let before = counts(&org);
     let r = org
         .flowctl(&["--output", "json", "rollback", "Greeting", "--yes"])

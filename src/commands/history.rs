@@ -129,7 +129,11 @@ async fn marker_of(client: &crate::client::Client, flow: &Flow, v: &str) -> Opti
 }
 
 /// The callers of `flow` (from [`callers`]) and the version of `flow` each runs.
-pub(crate) fn caller_rows(flow: &Flow, versions: &[FlowVersion], callers: &[Flow]) -> Vec<CallerRow> {
+pub(crate) fn caller_rows(
+    flow: &Flow,
+    versions: &[FlowVersion],
+    callers: &[Flow],
+) -> Vec<CallerRow> {
     let current = flow.published_version.as_ref().map(|v| v.id.as_str());
     callers
         .iter()

@@ -92,6 +92,12 @@ pub struct EmulatorConfig {
     pub header_read_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Answer in the other readings of what no source settles, so that a test can show
+    /// flowctl does not depend on the emulator's choices: a flow's versions listed oldest
+    /// first, a version an OAuth client published without a `createdBy` user, dependency
+    /// rows without a `version`, and every export a zip whose files are named after the
+    /// flow (not the `fileName` asked for).
+    pub alternate_readings: bool,
 }
 
 /// How long a client may take to send a request's headers.
@@ -117,6 +123,7 @@ impl Default for EmulatorConfig {
             seed: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            alternate_readings: false,
         }
     }
 }
