@@ -137,7 +137,10 @@ pub(crate) async fn any_flow(
                     found.len(),
                     types.join(", ")
                 ),
-                Some(format!("pass --type, e.g. --type {}", types[0])),
+                Some(format!(
+                    "pass --type, e.g. --type {}",
+                    types.first().map(String::as_str).unwrap_or("commonmodule")
+                )),
             ))
         }
     }

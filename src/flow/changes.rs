@@ -241,7 +241,8 @@ fn walk(a: &Value, b: &Value, path: &mut Vec<String>, out: &mut Vec<Change>) {
                 | (_, Value::Mapping(_) | Value::Sequence(_)) => false,
                 _ => scalar(x) == scalar(y),
             };
-            if !same && !(is_empty(x) && is_empty(y)) {
+            let both_empty = is_empty(x) && is_empty(y);
+            if !(same || both_empty) {
                 out.push(Change {
                     place: place(path),
                     old: Some(shown(x)),
