@@ -465,7 +465,7 @@ fn finish(s: &Summary, out: Printer) -> Result<()> {
     let restored = s
         .results
         .iter()
-        .find(|r| r.id.as_deref() == Some(&s.id))
+        .find(|r| r.id.as_deref() == Some(&s.id) && r.outcome == Outcome::Published)
         .and_then(|r| r.version.clone());
     out.line(format!(
         "rollback: '{}' {}; {} caller(s) republished, {failed} failed, {skipped} skipped",
@@ -474,7 +474,7 @@ fn finish(s: &Summary, out: Printer) -> Result<()> {
             Some(v) => format!("restored to version {}'s content as version {v}", s.to),
             None => format!("already had version {}'s content", s.to),
         },
-        published - usize::from(restored.is_some()),
+        published.saturating_sub(usize::from(restored.is_some())),
     ));
     for r in s
         .results
