@@ -144,6 +144,21 @@ pub enum Command {
         after_help = "Example:\n  flowctl import terraform infra --var TF_ENV=dev --out infra/flowctl.yaml\n  flowctl plan -f infra/flowctl.yaml"
     )]
     Import(ImportCommand),
+    /// List a flow's published versions, who published each, and which callers run which.
+    #[command(
+        after_help = "Example:\n  flowctl history \"Shared Greeting Module\" --type commonmodule --output markdown"
+    )]
+    History(HistoryArgs),
+    /// Compare two published versions of a flow (or one with a local file) by meaning.
+    #[command(
+        after_help = "Example:\n  flowctl diff \"Shared Greeting Module\" --from 3.0 --to 4.0\n  flowctl diff \"Shared Greeting Module\" --file flows/greeting.yaml --var queue=Sales"
+    )]
+    Diff(DiffArgs),
+    /// Publish an earlier version's content again, then republish every caller of a module.
+    #[command(
+        after_help = "Example:\n  flowctl rollback \"Shared Greeting Module\" --dry-run\n  flowctl rollback \"Shared Greeting Module\" --to 3.0 --yes"
+    )]
+    Rollback(RollbackArgs),
     /// Check Architect YAML files offline and list every problem.
     #[command(
         after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home\n  flowctl lint -f flows.yaml --output json"
@@ -410,6 +425,69 @@ pub struct ExportArgs {
     /// Overwrite files that already exist.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Which flow a history, diff or rollback is about: a name or an id, and the type when
+/// the name exists in several.
+#[derive(Debug, Clone, Args)]
+pub struct FlowSelector {
+    /// The flow, by exact name or id.
+    #[arg(value_name = "NAME|ID")]
+    pub flow: String,
+    /// The flow's type (`commonmodule`, `inboundcall`, ...), needed when the name exists in
+    /// two types.
+    #[arg(long = "type", value_name = "TYPE", value_parser = parse_flow_type)]
+    pub flow_type: Option<crate::models::FlowType>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub flow: FlowSelector,
+    /// Show at most this many versions, newest first (each costs one export job to read
+    /// its content's marker).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub flow: FlowSelector,
+    /// The older version (default: the one before --to).
+    #[arg(long, value_name = "V", conflicts_with = "file")]
+    pub from: Option<String>,
+    /// The newer version (default: the published one).
+    #[arg(long, value_name = "V")]
+    pub to: Option<String>,
+    /// Compare the version (default: the published one) with this Architect YAML file.
+    #[arg(long, value_name = "FLOW.yaml")]
+    pub file: Option<PathBuf>,
+    /// Substitution for `{{key}}` placeholders in --file, as key=value (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var, requires = "file")]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub flow: FlowSelector,
+    /// The version whose content to publish again (default: the one before the published
+    /// one).
+    #[arg(long, value_name = "V")]
+    pub to: Option<String>,
+    /// Act without asking (needed off a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the plan and change nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub job_timeout: u64,
+    /// How long verification waits for the dependency index to show the new links.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub wait: u64,
 }
 
 /// Parses a flow type in any spelling (`inboundcall`, `inboundCall`, `INBOUNDCALL`).

@@ -35,6 +35,9 @@ pub enum Error {
     /// `verify` found problems; the report has already been printed.
     #[error("verification failed: {failed} check(s) failed, {unknown} unknown")]
     VerificationFailed { failed: usize, unknown: usize },
+    /// Two versions of a flow differ (`diff`); the changes have already been printed.
+    #[error("{message}")]
+    Differs { message: String },
     /// Reading or writing a local file failed.
     #[error("{path}: {source}")]
     Io {
@@ -106,7 +109,7 @@ impl Error {
             Error::Io { .. } => ExitStatus::InvalidInput,
             Error::Client(e) => client_exit_status(e),
             Error::Rejected { .. } => ExitStatus::Rejected,
-            Error::VerificationFailed { .. } => ExitStatus::VerifyFailed,
+            Error::VerificationFailed { .. } | Error::Differs { .. } => ExitStatus::VerifyFailed,
             // root() strips every context; should one remain, it is the caller's input.
             Error::Context { source, .. } => source.exit_status(),
         }

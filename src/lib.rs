@@ -87,9 +87,14 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
             Some("use --output text or --output json".to_string()),
         ));
     }
-    if global.output == OutputFormat::Markdown && !matches!(cli.command, Command::Plan(_)) {
+    if global.output == OutputFormat::Markdown
+        && !matches!(
+            cli.command,
+            Command::Plan(_) | Command::History(_) | Command::Diff(_)
+        )
+    {
         return Err(Error::input(
-            "--output markdown is only for `plan`",
+            "--output markdown is only for `plan`, `history` and `diff`",
             Some("use --output text or --output json".to_string()),
         ));
     }
@@ -116,6 +121,9 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Destroy(args) => commands::destroy::run(args, global, out).await,
         Command::Graph(args) => commands::graph::run(args, global, out).await,
         Command::Export(args) => commands::export::run(args, global, out).await,
+        Command::History(args) => commands::history::run(args, global, out).await,
+        Command::Diff(args) => commands::diff::run(args, global, out).await,
+        Command::Rollback(args) => commands::rollback::run(args, global, out).await,
         Command::Lint(args) => commands::lint::run(args, global).await,
         Command::Import(crate::cli::ImportCommand::Terraform(args)) => {
             commands::import::run(args, global, out)
@@ -151,6 +159,10 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
 /// `flowctl: error: <what failed: why>` then `  hint: <next step>` on stderr. A failed
 /// verification has already printed its report, so it only gets a one-line summary.
 fn report_error(err: &Error, format: cli::OutputFormat) {
+    // `diff` found differences: its report says so, and the exit code is the answer.
+    if matches!(err.root(), Error::Differs { .. }) {
+        return;
+    }
     // `--output json`: scripts read the error from stdout too, unless a report (verify's
     // checks, apply's results) is already there: stdout holds one JSON document.
     if format == cli::OutputFormat::Json && !output::json_printed() {

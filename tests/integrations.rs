@@ -151,7 +151,12 @@ fn flowctl_commands(text: &str) -> Vec<Vec<String>> {
 #[test]
 fn example_pipelines_are_valid_yaml_and_call_only_real_commands_and_flags() {
     let mut commands = 0;
-    for name in ["github-actions.yml", "gitlab-ci.yml", "azure-pipelines.yml"] {
+    for name in [
+        "github-actions.yml",
+        "gitlab-ci.yml",
+        "azure-pipelines.yml",
+        "rollback-on-failed-verify.yml",
+    ] {
         let path = Path::new("examples/ci").join(name);
         let text = std::fs::read_to_string(&path).expect("pipeline");
         yaml_serde::from_str::<yaml_serde::Value>(&text).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -124,7 +124,7 @@ pub(crate) async fn apply(
 /// Confirms every published flow in one paged listing of their types (a flow missing from
 /// it, as a listing can lag a write, is read by id with the read-after-write wait), and
 /// fills in the published versions. A flow that shows no published version is failed.
-async fn read_back(client: &Client, steps: &[Step], results: &mut [StepResult]) {
+pub(crate) async fn read_back(client: &Client, steps: &[Step], results: &mut [StepResult]) {
     let published: Vec<usize> = (0..results.len())
         .filter(|&i| results[i].outcome == Outcome::Published)
         .collect();
@@ -180,7 +180,7 @@ enum State {
 
 /// Runs the steps as a dependency graph, at most `parallel` at once (by default, as many as
 /// the client's rate budget allows: [`Client::auto_parallel`]).
-async fn execute(
+pub(crate) async fn execute(
     client: &Client,
     steps: &[Step],
     divisions: &std::collections::HashMap<String, crate::models::Division>,

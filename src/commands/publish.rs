@@ -535,6 +535,185 @@ pub fn kind(flow_type: FlowType) -> String {
     crate::output::type_name(flow_type).to_string()
 }
 
+// Versions: what `history`, `diff` and `rollback` share.
+
+/// A version id (`"3.0"`) as numbers, for ordering: `"10.0"` comes after `"9.0"`. An id
+/// that is not numbers sorts first.
+pub(crate) fn version_key(id: &str) -> Vec<u64> {
+    id.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// The flow's published versions, newest first. The order of the API's listing is not
+/// documented (unverified), so it is sorted here by version number.
+pub(crate) async fn versions(
+    client: &Client,
+    flow: &Flow,
+) -> Result<Vec<crate::models::FlowVersion>> {
+    let mut versions = client.flow_versions(&flow.id).await.map_err(|e| {
+        Error::from(e).context(format!(
+            "listing the versions of {} '{}'",
+            kind(flow.flow_type),
+            flow.name
+        ))
+    })?;
+    // Only published versions are history; a listing row without a type is kept.
+    versions.retain(|v| v.version_type.as_deref().is_none_or(|t| t == "PUBLISH"));
+    versions.sort_by_key(|v| std::cmp::Reverse(version_key(&v.id)));
+    Ok(versions)
+}
+
+/// The input error for a version the flow does not have, naming those it has.
+pub(crate) fn no_such_version(
+    flow: &Flow,
+    wanted: &str,
+    versions: &[crate::models::FlowVersion],
+) -> Error {
+    let ids: Vec<&str> = versions.iter().map(|v| v.id.as_str()).collect();
+    Error::input(
+        format!(
+            "{} '{}' has no version {wanted}; its versions are {}",
+            kind(flow.flow_type),
+            flow.name,
+            if ids.is_empty() {
+                "none (it was never published)".to_string()
+            } else {
+                ids.join(", ")
+            }
+        ),
+        Some(format!(
+            "pick one of them (`flowctl history {}` lists them with their dates)",
+            super::verify::shell_word(&flow.name)
+        )),
+    )
+}
+
+/// The YAML of version `version` of `flow`, from an export job (`flow.version`). A failed
+/// job stops the command (exit 4) with its messages.
+pub(crate) async fn export_version(client: &Client, flow: &Flow, version: &str) -> Result<String> {
+    let what = format!(
+        "version {version} of {} '{}'",
+        kind(flow.flow_type),
+        flow.name
+    );
+    let target = ExportTarget {
+        id: flow.id.clone(),
+        name: flow.name.clone(),
+        flow_type: flow.flow_type,
+        version: Some(version.to_string()),
+    };
+    let exported = client
+        .export_flows(std::slice::from_ref(&target), EXPORT_TIMEOUT)
+        .await
+        .map_err(|e| Error::from(e).context(format!("exporting {what}")))?;
+    if !exported.failures.is_empty() {
+        return Err(Error::rejected(
+            format!(
+                "the export job for {what} failed:\n  {}",
+                exported.failures.join("\n  ")
+            ),
+            Some("run the command again; if it persists, open the version in Architect".into()),
+        ));
+    }
+    exported.yaml.get(&flow.id).cloned().ok_or_else(|| {
+        Error::rejected(
+            format!("the export job returned no content for {what}"),
+            Some("run the command again; if it persists, open the version in Architect".into()),
+        )
+    })
+}
+
+/// Exported Architect YAML as a document flowctl can publish again: no placeholders are
+/// substituted (an export has none to fill), and the description loses the marker it had,
+/// so that publishing writes the marker of this very content.
+pub(crate) fn document_of_export(text: &str, source: &str) -> Result<FlowDocument> {
+    let facts = crate::flow::read::facts(text, source)?;
+    let description = facts
+        .description
+        .as_deref()
+        .map(crate::flow::compare::without_marker)
+        .filter(|d| !d.is_empty());
+    let yaml = crate::flow::read::with_description(text, description.as_deref().unwrap_or(""))
+        .unwrap_or_else(|| text.to_string());
+    Ok(FlowDocument {
+        flow_type: facts.flow_type,
+        name: facts.name,
+        description,
+        division: facts.division,
+        yaml,
+        modules: facts.modules,
+        queues: facts.queues,
+        references: facts.references,
+    })
+}
+
+/// Whether the callers of a flow of this type bind a copy of it when they publish, so that
+/// changing it means republishing them: common modules, and bot flows (the callers of a
+/// bot bind its published version the same way, unverified beyond dependency tracking
+/// naming them as consumers).
+pub(crate) fn cascades(flow_type: FlowType) -> bool {
+    matches!(
+        flow_type,
+        FlowType::CommonModule | FlowType::Bot | FlowType::DigitalBot
+    )
+}
+
+/// The flows whose published version uses `flow` (dependency tracking's
+/// `consumingresources`, `flowFilter=published`), read as flows (one listing of their
+/// types). Empty for a type that does not cascade.
+pub(crate) async fn callers(client: &Client, flow: &Flow) -> Result<Vec<Flow>> {
+    let Some(object_type) = flow
+        .flow_type
+        .object_type()
+        .filter(|_| cascades(flow.flow_type))
+    else {
+        return Ok(Vec::new());
+    };
+    let what = format!("{} '{}'", kind(flow.flow_type), flow.name);
+    let deps = client
+        .consuming_resources(&flow.id, object_type, Some("published"))
+        .await
+        .map_err(|e| Error::from(e).context(format!("finding the callers of {what}")))?;
+    let mut types: Vec<FlowType> = deps
+        .iter()
+        .filter_map(|d| {
+            d.object_type
+                .as_deref()
+                .and_then(FlowType::from_object_type)
+        })
+        .collect();
+    types.sort();
+    types.dedup();
+    if types.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed = client
+        .list_flows(&types)
+        .await
+        .map_err(|e| Error::from(e).context(format!("reading the callers of {what}")))?;
+    let mut found: Vec<Flow> = listed
+        .into_iter()
+        .filter(|f| f.id != flow.id && deps.iter().any(|d| d.id == f.id))
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(found)
+}
+
+/// Which of `versions` (newest first) a caller published at `caller_published` runs: the
+/// newest one published at or before it, since Genesys copies a module into a caller when
+/// the caller publishes. Dates that do not parse give `None`.
+pub(crate) fn bound_version<'a>(
+    versions: &'a [crate::models::FlowVersion],
+    caller_published: Option<&str>,
+) -> Option<&'a crate::models::FlowVersion> {
+    let at = humantime::parse_rfc3339_weak(caller_published?).ok()?;
+    versions.iter().find(|v| {
+        v.date_published
+            .as_deref()
+            .and_then(|d| humantime::parse_rfc3339_weak(d).ok())
+            .is_some_and(|d| d <= at)
+    })
+}
+
 /// The permission dependency tracking needs (`GET /api/v2/architect/dependencytracking/*`,
 /// "Requires ALL permissions: architect:dependencyTracking:view" in the Python SDK's
 /// ArchitectApi docs).

@@ -71,6 +71,81 @@ pub(crate) async fn find_flow(
     }
 }
 
+/// The flow named or identified by `name_or_id`, of `flow_type` when given, else of
+/// whichever type has it: what `history`, `diff` and `rollback` act on. A name that exists
+/// in two types is an input error asking for `--type`, never a guess.
+pub(crate) async fn any_flow(
+    client: &Client,
+    name_or_id: &str,
+    flow_type: Option<FlowType>,
+) -> Result<Flow> {
+    if let Some(t) = flow_type {
+        return match find_flow(client, name_or_id, t).await? {
+            Some(f) => Ok(f),
+            None => {
+                let absent = absent(client, name_or_id, t).await?;
+                Err(Error::input(
+                    absent.message(name_or_id, t),
+                    Some(match absent {
+                        Absent::New => {
+                            "check the name with `flowctl export --all-modules` or in Architect"
+                                .into()
+                        }
+                        other => other.hint(t, ""),
+                    }),
+                ))
+            }
+        };
+    }
+    if is_uuid(name_or_id) {
+        return client.get_flow(name_or_id).await?.ok_or_else(|| {
+            Error::input(
+                format!("no flow has the id {name_or_id}"),
+                Some("check the id (Architect shows it in the flow's address), or pass the flow's exact name".into()),
+            )
+        });
+    }
+    let mut found: Vec<Flow> = client
+        .find_flows_any_type(name_or_id)
+        .await?
+        .into_iter()
+        .filter(|f| f.name == name_or_id)
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => {
+            let all = client.list_flows(&[]).await.unwrap_or_default();
+            let near = near_names(name_or_id, all.iter().map(|f| f.name.as_str()));
+            Err(Error::input(
+                format!("no flow is named '{name_or_id}'"),
+                Some(if near.is_empty() {
+                    "names are exact and case-sensitive; pass the flow's exact name or its id"
+                        .into()
+                } else {
+                    format!(
+                        "did you mean {}? (names are exact and case-sensitive)",
+                        quoted_list(&near)
+                    )
+                }),
+            ))
+        }
+        _ => {
+            let types: Vec<String> = found.iter().map(|f| f.flow_type.as_query()).collect();
+            Err(Error::input(
+                format!(
+                    "'{name_or_id}' names {} flows of different types ({})",
+                    found.len(),
+                    types.join(", ")
+                ),
+                Some(format!(
+                    "pass --type, e.g. --type {}",
+                    types.first().map(String::as_str).unwrap_or("commonmodule")
+                )),
+            ))
+        }
+    }
+}
+
 /// The common module that parents will call: it must exist and be published.
 pub(crate) async fn published_module(client: &Client, name_or_id: &str) -> Result<Flow> {
     match find_flow(client, name_or_id, FlowType::CommonModule).await? {

@@ -77,7 +77,7 @@ pub(super) async fn consuming(
                 found.push(Dependency {
                     id: r.flow.id.clone(),
                     name: Some(r.flow.name.clone()),
-                    version: Some(v.version.id.clone()),
+                    version: (!shared.config.alternate_readings).then(|| v.version.id.clone()),
                     object_type: Some(object_type_of(r.flow.flow_type)),
                     deleted: Some(false),
                     updated: Some(false),

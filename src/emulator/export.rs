@@ -100,7 +100,7 @@ pub(super) async fn register(AxState(shared): AxState<Shared>, body: Bytes) -> R
     let mut s = super::http::lock(&shared);
     let result = match s.exports.fail_next.take() {
         Some(message) => Err(vec![message]),
-        None => build(&s, &request),
+        None => build(&s, &request, shared.config.alternate_readings),
     };
     let total = request.flows.len() as u32;
     s.exports.jobs.insert(
@@ -201,7 +201,12 @@ pub(super) async fn download(
 }
 
 /// Reads every requested flow now: one YAML file, a zip of several, or the job's errors.
-fn build(s: &State, request: &ExportJobRequest) -> Result<(&'static str, Vec<u8>), Vec<String>> {
+/// `alternate`: always a zip, its files named after the flow and version, not `fileName`.
+fn build(
+    s: &State,
+    request: &ExportJobRequest,
+    alternate: bool,
+) -> Result<(&'static str, Vec<u8>), Vec<String>> {
     let mut files: Vec<(String, String)> = Vec::new();
     let mut errors = Vec::new();
     for d in &request.flows {
@@ -234,7 +239,8 @@ fn build(s: &State, request: &ExportJobRequest) -> Result<(&'static str, Vec<u8>
             ));
             continue;
         };
-        let stem = d.file_name.clone().unwrap_or_else(|| {
+        let asked = d.file_name.clone().filter(|_| !alternate);
+        let stem = asked.unwrap_or_else(|| {
             let safe: String = record
                 .flow
                 .name
@@ -256,7 +262,7 @@ fn build(s: &State, request: &ExportJobRequest) -> Result<(&'static str, Vec<u8>
     if !errors.is_empty() {
         return Err(errors);
     }
-    if let [(_, text)] = files.as_slice() {
+    if let ([(_, text)], false) = (files.as_slice(), alternate) {
         return Ok(("application/x-yaml", text.clone().into_bytes()));
     }
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));

@@ -20,7 +20,7 @@ mod vocabulary;
 pub use export::{as_architect_exports, UI_CLIENT_ID};
 pub use state::{Fault, FaultConfig, ResourceKind};
 
-use crate::models::{Flow, FlowType, FlowVersion};
+use crate::models::{Dependency, Flow, FlowType, FlowVersion};
 use serde::Deserialize;
 use state::{Org, State};
 use std::collections::{HashMap, VecDeque};
@@ -92,6 +92,12 @@ pub struct EmulatorConfig {
     pub header_read_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Answer in the other readings of what no source settles, so that a test can show
+    /// flowctl does not depend on the emulator's choices: a flow's versions listed oldest
+    /// first, a version an OAuth client published without a `createdBy` user, dependency
+    /// rows without a `version`, and every export a zip whose files are named after the
+    /// flow (not the `fileName` asked for).
+    pub alternate_readings: bool,
 }
 
 /// How long a client may take to send a request's headers.
@@ -117,6 +123,7 @@ impl Default for EmulatorConfig {
             seed: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            alternate_readings: false,
         }
     }
 }
@@ -539,6 +546,46 @@ impl Emulator {
                 .get(id)
                 .and_then(|r| r.published())
                 .map(|v| v.yaml.clone())
+        })
+    }
+
+    /// The YAML of any version of a flow, as it was uploaded.
+    pub fn version_yaml(&self, id: &str, version: &str) -> Option<String> {
+        self.with(|s| {
+            s.org
+                .flows
+                .get(id)
+                .and_then(|r| r.versions.iter().find(|v| v.version.id == version))
+                .map(|v| v.yaml.clone())
+        })
+    }
+
+    /// What a flow's published version consumes (modules with the version each ran when
+    /// it was published, queues, ...).
+    pub fn published_consumes(&self, id: &str) -> Vec<Dependency> {
+        self.with(|s| {
+            s.org
+                .flows
+                .get(id)
+                .and_then(|r| r.published())
+                .map(|v| v.consumes.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Releases a flow's lock, as its holder checking it in would; false if there is no
+    /// such flow.
+    pub fn unlock_flow(&self, name: &str, flow_type: FlowType) -> bool {
+        let shared = self.shared.clone();
+        self.with(|s| {
+            let id = s.org.find_flow(name, flow_type).map(|r| r.flow.id.clone());
+            let Some(r) = id.and_then(|id| s.org.flows.get_mut(&id)) else {
+                return false;
+            };
+            r.flow.locked_user = None;
+            r.flow.locked_client = None;
+            shared.save(s);
+            true
         })
     }
 

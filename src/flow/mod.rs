@@ -3,6 +3,7 @@
 //! ([`render`]); and the reader of users' own Architect YAML ([`read`]): substitutions,
 //! flow type and name, the modules it calls and the queues it transfers to.
 
+pub mod changes;
 pub mod compare;
 pub mod graph;
 pub mod placeholder;

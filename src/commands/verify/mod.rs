@@ -13,7 +13,7 @@ mod spec;
 
 pub(crate) use crate::output::verify::print_report;
 pub(crate) use checks::verify;
-pub(crate) use spec::{org_flags, shell_word, FixStyle, Spec};
+pub(crate) use spec::{org_flags, shell_word, FixStyle, ParentSpec, Spec};
 
 use super::Session;
 use crate::cli::{GlobalArgs, VerifyArgs};
