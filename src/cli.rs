@@ -58,7 +58,7 @@ pub struct SecretGiven;
 #[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Output format. `junit` is for `verify`, `markdown` for `plan`.
+    /// Output format. `junit` is for `verify` and `test`, `markdown` for `plan`.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace). Secrets are always redacted.
@@ -141,6 +141,12 @@ pub enum Command {
         after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home\n  flowctl lint -f flows.yaml --output json"
     )]
     Lint(LintArgs),
+    /// Walk call scenarios through flows offline (no org, no credentials) and check where
+    /// each call ends.
+    #[command(
+        after_help = "Example:\n  flowctl test -f flows.yaml --scenarios scenarios.yaml\n  flowctl test flows/ivr.yaml flows/greeting.yaml --scenarios calls.yaml --output junit > calls.xml"
+    )]
+    Test(TestArgs),
     /// List the Genesys Cloud regions with their API and login hosts.
     #[command(after_help = "Example:\n  flowctl regions --output json")]
     Regions,
@@ -264,6 +270,30 @@ pub struct VerifyArgs {
     pub file: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders in the manifest, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var, requires = "file")]
+    pub vars: Vec<(String, String)>,
+    /// With -f: check every path of each flow offline, no org needed (bounded, loops cut
+    /// and counted): each path calls the manifest's modules before it ends, every
+    /// transfer goes to a queue the manifest names; unreachable actions are reported.
+    #[arg(long, requires = "file")]
+    pub paths: bool,
+    /// With --paths: scenario files whose calls count toward path coverage.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "paths")]
+    pub scenarios: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Architect YAML files whose flows the scenarios walk (modules among them are entered).
+    #[arg(required_unless_present = "manifest", value_name = "FLOW.yaml")]
+    pub files: Vec<PathBuf>,
+    /// Walk the flows of a manifest (its files and built-in templates) instead of FILEs.
+    #[arg(short = 'f', long = "file", value_name = "MANIFEST", conflicts_with = "files")]
+    pub manifest: Option<PathBuf>,
+    /// Scenario files (YAML, see schema/scenarios.schema.json).
+    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    pub scenarios: Vec<PathBuf>,
+    /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
 }
 

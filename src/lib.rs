@@ -33,6 +33,7 @@ pub mod manifest;
 pub mod models;
 pub mod output;
 pub mod progress;
+pub mod walk;
 pub mod yaml_guard;
 
 pub use error::{Error, ExitStatus};
@@ -79,9 +80,11 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
     use cli::{Command, EmulatorCommand, OutputFormat};
     let global = &cli.global;
     let out = output::Printer::new(global.output, global.quiet);
-    if global.output == OutputFormat::Junit && !matches!(cli.command, Command::Verify(_)) {
+    if global.output == OutputFormat::Junit
+        && !matches!(cli.command, Command::Verify(_) | Command::Test(_))
+    {
         return Err(Error::input(
-            "--output junit is only for `verify`",
+            "--output junit is only for `verify` and `test`",
             Some("use --output text or --output json".to_string()),
         ));
     }
@@ -115,6 +118,7 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Graph(args) => commands::graph::run(args, global, out).await,
         Command::Export(args) => commands::export::run(args, global, out).await,
         Command::Lint(args) => commands::lint::run(args, global).await,
+        Command::Test(args) => commands::test::run(args, global, out).await,
         Command::Regions => {
             commands::regions::run(out);
             Ok(())

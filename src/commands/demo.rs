@@ -88,6 +88,8 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         wait: 30,
         file: None,
         vars: Vec::new(),
+        paths: false,
+        scenarios: Vec::new(),
     };
     let report = verify::verify(&session.client, &verify::Spec::from_args(&verify_args)?).await?;
     verify::print_report(&report, text);

@@ -15,6 +15,7 @@ pub mod publish;
 pub mod regions;
 pub mod resolve;
 pub mod serve;
+pub mod test;
 pub mod verify;
 pub mod whoami;
 
