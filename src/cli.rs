@@ -287,7 +287,12 @@ pub struct TestArgs {
     #[arg(required_unless_present = "manifest", value_name = "FLOW.yaml")]
     pub files: Vec<PathBuf>,
     /// Walk the flows of a manifest (its files and built-in templates) instead of FILEs.
-    #[arg(short = 'f', long = "file", value_name = "MANIFEST", conflicts_with = "files")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "MANIFEST",
+        conflicts_with = "files"
+    )]
     pub manifest: Option<PathBuf>,
     /// Scenario files (YAML, see schema/scenarios.schema.json).
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]

@@ -22,7 +22,10 @@ pub(crate) async fn run(args: &TestArgs, global: &GlobalArgs, out: Printer) -> R
     let results = run_scenarios(&lib, &scenarios)?;
     print(&results, out);
     let failed = results.iter().filter(|r| r.status == Status::Fail).count();
-    let unknown = results.iter().filter(|r| r.status == Status::Unknown).count();
+    let unknown = results
+        .iter()
+        .filter(|r| r.status == Status::Unknown)
+        .count();
     if failed + unknown > 0 {
         return Err(Error::VerificationFailed { failed, unknown });
     }
@@ -151,7 +154,11 @@ fn end_kind(o: &Outcome) -> &'static str {
 
 fn print(results: &[ScenarioResult], out: Printer) {
     let count = |s| results.iter().filter(|r| r.status == s).count();
-    let (passed, failed, unknown) = (count(Status::Pass), count(Status::Fail), count(Status::Unknown));
+    let (passed, failed, unknown) = (
+        count(Status::Pass),
+        count(Status::Fail),
+        count(Status::Unknown),
+    );
     match out.format {
         OutputFormat::Json => out.json(&JsonReport {
             ok: failed + unknown == 0,
@@ -233,7 +240,12 @@ fn trace_lines(r: &ScenarioResult) -> Vec<String> {
             } else {
                 format!(": {}", s.detail)
             };
-            format!("{:>3}. {indent}[{}] {}{name}{detail}", i + 1, s.flow, s.action)
+            format!(
+                "{:>3}. {indent}[{}] {}{name}{detail}",
+                i + 1,
+                s.flow,
+                s.action
+            )
         })
         .collect();
     lines.push(format!("  => {}", r.walk.outcome.describe()));
@@ -257,7 +269,11 @@ fn junit(results: &[ScenarioResult], failures: usize) -> String {
             xml.push_str("/>\n");
             continue;
         }
-        let kind = if r.status == Status::Fail { "fail" } else { "unknown" };
+        let kind = if r.status == Status::Fail {
+            "fail"
+        } else {
+            "unknown"
+        };
         let message = r.problems.first().cloned().unwrap_or_default();
         let mut body = r.problems.join("\n");
         body.push_str("\n\n");

@@ -40,6 +40,10 @@ pub struct ActionInfo {
     pub name: String,
     /// `task 'Startup'`, `menu 'Main Menu'`, `startUpTaskActions`.
     pub place: String,
+    /// A hang-up or end right after a transfer: it runs only when the transfer fails and
+    /// its failure actions do not end the call. Flows keep one there because a task must
+    /// end in an action that ends it, so it is not reported as unreachable.
+    pub after_transfer: bool,
 }
 
 /// The flows of a manifest or of the files given, with every action indexed.
@@ -70,13 +74,14 @@ impl Library {
         // The body lives in its Box for the library's life: action addresses are stable.
         let mut found = Vec::new();
         index_actions(body, "the flow", &mut found);
-        for (a, kind, name, place) in found {
+        for (a, kind, name, place, after_transfer) in found {
             self.ids.insert(a, self.actions.len());
             self.actions.push(ActionInfo {
                 flow: index,
                 kind,
                 name,
                 place,
+                after_transfer,
             });
         }
         Ok(index)
@@ -85,12 +90,8 @@ impl Library {
     /// The flow named `name` (case-insensitive, as Genesys keeps names), preferring `kind`.
     pub fn find(&self, name: &str, kind: Option<FlowType>) -> Option<usize> {
         let same = |f: &LoadedFlow| f.name.eq_ignore_ascii_case(name);
-        kind.and_then(|k| {
-            self.flows
-                .iter()
-                .position(|f| same(f) && f.flow_type == k)
-        })
-        .or_else(|| self.flows.iter().position(same))
+        kind.and_then(|k| self.flows.iter().position(|f| same(f) && f.flow_type == k))
+            .or_else(|| self.flows.iter().position(same))
     }
 
     /// The index of an action value, if it is one.
@@ -100,7 +101,9 @@ impl Library {
 }
 
 /// Every action at any depth: the items of `actions`, `startUpTaskActions` and `choices`.
-fn index_actions(v: &Value, place: &str, out: &mut Vec<(usize, String, String, String)>) {
+type Indexed = (usize, String, String, String, bool);
+
+fn index_actions(v: &Value, place: &str, out: &mut Vec<Indexed>) {
     match v {
         Value::Mapping(m) => {
             for (k, child) in m {
@@ -115,14 +118,24 @@ fn index_actions(v: &Value, place: &str, out: &mut Vec<(usize, String, String, S
                 };
                 let list = matches!(key, "actions" | "startUpTaskActions" | "choices");
                 if let (true, Value::Sequence(items)) = (list, child) {
+                    let mut previous = "";
                     for item in items {
                         if let Some((kind, inner)) = single(item) {
                             let name = inner
                                 .get("name")
                                 .and_then(Value::as_str)
                                 .unwrap_or_default();
-                            out.push((addr(item), kind.to_string(), name.to_string(), place.clone()));
+                            let after_transfer = matches!(kind, "disconnect" | "endTask")
+                                && previous.starts_with("transferTo");
+                            out.push((
+                                addr(item),
+                                kind.to_string(),
+                                name.to_string(),
+                                place.clone(),
+                                after_transfer,
+                            ));
                             index_actions(inner, &place, out);
+                            previous = kind;
                         }
                     }
                 } else {
@@ -258,7 +271,11 @@ impl Place {
         let (kind, rest) = reference
             .rfind("task[")
             .map(|i| ("task", &reference[i + 5..]))
-            .or_else(|| reference.rfind("menu[").map(|i| ("menu", &reference[i + 5..])))?;
+            .or_else(|| {
+                reference
+                    .rfind("menu[")
+                    .map(|i| ("menu", &reference[i + 5..]))
+            })?;
         let id = rest.strip_suffix(']').unwrap_or(rest).to_string();
         Some(if kind == "task" {
             Place::Task(id)
@@ -381,7 +398,11 @@ impl<'a> Engine<'a> {
                 pos,
                 options,
             } => {
-                let pick = script.get(*pos).copied().unwrap_or(0).min(n.saturating_sub(1));
+                let pick = script
+                    .get(*pos)
+                    .copied()
+                    .unwrap_or(0)
+                    .min(n.saturating_sub(1));
                 *pos += 1;
                 options.push(n);
                 pick
@@ -474,7 +495,10 @@ impl<'a> Engine<'a> {
         loop {
             if self.enumerating() && frame.entered.contains(&place) {
                 self.walk.loops_cut += 1;
-                return Ctl::End(Outcome::Cut(format!("comes back to {}", place_name(&place))));
+                return Ctl::End(Outcome::Cut(format!(
+                    "comes back to {}",
+                    place_name(&place)
+                )));
             }
             frame.entered.push(place.clone());
             let ctl = match &place {
@@ -587,8 +611,7 @@ impl<'a> Engine<'a> {
             return;
         };
         for (k, target) in m {
-            if let (Some(k), Some(var)) = (k.as_str(), target.get("var").and_then(Value::as_str))
-            {
+            if let (Some(k), Some(var)) = (k.as_str(), target.get("var").and_then(Value::as_str)) {
                 let v = value(k);
                 self.assign(frame, var, v);
             }
@@ -712,10 +735,12 @@ impl<'a> Engine<'a> {
             }
             "collectInput" => self.collect_input(frame, item, inner, name),
             "transferToAcd" => self.transfer(frame, item, inner, name, kind),
-            "transferToVoicemail" | "transferToNumber" | "transferToUser" | "transferToGroup"
-            | "transferToFlow" | "transferToFlowSecure" => {
-                self.transfer(frame, item, inner, name, kind)
-            }
+            "transferToVoicemail"
+            | "transferToNumber"
+            | "transferToUser"
+            | "transferToGroup"
+            | "transferToFlow"
+            | "transferToFlowSecure" => self.transfer(frame, item, inner, name, kind),
             "disconnect" => {
                 self.step(frame, kind, name, "hangs up");
                 Ctl::End(Outcome::Disconnect {
@@ -780,7 +805,13 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn decision(&mut self, frame: &mut Frame<'a>, item: &Value, inner: &'a Value, name: &str) -> Ctl {
+    fn decision(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+    ) -> Ctl {
         let yes = if self.enumerating() {
             self.scripted(2) == 0
         } else {
@@ -848,7 +879,13 @@ impl<'a> Engine<'a> {
         self.run_branch(frame, actions)
     }
 
-    fn schedule_group(&mut self, frame: &mut Frame<'a>, item: &Value, inner: &'a Value, name: &str) -> Ctl {
+    fn schedule_group(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+    ) -> Ctl {
         let group = inner
             .get("scheduleGroup")
             .map(target_names)
@@ -892,7 +929,13 @@ impl<'a> Engine<'a> {
         self.run_branch(frame, output_actions(inner, &label))
     }
 
-    fn call_data(&mut self, frame: &mut Frame<'a>, item: &Value, inner: &'a Value, name: &str) -> Ctl {
+    fn call_data(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+    ) -> Ctl {
         // category: {Category: {dataAction: {Action: {inputs, successOutputs, failureOutputs}}}}
         let mut found: Option<(String, String, &'a Value)> = None;
         if let Some(cats) = inner.get("category").and_then(Value::as_mapping) {
@@ -914,7 +957,11 @@ impl<'a> Engine<'a> {
         let full = format!("{category}/{action}");
         let result = if self.enumerating() {
             let mut labels = vec!["success"];
-            labels.extend(["failure", "timeout"].iter().filter(|l| output_actions(inner, l).is_some()));
+            labels.extend(
+                ["failure", "timeout"]
+                    .iter()
+                    .filter(|l| output_actions(inner, l).is_some()),
+            );
             match labels[self.scripted(labels.len())] {
                 "failure" => DataResult::Failure,
                 "timeout" => DataResult::Timeout,
@@ -954,14 +1001,22 @@ impl<'a> Engine<'a> {
             }
             _ => {
                 let why = format!("a failure output of data action '{full}'");
-                self.bind_outputs(frame, body.get("failureOutputs"), |_| Val::Unknown(why.clone()));
+                self.bind_outputs(frame, body.get("failureOutputs"), |_| {
+                    Val::Unknown(why.clone())
+                });
             }
         }
         self.step(frame, "callData", name, format!("'{full}': {label}"));
         self.run_branch(frame, output_actions(inner, label))
     }
 
-    fn data_table(&mut self, frame: &mut Frame<'a>, item: &Value, inner: &'a Value, name: &str) -> Ctl {
+    fn data_table(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+    ) -> Ctl {
         let table = inner
             .get("dataTable")
             .and_then(Value::as_mapping)
@@ -974,7 +1029,11 @@ impl<'a> Engine<'a> {
         // them was read); a flow that names others goes on after the action.
         let result = if self.enumerating() {
             let mut labels = vec!["found"];
-            labels.extend(["notFound", "failure"].iter().filter(|l| output_actions(inner, l).is_some()));
+            labels.extend(
+                ["notFound", "failure"]
+                    .iter()
+                    .filter(|l| output_actions(inner, l).is_some()),
+            );
             match labels[self.scripted(labels.len())] {
                 "notFound" => DataResult::NotFound,
                 "failure" => DataResult::Failure,
@@ -1000,16 +1059,25 @@ impl<'a> Engine<'a> {
                     match outputs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
                         Some((_, v)) => v.clone(),
                         None if enumerating => Val::Unknown("not evaluated".into()),
-                        None => Val::Unknown(format!("column `{k}` of data table '{t}', which the scenario does not give")),
+                        None => Val::Unknown(format!(
+                            "column `{k}` of data table '{t}', which the scenario does not give"
+                        )),
                     }
                 });
             }
             _ => {
                 let why = format!("a failure output of data table '{table}'");
-                self.bind_outputs(frame, body.get("failureOutputs"), |_| Val::Unknown(why.clone()));
+                self.bind_outputs(frame, body.get("failureOutputs"), |_| {
+                    Val::Unknown(why.clone())
+                });
             }
         }
-        self.step(frame, "dataTableLookup", name, format!("'{table}': {label}"));
+        self.step(
+            frame,
+            "dataTableLookup",
+            name,
+            format!("'{table}': {label}"),
+        );
         self.run_branch(frame, output_actions(inner, label))
     }
 
@@ -1059,7 +1127,12 @@ impl<'a> Engine<'a> {
             };
             callee.vars.set(k, value);
         }
-        self.step(frame, "callCommonModule", name, format!("enters module '{module}'"));
+        self.step(
+            frame,
+            "callCommonModule",
+            name,
+            format!("enters module '{module}'"),
+        );
         self.depth += 1;
         let ctl = self.run_flow(&mut callee);
         self.depth -= 1;
@@ -1067,8 +1140,15 @@ impl<'a> Engine<'a> {
             return Ctl::End(o);
         }
         let back = callee.vars.clone();
-        self.bind_outputs(frame, outputs, |k| back.get(k).cloned().unwrap_or(Val::NotSet));
-        self.step(frame, "callCommonModule", name, format!("back from module '{module}'"));
+        self.bind_outputs(frame, outputs, |k| {
+            back.get(k).cloned().unwrap_or(Val::NotSet)
+        });
+        self.step(
+            frame,
+            "callCommonModule",
+            name,
+            format!("back from module '{module}'"),
+        );
         Ctl::Next
     }
 
@@ -1112,7 +1192,13 @@ impl<'a> Engine<'a> {
         Ctl::Next
     }
 
-    fn collect_input(&mut self, frame: &mut Frame<'a>, item: &Value, inner: &'a Value, name: &str) -> Ctl {
+    fn collect_input(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+    ) -> Ctl {
         let prompt = self.say(inner.get("inputAudio").and_then(audio_text));
         let target = field(inner, &["inputData", "var"]).and_then(Value::as_str);
         let range = field(inner, &["digits", "range"]);
@@ -1184,7 +1270,10 @@ impl<'a> Engine<'a> {
                     return Ctl::End(Outcome::NoInput { at });
                 };
                 let dtmf = dtmf_name(d);
-                match choices.iter().position(|(_, _, v)| text_of(v, "dtmf") == dtmf) {
+                match choices
+                    .iter()
+                    .position(|(_, _, v)| text_of(v, "dtmf") == dtmf)
+                {
                     Some(i) => break i,
                     None => {
                         self.step(
@@ -1209,7 +1298,9 @@ impl<'a> Engine<'a> {
             "" => text_of(inner, "name").to_string(),
             d => d.to_string(),
         };
-        self.walk.decisions.push(format!("menu {menu_name}:{label}"));
+        self.walk
+            .decisions
+            .push(format!("menu {menu_name}:{label}"));
         let name = text_of(inner, "name");
         self.step(frame, kind, name, format!("chosen by {label}"));
         match kind {
@@ -1235,16 +1326,30 @@ impl<'a> Engine<'a> {
                     .unwrap_or_default();
                 self.run_actions(frame, actions)
             }
-            other => unknown_action(other, name, "the walk does not support this menu choice yet"),
+            other => unknown_action(
+                other,
+                name,
+                "the walk does not support this menu choice yet",
+            ),
         }
     }
 
-    fn transfer(&mut self, frame: &mut Frame<'a>, item: &Value, inner: &'a Value, name: &str, kind: &str) -> Ctl {
+    fn transfer(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+        kind: &str,
+    ) -> Ctl {
         let (what, fields): (&'static str, &[&[&str]]) = match kind {
             "transferToAcd" => ("queue", &[&["targetQueue"]]),
             "transferToVoicemail" => (
                 "voicemail",
-                &[&["destination", "queue", "targetQueue"], &["destination", "user", "targetUser"]],
+                &[
+                    &["destination", "queue", "targetQueue"],
+                    &["destination", "user", "targetUser"],
+                ],
             ),
             // Field names of these transfers: unverified (no public export read); a target
             // the walk cannot read is shown as unknown, never matched.
@@ -1256,7 +1361,9 @@ impl<'a> Engine<'a> {
         let mut target = String::new();
         let mut expression = None;
         for path in fields {
-            let Some(v) = field(inner, path) else { continue };
+            let Some(v) = field(inner, path) else {
+                continue;
+            };
             if let Some(n) = target_names(v).into_iter().next() {
                 target = n;
                 break;
@@ -1275,7 +1382,11 @@ impl<'a> Engine<'a> {
                     }
                     Ok(Val::NotSet) => {}
                     Ok(other) => {
-                        return unknown_action(kind, name, &format!("its target is {}", other.display()))
+                        return unknown_action(
+                            kind,
+                            name,
+                            &format!("its target is {}", other.display()),
+                        )
                     }
                     Err(why) => return unknown_action(kind, name, &why),
                 }
@@ -1296,7 +1407,10 @@ impl<'a> Engine<'a> {
             return unknown_action(kind, name, "its target is not given");
         }
         let shown = if target.is_empty() {
-            format!("the {what} `{}` chooses", expression.clone().unwrap_or_default())
+            format!(
+                "the {what} `{}` chooses",
+                expression.clone().unwrap_or_default()
+            )
         } else {
             format!("{what} '{target}'")
         };

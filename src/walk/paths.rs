@@ -33,7 +33,13 @@ pub fn enumerate(lib: &Library, flow: usize, max: usize) -> PathSet {
         let (walk, options) = walk_script(lib, flow, script.clone());
         // The choices taken: the script's, then the first option at every later point.
         let taken: Vec<usize> = (0..options.len())
-            .map(|i| script.get(i).copied().unwrap_or(0).min(options[i].saturating_sub(1)))
+            .map(|i| {
+                script
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .min(options[i].saturating_sub(1))
+            })
             .collect();
         let mut alternatives = Vec::new();
         for pos in script.len()..options.len() {
@@ -85,7 +91,8 @@ pub fn describe(lib: &Library, walk: &Walk) -> String {
     parts.join(" → ")
 }
 
-/// Ids of the actions of flow `flow` that no path runs.
+/// Ids of the actions of flow `flow` that no path runs (a hang-up kept after a transfer
+/// aside: see [`super::engine::ActionInfo::after_transfer`]).
 pub fn unreachable(lib: &Library, flow: usize, sets: &[&PathSet]) -> Vec<usize> {
     let seen: HashSet<usize> = sets
         .iter()
@@ -93,7 +100,10 @@ pub fn unreachable(lib: &Library, flow: usize, sets: &[&PathSet]) -> Vec<usize> 
         .flat_map(|w| w.visited.iter().copied())
         .collect();
     (0..lib.actions.len())
-        .filter(|i| lib.actions[*i].flow == flow && !seen.contains(i))
+        .filter(|i| {
+            let a = &lib.actions[*i];
+            a.flow == flow && !a.after_transfer && !seen.contains(i)
+        })
         .collect()
 }
 

@@ -175,9 +175,16 @@ impl<'de> Deserialize<'de> for Digits {
         let text = match Value::deserialize(d)? {
             Value::String(s) => s,
             Value::Number(n) if n.is_u64() => n.to_string(),
-            _ => return Err(serde::de::Error::custom("digits are text such as \"1\" or \"12#\"")),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "digits are text such as \"1\" or \"12#\"",
+                ))
+            }
         };
-        match text.chars().find(|c| !(c.is_ascii_digit() || matches!(c, '*' | '#' | ' '))) {
+        match text
+            .chars()
+            .find(|c| !(c.is_ascii_digit() || matches!(c, '*' | '#' | ' ')))
+        {
             Some(bad) => Err(serde::de::Error::custom(format!(
                 "`{bad}` is not a DTMF digit (0-9, *, #)"
             ))),
@@ -298,7 +305,9 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Scenario>, String> {
         }
         let transfer = kinds.into_iter().next();
         if transfer.is_some() && s.expect.disconnect == Some(true) {
-            problems.push(format!("{at}: a call cannot end in both a transfer and a disconnect"));
+            problems.push(format!(
+                "{at}: a call cannot end in both a transfer and a disconnect"
+            ));
         }
         let expect = Expect {
             calls: s.expect.calls,
@@ -311,14 +320,18 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Scenario>, String> {
             && expect.disconnect.is_none()
             && expect.says.is_empty()
         {
-            problems.push(format!("{at}: `expect` checks nothing; give calls, transfer, disconnect or says"));
+            problems.push(format!(
+                "{at}: `expect` checks nothing; give calls, transfer, disconnect or says"
+            ));
         }
         if out.iter().any(|o: &Scenario| o.name == s.name) {
             problems.push(format!("{at}: another scenario has this name"));
         }
         let g = s.given;
         let lower = |m: BTreeMap<String, RawData>| -> HashMap<String, DataResult> {
-            m.into_iter().map(|(k, v)| (k.to_lowercase(), data(v))).collect()
+            m.into_iter()
+                .map(|(k, v)| (k.to_lowercase(), data(v)))
+                .collect()
         };
         let given = Given {
             digits: g
@@ -488,9 +501,15 @@ mod tests {
         let text = "scenarios:\n  - name: a\n    flow: F\n    expect: {disconnect: true}\n  - name: b\n    flow: F\n    expect: {}\n";
         let err = parse(text, "s.yaml").expect_err("checks nothing");
         assert!(err.starts_with("s.yaml:5: scenario 'b'"), "{err}");
-        let err = parse("scenarios:\n  - name: a\n    flow: F\n    expct: {}\n", "s.yaml")
-            .expect_err("unknown key");
-        assert!(err.starts_with("s.yaml:2:") && err.contains("expct"), "{err}");
+        let err = parse(
+            "scenarios:\n  - name: a\n    flow: F\n    expct: {}\n",
+            "s.yaml",
+        )
+        .expect_err("unknown key");
+        assert!(
+            err.starts_with("s.yaml:2:") && err.contains("expct"),
+            "{err}"
+        );
         let err = parse(
             "scenarios:\n  - name: a\n    flow: F\n    given: {digits: \"1x\"}\n    expect: {disconnect: true}\n",
             "s.yaml",

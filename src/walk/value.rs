@@ -43,7 +43,6 @@ impl Val {
             Val::Unknown(why) => format!("<unknown: {why}>"),
         }
     }
-
 }
 
 /// Variables by name. Architect matches variable names regardless of case.

@@ -19,20 +19,31 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
     let lib = crate::commands::test::library_of_manifest(&manifest)?;
     let scenarios = crate::commands::test::load_scenarios(&args.scenarios)?;
     let results = crate::commands::test::run_scenarios(&lib, &scenarios)?;
-    let modules: BTreeSet<String> = manifest.module_names().iter().map(|m| m.to_string()).collect();
+    let modules: BTreeSet<String> = manifest
+        .module_names()
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
     let queues: BTreeSet<String> = manifest
         .items()
         .flat_map(|i| i.doc.queues.iter().cloned())
         .collect();
     let mut checks = Vec::new();
     let mut sets: Vec<(usize, PathSet)> = Vec::new();
-    for item in manifest.items().filter(|i| i.doc.flow_type != FlowType::CommonModule) {
+    for item in manifest
+        .items()
+        .filter(|i| i.doc.flow_type != FlowType::CommonModule)
+    {
         let Some(flow) = lib.find(&item.doc.name, Some(item.doc.flow_type)) else {
             continue;
         };
         let subject = format!("flow '{}'", item.doc.name);
         let set = paths::enumerate(&lib, flow, MAX_PATHS);
-        let ending: Vec<_> = set.paths.iter().filter(|w| paths::ends_the_call(w)).collect();
+        let ending: Vec<_> = set
+            .paths
+            .iter()
+            .filter(|w| paths::ends_the_call(w))
+            .collect();
         let unknown: Vec<_> = set
             .paths
             .iter()
@@ -52,7 +63,9 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
             ));
         }
         let status = if set.truncated {
-            detail.push_str(&format!("; more than {MAX_PATHS} paths: only the first {MAX_PATHS} were checked"));
+            detail.push_str(&format!(
+                "; more than {MAX_PATHS} paths: only the first {MAX_PATHS} were checked"
+            ));
             CheckStatus::Unknown
         } else if unknown.is_empty() {
             CheckStatus::Pass
@@ -69,7 +82,10 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
             let (status, detail) = match missing.first() {
                 None => (
                     CheckStatus::Pass,
-                    format!("each of the {} path(s) that end the call calls it first", ending.len()),
+                    format!(
+                        "each of the {} path(s) that end the call calls it first",
+                        ending.len()
+                    ),
                 ),
                 Some(w) => (
                     CheckStatus::Fail,
@@ -93,7 +109,13 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
         let mut bad = Vec::new();
         let mut dynamic = Vec::new();
         for w in &ending {
-            if let Outcome::Transfer { kind: "queue", target, expression, .. } = &w.outcome {
+            if let Outcome::Transfer {
+                kind: "queue",
+                target,
+                expression,
+                ..
+            } = &w.outcome
+            {
                 if target.is_empty() {
                     dynamic.push(expression.clone().unwrap_or_default());
                 } else if !queues.iter().any(|q| q.eq_ignore_ascii_case(target)) {
@@ -112,9 +134,21 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
                 format!("a transfer's queue is chosen at run time by `{e}`: not checkable offline"),
             )
         } else {
-            (CheckStatus::Pass, format!("queues named: {}", queues.iter().cloned().collect::<Vec<_>>().join(", ")))
+            (
+                CheckStatus::Pass,
+                format!(
+                    "queues named: {}",
+                    queues.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
         };
-        checks.push(check(&subject, "every transfer goes to a manifest queue", status, detail, None));
+        checks.push(check(
+            &subject,
+            "every transfer goes to a manifest queue",
+            status,
+            detail,
+            None,
+        ));
         sets.push((flow, set));
     }
 
@@ -129,14 +163,21 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
     });
     for (i, flow) in lib.flows.iter().enumerate() {
         let called = sets.iter().any(|(f, _)| *f == i)
-            || all.iter().any(|s| s.paths.iter().any(|w| w.calls.iter().any(|c| c.eq_ignore_ascii_case(&flow.name))));
+            || all.iter().any(|s| {
+                s.paths
+                    .iter()
+                    .any(|w| w.calls.iter().any(|c| c.eq_ignore_ascii_case(&flow.name)))
+            });
         if !called {
             continue;
         }
         let dead = paths::unreachable(&lib, i, &all);
         let subject = format!("flow '{}'", flow.name);
         let (status, detail) = if dead.is_empty() {
-            (CheckStatus::Pass, "every action is on some path".to_string())
+            (
+                CheckStatus::Pass,
+                "every action is on some path".to_string(),
+            )
         } else {
             let names: Vec<String> = dead
                 .iter()
@@ -145,10 +186,23 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
                     format!("{} '{}' ({})", a.kind, a.name, a.place)
                 })
                 .collect();
-            let status = if any_unknown { CheckStatus::Unknown } else { CheckStatus::Fail };
-            (status, format!("{} unreachable action(s): {}", dead.len(), names.join(", ")))
+            let status = if any_unknown {
+                CheckStatus::Unknown
+            } else {
+                CheckStatus::Fail
+            };
+            (
+                status,
+                format!("{} unreachable action(s): {}", dead.len(), names.join(", ")),
+            )
         };
-        checks.push(check(&subject, "no unreachable actions", status, detail, None));
+        checks.push(check(
+            &subject,
+            "no unreachable actions",
+            status,
+            detail,
+            None,
+        ));
     }
 
     if !args.scenarios.is_empty() {
@@ -160,12 +214,19 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
                 .collect();
             let covered = paths::coverage(set, &walked);
             let total = set.paths.len();
-            let percent = if total == 0 { 0.0 } else { covered as f64 * 100.0 / total as f64 };
+            let percent = if total == 0 {
+                0.0
+            } else {
+                covered as f64 * 100.0 / total as f64
+            };
             checks.push(check(
                 &format!("flow '{}'", lib.flows[*flow].name),
                 "path coverage",
                 CheckStatus::Pass,
-                format!("{covered} of {total} path(s) walked by {} scenario(s) ({percent:.0}%)", walked.len()),
+                format!(
+                    "{covered} of {total} path(s) walked by {} scenario(s) ({percent:.0}%)",
+                    walked.len()
+                ),
                 None,
             ));
         }
