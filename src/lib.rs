@@ -26,6 +26,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod expr;
 pub mod files;
 pub mod flow;
 pub mod lint;
