@@ -116,6 +116,7 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Graph(args) => commands::graph::run(args, global, out).await,
         Command::Export(args) => commands::export::run(args, global, out).await,
         Command::Lint(args) => commands::lint::run(args, global).await,
+        Command::Expr(args) => commands::expr::run(args, global.output),
         Command::Regions => {
             commands::regions::run(out);
             Ok(())

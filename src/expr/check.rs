@@ -32,8 +32,9 @@ pub struct Problem {
 /// What an undeclared variable is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Undeclared {
-    /// An error for the scopes a flow declares itself (`Flow.`, `Task.`, `State.`,
-    /// `Common.`, `Slot.`), a note for built-in ones (`Call.Ani`): what `flowctl expr` does.
+    /// An error for a lower-case name in the scopes a flow declares itself (`Flow.vip`,
+    /// `Task.`, `State.`, `Common.`), a note for built-in ones (`Call.Ani`,
+    /// `Flow.HoldPrompt`): what `flowctl expr` does.
     ErrorForFlowScopes,
     /// Always a note: lint cannot see every declaration (outputs bound by other files).
     Note,
@@ -76,7 +77,7 @@ impl Declarations {
 }
 
 /// Scopes whose variables the flow itself declares.
-const FLOW_SCOPES: [&str; 6] = ["flow", "task", "state", "common", "slot", "memory"];
+const FLOW_SCOPES: [&str; 4] = ["flow", "task", "state", "common"];
 
 /// A type-checked node, ready for evaluation.
 #[derive(Debug, Clone)]
@@ -369,7 +370,11 @@ impl Cx<'_> {
         let mut ty = match self.decls.get(&var) {
             Some(t) => t,
             None => {
-                let flow_scope = FLOW_SCOPES.contains(&segs[0].to_ascii_lowercase().as_str());
+                // Architect's built-in variables in these scopes are PascalCase
+                // (`Flow.HoldPrompt`, `Flow.StartDateTimeUtc`); an undeclared lower-case name
+                // is taken as the flow's own. Unverified as a rule: the safe side is a note.
+                let flow_scope = FLOW_SCOPES.contains(&segs[0].to_ascii_lowercase().as_str())
+                    && segs[1].starts_with(|c: char| c.is_lowercase());
                 if flow_scope && self.decls.undeclared == Undeclared::ErrorForFlowScopes {
                     return Err(self.error(
                         span.start,
