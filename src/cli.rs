@@ -147,6 +147,11 @@ pub enum Command {
         after_help = "Example:\n  flowctl test -f flows.yaml --scenarios scenarios.yaml\n  flowctl test flows/ivr.yaml flows/greeting.yaml --scenarios calls.yaml --output junit > calls.xml"
     )]
     Test(TestArgs),
+    /// Type-check and evaluate an Architect expression offline, as Architect reads it.
+    #[command(
+        after_help = "Example:\n  flowctl expr 'Substring(\"Hello\", 2, 3)'\n  flowctl expr 'If(Flow.vip, \"VIP\", \"Standard\")' --declare Flow.vip:Boolean --set Flow.vip=true\n  flowctl expr --check --flow flows/main.yaml 'Left(Flow.accountNumber, 1) == \"9\"' --output json"
+    )]
+    Expr(ExprArgs),
     /// List the Genesys Cloud regions with their API and login hosts.
     #[command(after_help = "Example:\n  flowctl regions --output json")]
     Regions,
@@ -450,6 +455,29 @@ pub struct LintArgs {
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExprArgs {
+    /// The expression, as written in Architect (quote it for the shell).
+    #[arg(value_name = "EXPR", allow_hyphen_values = true)]
+    pub expression: String,
+    /// Declare the variables of this Architect YAML flow (its `variables:`).
+    #[arg(long, value_name = "FILE.yaml")]
+    pub flow: Option<PathBuf>,
+    /// Declare a variable, as NAME:TYPE (repeatable), e.g. Flow.vip:Boolean.
+    #[arg(long, value_name = "NAME:TYPE")]
+    pub declare: Vec<String>,
+    /// Give a variable a value, as NAME=VALUE with VALUE an Architect literal (repeatable),
+    /// e.g. Flow.vip=true or 'Flow.name="Ann"'; undeclared variables take the value's type.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// The type the expression is used as; Architect's implicit cast applies (5 as Boolean).
+    #[arg(long, value_name = "TYPE")]
+    pub expect: Option<String>,
+    /// Type-check only; do not evaluate.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Subcommand)]

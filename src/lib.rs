@@ -26,6 +26,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod expr;
 pub mod files;
 pub mod flow;
 pub mod lint;
@@ -119,6 +120,7 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Export(args) => commands::export::run(args, global, out).await,
         Command::Lint(args) => commands::lint::run(args, global).await,
         Command::Test(args) => commands::test::run(args, global, out).await,
+        Command::Expr(args) => commands::expr::run(args, global.output),
         Command::Regions => {
             commands::regions::run(out);
             Ok(())

@@ -49,7 +49,7 @@ async fn true_scenarios_pass_offline_with_no_credentials_and_print_the_trace() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout
-            .contains("test: 8 scenario(s) passed, 0 failed, 0 unknown"),
+            .contains("test: 9 scenario(s) passed, 0 failed, 0 unknown"),
         "{r:?}"
     );
     // The trace, step by step: the module is entered and the call comes back.
@@ -90,6 +90,42 @@ async fn a_wrong_expectation_exits_1_and_names_where_the_call_really_went() {
 }
 
 #[tokio::test]
+async fn decisions_and_switches_evaluate_architect_expressions_across_modules() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let architect = |f: &str| repo(&format!("tests/fixtures/architect/{f}"));
+    let s = write(
+        dir.path(),
+        "s.yaml",
+        "scenarios:\n  - name: a Gold caller gets the priority route\n    flow: Routing\n    expect:\n      calls: [Routing Module, Priority Greeting]\n      transfer: {queue: Billing}\n",
+    );
+    let r = flowctl(&[
+        "test",
+        &architect("routing_example.yaml"),
+        &architect("routing_module.yaml"),
+        "--var",
+        "flow_name=Routing",
+        "--var",
+        "routing_module=Routing Module",
+        "--var",
+        "priority_module=Priority Greeting",
+        "--var",
+        "division=Home",
+        "--scenarios",
+        &s,
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    // The module's switch evaluated `Common.customer_tier == "Gold"` with the caller's
+    // input, and its output came back to the caller's switch.
+    assert!(r.stdout.contains("Common.route = \"Priority\""), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("[Routing] switch 'Which route?': takes case 1"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
 async fn junit_carries_one_testcase_per_scenario() {
     let r = flowctl(&[
         "--output",
@@ -113,7 +149,7 @@ async fn junit_carries_one_testcase_per_scenario() {
             )
         })
         .collect();
-    assert_eq!(cases.len(), 8, "{cases:?}");
+    assert_eq!(cases.len(), 9, "{cases:?}");
     assert!(cases.contains(&("Sample Savings IVR".into(), "press 9 to hang up".into())));
     assert_eq!(
         doc.descendants()

@@ -7,6 +7,7 @@ pub mod create_shared;
 pub mod demo;
 pub mod destroy;
 pub mod export;
+pub mod expr;
 pub mod graph;
 pub mod lint;
 pub mod plan;

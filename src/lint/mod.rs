@@ -9,6 +9,7 @@
 //! reference into the file that resolves nowhere, an input a called module does not declare.
 
 pub mod catalogue;
+pub mod expr;
 pub mod node;
 
 use crate::error::{Error, Result};
@@ -24,6 +25,9 @@ use std::path::{Path, PathBuf};
 pub enum Severity {
     Error,
     Warning,
+    /// What lint cannot know (an expression's function newer than the catalogue): shown
+    /// in `--output json` only, never a warning.
+    Note,
 }
 
 /// One problem, where it is and what rule found it.
@@ -45,6 +49,7 @@ impl Diagnostic {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         let hint = self
             .suggestion
@@ -225,6 +230,7 @@ pub fn lint_yaml_with(text: &str, base: Option<&Path>, cat: &Catalogue) -> Linte
         body: None,
     };
     ctx.flow(&root);
+    expr::check_file(&root, &mut out.diagnostics);
     out.diagnostics.sort_by_key(|d| (d.line, d.column));
     out
 }

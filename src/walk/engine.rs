@@ -550,15 +550,11 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn lookup(&self, frame: &Frame) -> impl Fn(&str) -> Option<Val> + '_ {
-        let global = self.global.clone();
-        let vars = frame.vars.clone();
-        move |name: &str| {
-            if name.to_ascii_lowercase().starts_with("call.") {
-                global.get(name).cloned()
-            } else {
-                vars.get(name).cloned()
-            }
+    fn lookup(&self, frame: &Frame, name: &str) -> Option<Val> {
+        if name.to_ascii_lowercase().starts_with("call.") {
+            self.global.get(name).cloned()
+        } else {
+            frame.vars.get(name).cloned()
         }
     }
 
@@ -577,11 +573,10 @@ impl<'a> Engine<'a> {
             });
         }
         if let Some(exp) = v.get("exp").and_then(Value::as_str) {
-            let lookup = self.lookup(frame);
-            return eval_expression(exp, &lookup);
+            return eval_expression(exp, &[&frame.vars, &self.global]);
         }
         if let Some(name) = v.get("var").and_then(Value::as_str) {
-            return Ok(self.lookup(frame)(name).unwrap_or(Val::NotSet));
+            return Ok(self.lookup(frame, name).unwrap_or(Val::NotSet));
         }
         if v.get("noValue").is_some() {
             return Ok(Val::NotSet);
@@ -795,8 +790,7 @@ impl<'a> Engine<'a> {
 
     fn truth(&self, frame: &Frame, v: Option<&Value>) -> Result<bool, String> {
         if let Some(exp) = v.and_then(|v| v.get("exp")).and_then(Value::as_str) {
-            let lookup = self.lookup(frame);
-            return eval_condition(exp, &lookup);
+            return eval_condition(exp, &[&frame.vars, &self.global]);
         }
         match self.value_of(frame, v)? {
             Val::Bool(b) => Ok(b),

@@ -60,4 +60,9 @@ impl Vars {
         self.values
             .insert(name.to_lowercase(), (name.to_string(), value));
     }
+
+    /// Every variable, with its name as first written.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Val)> {
+        self.values.values().map(|(n, v)| (n.as_str(), v))
+    }
 }
