@@ -507,7 +507,7 @@ mod tests {
         )
         .expect_err("unknown key");
         assert!(
-            err.starts_with("s.yaml:2:") && err.contains("expct"),
+            err.starts_with("s.yaml:4:5:") && err.contains("expct"),
             "{err}"
         );
         let err = parse(
