@@ -152,7 +152,7 @@ fn end_kind(o: &Outcome) -> &'static str {
     }
 }
 
-fn print(results: &[ScenarioResult], out: Printer) {
+pub(crate) fn print(results: &[ScenarioResult], out: Printer) {
     let count = |s| results.iter().filter(|r| r.status == s).count();
     let (passed, failed, unknown) = (
         count(Status::Pass),
