@@ -253,7 +253,7 @@ async fn the_example_scenarios_pass_against_the_example_manifest() {
         "-f",
         &repo("examples/flows.yaml"),
         "--scenarios",
-        &repo("examples/scenarios.yaml"),
+        &repo("examples/scenarios/calls.yaml"),
     ])
     .await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -268,7 +268,7 @@ async fn verify_paths_checks_every_path_offline_and_reports_coverage() {
         &repo("examples/flows.yaml"),
         "--paths",
         "--scenarios",
-        &repo("examples/scenarios.yaml"),
+        &repo("examples/scenarios/calls.yaml"),
     ])
     .await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -470,7 +470,10 @@ fn the_published_scenario_schema_is_the_generated_one_and_accepts_the_examples()
         "schema/scenarios.schema.json is stale: run `FLOWCTL_WRITE_SCHEMA=1 cargo test --test scenarios`"
     );
     let validator = jsonschema::validator_for(&generated).expect("valid schema");
-    for f in [fixture("scenarios.yaml"), repo("examples/scenarios.yaml")] {
+    for f in [
+        fixture("scenarios.yaml"),
+        repo("examples/scenarios/calls.yaml"),
+    ] {
         let v: yaml_serde::Value =
             yaml_serde::from_str(&std::fs::read_to_string(&f).expect("read")).expect("yaml");
         let doc = serde_json::to_value(v).expect("json");
