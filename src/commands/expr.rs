@@ -183,7 +183,8 @@ pub fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
         Err(Error::VerificationFailed {
             failed: report.problems.iter().filter(|p| p.severity == Severity::Error).count(),
             unknown: 0,
-        })
+        }
+        .context("the expression is not OK (listed above)"))
     }
 }
 
