@@ -9,13 +9,18 @@ fn expressions(n: usize) -> Vec<String> {
         .map(|i| match i % 10 {
             0 => format!("If(Flow.routing_channel == \"Channel{i}\", true, false)"),
             1 => format!("Left(Flow.accountNumber, {}) == \"9\"", i % 7),
-            2 => format!("Append(ToAudioBlank({i}), ToAudioTTS(\"Welcome {i}\"), ToAudioBlank(1000))"),
+            2 => format!(
+                "Append(ToAudioBlank({i}), ToAudioTTS(\"Welcome {i}\"), ToAudioBlank(1000))"
+            ),
             3 => format!("IsNotSetOrEmpty(Flow.topics[{}])", i % 5),
             4 => format!("Flow.round > {i} and Count(Flow.topics) < {}", i + 3),
             5 => format!("Right(ToString(Flow.ani), 9) == \"{i:09}\""),
             6 => format!("Round({i}.225, 2) * 3 + Sum({i}, 5, -8)"),
             7 => format!("FindString(\"Hello {i}\", \"l\", 2, true) >= 0 ? \"yes\" : \"no\""),
-            8 => format!("AddDays(MakeDateTime(2024, 1, {}, 9, 0, 0), {i})", i % 28 + 1),
+            8 => format!(
+                "AddDays(MakeDateTime(2024, 1, {}, 9, 0, 0), {i})",
+                i % 28 + 1
+            ),
             _ => format!("Substring(Upper(Trim(\"  abc{i}  \")), 1, 3) != \"BC\""),
         })
         .collect()

@@ -41,7 +41,13 @@ async fn variables_are_declared_and_set_and_match_in_any_case() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.stdout.trim(), "\"VIP\"  (String)");
     // A value's type declares an undeclared variable.
-    let r = flowctl(&["expr", "Right(Call.Ani, 4)", "--set", "Call.Ani=\"tel:+15551234567\""]).await;
+    let r = flowctl(&[
+        "expr",
+        "Right(Call.Ani, 4)",
+        "--set",
+        "Call.Ani=\"tel:+15551234567\"",
+    ])
+    .await;
     assert_eq!(r.stdout.trim(), "\"4567\"  (String)", "{r:?}");
 }
 
@@ -59,17 +65,28 @@ async fn an_error_exits_1_with_its_column_and_did_you_mean() {
     assert!(r.stderr.contains("error at column 3"), "{r:?}");
     // `not` is not Architect's; `!` is.
     assert_eq!(flowctl(&["expr", "not true"]).await.code, 1);
-    assert_eq!(flowctl(&["expr", "!true"]).await.stdout.trim(), "false  (Boolean)");
+    assert_eq!(
+        flowctl(&["expr", "!true"]).await.stdout.trim(),
+        "false  (Boolean)"
+    );
     // A bare NOT_SET needs a cast, unless the place it is used gives the type.
     assert_eq!(flowctl(&["expr", "NOT_SET"]).await.code, 1);
-    assert_eq!(flowctl(&["expr", "NOT_SET", "--expect", "String"]).await.code, 0);
+    assert_eq!(
+        flowctl(&["expr", "NOT_SET", "--expect", "String"])
+            .await
+            .code,
+        0
+    );
 }
 
 #[tokio::test]
 async fn unsupported_and_runtime_errors_exit_1_naming_the_cause() {
     let r = flowctl(&["expr", "FindQueue(\"Sales\")", "--output", "json"]).await;
     assert_eq!(r.code, 1, "{r:?}");
-    let msg = r.json()["problems"][0]["message"].as_str().unwrap_or_default().to_string();
+    let msg = r.json()["problems"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(msg.starts_with("unsupported: FindQueue"), "{msg}");
     let r = flowctl(&["expr", "ToInt(\"abc\")"]).await;
     assert_eq!(r.code, 1);
@@ -87,19 +104,50 @@ async fn implicit_cast_to_the_expected_type_is_a_note() {
     let j = r.json();
     assert_eq!(j["display"], "true");
     assert_eq!(j["problems"][0]["severity"], "note");
-    assert!(j["problems"][0]["message"].as_str().unwrap_or("").contains("ToBool"));
-    assert_eq!(flowctl(&["expr", "\"q\"", "--expect", "Queue"]).await.code, 1);
+    assert!(j["problems"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("ToBool"));
+    assert_eq!(
+        flowctl(&["expr", "\"q\"", "--expect", "Queue"]).await.code,
+        1
+    );
 }
 
 #[tokio::test]
 async fn usage_errors_exit_2() {
     assert_eq!(flowctl(&["expr", "1", "--declare", "vip"]).await.code, 2);
-    assert_eq!(flowctl(&["expr", "1", "--declare", "Flow.x:Nonsense"]).await.code, 2);
-    assert_eq!(flowctl(&["expr", "1", "--set", "Flow.x=abc def"]).await.code, 2);
-    assert_eq!(flowctl(&["expr", "1", "--expect", "Nonsense"]).await.code, 2);
-    assert_eq!(flowctl(&["expr", "1", "--flow", "missing.yaml"]).await.code, 2);
     assert_eq!(
-        flowctl(&["expr", "Flow.x", "--declare", "Flow.x:Integer", "--set", "Flow.x=\"a\""]).await.code,
+        flowctl(&["expr", "1", "--declare", "Flow.x:Nonsense"])
+            .await
+            .code,
+        2
+    );
+    assert_eq!(
+        flowctl(&["expr", "1", "--set", "Flow.x=abc def"])
+            .await
+            .code,
+        2
+    );
+    assert_eq!(
+        flowctl(&["expr", "1", "--expect", "Nonsense"]).await.code,
+        2
+    );
+    assert_eq!(
+        flowctl(&["expr", "1", "--flow", "missing.yaml"]).await.code,
+        2
+    );
+    assert_eq!(
+        flowctl(&[
+            "expr",
+            "Flow.x",
+            "--declare",
+            "Flow.x:Integer",
+            "--set",
+            "Flow.x=\"a\""
+        ])
+        .await
+        .code,
         2
     );
 }

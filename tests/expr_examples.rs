@@ -11,7 +11,10 @@ fn is_literal(out: &str) -> bool {
         || s == "true"
         || s == "false"
         || s == "NOT_SET"
-        || s.strip_prefix('-').unwrap_or(s).chars().all(|c| c.is_ascii_digit() || c == '.')
+        || s.strip_prefix('-')
+            .unwrap_or(s)
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
             && s.chars().any(|c| c.is_ascii_digit())
 }
 
@@ -28,7 +31,12 @@ fn catalogue_examples_give_the_documented_values() {
                     continue;
                 }
                 total += 1;
-                let done = expr::evaluate(&ex.input, &Declarations::default(), &Context::default(), None);
+                let done = expr::evaluate(
+                    &ex.input,
+                    &Declarations::default(),
+                    &Context::default(),
+                    None,
+                );
                 match done.outcome {
                     Some(Outcome::Value { value, ty }) => {
                         let got = value.display(ty);
@@ -38,8 +46,13 @@ fn catalogue_examples_give_the_documented_values() {
                             wrong.push(format!("{} => {got} (documented {})", ex.input, ex.output));
                         }
                     }
-                    Some(Outcome::Unsupported(what)) => unsupported.push(format!("{} ({what})", ex.input)),
-                    Some(Outcome::Error(m)) => wrong.push(format!("{} => runtime error {m} (documented {})", ex.input, ex.output)),
+                    Some(Outcome::Unsupported(what)) => {
+                        unsupported.push(format!("{} ({what})", ex.input))
+                    }
+                    Some(Outcome::Error(m)) => wrong.push(format!(
+                        "{} => runtime error {m} (documented {})",
+                        ex.input, ex.output
+                    )),
                     None => wrong.push(format!(
                         "{} => check failed: {:?} (documented {})",
                         ex.input, done.checked.problems, ex.output
@@ -54,5 +67,8 @@ fn catalogue_examples_give_the_documented_values() {
     }
     assert!(wrong.is_empty(), "wrong values:\n{}", wrong.join("\n"));
     assert!(total >= 560, "only {total} literal examples found");
-    assert!(pass * 10 >= total * 9, "only {pass} of {total} give the documented value");
+    assert!(
+        pass * 10 >= total * 9,
+        "only {pass} of {total} give the documented value"
+    );
 }

@@ -51,7 +51,12 @@ fn inputs(args: &ExprArgs) -> Result<(Declarations, Context)> {
         })?;
         let root = match crate::lint::node::parse(&text) {
             Ok(Some(root)) => root,
-            Ok(None) => return Err(bad(format!("{}: the file is empty", path.display()), "give an Architect YAML flow file")),
+            Ok(None) => {
+                return Err(bad(
+                    format!("{}: the file is empty", path.display()),
+                    "give an Architect YAML flow file",
+                ))
+            }
             Err((msg, line, col)) => {
                 return Err(bad(
                     format!("{}:{line}:{col}: malformed YAML: {msg}", path.display()),
@@ -65,10 +70,16 @@ fn inputs(args: &ExprArgs) -> Result<(Declarations, Context)> {
     }
     for d in &args.declare {
         let Some((name, ty)) = d.split_once(':') else {
-            return Err(bad(format!("--declare {d}: expected NAME:TYPE"), "for example --declare Flow.vip:Boolean"));
+            return Err(bad(
+                format!("--declare {d}: expected NAME:TYPE"),
+                "for example --declare Flow.vip:Boolean",
+            ));
         };
         if !name.contains('.') {
-            return Err(bad(format!("--declare {d}: a variable name has a scope, as in Flow.{name}"), "for example --declare Flow.vip:Boolean"));
+            return Err(bad(
+                format!("--declare {d}: a variable name has a scope, as in Flow.{name}"),
+                "for example --declare Flow.vip:Boolean",
+            ));
         }
         decls.declare(name.trim(), parse_type(ty, &format!("--declare {d}"))?);
     }
@@ -81,7 +92,10 @@ fn inputs(args: &ExprArgs) -> Result<(Declarations, Context)> {
     };
     for s in &args.set {
         let Some((name, text)) = s.split_once('=') else {
-            return Err(bad(format!("--set {s}: expected NAME=VALUE"), "for example --set Flow.vip=true or --set 'Flow.name=\"Ann\"'"));
+            return Err(bad(
+                format!("--set {s}: expected NAME=VALUE"),
+                "for example --set Flow.vip=true or --set 'Flow.name=\"Ann\"'",
+            ));
         };
         let name = name.trim();
         let (mut value, vty) = expr::constant(text).map_err(|m| {
@@ -173,7 +187,10 @@ pub fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
     report.problems = problems;
     if output == OutputFormat::Json {
         crate::output::mark_json_printed();
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         print_text(&report);
     }
@@ -181,7 +198,11 @@ pub fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
         Ok(())
     } else {
         Err(Error::VerificationFailed {
-            failed: report.problems.iter().filter(|p| p.severity == Severity::Error).count(),
+            failed: report
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count(),
             unknown: 0,
         }
         .context("the expression is not OK (listed above)"))
@@ -199,7 +220,10 @@ fn print_text(r: &Report) {
             Severity::Error => "error",
             Severity::Note => "note",
         };
-        let at = p.column.map(|c| format!(" at column {c}")).unwrap_or_default();
+        let at = p
+            .column
+            .map(|c| format!(" at column {c}"))
+            .unwrap_or_default();
         let hint = p
             .suggestion
             .as_ref()

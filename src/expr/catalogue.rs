@@ -172,7 +172,11 @@ impl Index {
 
     /// The interned form of a type code (`str`, `int`, `cpx_email_address`).
     pub fn code(&self, c: &str) -> &'static str {
-        self.codes.iter().find(|k| **k == c).copied().unwrap_or("unk")
+        self.codes
+            .iter()
+            .find(|k| **k == c)
+            .copied()
+            .unwrap_or("unk")
     }
 
     pub fn type_info(&self, code: &str) -> Option<&TypeInfo> {
@@ -308,7 +312,12 @@ mod tests {
         let c = catalogue();
         assert_eq!(c.data.version, "0.0.18");
         assert_eq!(c.function_names().count(), 96);
-        let ops = c.data.functions.iter().filter(|f| f.kind == "operator").count();
+        let ops = c
+            .data
+            .functions
+            .iter()
+            .filter(|f| f.kind == "operator")
+            .count();
         assert_eq!(ops, 22);
         assert!(c.function("substring").is_some());
         assert!(c.function("MakeCommunication").is_none());

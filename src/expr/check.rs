@@ -227,7 +227,10 @@ impl Cx<'_> {
             if let Some(cast) = default_cast(t.ty, want) {
                 self.note(
                     t.span.start,
-                    format!("using '{cast}' to convert the expression from {} to {}", t.ty, want),
+                    format!(
+                        "using '{cast}' to convert the expression from {} to {}",
+                        t.ty, want
+                    ),
                 );
                 let span = t.span;
                 return Ok(Typed {
@@ -295,9 +298,7 @@ impl Cx<'_> {
                 let i = self.expr(idx)?;
                 let ty = if t.ty.is_unknown() {
                     Type::unknown()
-                } else if t.ty.collection
-                    && (i.ty == Type::one("int") || i.ty.is_unknown())
-                {
+                } else if t.ty.collection && (i.ty == Type::one("int") || i.ty.is_unknown()) {
                     t.ty.element()
                 } else if !t.ty.collection && i.ty == Type::one("str") {
                     match &i.node {
@@ -328,7 +329,13 @@ impl Cx<'_> {
             } => self.call(name, *name_span, args, e.span)?,
             ExprKind::Unary(op, inner) => {
                 let t = self.expr(inner)?;
-                self.operator(op.catalogue_id(), op.symbol(), e.span.start, vec![t], e.span)?
+                self.operator(
+                    op.catalogue_id(),
+                    op.symbol(),
+                    e.span.start,
+                    vec![t],
+                    e.span,
+                )?
             }
             ExprKind::Binary(op, l, r) => {
                 let lt = self.expr(l)?;
@@ -386,7 +393,9 @@ impl Cx<'_> {
                 }
                 self.note(
                     span.start,
-                    format!("the variable '{var}' is not declared here, so its type is not checked"),
+                    format!(
+                        "the variable '{var}' is not declared here, so its type is not checked"
+                    ),
                 );
                 Type::unknown()
             }
@@ -406,15 +415,19 @@ impl Cx<'_> {
             return Ok(Type::unknown());
         }
         let info = catalogue().type_info(ty.code);
-        let found = (!ty.collection)
-            .then_some(info)
-            .flatten()
-            .and_then(|i| i.properties.iter().find(|p| p.name.eq_ignore_ascii_case(name)));
+        let found = (!ty.collection).then_some(info).flatten().and_then(|i| {
+            i.properties
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+        });
         match found {
             Some(p) => Ok(Type::new(catalogue().code(&p.ty), p.collection)),
             None => Err(self.error(
                 span.start,
-                format!("{ty} has no property '{name}' (position {})", self.col(span.start)),
+                format!(
+                    "{ty} has no property '{name}' (position {})",
+                    self.col(span.start)
+                ),
             )),
         }
     }
@@ -515,7 +528,12 @@ impl Cx<'_> {
         match resolver {
             "If" => {
                 let (a, b) = (tys[1], tys[2]);
-                if !a.is_not_set() && !b.is_not_set() && !a.is_unknown() && !b.is_unknown() && a != b {
+                if !a.is_not_set()
+                    && !b.is_not_set()
+                    && !a.is_unknown()
+                    && !b.is_unknown()
+                    && a != b
+                {
                     return Err(self.error(
                         at,
                         format!(
@@ -590,7 +608,10 @@ impl Cx<'_> {
         if ty.is("any") {
             ty = Type::new("unk", ty.collection);
         }
-        if tys.iter().any(|t| t.is_unknown()) && o.returns.ty == "any" && !matches!(resolver, "If" | "n-SameTypeRetColl" | "EmptyList") {
+        if tys.iter().any(|t| t.is_unknown())
+            && o.returns.ty == "any"
+            && !matches!(resolver, "If" | "n-SameTypeRetColl" | "EmptyList")
+        {
             ty = Type::unknown();
         }
         Ok(Typed {
@@ -622,7 +643,9 @@ fn list(tys: &[Type]) -> String {
 
 /// Integer and Decimal compare with each other; NOT_SET and unknown match anything.
 fn same_kind(a: Type, b: Type) -> bool {
-    a == b || (is_num(a) && is_num(b)) || (a.collection && b.collection && is_num(a.element()) && is_num(b.element()))
+    a == b
+        || (is_num(a) && is_num(b))
+        || (a.collection && b.collection && is_num(a.element()) && is_num(b.element()))
 }
 
 /// How well arguments fit an overload: `None` when they do not, lower is better.
@@ -703,7 +726,12 @@ pub fn near_function(name: &str) -> Option<&'static str> {
         .functions
         .iter()
         .filter(|f| f.kind != "operator")
-        .map(|f| (strsim::osa_distance(&lower, &f.name.to_ascii_lowercase()), f.name.as_str()))
+        .map(|f| {
+            (
+                strsim::osa_distance(&lower, &f.name.to_ascii_lowercase()),
+                f.name.as_str(),
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
@@ -732,21 +760,35 @@ mod tests {
         assert_eq!(ty("2 + 3").as_deref(), Ok("Integer"));
         assert_eq!(ty("2 + 3.5").as_deref(), Ok("Decimal"));
         assert_eq!(ty("MakeList(1, 2)[0]").as_deref(), Ok("Integer"));
-        assert_eq!(ty("MakeList(NOT_SET, false)").as_deref(), Ok("Boolean Collection"));
+        assert_eq!(
+            ty("MakeList(NOT_SET, false)").as_deref(),
+            Ok("Boolean Collection")
+        );
         assert_eq!(ty("toString(1)").as_deref(), Ok("String"));
         assert_eq!(ty("1 == 1.0").as_deref(), Ok("Boolean"));
         assert_eq!(ty("ToString(NOT_SET)").as_deref(), Ok("String"));
-        assert_eq!(ty("MakeEmailAddress(\"a@b.c\").name").as_deref(), Ok("String"));
+        assert_eq!(
+            ty("MakeEmailAddress(\"a@b.c\").name").as_deref(),
+            Ok("String")
+        );
     }
 
     #[test]
     fn refusals_match_architect() {
         let e = ty("Substring(\"Hello\", 2)").unwrap_err();
-        assert!(e.contains("no implementation that accepts parameters of String and Integer"), "{e}");
-        assert!(ty("Round(3, 1)").is_err(), "no Integer overload of Round with places");
+        assert!(
+            e.contains("no implementation that accepts parameters of String and Integer"),
+            "{e}"
+        );
+        assert!(
+            ty("Round(3, 1)").is_err(),
+            "no Integer overload of Round with places"
+        );
         assert!(ty("If(true, 1, 2.5)").unwrap_err().contains("same type"));
         assert!(ty("MakeList(1, 2.5)").unwrap_err().contains("same type"));
-        assert!(ty("Sum(NOT_SET, NOT_SET)").unwrap_err().contains("not the value NOT_SET"));
+        assert!(ty("Sum(NOT_SET, NOT_SET)")
+            .unwrap_err()
+            .contains("not the value NOT_SET"));
         assert!(ty("Left(NOT_SET, 2)").is_err());
         assert!(ty("NOT_SET").unwrap_err().contains("cast"));
         assert!(ty("If(5, 1, 2)").is_err(), "no implicit cast inside a call");

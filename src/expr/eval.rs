@@ -46,11 +46,41 @@ fn runtime(what: impl Into<String>) -> Stop {
 /// Functions whose handling of a NOT_SET argument the catalogue documents; any other
 /// function given NOT_SET is unsupported.
 const NOT_SET_OK: &[&str] = &[
-    "Append", "Sum", "Average", "Compare", "IsSet", "IsNotSetOrEmpty", "AreEqual", "equ", "neq",
-    "ToString", "ToInt", "ToDecimal", "ToBool", "ToDateTime", "ToDuration", "ToCurrency",
-    "ToSkill", "ToUser", "ToQueue", "ToGroup", "ToPhoneNumber", "ToWrapupCode",
-    "ToLanguageSkill", "MakeList", "MakeEmptyList", "MakeCurrency", "Replace", "DetectLanguage",
-    "If", "ter", "FindFirst", "Find", "Count", "GetAt", "bkt",
+    "Append",
+    "Sum",
+    "Average",
+    "Compare",
+    "IsSet",
+    "IsNotSetOrEmpty",
+    "AreEqual",
+    "equ",
+    "neq",
+    "ToString",
+    "ToInt",
+    "ToDecimal",
+    "ToBool",
+    "ToDateTime",
+    "ToDuration",
+    "ToCurrency",
+    "ToSkill",
+    "ToUser",
+    "ToQueue",
+    "ToGroup",
+    "ToPhoneNumber",
+    "ToWrapupCode",
+    "ToLanguageSkill",
+    "MakeList",
+    "MakeEmptyList",
+    "MakeCurrency",
+    "Replace",
+    "DetectLanguage",
+    "If",
+    "ter",
+    "FindFirst",
+    "Find",
+    "Count",
+    "GetAt",
+    "bkt",
 ];
 
 pub fn eval(t: &Typed, cx: &Context) -> R {
@@ -80,7 +110,9 @@ pub fn eval(t: &Typed, cx: &Context) -> R {
 
 fn property(v: Value, p: &str) -> R {
     match (&v, p.to_ascii_lowercase().as_str()) {
-        (Value::Currency { amount, .. }, "amount") => Ok(amount.map(Value::Dec).unwrap_or(Value::NotSet)),
+        (Value::Currency { amount, .. }, "amount") => {
+            Ok(amount.map(Value::Dec).unwrap_or(Value::NotSet))
+        }
         (Value::Currency { code, .. }, "code") => {
             Ok(code.clone().map(Value::Str).unwrap_or(Value::NotSet))
         }
@@ -188,7 +220,10 @@ fn call(name: &'static str, args: &[Typed], ty: Type, cx: &Context) -> R {
         "add" | "sub" | "mul" | "div" | "mod" | "pow" => arith(name, &v[0], &v[1]),
         "neg" => match &v[0] {
             Value::Int(n) => n.checked_neg().map(Value::Int).ok_or_else(|| overflow("-")),
-            Value::Dec(d) => Ok(Value::Dec(Dec { v: -d.v, scale: d.scale })),
+            Value::Dec(d) => Ok(Value::Dec(Dec {
+                v: -d.v,
+                scale: d.scale,
+            })),
             Value::Duration(ms) => Ok(Value::Duration(-ms)),
             _ => Err(unsupported("- on this type")),
         },
@@ -224,7 +259,11 @@ fn call(name: &'static str, args: &[Typed], ty: Type, cx: &Context) -> R {
         "GetAt" => index(v[0].clone(), v[1].clone()),
         "Ceiling" | "Floor" => match &v[0] {
             Value::Int(n) => Ok(Value::Int(*n)),
-            Value::Dec(d) => dec(if name == "Ceiling" { d.v.ceil() } else { d.v.floor() }),
+            Value::Dec(d) => dec(if name == "Ceiling" {
+                d.v.ceil()
+            } else {
+                d.v.floor()
+            }),
             _ => Err(unsupported(format!("{name} of a Currency"))),
         },
         "Round" => match (&v[0], v.get(1)) {
@@ -261,19 +300,34 @@ fn call(name: &'static str, args: &[Typed], ty: Type, cx: &Context) -> R {
             let s: Vec<char> = string(&v[0]).unwrap_or("").chars().collect();
             let (start, len) = (int(&v[1]).unwrap_or(0), int(&v[2]).unwrap_or(0));
             if start < 0 || len < 0 {
-                return Err(runtime("Substring: the start and the length must not be negative"));
+                return Err(runtime(
+                    "Substring: the start and the length must not be negative",
+                ));
             }
             let a = (start as usize).min(s.len());
             let b = a.saturating_add(len as usize).min(s.len());
             Ok(Value::Str(s[a..b].iter().collect()))
         }
-        "Length" => Ok(Value::Int(string(&v[0]).unwrap_or("").chars().count() as i64)),
+        "Length" => Ok(Value::Int(
+            string(&v[0]).unwrap_or("").chars().count() as i64
+        )),
         "Lower" => Ok(Value::Str(string(&v[0]).unwrap_or("").to_lowercase())),
         "Upper" => Ok(Value::Str(string(&v[0]).unwrap_or("").to_uppercase())),
-        "Trim" => Ok(Value::Str(string(&v[0]).unwrap_or("").trim_matches(WS).to_string())),
-        "LTrim" => Ok(Value::Str(string(&v[0]).unwrap_or("").trim_start_matches(WS).to_string())),
-        "RTrim" => Ok(Value::Str(string(&v[0]).unwrap_or("").trim_end_matches(WS).to_string())),
-        "Reverse" => Ok(Value::Str(string(&v[0]).unwrap_or("").chars().rev().collect())),
+        "Trim" => Ok(Value::Str(
+            string(&v[0]).unwrap_or("").trim_matches(WS).to_string(),
+        )),
+        "LTrim" => Ok(Value::Str(
+            string(&v[0])
+                .unwrap_or("")
+                .trim_start_matches(WS)
+                .to_string(),
+        )),
+        "RTrim" => Ok(Value::Str(
+            string(&v[0]).unwrap_or("").trim_end_matches(WS).to_string(),
+        )),
+        "Reverse" => Ok(Value::Str(
+            string(&v[0]).unwrap_or("").chars().rev().collect(),
+        )),
         "Replace" => {
             let Some(s) = string(&v[0]) else {
                 return Err(unsupported("Replace of a NOT_SET String"));
@@ -314,7 +368,9 @@ fn call(name: &'static str, args: &[Typed], ty: Type, cx: &Context) -> R {
             if sep.is_empty() {
                 return Err(unsupported("Split with an empty separator"));
             }
-            Ok(Value::List(s.split(sep).map(|p| Value::Str(p.to_string())).collect()))
+            Ok(Value::List(
+                s.split(sep).map(|p| Value::Str(p.to_string())).collect(),
+            ))
         }
         "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second" | "DayOfWeek" | "WeekNum" => {
             let Value::DateTime(ms) = v[0] else {
@@ -462,7 +518,12 @@ fn call(name: &'static str, args: &[Typed], ty: Type, cx: &Context) -> R {
                 return Err(unsupported(format!("{name} of an address without @")));
             };
             Ok(Value::Str(
-                if name == "EmailAddressDomainPart" { domain } else { local }.to_string(),
+                if name == "EmailAddressDomainPart" {
+                    domain
+                } else {
+                    local
+                }
+                .to_string(),
             ))
         }
         "MakeEmailAddress" => {
@@ -528,18 +589,27 @@ fn arith(op: &str, a: &Value, b: &Value) -> R {
         (Str(x), Str(y)) if op == "add" => Ok(Str(format!("{x}{y}"))),
         (DateTime(t), Duration(d)) if op == "add" || op == "sub" => {
             let d = if op == "add" { *d } else { -*d };
-            t.checked_add(d).map(DateTime).ok_or_else(|| runtime("the DateTime is out of range"))
+            t.checked_add(d)
+                .map(DateTime)
+                .ok_or_else(|| runtime("the DateTime is out of range"))
         }
-        (Duration(d), DateTime(t)) if op == "add" => {
-            t.checked_add(*d).map(DateTime).ok_or_else(|| runtime("the DateTime is out of range"))
-        }
+        (Duration(d), DateTime(t)) if op == "add" => t
+            .checked_add(*d)
+            .map(DateTime)
+            .ok_or_else(|| runtime("the DateTime is out of range")),
         (Duration(x), Duration(y)) if op == "add" || op == "sub" => {
-            let r = if op == "add" { x.checked_add(*y) } else { x.checked_sub(*y) };
-            r.map(Duration).ok_or_else(|| runtime("the Duration is out of range"))
+            let r = if op == "add" {
+                x.checked_add(*y)
+            } else {
+                x.checked_sub(*y)
+            };
+            r.map(Duration)
+                .ok_or_else(|| runtime("the Duration is out of range"))
         }
-        (DateTime(x), DateTime(y)) if op == "sub" => {
-            x.checked_sub(*y).map(Duration).ok_or_else(|| runtime("the Duration is out of range"))
-        }
+        (DateTime(x), DateTime(y)) if op == "sub" => x
+            .checked_sub(*y)
+            .map(Duration)
+            .ok_or_else(|| runtime("the Duration is out of range")),
         _ => Err(unsupported(format!("{sym} on these types"))),
     }
 }
@@ -554,7 +624,10 @@ fn sum_avg(name: &str, v: &[Value], ty: Type) -> R {
         v.iter().collect()
     };
     let set: Vec<&Value> = items.into_iter().filter(|x| !x.is_not_set()).collect();
-    if set.iter().any(|x| !matches!(x, Value::Int(_) | Value::Dec(_))) {
+    if set
+        .iter()
+        .any(|x| !matches!(x, Value::Int(_) | Value::Dec(_)))
+    {
         return Err(unsupported(format!("{name} of this type")));
     }
     if name == "Average" {
@@ -624,7 +697,11 @@ fn compare_text(a: &str, b: &str, ignore_case: bool) -> Ordering {
     }
     for (x, y) in a.chars().zip(b.chars()) {
         if x != y {
-            return if x.is_lowercase() { Ordering::Less } else { Ordering::Greater };
+            return if x.is_lowercase() {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
     }
     a.len().cmp(&b.len())
@@ -639,7 +716,16 @@ fn order(a: &Value, b: &Value) -> Result<Ordering, Stop> {
             .unwrap_or(Ordering::Equal),
         (Str(x), Str(y)) => compare_text(x, y, false),
         (DateTime(x), DateTime(y)) | (Duration(x), Duration(y)) => x.cmp(y),
-        (Currency { amount: Some(x), code: cx }, Currency { amount: Some(y), code: cy }) => {
+        (
+            Currency {
+                amount: Some(x),
+                code: cx,
+            },
+            Currency {
+                amount: Some(y),
+                code: cy,
+            },
+        ) => {
             if cx != cy {
                 return Err(runtime("comparing Currency values of different codes"));
             }
@@ -658,9 +744,16 @@ fn equal(a: &Value, b: &Value, ignore_case: bool) -> bool {
         (List(x), List(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q, ignore_case))
         }
-        (Currency { amount: ax, code: cx }, Currency { amount: ay, code: cy }) => {
-            ax.map(|d| d.v) == ay.map(|d| d.v) && cx == cy
-        }
+        (
+            Currency {
+                amount: ax,
+                code: cx,
+            },
+            Currency {
+                amount: ay,
+                code: cy,
+            },
+        ) => ax.map(|d| d.v) == ay.map(|d| d.v) && cx == cy,
         _ => a == b,
     }
 }
@@ -749,7 +842,9 @@ fn to_decimal(v: &Value) -> R {
         Value::Bool(b) => dec(if *b { 1.0 } else { 0.0 }),
         Value::Int(n) => dec(*n as f64),
         Value::Dec(d) => Ok(Value::Dec(*d)),
-        Value::Currency { amount: Some(a), .. } => Ok(Value::Dec(Dec {
+        Value::Currency {
+            amount: Some(a), ..
+        } => Ok(Value::Dec(Dec {
             v: a.v,
             scale: a.scale.max(2),
         })),
@@ -792,7 +887,9 @@ fn text_of(v: &Value, places: Option<i64>) -> Result<String, Stop> {
 fn to_string(v: &[Value], first: Type) -> R {
     let places = |x: Option<&Value>| -> Result<Option<i64>, Stop> {
         match x.and_then(int) {
-            Some(p) if !(0..=15).contains(&p) => Err(runtime(format!("ToString: {p} decimal places is out of range"))),
+            Some(p) if !(0..=15).contains(&p) => Err(runtime(format!(
+                "ToString: {p} decimal places is out of range"
+            ))),
             p => Ok(p),
         }
     };
@@ -811,9 +908,13 @@ fn to_string(v: &[Value], first: Type) -> R {
             Ok(Value::Str(parts.join(&sep)))
         }
         Value::NotSet => Err(unsupported("ToString of a NOT_SET collection")),
-        x @ (Value::Bool(_) | Value::Int(_) | Value::Dec(_) | Value::Str(_) | Value::DateTime(_) | Value::Duration(_) | Value::Currency { .. }) => {
-            Ok(Value::Str(text_of(x, places(v.get(1))?)?))
-        }
+        x @ (Value::Bool(_)
+        | Value::Int(_)
+        | Value::Dec(_)
+        | Value::Str(_)
+        | Value::DateTime(_)
+        | Value::Duration(_)
+        | Value::Currency { .. }) => Ok(Value::Str(text_of(x, places(v.get(1))?)?)),
         _ => Err(unsupported("ToString of this type")),
     }
 }

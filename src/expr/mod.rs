@@ -26,7 +26,10 @@ pub use value::Value;
 /// What evaluating a checked expression gave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Value { value: Value, ty: Type },
+    Value {
+        value: Value,
+        ty: Type,
+    },
     /// flowctl does not compute this; the text names the function.
     Unsupported(String),
     /// Architect would fail at run time.

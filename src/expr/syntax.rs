@@ -599,7 +599,9 @@ impl Parser {
         // `-5` and `-2.5` are literals, as Architect folds them.
         let kind = match inner.kind {
             ExprKind::Int(n) if !inner_was_paren(&self.toks, s) => ExprKind::Int(-n),
-            ExprKind::Dec(ref d) if !inner_was_paren(&self.toks, s) => ExprKind::Dec(format!("-{d}")),
+            ExprKind::Dec(ref d) if !inner_was_paren(&self.toks, s) => {
+                ExprKind::Dec(format!("-{d}"))
+            }
             _ => ExprKind::Unary(UnOp::Neg, Box::new(inner)),
         };
         Ok(Expr { kind, span })
@@ -630,7 +632,10 @@ impl Parser {
                         (Tok::NotSet, s) => ("NOT_SET".into(), s),
                         (t, s) => {
                             return Err(SyntaxError {
-                                message: format!("expected a property name after `.`, found {}", describe(&t)),
+                                message: format!(
+                                    "expected a property name after `.`, found {}",
+                                    describe(&t)
+                                ),
                                 at: s.start,
                             })
                         }
@@ -746,7 +751,10 @@ pub fn line_col(src: &str, at: usize) -> (usize, usize) {
 /// 1-based column in characters of a byte offset counted over the whole text (Architect's
 /// "position").
 pub fn column(src: &str, at: usize) -> usize {
-    src.get(..at.min(src.len())).map(|s| s.chars().count()).unwrap_or(0) + 1
+    src.get(..at.min(src.len()))
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1
 }
 
 #[cfg(test)]
@@ -761,22 +769,39 @@ mod tests {
     fn precedence_follows_architect() {
         // `*` binds tighter than `+`, comparison looser than arithmetic, and looser than both.
         let e = p("1 + 2 * 3 == 7 and true");
-        let ExprKind::Binary(BinOp::And, l, _) = e.kind else { panic!("{e:?}") };
-        let ExprKind::Binary(BinOp::Eq, l, _) = l.kind else { panic!() };
-        let ExprKind::Binary(BinOp::Add, _, r) = l.kind else { panic!() };
+        let ExprKind::Binary(BinOp::And, l, _) = e.kind else {
+            panic!("{e:?}")
+        };
+        let ExprKind::Binary(BinOp::Eq, l, _) = l.kind else {
+            panic!()
+        };
+        let ExprKind::Binary(BinOp::Add, _, r) = l.kind else {
+            panic!()
+        };
         assert!(matches!(r.kind, ExprKind::Binary(BinOp::Mul, _, _)));
         // `^` groups to the right.
         let e = p("2 ^ 3 ^ 2");
-        let ExprKind::Binary(BinOp::Pow, _, r) = e.kind else { panic!() };
+        let ExprKind::Binary(BinOp::Pow, _, r) = e.kind else {
+            panic!()
+        };
         assert!(matches!(r.kind, ExprKind::Binary(BinOp::Pow, _, _)));
     }
 
     #[test]
     fn keywords_and_negation() {
-        assert!(matches!(p("true AND false").kind, ExprKind::Binary(BinOp::And, _, _)));
-        assert!(matches!(p("true Or false").kind, ExprKind::Binary(BinOp::Or, _, _)));
+        assert!(matches!(
+            p("true AND false").kind,
+            ExprKind::Binary(BinOp::And, _, _)
+        ));
+        assert!(matches!(
+            p("true Or false").kind,
+            ExprKind::Binary(BinOp::Or, _, _)
+        ));
         assert!(matches!(p("!true").kind, ExprKind::Unary(UnOp::Not, _)));
-        assert!(parse("not true").is_err(), "`not` is no operator in Architect");
+        assert!(
+            parse("not true").is_err(),
+            "`not` is no operator in Architect"
+        );
         assert!(parse("- - 1").is_err());
         assert_eq!(p("-5").kind, ExprKind::Int(-5));
         assert!(matches!(p("-(5)").kind, ExprKind::Unary(UnOp::Neg, _)));

@@ -70,8 +70,12 @@ impl Value {
             Value::Duration(ms) => format!("ToDuration({})", quote(&fmt_duration(*ms))),
             Value::Currency { amount, code } => format!(
                 "MakeCurrency({}, {})",
-                amount.map(fmt_amount_default).unwrap_or_else(|| "ToDecimal(NOT_SET)".into()),
-                code.as_deref().map(quote).unwrap_or_else(|| "ToString(NOT_SET)".into())
+                amount
+                    .map(fmt_amount_default)
+                    .unwrap_or_else(|| "ToDecimal(NOT_SET)".into()),
+                code.as_deref()
+                    .map(quote)
+                    .unwrap_or_else(|| "ToString(NOT_SET)".into())
             ),
             Value::List(items) if items.is_empty() => {
                 let el = ty.element();
@@ -116,9 +120,14 @@ impl Value {
                 "amount": amount.map(|a| a.v),
                 "code": code,
             }),
-            Value::List(items) => serde_json::Value::Array(items.iter().map(|v| v.to_json()).collect()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(|v| v.to_json()).collect())
+            }
             Value::Record(props) => serde_json::Value::Object(
-                props.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+                props
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -249,7 +258,12 @@ pub fn fmt_datetime(ms: i64) -> String {
     let days = ms.div_euclid(DAY_MS);
     let rem = ms.rem_euclid(DAY_MS);
     let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
     if milli == 0 {
         format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
     } else {
@@ -294,11 +308,25 @@ pub fn fmt_duration(ms: i64) -> String {
 pub fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || !s.ends_with('Z') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || !s.ends_with('Z')
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let milli = if b[19] == b'.' {
         let f = s.get(20..s.len() - 1)?;
         if f.is_empty() || f.len() > 3 || !f.bytes().all(|c| c.is_ascii_digit()) {
@@ -310,7 +338,8 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     } else {
         return None;
     };
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59
+    {
         return None;
     }
     Some(days_from_civil(y, mo, d) * DAY_MS + h * 3_600_000 + mi * 60_000 + se * 1000 + milli)
@@ -384,7 +413,10 @@ mod tests {
         assert_eq!(civil_from_days(days_from_civil(2000, 2, 29)), (2000, 2, 29));
         assert_eq!(fmt_duration(3_600_000), "PT1H");
         assert_eq!(parse_duration("-P1DT3H"), Some(-(DAY_MS + 3 * 3_600_000)));
-        assert_eq!(fmt_duration(parse_duration("PT1.5S").unwrap_or(0)), "PT1.5S");
+        assert_eq!(
+            fmt_duration(parse_duration("PT1.5S").unwrap_or(0)),
+            "PT1.5S"
+        );
         assert_eq!(quote("a\"b\n"), "\"a\\\"b\\n\"");
     }
 }

@@ -50,10 +50,18 @@ fn collect(n: &Node, d: &mut Declarations, depth: usize) {
     }
 }
 
-/// Checks every expression under `root`, adding what it finds to `out`.
-pub fn check_file(root: &Node, out: &mut Vec<Diagnostic>) {
+/// Checks every expression under `root`: errors go to `out`, notes to `notes`.
+pub fn check_file(root: &Node, out: &mut Vec<Diagnostic>, notes: &mut Vec<Diagnostic>) {
     let decls = declarations(root);
-    walk(root, &decls, out, 0);
+    let mut all = Vec::new();
+    walk(root, &decls, &mut all, 0);
+    for d in all {
+        if d.severity == Severity::Note {
+            notes.push(d);
+        } else {
+            out.push(d);
+        }
+    }
 }
 
 fn walk(n: &Node, decls: &Declarations, out: &mut Vec<Diagnostic>, depth: usize) {
@@ -92,7 +100,9 @@ fn check_one(text: &str, node: &Node, decls: &Declarations, out: &mut Vec<Diagno
             (node.line + l - 1, c)
         };
         let (severity, rule) = match p.severity {
-            expr::Severity::Error if p.suggestion.is_some() => (Severity::Error, "expression-function"),
+            expr::Severity::Error if p.suggestion.is_some() => {
+                (Severity::Error, "expression-function")
+            }
             expr::Severity::Error => (Severity::Error, "expression"),
             expr::Severity::Note => (Severity::Note, "expression-note"),
         };
@@ -112,9 +122,14 @@ mod tests {
     use super::*;
 
     fn lint(yaml: &str) -> Vec<Diagnostic> {
-        let root = super::super::node::parse(yaml).ok().flatten().unwrap_or_else(|| panic!("yaml"));
-        let mut out = Vec::new();
-        check_file(&root, &mut out);
+        let root = super::super::node::parse(yaml)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("yaml"));
+        let (mut out, mut notes) = (Vec::new(), Vec::new());
+        check_file(&root, &mut out, &mut notes);
+        assert!(notes.iter().all(|n| n.severity == Severity::Note));
+        out.extend(notes);
         out
     }
 
@@ -130,7 +145,8 @@ mod tests {
 
     #[test]
     fn new_functions_and_unseen_variables_are_notes() {
-        let d = lint("botFlow:\n  a:\n    exp: MakeCommunication(\"Hi\")\n  b:\n    exp: Call.Ani\n");
+        let d =
+            lint("botFlow:\n  a:\n    exp: MakeCommunication(\"Hi\")\n  b:\n    exp: Call.Ani\n");
         assert_eq!(d.len(), 2, "{d:?}");
         assert!(d.iter().all(|x| x.severity == Severity::Note));
     }
@@ -138,7 +154,10 @@ mod tests {
     #[test]
     fn variable_kinds_map_to_types() {
         assert_eq!(variable_type("stringVariable"), Type::one("str"));
-        assert_eq!(variable_type("integerCollectionVariable"), Type::coll("int"));
+        assert_eq!(
+            variable_type("integerCollectionVariable"),
+            Type::coll("int")
+        );
         assert_eq!(variable_type("dateTimeVariable"), Type::one("dtm"));
         assert!(variable_type("weirdVariable").is_unknown());
     }
