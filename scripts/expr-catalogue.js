@@ -43,6 +43,7 @@ for (const f of Object.values(catalogue.expression)) {
     }),
     featureToggle: o.featureToggle || undefined,
     needsServerInfo: o.needsServerInfo || undefined,
+    disallowAsDefaultCast: o.disallowAsDefaultCast || undefined,
     resolver: o.support && o.support.resolver !== 'None' ? o.support.resolver : undefined,
     examples: Object.values(o.examples || {}).map((e) => {
       const text = /^AR_[A-Z0-9_]+$/.test(e.output) ? english(e.output) : e.output;

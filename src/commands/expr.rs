@@ -204,7 +204,8 @@ pub fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
                 .filter(|p| p.severity == Severity::Error)
                 .count(),
             unknown: 0,
-        })
+        }
+        .context("the expression is not OK (listed above)"))
     }
 }
 

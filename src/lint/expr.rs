@@ -50,10 +50,18 @@ fn collect(n: &Node, d: &mut Declarations, depth: usize) {
     }
 }
 
-/// Checks every expression under `root`, adding what it finds to `out`.
-pub fn check_file(root: &Node, out: &mut Vec<Diagnostic>) {
+/// Checks every expression under `root`: errors go to `out`, notes to `notes`.
+pub fn check_file(root: &Node, out: &mut Vec<Diagnostic>, notes: &mut Vec<Diagnostic>) {
     let decls = declarations(root);
-    walk(root, &decls, out, 0);
+    let mut all = Vec::new();
+    walk(root, &decls, &mut all, 0);
+    for d in all {
+        if d.severity == Severity::Note {
+            notes.push(d);
+        } else {
+            out.push(d);
+        }
+    }
 }
 
 fn walk(n: &Node, decls: &Declarations, out: &mut Vec<Diagnostic>, depth: usize) {
@@ -118,8 +126,10 @@ mod tests {
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("yaml"));
-        let mut out = Vec::new();
-        check_file(&root, &mut out);
+        let (mut out, mut notes) = (Vec::new(), Vec::new());
+        check_file(&root, &mut out, &mut notes);
+        assert!(notes.iter().all(|n| n.severity == Severity::Note));
+        out.extend(notes);
         out
     }
 

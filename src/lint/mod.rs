@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 pub enum Severity {
     Error,
     Warning,
-    /// What lint cannot know (an expression's function newer than the catalogue): shown
-    /// in `--output json` only, never a warning.
+    /// What lint cannot know (an expression's function newer than the catalogue): kept in
+    /// [`Linted::notes`], never a warning.
     Note,
 }
 
@@ -119,6 +119,8 @@ pub struct Linted {
     /// For a common module: the names of its input variables (`isInput: true`).
     pub module_inputs: Option<BTreeSet<String>>,
     pub(crate) calls: Vec<ModuleCall>,
+    /// What lint cannot know about the file's expressions (see [`expr`]): never a warning.
+    pub notes: Vec<Diagnostic>,
 }
 
 impl Linted {
@@ -230,7 +232,7 @@ pub fn lint_yaml_with(text: &str, base: Option<&Path>, cat: &Catalogue) -> Linte
         body: None,
     };
     ctx.flow(&root);
-    expr::check_file(&root, &mut out.diagnostics);
+    expr::check_file(&root, &mut out.diagnostics, &mut out.notes);
     out.diagnostics.sort_by_key(|d| (d.line, d.column));
     out
 }
