@@ -484,3 +484,35 @@ fn the_published_scenario_schema_is_the_generated_one_and_accepts_the_examples()
         serde_json::json!({"scenarios": [{"name": "a", "flow": "F", "expect": {}, "givne": {}}]});
     assert!(!validator.is_valid(&bad));
 }
+
+#[test]
+fn a_bot_flow_call_a_data_table_row_and_a_data_action_timeout_are_followed() {
+    let text = std::fs::read_to_string(repo("tests/fixtures/architect/calls_bot_flow.yaml"))
+        .expect("read");
+    let vars = [("hours".to_string(), "Order Hours".to_string())].into();
+    let text = flowctl::flow::read::substitute(&text, &vars, "calls_bot_flow.yaml").expect("vars");
+    let mut lib = library(&["branch_line.yaml", "hours_module.yaml"]);
+    let order_line = lib.add(&text, "calls_bot_flow.yaml").expect("flow");
+    let s = scenario::parse(
+        "scenarios:\n  - name: bot, then a VIP row, then sales\n    flow: Order Line\n    given:\n      schedules: {Order Hours: open}\n      dataTables: {VIP Callers: {outputs: {Tier: Gold}}}\n    expect:\n      calls: [Order Status Bot]\n      transfer: {queue: Sales}\n  - name: closed\n    flow: Order Line\n    given:\n      schedules: {Order Hours: closed}\n    expect:\n      disconnect: true\n  - name: a slow lookup, then the menu's 9\n    flow: Branch Line\n    given:\n      digits: \"9\"\n      schedules: {Branch Hours: open}\n      dataActions: {Get Caller: timeout}\n      dataTables: {Branch Tiers: failure}\n    expect:\n      calls: [Shared Greeting Module]\n      disconnect: true\n      says: [\"took too long\"]\n",
+        "s.yaml",
+    )
+    .expect("scenarios");
+    for sc in &s {
+        let flow = lib.find(&sc.flow, None).expect("flow");
+        let r = scenario::check(&lib, flow, sc);
+        assert_eq!(
+            r.status,
+            scenario::Status::Pass,
+            "{}: {:?}",
+            sc.name,
+            r.problems
+        );
+    }
+    let r = scenario::check(&lib, order_line, &s[0]);
+    assert!(r
+        .walk
+        .steps
+        .iter()
+        .any(|st| st.action == "callBotFlow" && st.detail.contains("not walked")));
+}
