@@ -139,7 +139,8 @@ pub(crate) fn references(v: &Value) -> (Vec<Named<'_>>, usize) {
                         "callCommonModule" => {
                             add(Target::Module, child.get("commonModule"));
                         }
-                        "transferToAcd" => {
+                        // A menu choice that transfers names its queue the same way.
+                        "transferToAcd" | "menuTransferToAcd" => {
                             let literal = add(Target::Queue, child.get("targetQueue"));
                             if literal == 0 && child.is_mapping() {
                                 dynamic_queues += 1;
@@ -270,6 +271,13 @@ mod tests {
     fn references_at_any_depth_with_their_action() {
         let v = yaml(
             "tasks:\n- task:\n    actions:\n    - callCommonModule:\n        name: Greet\n        commonModule:\n          Shared:\n            ver_latestPublished: {}\n    - switch:\n        cases:\n        - case:\n            actions:\n            - transferToAcd:\n                name: To Sales\n                targetQueue:\n                  lit:\n                    name: Sales\n            - transferToAcd:\n                targetQueue:\n                  exp: Flow.Q\n            - callData:\n                category:\n                  Web:\n                    dataAction:\n                      Lookup: {}\n            - playAudio:\n                audio:\n                  exp: ToAudio(Prompt.Hello)\n",
+        );
+        let menu = yaml("choices:\n- menuTransferToAcd:\n    name: Press 1\n    dtmf: digit_1\n    targetQueue:\n      lit:\n        name: Pensions\n");
+        let (named, _) = references(&menu);
+        assert_eq!(named.len(), 1);
+        assert_eq!(
+            (named[0].target, named[0].name.as_str()),
+            (Target::Queue, "Pensions")
         );
         let (found, dynamic) = references(&v);
         let got: Vec<(Target, &str, &str, Option<&str>)> = found

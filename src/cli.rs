@@ -60,7 +60,7 @@ pub struct SecretGiven;
 #[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Output format. `junit` is for `verify`, `markdown` for `plan`.
+    /// Output format. `junit` is for `verify` and `test`, `markdown` for `plan`.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace). Secrets are always redacted.
@@ -164,6 +164,17 @@ pub enum Command {
         after_help = "Example:\n  flowctl lint flows/*.yaml --var division=Home\n  flowctl lint -f flows.yaml --output json"
     )]
     Lint(LintArgs),
+    /// Walk call scenarios through flows offline (no org, no credentials) and check where
+    /// each call ends.
+    #[command(
+        after_help = "Example:\n  flowctl test -f flows.yaml --scenarios scenarios.yaml\n  flowctl test flows/ivr.yaml flows/greeting.yaml --scenarios calls.yaml --output junit > calls.xml"
+    )]
+    Test(TestArgs),
+    /// Type-check and evaluate an Architect expression offline, as Architect reads it.
+    #[command(
+        after_help = "Example:\n  flowctl expr 'Substring(\"Hello\", 2, 3)'\n  flowctl expr 'If(Flow.vip, \"VIP\", \"Standard\")' --declare Flow.vip:Boolean --set Flow.vip=true\n  flowctl expr --check --flow flows/main.yaml 'Left(Flow.accountNumber, 1) == \"9\"' --output json"
+    )]
+    Expr(ExprArgs),
     /// List the Genesys Cloud regions with their API and login hosts.
     #[command(after_help = "Example:\n  flowctl regions --output json")]
     Regions,
@@ -290,6 +301,35 @@ pub struct VerifyArgs {
     pub file: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders in the manifest, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var, requires = "file")]
+    pub vars: Vec<(String, String)>,
+    /// With -f: check every path of each flow offline, no org needed (bounded, loops cut
+    /// and counted): each path calls the manifest's modules before it ends, every
+    /// transfer goes to a queue the manifest names; unreachable actions are reported.
+    #[arg(long, requires = "file")]
+    pub paths: bool,
+    /// With --paths: scenario files whose calls count toward path coverage.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "paths")]
+    pub scenarios: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Architect YAML files whose flows the scenarios walk (modules among them are entered).
+    #[arg(required_unless_present = "manifest", value_name = "FLOW.yaml")]
+    pub files: Vec<PathBuf>,
+    /// Walk the flows of a manifest (its files and built-in templates) instead of FILEs.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "MANIFEST",
+        conflicts_with = "files"
+    )]
+    pub manifest: Option<PathBuf>,
+    /// Scenario files (YAML, see schema/scenarios.schema.json).
+    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    pub scenarios: Vec<PathBuf>,
+    /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
 }
 
@@ -514,6 +554,29 @@ pub struct LintArgs {
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExprArgs {
+    /// The expression, as written in Architect (quote it for the shell).
+    #[arg(value_name = "EXPR", allow_hyphen_values = true)]
+    pub expression: String,
+    /// Declare the variables of this Architect YAML flow (its `variables:`).
+    #[arg(long, value_name = "FILE.yaml")]
+    pub flow: Option<PathBuf>,
+    /// Declare a variable, as NAME:TYPE (repeatable), e.g. Flow.vip:Boolean.
+    #[arg(long, value_name = "NAME:TYPE")]
+    pub declare: Vec<String>,
+    /// Give a variable a value, as NAME=VALUE with VALUE an Architect literal (repeatable),
+    /// e.g. Flow.vip=true or 'Flow.name="Ann"'; undeclared variables take the value's type.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// The type the expression is used as; Architect's implicit cast applies (5 as Boolean).
+    #[arg(long, value_name = "TYPE")]
+    pub expect: Option<String>,
+    /// Type-check only; do not evaluate.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,8 @@
 //! 1. Leaves: [`models`] (wire models), [`exit`] (exit codes), [`files`] (bounded reads of
 //!    users' files), [`yaml_guard`] (hostile-YAML guards), [`digest`] (SHA-256 hex
 //!    prefixes); then [`architect_refs`] (how Architect YAML names what an action refers to,
-//!    on the models only) and [`progress`] (waits said on stderr).
+//!    on the models only), [`expr`] (Architect expressions, pure) and [`progress`]
+//!    (waits said on stderr).
 //! 2. [`emulator`], an offline Genesys Cloud for tests, demos and users' pipelines: it
 //!    imports only [`models`], [`yaml_guard`] and [`architect_refs`] (the wire and file
 //!    formats) and has its own error type, so it checks flowctl rather than sharing its
@@ -16,7 +17,9 @@
 //! 4. [`config`] (flags and environment → settings), then [`client`] (the Platform API).
 //! 5. [`error`] (the top-level error: it decides every exit code and hint), then
 //!    [`manifest`] (flows as code, reported through that error), then [`lint`].
-//! 6. [`commands`], one per subcommand, on top of everything.
+//! 6. [`import`] (importers that write a manifest, no client) and [`walk`] (the offline
+//!    call through a flow: no server; it reads lint's action vocabulary).
+//! 7. [`commands`], one per subcommand, on top of everything.
 
 pub mod architect_refs;
 pub mod cli;
@@ -27,6 +30,7 @@ pub mod digest;
 pub mod emulator;
 pub mod error;
 pub mod exit;
+pub mod expr;
 pub mod files;
 pub mod flow;
 pub mod import;
@@ -35,6 +39,7 @@ pub mod manifest;
 pub mod models;
 pub mod output;
 pub mod progress;
+pub mod walk;
 pub mod yaml_guard;
 
 pub use error::{Error, ExitStatus};
@@ -81,9 +86,11 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
     use cli::{Command, EmulatorCommand, OutputFormat};
     let global = &cli.global;
     let out = output::Printer::new(global.output, global.quiet);
-    if global.output == OutputFormat::Junit && !matches!(cli.command, Command::Verify(_)) {
+    if global.output == OutputFormat::Junit
+        && !matches!(cli.command, Command::Verify(_) | Command::Test(_))
+    {
         return Err(Error::input(
-            "--output junit is only for `verify`",
+            "--output junit is only for `verify` and `test`",
             Some("use --output text or --output json".to_string()),
         ));
     }
@@ -128,6 +135,8 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Import(crate::cli::ImportCommand::Terraform(args)) => {
             commands::import::run(args, global, out)
         }
+        Command::Test(args) => commands::test::run(args, global, out).await,
+        Command::Expr(args) => commands::expr::run(args, global.output),
         Command::Regions => {
             commands::regions::run(out);
             Ok(())

@@ -183,6 +183,12 @@ async fn the_demo_runs_the_whole_scenario_on_the_embedded_emulator() {
     );
     assert!(r.stdout.contains("Inbound Sales Flow"), "{r:?}");
     assert!(r.stdout.contains("[queue] General Support"), "{r:?}");
+    // It ends with one call scenario walked offline through the same flows.
+    assert!(
+        r.stdout
+            .contains("test: 1 scenario(s) passed, 0 failed, 0 unknown"),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]

@@ -100,13 +100,20 @@ async fn every_fixture_lints_publishes_exports_and_plans_unchanged() {
     std::fs::write(&path, &manifest).unwrap_or_else(|e| panic!("{e}"));
     let path = path.to_str().unwrap_or_default().to_string();
 
-    // 1. Lint: no error, no warning, no note.
+    // 1. Lint: no error, no warning, and no note but the expression notes of what lint
+    // cannot know (a function newer than Architect's catalogue, a built-in such as Call.Ani).
     let r = org
         .flowctl(&["--output", "json", "lint", "-f", &path])
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     for report in r.json().as_array().cloned().unwrap_or_default() {
-        assert_eq!(report["diagnostics"], serde_json::json!([]), "{report}");
+        let others: Vec<&serde_json::Value> = report["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| !(d["rule"] == "expression-note" && d["severity"] == "note"))
+            .collect();
+        assert!(others.is_empty(), "{report}");
     }
 
     // 2. Publish every flow through the emulator's Architect.

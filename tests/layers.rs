@@ -35,13 +35,16 @@ const LAYERS: &[(&[&str], &str)] = &[
         &["flow", "output"],
         "flow model and YAML; rendering and escaping",
     ),
-    (&["cli", "walk"], "flags; the offline call through a flow"),
+    (&["cli"], "flags"),
     (&["config"], "flags and environment → settings"),
     (&["client"], "the Platform API"),
     (&["error"], "the top-level error: every exit code and hint"),
     (&["manifest"], "flows as code"),
     (&["lint"], "Architect-aware checks"),
-    (&["import"], "importers that write a manifest"),
+    (
+        &["import", "walk"],
+        "importers that write a manifest; the offline call through a flow",
+    ),
     (&["commands"], "one module per subcommand"),
 ];
 

@@ -48,12 +48,28 @@ fn only_error(l: &Linted) -> &flowctl::lint::Diagnostic {
     errors[0]
 }
 
+/// A diagnostic other than the true note that an expression function is newer than
+/// Architect's expression catalogue (`MakeCommunication` in the bot and chat fixtures).
+fn news(ds: &[flowctl::lint::Diagnostic]) -> Vec<&flowctl::lint::Diagnostic> {
+    ds.iter()
+        .filter(|d| {
+            !(d.rule == "expression-note"
+                && d.message
+                    .contains("is not in the catalogue of Architect Scripting SDK"))
+        })
+        .collect()
+}
+
 #[test]
 fn real_shaped_exports_of_every_flow_type_lint_clean_without_a_warning() {
     let mut types = BTreeSet::new();
     for name in ALL {
         let l = lint_yaml(&fixture(name), Some(&fixtures()));
-        assert!(l.diagnostics.is_empty(), "{name}: {:#?}", l.diagnostics);
+        assert!(
+            news(&l.diagnostics).is_empty(),
+            "{name}: {:#?}",
+            l.diagnostics
+        );
         types.insert(l.flow_type.clone().unwrap_or_default());
     }
     let expected: BTreeSet<String> = [
@@ -145,7 +161,10 @@ fn the_older_fixtures_of_the_project_lint_clean_too() {
             .collect();
         let r = flowctl::commands::lint::lint_text(&text, &vars, "f.yaml");
         assert!(
-            r.ok && r.warnings.is_empty() && r.notes.is_empty(),
+            r.ok && r.warnings.is_empty()
+                && r.notes
+                    .iter()
+                    .all(|n| n.contains("is not in the catalogue of Architect Scripting SDK")),
             "{:?}: {r:#?}",
             entry.path()
         );
@@ -557,7 +576,18 @@ async fn a_manifest_of_every_flow_type_lints_clean() {
     assert_eq!(reports.len(), ALL.len(), "{r:?}");
     for report in &reports {
         assert_eq!(report["ok"], true, "{report}");
-        assert_eq!(report["diagnostics"], serde_json::json!([]), "{report}");
+        let news: Vec<_> = report["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| {
+                !(d["rule"] == "expression-note"
+                    && d["message"].as_str().is_some_and(|m| {
+                        m.contains("is not in the catalogue of Architect Scripting SDK")
+                    }))
+            })
+            .collect();
+        assert!(news.is_empty(), "{report}");
     }
     let types: BTreeSet<&str> = reports
         .iter()
@@ -799,7 +829,7 @@ proptest! {
             }
         };
         let l = lint_yaml(&relaid, None);
-        prop_assert!(l.diagnostics.is_empty(), "{}\n{:#?}", relaid, l.diagnostics);
+        prop_assert!(news(&l.diagnostics).is_empty(), "{}\n{:#?}", relaid, l.diagnostics);
     }
 }
 

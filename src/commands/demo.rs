@@ -88,6 +88,8 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
         wait: 30,
         file: None,
         vars: Vec::new(),
+        paths: false,
+        scenarios: Vec::new(),
     };
     let report = verify::verify(
         &session.client,
@@ -104,10 +106,53 @@ async fn scenario(session: &Session, out: Printer) -> Result<()> {
 
     out.line("\n4. What calls what, read back from the org's dependency tracking:\n");
     out.line(picture(session).await?);
+    out.line("\n5. flowctl test: one call walked offline through the same flows (no org needed)");
+    scenario_run(&doc, &parent_args, out)?;
     out.line(
         "\nTry the commands one by one on a local emulated org (kept in .flowctl/):\n  \
          cargo run --release -- --emulator create-shared --name \"My Module\"",
     );
+    Ok(())
+}
+
+/// One scenario, walked through the module and the first parent flow as published: the
+/// caller hears the shared greeting and is queued.
+fn scenario_run(
+    module: &crate::flow::FlowDocument,
+    parent_args: &CreateParentArgs,
+    out: Printer,
+) -> Result<()> {
+    let parent = crate::flow::render_parent(&crate::flow::ParentTemplate {
+        name: PARENTS[0].into(),
+        description: parent_args.description.clone(),
+        division: parent_args
+            .division
+            .clone()
+            .unwrap_or_else(|| crate::flow::DEFAULT_DIVISION.into()),
+        language: parent_args.language.clone(),
+        modules: vec![SHARED.into()],
+        queue: QUEUE.into(),
+    })?;
+    let mut lib = crate::walk::engine::Library::default();
+    lib.add(&module.yaml, SHARED)?;
+    lib.add(&parent.yaml, PARENTS[0])?;
+    let text = format!(
+        "scenarios:\n  - name: a caller hears the shared greeting, then waits for an agent\n    flow: {}\n    expect:\n      calls: [{SHARED}]\n      transfer: {{queue: {QUEUE}}}\n      says: [\"shared flow\"]\n",
+        PARENTS[0]
+    );
+    let scenarios =
+        crate::walk::scenario::parse(&text, "demo scenarios").map_err(|m| Error::input(m, None))?;
+    let results = super::test::run_scenarios(&lib, &scenarios)?;
+    super::test::print(&results, Printer::new(OutputFormat::Text, out.quiet));
+    if results
+        .iter()
+        .any(|r| r.status != crate::walk::scenario::Status::Pass)
+    {
+        return Err(Error::VerificationFailed {
+            failed: 1,
+            unknown: 0,
+        });
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod destroy;
 pub mod diff;
 pub mod export;
+pub mod expr;
 pub mod graph;
 pub mod history;
 pub mod import;
@@ -19,6 +20,7 @@ pub mod regions;
 pub mod resolve;
 pub mod rollback;
 pub mod serve;
+pub mod test;
 pub mod verify;
 pub mod whoami;
 

@@ -591,8 +591,8 @@ mod tests {
     #[test]
     fn a_sequence_of_mappings_with_several_keys_survives_the_export() {
         let text = "botFlow:\n  name: B\n  intents:\n  - name: Sales\n    utterances:\n    - segments:\n      - text: buy\n";
-        let exported = as_architect_exports(text, FlowType::Bot, None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let exported =
+            as_architect_exports(text, FlowType::Bot, None).unwrap_or_else(|e| panic!("{e}"));
         let back: Value =
             yaml_serde::from_str(&exported).unwrap_or_else(|e| panic!("{e}\n{exported}"));
         assert_eq!(

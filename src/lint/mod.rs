@@ -9,6 +9,7 @@
 //! reference into the file that resolves nowhere, an input a called module does not declare.
 
 pub mod catalogue;
+pub mod expr;
 pub mod node;
 pub mod placeholders;
 
@@ -26,6 +27,8 @@ use std::path::{Path, PathBuf};
 pub enum Severity {
     Error,
     Warning,
+    /// What lint cannot know (a word or an expression's function newer than the
+    /// catalogue): listed by [`Linted::notes`], never a warning.
     Note,
 }
 
@@ -249,6 +252,7 @@ pub fn lint_yaml_with(text: &str, base: Option<&Path>, cat: &Catalogue) -> Linte
         body: None,
     };
     ctx.flow(&root);
+    expr::check_file(&root, &mut out.diagnostics);
     out.diagnostics.sort_by_key(|d| (d.line, d.column));
     out
 }

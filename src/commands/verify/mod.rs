@@ -9,6 +9,7 @@
 
 mod checks;
 mod links;
+mod paths;
 mod spec;
 
 pub(crate) use crate::output::verify::print_report;
@@ -21,6 +22,10 @@ use crate::error::{Error, Result};
 use crate::output::Printer;
 
 pub(crate) async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+    if let (true, Some(path)) = (args.paths, &args.file) {
+        // Offline: the manifest's own YAML, no org.
+        return paths::run(path, args, global, out);
+    }
     let spec = match &args.file {
         Some(path) => {
             let manifest = crate::commands::load_manifest(path, &args.vars, global)?;
