@@ -72,3 +72,38 @@ fn catalogue_examples_give_the_documented_values() {
         "only {pass} of {total} give the documented value"
     );
 }
+
+#[test]
+fn make_date_time_takes_three_or_six_arguments() {
+    for (src, want) in [
+        (
+            "MakeDateTime(2024, 2, 29)",
+            "ToDateTime(\"2024-02-29T00:00:00Z\")",
+        ),
+        (
+            "MakeDateTime(2024, 2, 29, 23, 59, 1)",
+            "ToDateTime(\"2024-02-29T23:59:01Z\")",
+        ),
+        (
+            "AddMonths(MakeDateTime(2024, 1, 31), 1) == MakeDateTime(2024, 2, 29)",
+            "true",
+        ),
+    ] {
+        let done = expr::evaluate(src, &Declarations::default(), &Context::default(), None);
+        match done.outcome {
+            Some(Outcome::Value { value, ty }) => assert_eq!(value.display(ty), want, "{src}"),
+            other => panic!("{src}: {other:?} {:?}", done.checked.problems),
+        }
+    }
+    let done = expr::evaluate(
+        "MakeDateTime(2023, 2, 29)",
+        &Declarations::default(),
+        &Context::default(),
+        None,
+    );
+    assert!(
+        matches!(done.outcome, Some(Outcome::Error(_))),
+        "{:?}",
+        done.outcome
+    );
+}

@@ -110,7 +110,7 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let mut operators = HashMap::new();
     let mut codes: Vec<&'static str> = Vec::new();
     let mut intern = |c: &str| {
-        if !codes.iter().any(|k| *k == c) {
+        if codes.iter().all(|k| *k != c) {
             codes.push(Box::leak(c.to_string().into_boxed_str()));
         }
     };

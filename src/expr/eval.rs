@@ -405,6 +405,18 @@ fn call(name: &'static str, args: &[Typed], ty: Type, cx: &Context) -> R {
                 .map(Value::DateTime)
                 .ok_or_else(|| runtime(format!("{name}: the DateTime is out of range")))
         }
+        "AddMonths" | "AddYears" => {
+            let (Value::DateTime(t), Some(n)) = (&v[0], int(&v[1])) else {
+                return Err(unsupported(name));
+            };
+            let months = if name == "AddYears" {
+                n.checked_mul(12)
+            } else {
+                Some(n)
+            };
+            add_months(*t, months)
+                .ok_or_else(|| runtime(format!("{name}: the DateTime is out of range")))
+        }
         "AddDuration" => match (&v[0], &v[1]) {
             (Value::DateTime(t), Value::Duration(d)) => t
                 .checked_add(*d)
@@ -782,8 +794,28 @@ fn date_part(name: &str, ms: i64) -> i64 {
     }
 }
 
+/// Adds calendar months, keeping the time of day; a day past the new month's end becomes its
+/// last day (31 January + 1 month = 29 February 2024). Unverified: the catalogue shows no
+/// month-end example; this is what .NET's and Java's AddMonths do.
+fn add_months(t: i64, months: Option<i64>) -> Option<Value> {
+    let months = months?;
+    let days = t.div_euclid(DAY_MS);
+    let rem = t.rem_euclid(DAY_MS);
+    let (y, m, d) = civil_from_days(days);
+    let total = y.checked_mul(12)?.checked_add(m - 1)?.checked_add(months)?;
+    let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    if !(1..=9999).contains(&ny) {
+        return None;
+    }
+    let nd = d.min(days_in_month(ny, nm));
+    Some(Value::DateTime(days_from_civil(ny, nm, nd) * DAY_MS + rem))
+}
+
 fn make_datetime(v: &[Value]) -> R {
-    let n: Vec<i64> = v.iter().map(|x| int(x).unwrap_or(0)).collect();
+    // MakeDateTime(year, month, day) and MakeDateTime(year, month, day, hour, minute, second).
+    let n: Vec<i64> = (0..6)
+        .map(|i| v.get(i).and_then(int).unwrap_or(0))
+        .collect();
     let (y, mo, d, h, mi, s) = (n[0], n[1], n[2], n[3], n[4], n[5]);
     if !(1..=9999).contains(&y)
         || !(1..=12).contains(&mo)
