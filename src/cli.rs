@@ -449,9 +449,21 @@ pub struct EmulatorServeArgs {
     /// How long an Architect job takes, in milliseconds (at most an hour).
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub job_ms: u64,
-    /// Requests allowed per token per 60 seconds.
+    /// Requests allowed per token per rate-limit window.
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub rate_limit: u32,
+    /// The rate-limit window, in seconds (1 to 3600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub rate_window: u64,
+    /// Requests each Architect job spends of its token's window, as the real job's Archy
+    /// session does; a job that finds fewer left fails with "could not find the flow with
+    /// id" and "exit code 107". 0 charges nothing.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub job_requests: u32,
+    /// Round `inin-ratelimit-reset` down to whole seconds instead of up (the real service
+    /// does not say which way it rounds).
+    #[arg(long)]
+    pub reset_rounds_down: bool,
     /// How long the dependency index lags a publish, in milliseconds (at most an hour).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub index_lag_ms: u64,
