@@ -181,8 +181,11 @@ pub struct PublishArgs {
     /// Print the Architect YAML the job would get; no credentials, no network.
     #[arg(long)]
     pub dry_run: bool,
-    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
-    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400). The
+    /// default, 960 (16 minutes), is what the Terraform provider waits for a flow's job: a
+    /// job held by a busy Architect or by the token's rate limit still publishes, and
+    /// giving up sooner than the reference tool would exit 5 on a flow that publishes.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::commands::publish::JOB_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
     /// Trust the content marker in the description: do not export a flow someone else
     /// published last to compare its content (misses edits made in the UI).
@@ -306,8 +309,11 @@ pub struct ApplyArgs {
     /// either way.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub parallel: Option<u16>,
-    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
-    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400). The
+    /// default, 960 (16 minutes), is what the Terraform provider waits for a flow's job: a
+    /// job held by a busy Architect or by the token's rate limit still publishes, and
+    /// giving up sooner than the reference tool would exit 5 on a flow that publishes.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::commands::publish::JOB_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
     /// Skip the drift check: trust the content marker in each flow's description instead
     /// of reading the published content back (fewer requests; misses edits made in the UI).

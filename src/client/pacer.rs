@@ -127,10 +127,11 @@ pub struct Window {
     jobs: u64,
     /// Jobs seen finished in the current window.
     finished: u64,
-    /// Requests one job spends, once measured.
-    job_spend: Option<u64>,
-    /// `job_spend` was measured in the current window (so it is only raised in it).
-    measured_here: bool,
+    /// The excess and the finished jobs of the windows that have closed: the spend is the
+    /// run's average, so a job that spends in one window and is seen finished in the next
+    /// evens out.
+    past_excess: u64,
+    past_finished: u64,
     /// Windows opened so far (a rerun waits for a later one).
     generation: u64,
     /// Requests still in flight from before the probing began (they may be slow; the
@@ -165,8 +166,8 @@ impl Default for Window {
             excess: 0,
             jobs: 0,
             finished: 0,
-            job_spend: None,
-            measured_here: false,
+            past_excess: 0,
+            past_finished: 0,
             generation: 0,
             stragglers: 0,
         }
@@ -174,9 +175,16 @@ impl Default for Window {
 }
 
 impl Window {
-    /// What one job is taken to spend: measured, or [`ASSUMED_JOB_SPEND`].
+    /// What one job is taken to spend: the excess of the run's windows over flowctl's own
+    /// requests, per job seen finished in them; [`ASSUMED_JOB_SPEND`] until a job finished.
     pub fn job_spend(&self) -> u64 {
-        self.job_spend.unwrap_or(ASSUMED_JOB_SPEND)
+        let finished = self.past_finished.saturating_add(self.finished);
+        if finished == 0 {
+            return ASSUMED_JOB_SPEND;
+        }
+        self.past_excess
+            .saturating_add(self.excess)
+            .div_ceil(finished)
     }
 
     /// Requests kept free in this window for the jobs in flight.
@@ -189,49 +197,29 @@ impl Window {
 
     /// The stated end (plus guard) passed: learn from the window that ended, then probe.
     fn roll(&mut self, end: Instant) {
-        self.learn_at_end();
+        self.close();
         self.probing = Some(end);
         self.stragglers = self.in_flight;
         self.ends = None;
         // Requests still in flight may land in the new window, so they count there.
         self.used = self.in_flight;
         self.own = self.in_flight;
+    }
+
+    /// A window closed: its excess and finished jobs join the run's.
+    fn close(&mut self) {
+        self.past_excess = self.past_excess.saturating_add(self.excess);
+        self.past_finished = self.past_finished.saturating_add(self.finished);
         self.excess = 0;
         self.finished = 0;
-        self.measured_here = false;
-    }
-
-    /// A window that ended teaches the jobs' spend: its excess over flowctl's own requests,
-    /// per job that finished in it.
-    fn learn_at_end(&mut self) {
-        if self.finished > 0 {
-            self.job_spend = Some(self.excess.div_ceil(self.finished));
-        }
-    }
-
-    /// Learns within the window: the estimate is replaced by the window's first
-    /// measurement, then only raised (a job's spend may still show).
-    fn learn_now(&mut self) {
-        if self.finished == 0 {
-            return;
-        }
-        let sample = self.excess.div_ceil(self.finished);
-        self.job_spend = Some(match self.job_spend {
-            Some(old) if self.measured_here => old.max(sample),
-            _ => sample,
-        });
-        self.measured_here = true;
     }
 
     /// Opens a new window whose first answer (at `end`, with `count`) came back.
     fn open(&mut self, end: Instant, count: u64) {
         if self.probing.take().is_none() {
             // A new window the pacer had not seen the old one end of.
-            self.learn_at_end();
+            self.close();
             self.own = self.in_flight;
-            self.excess = 0;
-            self.finished = 0;
-            self.measured_here = false;
         }
         self.generation += 1;
         self.ends = Some(end);
@@ -333,7 +321,6 @@ impl Window {
         self.jobs = self.jobs.saturating_sub(1);
         if ran {
             self.finished += 1;
-            self.learn_now();
         }
     }
 
@@ -383,7 +370,6 @@ impl Window {
                 self.ends = Some(current.min(end));
                 self.used = self.used.max(count);
                 self.excess = self.excess.max(count.saturating_sub(self.own));
-                self.learn_now();
             }
             Some(_) => self.open(end, count),
             None => {
@@ -546,9 +532,10 @@ impl Pacer {
                     .max(Duration::from_millis(1)),
                 Slot::AfterAnswer => RECHECK,
             };
+            let until = now + wait;
             self.hold(&mut held, &mut _waiting, false, wait, blocked)
                 .await;
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep_until(until).await;
         }
     }
 
@@ -578,9 +565,10 @@ impl Pacer {
                     .max(Duration::from_millis(1)),
                 Slot::AfterAnswer => RECHECK,
             };
+            let until = now + wait;
             self.hold(&mut held, &mut _waiting, true, wait, blocked)
                 .await;
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep_until(until).await;
         }
     }
 
@@ -919,5 +907,367 @@ mod tests {
         let pacer = Pacer::default();
         pacer.block(Duration::MAX);
         pacer.block(Duration::from_secs(u64::MAX));
+    }
+
+    // What mutation testing found unpinned, and the probe and job budget.
+
+    #[test]
+    fn a_spent_window_resetting_in_exactly_60_s_is_waited_not_refused() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(300, 300, 60));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_429_before_any_rate_headers_holds_the_next_request() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        assert_eq!(go(&mut w, now), Slot::Go);
+        w.observe(now, None);
+        w.throttled(now, Duration::from_secs(5));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(5)));
+        assert_eq!(go(&mut w, now + Duration::from_secs(5)), Slot::Go);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_seen_by_one_request_holds_the_others_for_its_retry_after() {
+        let pacer = Pacer::default();
+        pacer.block(Duration::from_secs(5));
+        let start = Instant::now();
+        pacer.wait().await.expect("sane");
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn requests_in_flight_at_a_window_rollover_count_against_the_new_window() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(10, 1, 10));
+        for _ in 0..9 {
+            assert_eq!(go(&mut w, now), Slot::Go);
+        }
+        // Four answered, five still in flight when the window ends.
+        for c in 2..6 {
+            w.observe(now, headers(10, c, 10));
+        }
+        let next = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, next), Slot::Go, "the probe");
+        w.observe(next, headers(10, 1, 10));
+        // 1 (the probe) + 5 in flight: four more fit, not nine.
+        for _ in 0..4 {
+            assert_eq!(go(&mut w, next), Slot::Go);
+        }
+        assert_eq!(go(&mut w, next), Slot::At(next + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn an_answer_whose_window_ends_much_later_opens_a_new_window_at_once() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(3, 3, 10));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
+        // Another process's reset: an answer says a window ending 20 s later, count 1.
+        let later = now + Duration::from_secs(2);
+        w.observe(later, headers(3, 1, 18));
+        assert_eq!(go(&mut w, later), Slot::Go);
+        assert_eq!(go(&mut w, later), Slot::Go);
+        assert_eq!(go(&mut w, later), Slot::At(later + Duration::from_secs(18)));
+    }
+
+    #[test]
+    fn after_an_absurd_reset_a_sane_answer_lets_requests_go_at_once() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(300, 300, 100_000));
+        assert!(w.reserve(now).is_err());
+        w.observe(now, headers(300, 1, 30));
+        assert_eq!(go(&mut w, now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go);
+    }
+
+    #[test]
+    fn at_a_stated_reset_one_probe_goes_and_the_window_opens_only_when_its_answer_shows_it() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(5, 5, 10));
+        let end = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, end), Slot::Go, "one probe");
+        assert_eq!(
+            go(&mut w, end),
+            Slot::AfterAnswer,
+            "the rest wait for its answer"
+        );
+        // Its answer is still the old window (a server rounding reset down): no burst.
+        w.observe(end, headers(5, 5, 0));
+        assert_eq!(go(&mut w, end), Slot::At(end + PROBE_AGAIN));
+        let again = end + PROBE_AGAIN;
+        assert_eq!(go(&mut w, again), Slot::Go);
+        assert_eq!(go(&mut w, again), Slot::AfterAnswer);
+        // This one shows the new window: count 1, ending 10 s on.
+        w.observe(again, headers(5, 1, 10));
+        for _ in 0..4 {
+            assert_eq!(go(&mut w, again), Slot::Go);
+        }
+        assert_eq!(go(&mut w, again), Slot::At(again + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn a_probe_refused_with_429_holds_for_retry_after_and_adds_the_guard() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(5, 5, 10));
+        let end = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, end), Slot::Go);
+        w.observe(end, headers(5, 5, 0));
+        w.throttled(end, Duration::from_secs(1));
+        assert_eq!(w.guard, SURPRISE_GUARD);
+        let after = end + Duration::from_secs(1);
+        assert_eq!(go(&mut w, end), Slot::At(after));
+        assert_eq!(go(&mut w, after), Slot::Go, "the next probe");
+        assert_eq!(go(&mut w, after), Slot::AfterAnswer);
+    }
+
+    #[test]
+    fn with_the_guard_a_request_between_the_stated_end_and_the_guard_still_waits() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(50, 1, 5));
+        go(&mut w, now);
+        // A 429 with room believed left: the ends were early.
+        w.observe(now, headers(50, 2, 5));
+        w.throttled(now, Duration::from_secs(2));
+        assert_eq!(w.guard, SURPRISE_GUARD);
+        let t = now + Duration::from_secs(2);
+        assert_eq!(go(&mut w, t), Slot::Go, "the Retry-After is exact");
+        w.observe(t, headers(50, 2, 5));
+        for _ in 0..48 {
+            assert_eq!(go(&mut w, t), Slot::Go);
+        }
+        let end = t + Duration::from_secs(5);
+        let guarded = end + SURPRISE_GUARD;
+        assert_eq!(go(&mut w, end), Slot::At(guarded));
+        assert_eq!(
+            go(&mut w, end + Duration::from_millis(500)),
+            Slot::At(guarded)
+        );
+        assert_eq!(go(&mut w, guarded), Slot::Go);
+    }
+
+    #[test]
+    fn a_429_on_a_window_already_believed_spent_adds_no_guard() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(2, 2, 5));
+        w.throttled(now, Duration::from_secs(5));
+        assert_eq!(w.guard, Duration::ZERO);
+    }
+
+    #[test]
+    fn jobs_are_admitted_while_the_window_can_carry_their_assumed_spend() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        // 10 assumed per job, plus its registration: 59 left carries five.
+        for _ in 0..5 {
+            assert_eq!(w.admit_job(now), Slot::Go);
+        }
+        assert_eq!(w.admit_job(now), Slot::At(now + Duration::from_secs(10)));
+        // Requests keep the jobs' headroom free: 60 - 1 - 50 = 9 go.
+        let mut went = 0;
+        while go(&mut w, now) == Slot::Go {
+            went += 1;
+        }
+        assert_eq!(went, 9);
+    }
+
+    #[test]
+    fn a_jobs_spend_is_learned_from_the_count_beyond_flowctls_own_requests() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        assert_eq!(w.admit_job(now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go); // its registration
+        w.observe(now, headers(60, 2, 10));
+        assert_eq!(go(&mut w, now), Slot::Go); // the poll that finds it done
+                                               // The job spent 5: the server counts 3 of ours and its 5.
+        w.observe(now, headers(60, 8, 10));
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5);
+        // A job that never ran (its registration failed) teaches nothing.
+        assert_eq!(w.admit_job(now), Slot::Go);
+        w.job_done(false);
+        assert_eq!(w.job_spend(), 5);
+        // Now 8 more jobs fit, each with its registration: (60 - 8 - 6) / 6 + 1.
+        let mut admitted = 0;
+        while w.admit_job(now) == Slot::Go {
+            assert_eq!(go(&mut w, now), Slot::Go, "its registration");
+            admitted += 1;
+        }
+        assert_eq!(admitted, 8);
+    }
+
+    #[test]
+    fn a_job_spend_of_zero_is_learned_and_leaves_the_window_to_requests() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        assert_eq!(w.admit_job(now), Slot::Go);
+        go(&mut w, now);
+        w.observe(now, headers(60, 2, 10));
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 0);
+        assert_eq!(w.admit_job(now), Slot::Go);
+        let mut went = 0;
+        while go(&mut w, now) == Slot::Go {
+            went += 1;
+        }
+        assert_eq!(went, 58, "no headroom kept for a job that spends nothing");
+    }
+
+    #[test]
+    fn a_job_that_spends_in_one_window_and_ends_in_the_next_evens_out() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(100, 1, 10));
+        w.admit_job(now);
+        go(&mut w, now);
+        // The job spent 5 in this window, and is seen finished only in the next.
+        w.observe(now, headers(100, 7, 10));
+        assert_eq!(w.job_spend(), ASSUMED_JOB_SPEND, "no job finished yet");
+        let next = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, next), Slot::Go);
+        w.observe(next, headers(100, 1, 10));
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5, "the excess of the window before counts");
+        // Two more jobs in this window, spending 5 each: still 5.
+        w.admit_job(next);
+        w.admit_job(next);
+        go(&mut w, next);
+        go(&mut w, next);
+        w.observe(next, headers(100, 13, 10));
+        w.job_done(true);
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn against_a_server_rounding_reset_down_at_most_one_request_is_refused() {
+        use std::sync::Arc;
+        // A fixed window of 10 requests per 10 s that starts at its first request and
+        // states its reset rounded down; 80 tasks, 20 ms per answer.
+        struct Server {
+            start: Option<Instant>,
+            count: u64,
+            sent: Vec<(Instant, bool)>,
+        }
+        let server = Arc::new(Mutex::new(Server {
+            start: None,
+            count: 0,
+            sent: Vec::new(),
+        }));
+        let pacer = Arc::new(Pacer::default());
+        let window = Duration::from_secs(10);
+        let mut tasks = Vec::new();
+        for _ in 0..80 {
+            let (pacer, server) = (pacer.clone(), server.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    pacer.wait().await.expect("sane");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let now = Instant::now();
+                    let (ok, count, left) = {
+                        let mut s = server.lock().expect("lock");
+                        let start = match s.start {
+                            Some(st) if now.duration_since(st) < window => st,
+                            _ => {
+                                s.count = 0;
+                                now
+                            }
+                        };
+                        s.start = Some(start);
+                        let ok = s.count < 10;
+                        if ok {
+                            s.count += 1;
+                        }
+                        s.sent.push((now, ok));
+                        (
+                            ok,
+                            s.count,
+                            window.saturating_sub(now.duration_since(start)),
+                        )
+                    };
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let reset = left.as_secs();
+                    pacer.observe(headers(10, count, reset));
+                    if ok {
+                        return;
+                    }
+                    pacer.block(Duration::from_secs(reset.max(1)));
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let sent = server.lock().expect("lock").sent.clone();
+        let refused = sent.iter().filter(|(_, ok)| !ok).count();
+        assert!(refused <= 1, "{refused} of {} refused", sent.len());
+        // And near the floor: 80 requests in 8 windows, plus a second of guard each.
+        let last = sent.last().map(|(t, _)| *t).expect("sent");
+        let first = sent[0].0;
+        assert!(
+            last.duration_since(first) < Duration::from_secs(80),
+            "{:?}",
+            last.duration_since(first)
+        );
+    }
+
+    #[test]
+    fn the_wait_line_says_how_many_wait_and_why() {
+        assert_eq!(
+            held_line(Duration::from_secs(7), 30, 0, reason(false)),
+            "waiting 7 s for the rate limit (30 requests held): this rate-limit window is spent (inin-ratelimit-reset)"
+        );
+        assert_eq!(
+            held_line(Duration::from_secs(3), 1, 2, reason(true)),
+            "waiting 3 s for the rate limit (1 request held, 2 Architect jobs waiting to start): the API answered 429 Too Many Requests with Retry-After"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_tells_its_allowance_and_whether_it_held_a_request_lately() {
+        let pacer = Pacer::default();
+        assert_eq!(pacer.allowed(), None);
+        pacer.wait().await.expect("sane");
+        pacer.observe(headers(3, 3, 4));
+        assert_eq!(pacer.allowed(), Some(3));
+        assert!(!pacer.throttled_within(Duration::from_secs(60)));
+        pacer.wait().await.expect("sane"); // the probe, after 4 s
+        assert!(pacer.throttled_within(Duration::from_secs(1)));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!pacer.throttled_within(Duration::from_secs(1)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_for_the_reset_sleeps_until_the_windows_end() {
+        let pacer = Pacer::default();
+        pacer.wait().await.expect("sane");
+        pacer.observe(headers(10, 10, 6));
+        let start = Instant::now();
+        pacer.wait_for_reset().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(6));
     }
 }

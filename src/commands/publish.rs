@@ -64,6 +64,13 @@ pub struct Published {
     pub(crate) action: Action,
 }
 
+/// How long one Architect job is waited for by default: 16 minutes, as the Terraform
+/// provider waits for a flow's job (`util.WithRetries(ctx, 16*time.Minute, ...)` in
+/// `genesyscloud/architect_flow/resource_genesyscloud_flow.go`). A job held by a busy
+/// Architect or by the token's rate limit still publishes; giving up sooner would exit 5
+/// on a flow that then publishes.
+pub const JOB_TIMEOUT_SECS: u64 = 960;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PublishOptions {
     /// Overall limit for one Architect job.
@@ -90,7 +97,7 @@ pub(crate) struct Freshness {
 impl Default for PublishOptions {
     fn default() -> Self {
         PublishOptions {
-            job_timeout: Duration::from_secs(300),
+            job_timeout: Duration::from_secs(JOB_TIMEOUT_SECS),
             read_back: true,
             drift: true,
         }
