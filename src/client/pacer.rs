@@ -299,6 +299,11 @@ impl Window {
             return Slot::AfterAnswer;
         };
         if self.probing.is_some() {
+            // No job in flight means no poll will probe: this job's registration does.
+            if self.jobs == 0 {
+                self.jobs += 1;
+                return Slot::Go;
+            }
             return Slot::AfterAnswer;
         }
         let need = self.job_spend().saturating_add(1);
