@@ -17,9 +17,15 @@
 //!   measured baseline runs alongside the flowctl runs on its own emulator and token (it
 //!   sleeps almost all the time); `BENCH_BASELINE_CONCURRENT=0` runs it on its own first.
 //!
+//! The emulator plays the real service's imprecisions, both on by default: each Architect
+//! job spends K requests of its token's window and fails with the rate-limited messages
+//! when the window is spent (`BENCH_K`, a comma list, default `5`; one set of rows per K),
+//! and `inin-ratelimit-reset` is rounded down (`BENCH_ROUND_DOWN=0` rounds it up).
+//!
 //! Columns: wall time; the floor, max(two job times, ⌊(requests − 1) ÷ allowed⌋ windows) for
-//! the API requests that run made (a fixed window lets its first `allowed` requests through
-//! at once); wall ÷ floor; API requests (`/api/v2`, so not the token or the presigned
+//! the API requests that run made plus K for every job it ran (a fixed window lets its
+//! first `allowed` requests through at once); wall ÷ floor; jobs run and how many of them
+//! the rate limit killed (each rerun); whether every flow has exactly one version; API requests (`/api/v2`, so not the token or the presigned
 //! upload) per flow; 429 share; the flowctl process's peak resident set (`wait4` of that
 //! child). `BENCH_DETAIL=1` also prints each run's requests by kind. Timing stays here,
 //! never in a test.
@@ -66,12 +72,22 @@ impl Limit {
     }
 }
 
-fn emulator_config(limit: Limit) -> EmulatorConfig {
+/// How imprecise the emulator is, as the real service may be.
+#[derive(Clone, Copy)]
+struct Imprecision {
+    /// Requests each job spends of its token's window.
+    k: u32,
+    round_down: bool,
+}
+
+fn emulator_config(limit: Limit, imp: Imprecision) -> EmulatorConfig {
     EmulatorConfig {
         latency: LATENCY,
         job_time: JOB,
         rate_limit: limit.allowed,
         rate_window: limit.window,
+        job_requests: imp.k,
+        reset_rounds_down: imp.round_down,
         ..EmulatorConfig::default()
     }
 }
@@ -96,6 +112,11 @@ struct Run {
     peak_mib: f64,
     api_requests: usize,
     throttled: usize,
+    /// Architect publish jobs registered (reruns included).
+    jobs: usize,
+    /// Flows in the org, and whether each has exactly one version.
+    published: usize,
+    one_version_each: bool,
     by_kind: BTreeMap<String, usize>,
     stderr_tail: String,
 }
@@ -147,8 +168,8 @@ fn kind(method: &str, path: &str) -> String {
     format!("{method} {}", shape.join("/"))
 }
 
-async fn apply(bin: PathBuf, n: usize, limit: Limit) -> Run {
-    let emulator = Emulator::start(emulator_config(limit))
+async fn apply(bin: PathBuf, n: usize, limit: Limit, imp: Imprecision) -> Run {
+    let emulator = Emulator::start(emulator_config(limit, imp))
         .await
         .expect("emulator");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -177,6 +198,14 @@ async fn apply(bin: PathBuf, n: usize, limit: Limit) -> Run {
     }
     let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
     let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+    let jobs = api
+        .iter()
+        .filter(|(m, p, s)| m == "POST" && p == "/api/v2/flows/jobs" && *s == 200)
+        .count();
+    let flows = emulator.flows();
+    let one_version_each = flows
+        .iter()
+        .all(|f| emulator.flow_versions(&f.id).len() == 1);
     emulator.shutdown().await;
     Run {
         wall,
@@ -184,6 +213,9 @@ async fn apply(bin: PathBuf, n: usize, limit: Limit) -> Run {
         peak_mib,
         api_requests: api.len(),
         throttled: api.iter().filter(|(_, _, s)| *s == 429).count(),
+        jobs,
+        published: flows.len(),
+        one_version_each,
         by_kind,
         stderr_tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
     }
@@ -191,7 +223,12 @@ async fn apply(bin: PathBuf, n: usize, limit: Limit) -> Run {
 
 /// Today's tools: one flow at a time, run its job (which creates the flow), poll every 15 s.
 async fn one_at_a_time(n: usize, limit: Limit) -> Duration {
-    let emulator = Emulator::start(emulator_config(limit))
+    // Today's tools meet no imprecision here: one job at a time never spends a window.
+    let exact = Imprecision {
+        k: 0,
+        round_down: false,
+    };
+    let emulator = Emulator::start(emulator_config(limit, exact))
         .await
         .expect("emulator");
     let config = Config::for_emulator(
@@ -250,6 +287,7 @@ async fn one_at_a_time(n: usize, limit: Limit) -> Duration {
 struct Scenario {
     n: usize,
     limit: Limit,
+    imp: Imprecision,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -265,7 +303,10 @@ fn secs(d: Duration) -> String {
 
 fn row(s: &Scenario, tool: &str, run: &Run, one_at_a_time: Option<Duration>) -> String {
     let flows = (s.n + 1) as f64;
-    let floor = s.limit.floor(run.api_requests);
+    let floor = s
+        .limit
+        .floor(run.api_requests + s.imp.k as usize * run.jobs);
+    let killed = run.jobs.saturating_sub(s.n + 1);
     let outcome = match run.code {
         Some(0) => String::new(),
         Some(c) => format!(" (failed, exit {c})"),
@@ -275,14 +316,21 @@ fn row(s: &Scenario, tool: &str, run: &Run, one_at_a_time: Option<Duration>) -> 
         .map(|b| format!("{:.0}x", b.as_secs_f64() / run.wall.as_secs_f64()))
         .unwrap_or_default();
     format!(
-        "| {} | {} | {}{} | {} | {} | {:.2} | {} | {:.2} | {} ({:.2}%) | {:.1} MiB | {} |",
+        "| {} | {} | {} | {} | {}{} | {} | {} | {:.2} | {} ({} killed, {:.1}%) | {} flows, {} | {} | {:.2} | {} ({:.2}%) | {:.1} MiB | {} |",
         s.n,
         s.limit.label(),
+        s.imp.k,
+        if s.imp.round_down { "down" } else { "up" },
         tool,
         outcome,
         secs(run.wall),
         secs(floor),
         run.wall.as_secs_f64() / floor.as_secs_f64(),
+        run.jobs,
+        killed,
+        100.0 * killed as f64 / run.jobs.max(1) as f64,
+        run.published,
+        if run.one_version_each { "one version each" } else { "SOME WITH MORE" },
         run.api_requests,
         run.api_requests as f64 / flows,
         run.throttled,
@@ -314,14 +362,28 @@ fn main() {
         );
     }
 
+    let ks: Vec<u32> = std::env::var("BENCH_K")
+        .unwrap_or_else(|_| "5".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let round_down = std::env::var("BENCH_ROUND_DOWN").map_or(true, |v| v != "0");
     let mut scenarios: Vec<Scenario> = Vec::new();
-    if small > 0 {
-        scenarios.push(Scenario {
-            n: small,
-            limit: SMALL,
-        });
+    for &k in &ks {
+        let imp = Imprecision { k, round_down };
+        if small > 0 {
+            scenarios.push(Scenario {
+                n: small,
+                limit: SMALL,
+                imp,
+            });
+        }
+        scenarios.extend(sizes.iter().map(|&n| Scenario {
+            n,
+            limit: NORMAL,
+            imp,
+        }));
     }
-    scenarios.extend(sizes.iter().map(|&n| Scenario { n, limit: NORMAL }));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -368,11 +430,12 @@ fn main() {
         }
         for (tool, bin) in tools {
             eprintln!(
-                "{tool}: 1 module + {} callers, {} ...",
+                "{tool}: 1 module + {} callers, {}, K = {} ...",
                 s.n,
-                s.limit.label()
+                s.limit.label(),
+                s.imp.k
             );
-            let run = rt.block_on(apply(bin, s.n, s.limit));
+            let run = rt.block_on(apply(bin, s.n, s.limit, s.imp));
             eprintln!("  {}", row(s, tool, &run, None));
             if run.code != Some(0) {
                 eprintln!("  stderr: {}", run.stderr_tail);
@@ -391,8 +454,8 @@ fn main() {
         JOB.as_secs(),
     );
     println!();
-    println!("| callers | rate limit | tool | wall | floor | wall/floor | API requests | per flow | 429s | peak memory | one at a time ÷ wall |");
-    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| callers | rate limit | K | reset rounded | tool | wall | floor | wall/floor | jobs (killed) | published | API requests | per flow | 429s | peak memory | one at a time ÷ wall |");
+    println!("|---:|---|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
     for (i, (s, these)) in scenarios.iter().zip(&runs).enumerate() {
         let (base, label) = match baselines.get(&i) {
             Some(&wall) => (wall, "measured"),
@@ -402,7 +465,7 @@ fn main() {
             println!("{}", row(s, tool, run, Some(base)));
         }
         println!(
-            "| {} | {} | one at a time, 15 s poll | {} ({label}) | | | | | | | |",
+            "| {} | {} | | | one at a time, 15 s poll | {} ({label}) | | | | | | | | | |",
             s.n,
             s.limit.label(),
             secs(base),

@@ -8,6 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// How long one Architect job is waited for by default: 16 minutes, as the Terraform
+/// provider waits for a flow's job (`util.WithRetries(ctx, 16*time.Minute, ...)` in
+/// `genesyscloud/architect_flow/resource_genesyscloud_flow.go`). A job held by a busy
+/// Architect or by the token's rate limit still publishes; giving up sooner would exit 5
+/// on a flow that then publishes.
+pub const JOB_TIMEOUT_SECS: u64 = 960;
 /// Environment variable names, in one place.
 pub mod env {
     pub const REGION: &str = "GENESYS_REGION";
@@ -215,8 +221,11 @@ pub struct PublishArgs {
     /// Print the Architect YAML the job would get; no credentials, no network.
     #[arg(long)]
     pub dry_run: bool,
-    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
-    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400). The
+    /// default, 960 (16 minutes), is what the Terraform provider waits for a flow's job: a
+    /// job held by a busy Architect or by the token's rate limit still publishes, and
+    /// giving up sooner than the reference tool would exit 5 on a flow that publishes.
+    #[arg(long, value_name = "SECONDS", default_value_t = JOB_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
     /// Trust the content marker in the description: do not export a flow someone else
     /// published last to compare its content (misses edits made in the UI).
@@ -377,8 +386,11 @@ pub struct ApplyArgs {
     /// either way.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub parallel: Option<u16>,
-    /// Give up waiting for an Architect job after this many seconds (1 to 86400).
-    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// Give up waiting for an Architect job after this many seconds (1 to 86400). The
+    /// default, 960 (16 minutes), is what the Terraform provider waits for a flow's job: a
+    /// job held by a busy Architect or by the token's rate limit still publishes, and
+    /// giving up sooner than the reference tool would exit 5 on a flow that publishes.
+    #[arg(long, value_name = "SECONDS", default_value_t = JOB_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub job_timeout: u64,
     /// Skip the drift check: trust the content marker in each flow's description instead
     /// of reading the published content back (fewer requests; misses edits made in the UI).
@@ -642,9 +654,21 @@ pub struct EmulatorServeArgs {
     /// How long an Architect job takes, in milliseconds (at most an hour).
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub job_ms: u64,
-    /// Requests allowed per token per 60 seconds.
+    /// Requests allowed per token per rate-limit window.
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub rate_limit: u32,
+    /// The rate-limit window, in seconds (1 to 3600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub rate_window: u64,
+    /// Requests each Architect job spends of its token's window, as the real job's Archy
+    /// session does; a job that finds fewer left fails with "could not find the flow with
+    /// id" and "exit code 107". 0 charges nothing.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub job_requests: u32,
+    /// Round `inin-ratelimit-reset` down to whole seconds instead of up (the real service
+    /// does not say which way it rounds).
+    #[arg(long)]
+    pub reset_rounds_down: bool,
     /// How long the dependency index lags a publish, in milliseconds (at most an hour).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub index_lag_ms: u64,

@@ -307,6 +307,10 @@ pub enum JobStatus {
     Started,
     Success,
     Failure,
+    /// A status this version does not know: not finished (the SDKs read an unknown enum
+    /// value as `OUTDATED_SDK_VERSION` rather than failing).
+    #[serde(other)]
+    Unknown,
 }
 
 impl JobStatus {

@@ -25,6 +25,47 @@ static QUIET: AtomicBool = AtomicBool::new(false);
 /// Live counters drawn now: on a terminal, a job's wait is already on their line.
 static COUNTERS: AtomicUsize = AtomicUsize::new(0);
 static BARS: OnceLock<MultiProgress> = OnceLock::new();
+/// Tasks the rate limit holds now: while any is held, a job's wait is the rate limit's and
+/// its own line says nothing (the rate limit's line does).
+static RATE_HELD: AtomicUsize = AtomicUsize::new(0);
+/// Architect jobs waited for now, and when a line last told them (off a terminal, one line
+/// tells them all).
+static JOBS_WAITING: AtomicUsize = AtomicUsize::new(0);
+static JOBS_TOLD: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// How many tasks the rate limit holds now (the pacer keeps this up to date).
+pub(crate) fn set_rate_held(n: usize) {
+    RATE_HELD.store(n, Ordering::Relaxed);
+}
+
+fn rate_held() -> bool {
+    RATE_HELD.load(Ordering::Relaxed) > 0
+}
+
+/// Whether this job wait's line is the one that tells all job waits now: not while the
+/// rate limit holds requests (then it is the rate limit's wait, told by its own line), and
+/// once per `every` for all jobs together.
+fn tell_jobs(now: Instant, every: Duration) -> bool {
+    if rate_held() {
+        return false;
+    }
+    let Ok(mut told) = JOBS_TOLD.lock() else {
+        return true;
+    };
+    if told.is_some_and(|t| now.saturating_duration_since(t) < every) {
+        return false;
+    }
+    *told = Some(now);
+    true
+}
+
+/// The line of a job wait: `WHAT`, or `N Architect jobs` when more are waited for.
+fn jobs_what(what: &str) -> String {
+    match JOBS_WAITING.load(Ordering::Relaxed) {
+        0 | 1 => what.to_string(),
+        n => format!("{n} Architect jobs"),
+    }
+}
 
 /// `--quiet`: no waits, spinners or bars are shown.
 pub(crate) fn set_quiet(quiet: bool) {
@@ -76,10 +117,15 @@ pub(crate) fn stderr_writer() -> StderrWriter {
 pub(crate) struct Waiting {
     task: Option<tokio::task::JoinHandle<()>>,
     bar: Arc<Mutex<Option<ProgressBar>>>,
+    /// A job wait, counted in [`JOBS_WAITING`].
+    job: bool,
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
+        if self.job {
+            JOBS_WAITING.fetch_sub(1, Ordering::Relaxed);
+        }
         if let Some(task) = self.task.take() {
             task.abort();
         }
@@ -123,7 +169,10 @@ pub(crate) fn waiting(what: impl Into<String>, up_to: Duration) -> Waiting {
 /// [`waiting`] for an Architect job: on a terminal, no spinner of its own while a live
 /// counter (apply's) already shows what is publishing.
 pub(crate) fn waiting_for_job(what: impl Into<String>, up_to: Duration) -> Waiting {
-    announce(what.into(), up_to, true)
+    JOBS_WAITING.fetch_add(1, Ordering::Relaxed);
+    let mut w = announce(what.into(), up_to, true);
+    w.job = true;
+    w
 }
 
 /// [`waiting`] for a wait a log line has already announced: off a terminal, only the
@@ -145,10 +194,18 @@ fn announce(what: String, up_to: Duration, under_counter: bool) -> Waiting {
 fn announce_with(what: String, up_to: Duration, under_counter: bool, told: bool) -> Waiting {
     let bar: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
     if quiet() || up_to < FIRST_NOTICE {
-        return Waiting { task: None, bar };
+        return Waiting {
+            task: None,
+            bar,
+            job: false,
+        };
     }
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return Waiting { task: None, bar };
+        return Waiting {
+            task: None,
+            bar,
+            job: false,
+        };
     };
     let slot = bar.clone();
     let task = runtime.spawn(async move {
@@ -169,6 +226,18 @@ fn announce_with(what: String, up_to: Duration, under_counter: bool, told: bool)
             }
             return;
         }
+        if under_counter {
+            // Job waits: one line for all of them, and none while the rate limit holds.
+            loop {
+                if tell_jobs(Instant::now(), EVERY) {
+                    eprintln(&format!(
+                        "flowctl: {}",
+                        reminder(&jobs_what(&what), start.elapsed(), up_to)
+                    ));
+                }
+                tokio::time::sleep(EVERY).await;
+            }
+        }
         if !told {
             eprintln(&format!("flowctl: {}", announcement(&what, up_to)));
         }
@@ -183,6 +252,7 @@ fn announce_with(what: String, up_to: Duration, under_counter: bool, told: bool)
     Waiting {
         task: Some(task),
         bar,
+        job: false,
     }
 }
 

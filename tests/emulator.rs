@@ -600,3 +600,80 @@ async fn the_job_runner_publishes_everything_the_renderer_produces() {
         );
     }
 }
+
+#[tokio::test]
+async fn each_job_spends_its_requests_in_its_tokens_rate_limit_window() {
+    let api = Api::new(EmulatorConfig {
+        job_time: Duration::from_millis(10),
+        job_requests: 5,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let job = api.publish(&module("Greeting")).await;
+    assert_eq!(job["status"], "Success", "{}", messages(&job));
+    let (_, h, _) = api
+        .call(reqwest::Method::GET, "/api/v2/organizations/me", None)
+        .await;
+    let count: u64 = h["inin-ratelimit-count"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("number");
+    assert_eq!(
+        count,
+        api.emu.request_count() + 5,
+        "the server's count is the client's requests plus the job's 5"
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_finds_its_window_spent_fails_with_the_rate_limited_messages() {
+    let api = Api::new(EmulatorConfig {
+        job_time: Duration::ZERO,
+        job_requests: 5,
+        rate_limit: 10,
+        rate_window: Duration::from_secs(2),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    // 5 requests, then the registration: 4 left, fewer than the job needs.
+    for _ in 0..5 {
+        let (s, _, _) = api
+            .call(reqwest::Method::GET, "/api/v2/organizations/me", None)
+            .await;
+        assert_eq!(s, 200);
+    }
+    let job = api.publish(&module("Greeting")).await;
+    assert_eq!(job["status"], "Failure");
+    let text = messages(&job);
+    assert!(text.contains("could not find the flow with id '"), "{text}");
+    assert!(
+        text.contains("setting the Archy exit code to 107") && text.contains("exit code: 107"),
+        "{text}"
+    );
+    assert!(
+        api.emu.flows().is_empty(),
+        "the killed job published nothing"
+    );
+    assert!(
+        api.emu.requests().iter().any(|(_, _, s)| *s == 429),
+        "the job spent the rest of the window, so the client's next poll was refused"
+    );
+}
+
+#[tokio::test]
+async fn the_reset_header_is_rounded_up_by_default_and_down_on_request() {
+    for (down, expected) in [(false, "10"), (true, "9")] {
+        let api = Api::new(EmulatorConfig {
+            rate_limit: 60,
+            rate_window: Duration::from_secs(10),
+            reset_rounds_down: down,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        let (_, h, _) = api
+            .call(reqwest::Method::GET, "/api/v2/organizations/me", None)
+            .await;
+        assert_eq!(h["inin-ratelimit-reset"], expected, "rounds down: {down}");
+    }
+}

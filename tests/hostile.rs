@@ -421,7 +421,7 @@ async fn a_spent_window_is_waited_for_and_said_on_stderr() {
         .await;
     assert!(
         run.stderr
-            .contains("for the rate limit: this rate-limit window is spent (inin-ratelimit-reset)"),
+            .contains("for the rate limit (1 request held): this rate-limit window is spent (inin-ratelimit-reset)"),
         "{}",
         run.stderr
     );
@@ -956,7 +956,7 @@ async fn a_job_that_never_ends_times_out_with_exit_5_naming_the_job() {
     assert_eq!(exit(&err), ExitStatus::Network);
     assert!(
         err.to_string()
-            .contains("Architect job job-9 (last status Started)"),
+            .contains("Architect job job-9 (last status 'Started')"),
         "{err}"
     );
 }

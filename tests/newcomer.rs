@@ -224,7 +224,7 @@ async fn a_long_architect_job_is_announced_on_stderr() {
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("waiting for Architect job"), "{r:?}");
-    assert!(r.stderr.contains("(up to 300 s)"), "{r:?}");
+    assert!(r.stderr.contains("up to 960 s"), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

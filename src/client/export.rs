@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 /// Flows per export job. No source gives the real limit (unverified); 100 keeps a job's
 /// zip small and 300 flows at three jobs.
 pub const EXPORT_CHUNK: usize = 100;
+/// Attempts of one export job the rate limit kills, as the Terraform provider's
+/// `generateDownloadUrlFn` (`maxJobAttempts = 5`).
+const EXPORT_ATTEMPTS: u32 = 5;
 /// Export jobs of one call running at once.
 const PARALLEL_JOBS: usize = 4;
 /// Largest download accepted, and largest file inside a zip (against a runaway server).
@@ -80,19 +83,71 @@ impl Client {
     ) -> ClientResult<Exported> {
         use futures::stream::{self, StreamExt, TryStreamExt};
         let chunks: Vec<&[ExportTarget]> = targets.chunks(EXPORT_CHUNK).collect();
-        let results: Vec<Result<HashMap<String, String>, Vec<String>>> = stream::iter(chunks)
-            .map(|chunk| self.export_chunk(chunk, timeout))
+        let results: Vec<Exported> = stream::iter(chunks)
+            .map(|chunk| self.export_resilient(chunk, timeout))
             .buffer_unordered(PARALLEL_JOBS)
             .try_collect()
             .await?;
         let mut out = Exported::default();
         for r in results {
-            match r {
-                Ok(yaml) => out.yaml.extend(yaml),
-                Err(messages) => out.failures.extend(messages),
-            }
+            out.yaml.extend(r.yaml);
+            out.failures.extend(r.failures);
         }
         Ok(out)
+    }
+
+    /// One chunk, as the Terraform provider exports (`generateDownloadUrlFn`): a job the
+    /// rate limit killed is run again from scratch, up to [`EXPORT_ATTEMPTS`] in all, each
+    /// time in a fresh rate-limit window (where the provider sleeps 15 s × attempt). A
+    /// chunk whose job still fails is split in two, down to one flow per job, so one flow
+    /// Archy cannot export no longer sinks the other 99.
+    fn export_resilient<'a>(
+        &'a self,
+        targets: &'a [ExportTarget],
+        timeout: Duration,
+    ) -> futures::future::BoxFuture<'a, ClientResult<Exported>> {
+        Box::pin(async move {
+            let mut attempt = 1;
+            let messages = loop {
+                match self.export_chunk(targets, timeout).await? {
+                    Ok(yaml) => {
+                        return Ok(Exported {
+                            yaml,
+                            failures: Vec::new(),
+                        })
+                    }
+                    Err(messages)
+                        if attempt < EXPORT_ATTEMPTS
+                            && super::killed_by_rate_limit(messages.iter().map(String::as_str)) =>
+                    {
+                        tracing::warn!(
+                            "an export job of {} flow(s) was killed by the rate limit (it runs on this token's window); running it again in the next window (attempt {} of {EXPORT_ATTEMPTS})",
+                            targets.len(),
+                            attempt + 1
+                        );
+                        self.wait_for_window_reset().await;
+                        attempt += 1;
+                    }
+                    Err(messages) => break messages,
+                }
+            };
+            if targets.len() < 2 {
+                return Ok(Exported {
+                    yaml: HashMap::new(),
+                    failures: messages,
+                });
+            }
+            tracing::info!(
+                "an export job of {} flows failed; exporting them in two halves",
+                targets.len()
+            );
+            let (a, b) = targets.split_at(targets.len() / 2);
+            let mut out = self.export_resilient(a, timeout).await?;
+            let rest = self.export_resilient(b, timeout).await?;
+            out.yaml.extend(rest.yaml);
+            out.failures.extend(rest.failures);
+            Ok(out)
+        })
     }
 
     /// One export job: register, wait, download, unpack, match files to flows.
@@ -116,8 +171,12 @@ impl Client {
                 })
                 .collect(),
         };
+        // The job runs on this token's window: it starts when the window can carry it.
+        let mut slot = self.inner.pacer.admit_job().await;
         let job = self.register_export_job(&request).await?;
         let state = self.wait_for_export_job(&job.id, timeout).await?;
+        slot.ran();
+        drop(slot);
         let url = match (state.status, state.download_url) {
             (JobStatus::Success, Some(url)) => url,
             (_, _) => {

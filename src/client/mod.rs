@@ -43,6 +43,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
+pub use verbs::killed_by_rate_limit;
 
 pub type ClientResult<T> = Result<T, ClientError>;
 

@@ -85,13 +85,25 @@ pub struct TooLong {
     pub asked: Duration,
 }
 
+/// Requests one Architect job is assumed to spend of its token's window until a job's spend
+/// has been measured. (unverified) No source says how many requests a job's Archy session
+/// makes. A publish session has to find the flow, read what it references, save, check in
+/// and publish; 10 covers that for a flow with a few references. Over-assuming only holds a
+/// few jobs back until the first job has finished (`apply` publishes the modules first, so
+/// their jobs teach the spend before the callers start); under-assuming gets jobs killed
+/// by the rate limit, which are then rerun.
+pub const ASSUMED_JOB_SPEND: u64 = 10;
+
+/// How soon a probe is repeated when its answer still shows the old window.
+const PROBE_AGAIN: Duration = Duration::from_millis(100);
+
 /// What the pacer knows of the server's rate-limit window.
 #[derive(Debug, Clone)]
 pub struct Window {
     /// Requests allowed per window, once an answer said so.
     allowed: Option<u64>,
     /// Requests counted in the current window: reserved by us (answered or in flight), or
-    /// the server's count if higher.
+    /// the server's count if higher (which includes what jobs spent).
     used: u64,
     /// When the current window ends, once an answer in it said so.
     ends: Option<Instant>,
@@ -103,6 +115,28 @@ pub struct Window {
     guard: Duration,
     /// The window is spent and the server's reset was past [`MAX_RESET`]: what it asked.
     absurd: Option<Duration>,
+    /// The stated end of the last window passed: one request at a time goes until an
+    /// answer shows the new window opened. Holds that last window's end.
+    probing: Option<Instant>,
+    /// flowctl's own requests reserved in the current window.
+    own: u64,
+    /// The most the server's count exceeded `own` in the current window: what Architect
+    /// jobs (or anything else on the token) spent.
+    excess: u64,
+    /// Architect jobs started and not yet seen finished.
+    jobs: u64,
+    /// Jobs seen finished in the current window.
+    finished: u64,
+    /// The excess and the finished jobs of the windows that have closed: the spend is the
+    /// run's average, so a job that spends in one window and is seen finished in the next
+    /// evens out.
+    past_excess: u64,
+    past_finished: u64,
+    /// Windows opened so far (a rerun waits for a later one).
+    generation: u64,
+    /// Requests still in flight from before the probing began (they may be slow; the
+    /// probe does not wait for them).
+    stragglers: u64,
 }
 
 /// What a request should do now.
@@ -127,11 +161,72 @@ impl Default for Window {
             blocked_until: None,
             guard: Duration::ZERO,
             absurd: None,
+            probing: None,
+            own: 0,
+            excess: 0,
+            jobs: 0,
+            finished: 0,
+            past_excess: 0,
+            past_finished: 0,
+            generation: 0,
+            stragglers: 0,
         }
     }
 }
 
 impl Window {
+    /// What one job is taken to spend: the excess of the run's windows over flowctl's own
+    /// requests, per job seen finished in them; [`ASSUMED_JOB_SPEND`] until a job finished.
+    pub fn job_spend(&self) -> u64 {
+        let finished = self.past_finished.saturating_add(self.finished);
+        if finished == 0 {
+            return ASSUMED_JOB_SPEND;
+        }
+        self.past_excess
+            .saturating_add(self.excess)
+            .div_ceil(finished)
+    }
+
+    /// Requests kept free in this window for the jobs in flight.
+    fn headroom(&self, allowed: u64) -> u64 {
+        // Never all of it: the jobs' own polls must still go.
+        self.jobs
+            .saturating_mul(self.job_spend())
+            .min(allowed.saturating_sub(1))
+    }
+
+    /// The stated end (plus guard) passed: learn from the window that ended, then probe.
+    fn roll(&mut self, end: Instant) {
+        self.close();
+        self.probing = Some(end);
+        self.stragglers = self.in_flight;
+        self.ends = None;
+        // Requests still in flight may land in the new window, so they count there.
+        self.used = self.in_flight;
+        self.own = self.in_flight;
+    }
+
+    /// A window closed: its excess and finished jobs join the run's.
+    fn close(&mut self) {
+        self.past_excess = self.past_excess.saturating_add(self.excess);
+        self.past_finished = self.past_finished.saturating_add(self.finished);
+        self.excess = 0;
+        self.finished = 0;
+    }
+
+    /// Opens a new window whose first answer (at `end`, with `count`) came back.
+    fn open(&mut self, end: Instant, count: u64) {
+        if self.probing.take().is_none() {
+            // A new window the pacer had not seen the old one end of.
+            self.close();
+            self.own = self.in_flight;
+        }
+        self.generation += 1;
+        self.ends = Some(end);
+        self.used = count.saturating_add(self.in_flight);
+        self.excess = count.saturating_sub(self.own);
+    }
+
     /// Reserves a slot at `now`, or says when to try again; refuses when the window is
     /// spent and the server said it resets later than any window lasts.
     pub fn reserve(&mut self, now: Instant) -> Result<Slot, TooLong> {
@@ -146,29 +241,92 @@ impl Window {
         }
         if let Some(end) = self.ends {
             if now >= end + self.guard {
-                // The window has reset. Requests still in flight may land in the new one,
-                // so they count there; its end is learned from its first answer.
-                self.used = self.in_flight;
-                self.ends = None;
+                self.roll(end);
             }
         }
         let Some(allowed) = self.allowed else {
             // Nothing known yet: one request at a time until an answer tells the window.
             if self.in_flight == 0 {
-                self.in_flight += 1;
+                self.take();
                 return Ok(Slot::Go);
             }
             return Ok(Slot::AfterAnswer);
         };
-        if self.used < allowed {
-            self.used += 1;
-            self.in_flight += 1;
+        if self.probing.is_some() {
+            // The stated reset is whole seconds, rounded one way or the other: one request
+            // goes first, alone, and the window opens when its answer shows it did.
+            if self.in_flight <= self.stragglers {
+                self.take();
+                return Ok(Slot::Go);
+            }
+            return Ok(Slot::AfterAnswer);
+        }
+        if self.used.saturating_add(self.headroom(allowed)) < allowed {
+            self.take();
             return Ok(Slot::Go);
         }
         Ok(match self.ends {
             Some(end) => Slot::At(end + self.guard),
             None => Slot::AfterAnswer,
         })
+    }
+
+    fn take(&mut self) {
+        self.used += 1;
+        self.own += 1;
+        self.in_flight += 1;
+    }
+
+    /// Admits an Architect job at `now` when the window can carry its spend (plus its
+    /// registration) besides the headroom of the jobs already in flight; otherwise says
+    /// when to ask again. One job always goes when none is in flight and the window is
+    /// fresh, so a spend larger than the window still makes progress.
+    pub fn admit_job(&mut self, now: Instant) -> Slot {
+        if let Some(b) = self.blocked_until.filter(|b| now < *b) {
+            return Slot::At(b);
+        }
+        if let Some(end) = self.ends {
+            if now >= end + self.guard {
+                self.roll(end);
+            }
+        }
+        let Some(allowed) = self.allowed else {
+            // The window is unknown: one job at a time.
+            if self.jobs == 0 {
+                self.jobs += 1;
+                return Slot::Go;
+            }
+            return Slot::AfterAnswer;
+        };
+        if self.probing.is_some() {
+            // No job in flight means no poll will probe: this job's registration does.
+            if self.jobs == 0 {
+                self.jobs += 1;
+                return Slot::Go;
+            }
+            return Slot::AfterAnswer;
+        }
+        let need = self.job_spend().saturating_add(1);
+        let carried = self.used.saturating_add(self.headroom(allowed));
+        let fits = carried.saturating_add(need) <= allowed;
+        let alone = self.jobs == 0 && need >= allowed && self.used <= 1;
+        if fits || alone {
+            self.jobs += 1;
+            return Slot::Go;
+        }
+        match self.ends {
+            Some(end) => Slot::At(end + self.guard),
+            None => Slot::AfterAnswer,
+        }
+    }
+
+    /// An admitted job ended: `ran` when it ran (it spent its requests), not when it failed
+    /// before it started (its registration or upload failed).
+    pub fn job_done(&mut self, ran: bool) {
+        self.jobs = self.jobs.saturating_sub(1);
+        if ran {
+            self.finished += 1;
+        }
     }
 
     /// An answer came back at `now`, with the rate-limit headers if it had them (a
@@ -195,6 +353,19 @@ impl Window {
             return;
         };
         self.allowed = Some(allowed);
+        if let Some(last_end) = self.probing {
+            // Whose answer this is cannot be told: taken as a straggler's.
+            self.stragglers = self.stragglers.min(self.in_flight);
+            // Only an answer whose window ends well after the last one shows the new
+            // window; anything else is the old window still (an answer that was in flight,
+            // or a probe sent before the real reset), and the next probe follows shortly.
+            if end > last_end + NEW_WINDOW_JUMP || was_absurd {
+                self.open(end, count);
+            } else if self.in_flight <= self.stragglers {
+                self.blocked_until = Some(now + PROBE_AGAIN);
+            }
+            return;
+        }
         // Answers arrive out of order, so a lower count inside a window is an older answer,
         // never a reset: only an answer whose window ends later (or one after an absurd
         // reset, whose end was never real) starts a new window.
@@ -203,34 +374,36 @@ impl Window {
                 // The same window: its end is the earliest estimate, its use the highest.
                 self.ends = Some(current.min(end));
                 self.used = self.used.max(count);
+                self.excess = self.excess.max(count.saturating_sub(self.own));
             }
-            Some(_) => {
-                // A new window before the pacer saw the old one end: start over from the
-                // server's count (and what is still in flight, which may land in it).
-                self.ends = Some(end);
-                self.used = count.saturating_add(self.in_flight);
-            }
+            Some(_) => self.open(end, count),
             None => {
-                // The first answer in a window the pacer rolled into (or the first ever):
-                // what it reserved since counts too.
+                // The first answer ever: what was reserved since counts too.
+                self.generation += 1;
                 self.ends = Some(end);
                 self.used = self.used.max(count.saturating_add(self.in_flight));
+                self.excess = count.saturating_sub(self.own);
             }
         }
     }
 
     /// A 429 at `now`: the window is spent whatever the pacer believed, and every request
-    /// waits `retry_after` (exactly that: then a new window opens). If the pacer believed there was room, its idea of the window's
-    /// end was early: from now on a guard is added to it.
+    /// waits `retry_after` (exactly that: then a probe looks for the new window). If the
+    /// pacer believed there was room, or that the window had ended, its idea of the
+    /// window's end was early: from now on a guard is added to it.
     pub fn throttled(&mut self, now: Instant, retry_after: Duration) {
         if let Some(allowed) = self.allowed {
-            if self.used < allowed || self.ends.is_none() {
+            if self.used < allowed || self.ends.is_none() || self.probing.is_some() {
                 self.guard = SURPRISE_GUARD;
             }
             self.used = allowed;
         }
         let until = now.checked_add(retry_after.min(MAX_BLOCK)).unwrap_or(now);
         self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
+        if self.probing.is_some() {
+            // Still the old window: the next probe goes after the Retry-After.
+            return;
+        }
         // The server's word beats the pacer's estimate: the window is spent until the
         // Retry-After has passed, and no longer (a 429 that is not the window's, such as a
         // burst limit, must not hold everyone for the rest of a 60 s window).
@@ -239,6 +412,11 @@ impl Window {
             .blocked_until
             .map(|b| b.checked_sub(self.guard).unwrap_or(b));
     }
+
+    /// When the current window is taken to end (its stated end plus the guard), if known.
+    pub fn next_window_at(&self) -> Option<Instant> {
+        self.ends.map(|e| e + self.guard)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -246,6 +424,90 @@ pub struct Pacer {
     window: Mutex<Window>,
     /// When a request last had to wait for the window (for "is the pacer the bottleneck").
     last_wait: Mutex<Option<Instant>>,
+    /// Who waits for the rate limit now, so that one line tells them all.
+    held: Mutex<Held>,
+}
+
+/// The tasks the rate limit holds now, and the wait already told on stderr.
+#[derive(Debug, Default)]
+struct Held {
+    requests: usize,
+    jobs: usize,
+    /// The time the told wait ends: a task waiting for that same time says nothing more.
+    told_until: Option<Instant>,
+}
+
+/// Why the pacer holds a request, for its line on stderr.
+fn reason(blocked: bool) -> &'static str {
+    if blocked {
+        "the API answered 429 Too Many Requests with Retry-After"
+    } else {
+        "this rate-limit window is spent (inin-ratelimit-reset)"
+    }
+}
+
+/// The one line for everything one wait holds: "waiting 7 s for the rate limit (30
+/// requests held): ...".
+fn held_line(wait: Duration, requests: usize, jobs: usize, why: &str) -> String {
+    let mut what = Vec::new();
+    if requests > 0 {
+        what.push(format!(
+            "{requests} request{} held",
+            if requests == 1 { "" } else { "s" }
+        ));
+    }
+    if jobs > 0 {
+        what.push(format!(
+            "{jobs} Architect job{} waiting to start",
+            if jobs == 1 { "" } else { "s" }
+        ));
+    }
+    format!(
+        "waiting {} s for the rate limit ({}): {why}",
+        wait.as_secs(),
+        what.join(", ")
+    )
+}
+
+/// A task counted as held by the rate limit while it lives.
+struct HeldGuard<'a> {
+    pacer: &'a Pacer,
+    job: bool,
+}
+
+impl Drop for HeldGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut h) = self.pacer.held.lock() {
+            if self.job {
+                h.jobs = h.jobs.saturating_sub(1);
+            } else {
+                h.requests = h.requests.saturating_sub(1);
+            }
+            crate::progress::set_rate_held(h.requests + h.jobs);
+        }
+    }
+}
+
+/// An admitted Architect job; [`JobSlot::ran`] once the job ran (its spend is then learned
+/// from the window), dropping it frees the job's headroom.
+pub struct JobSlot<'a> {
+    pacer: &'a Pacer,
+    ran: bool,
+}
+
+impl JobSlot<'_> {
+    /// The job ran to its end (success or failure): it spent its requests.
+    pub fn ran(&mut self) {
+        self.ran = true;
+    }
+}
+
+impl Drop for JobSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.pacer.window.lock() {
+            w.job_done(self.ran);
+        }
+    }
 }
 
 impl Pacer {
@@ -254,7 +516,7 @@ impl Pacer {
     /// spent window whose reset is past [`MAX_RESET`] is refused at once.
     pub async fn wait(&self) -> Result<(), TooLong> {
         let start = Instant::now();
-        let mut told = false;
+        let mut held = None;
         let mut _waiting = None;
         loop {
             let now = Instant::now();
@@ -267,16 +529,7 @@ impl Pacer {
             };
             let wait = match slot {
                 Slot::Go => {
-                    let waited = start.elapsed();
-                    if waited > RECHECK {
-                        tracing::debug!(
-                            wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                            "paced for the rate limit"
-                        );
-                        if let Ok(mut l) = self.last_wait.lock() {
-                            *l = Some(Instant::now());
-                        }
-                    }
+                    self.went(start);
                     return Ok(());
                 }
                 Slot::At(t) => t
@@ -284,22 +537,112 @@ impl Pacer {
                     .max(Duration::from_millis(1)),
                 Slot::AfterAnswer => RECHECK,
             };
-            if wait >= TELL_AFTER && !told {
-                // Said on stderr (warn is shown by default): a silent minute looks like a hang.
-                told = true;
-                let why = if blocked {
-                    "the API answered 429 Too Many Requests with Retry-After"
-                } else {
-                    "this rate-limit window is spent (inin-ratelimit-reset)"
-                };
-                tracing::warn!("waiting {} s for the rate limit: {why}", wait.as_secs());
-                // Then a spinner on a terminal, or a reminder every few seconds.
-                _waiting = Some(crate::progress::waiting_told(
-                    "the rate limit".to_string(),
-                    wait,
-                ));
+            let until = now + wait;
+            self.hold(&mut held, &mut _waiting, false, wait, blocked)
+                .await;
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// Waits until the window can carry one more Architect job besides the ones in flight
+    /// (see [`Window::admit_job`]), and admits it.
+    pub async fn admit_job(&self) -> JobSlot<'_> {
+        let mut held = None;
+        let mut _waiting = None;
+        loop {
+            let now = Instant::now();
+            let (slot, blocked) = match self.window.lock() {
+                Ok(mut w) => {
+                    let blocked = w.blocked_until.is_some_and(|b| b > now);
+                    (w.admit_job(now), blocked)
+                }
+                Err(_) => (Slot::Go, false),
+            };
+            let wait = match slot {
+                Slot::Go => {
+                    return JobSlot {
+                        pacer: self,
+                        ran: false,
+                    }
+                }
+                Slot::At(t) => t
+                    .saturating_duration_since(now)
+                    .max(Duration::from_millis(1)),
+                Slot::AfterAnswer => RECHECK,
+            };
+            let until = now + wait;
+            self.hold(&mut held, &mut _waiting, true, wait, blocked)
+                .await;
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// Counts this task as held and, if no line has told this wait yet, tells it: after a
+    /// short beat (so the tasks held with it are counted), one line for all of them.
+    async fn hold<'a>(
+        &'a self,
+        held: &mut Option<HeldGuard<'a>>,
+        waiting: &mut Option<crate::progress::Waiting>,
+        job: bool,
+        wait: Duration,
+        blocked: bool,
+    ) {
+        if wait < TELL_AFTER {
+            return;
+        }
+        let until = Instant::now() + wait;
+        let tell = match self.held.lock() {
+            Ok(mut h) => {
+                if held.is_none() {
+                    if job {
+                        h.jobs += 1;
+                    } else {
+                        h.requests += 1;
+                    }
+                    crate::progress::set_rate_held(h.requests + h.jobs);
+                    *held = Some(HeldGuard { pacer: self, job });
+                }
+                // Waits ending within a second of the told one are the same wait.
+                let same = h.told_until.is_some_and(|t| {
+                    t.max(until).saturating_duration_since(t.min(until)) < TELL_AFTER / 2
+                });
+                if !same {
+                    h.told_until = Some(until);
+                }
+                !same
             }
-            tokio::time::sleep(wait).await;
+            Err(_) => false,
+        };
+        if !tell {
+            return;
+        }
+        // Let the tasks held by the same window join the count.
+        tokio::time::sleep(RECHECK).await;
+        let (requests, jobs) = self
+            .held
+            .lock()
+            .map(|h| (h.requests, h.jobs))
+            .unwrap_or((1, 0));
+        // Said on stderr (warn is shown by default): a silent minute looks like a hang.
+        tracing::warn!("{}", held_line(wait, requests, jobs, reason(blocked)));
+        // Then a spinner on a terminal, or a reminder every few seconds.
+        *waiting = Some(crate::progress::waiting_told(
+            "the rate limit".to_string(),
+            wait,
+        ));
+    }
+
+    /// A request got its slot after `start`: a wait worth noting is remembered.
+    fn went(&self, start: Instant) {
+        let waited = start.elapsed();
+        if waited > RECHECK {
+            tracing::debug!(
+                wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                "paced for the rate limit"
+            );
+            if let Ok(mut l) = self.last_wait.lock() {
+                *l = Some(Instant::now());
+            }
         }
     }
 
@@ -327,6 +670,15 @@ impl Pacer {
     /// The window's allowance, once an answer said it.
     pub fn allowed(&self) -> Option<u64> {
         self.window.lock().ok().and_then(|w| w.allowed)
+    }
+
+    /// Waits until the window current now has reset (its stated end plus guard), so that
+    /// what is sent next lands in a new window. Returns at once when no end is known.
+    pub async fn wait_for_reset(&self) {
+        let at = self.window.lock().ok().and_then(|w| w.next_window_at());
+        if let Some(at) = at {
+            tokio::time::sleep_until(at).await;
+        }
     }
 
     /// True when a request waited for the window within `recent`.
@@ -560,5 +912,367 @@ mod tests {
         let pacer = Pacer::default();
         pacer.block(Duration::MAX);
         pacer.block(Duration::from_secs(u64::MAX));
+    }
+
+    // What mutation testing found unpinned, and the probe and job budget.
+
+    #[test]
+    fn a_spent_window_resetting_in_exactly_60_s_is_waited_not_refused() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(300, 300, 60));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_429_before_any_rate_headers_holds_the_next_request() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        assert_eq!(go(&mut w, now), Slot::Go);
+        w.observe(now, None);
+        w.throttled(now, Duration::from_secs(5));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(5)));
+        assert_eq!(go(&mut w, now + Duration::from_secs(5)), Slot::Go);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_seen_by_one_request_holds_the_others_for_its_retry_after() {
+        let pacer = Pacer::default();
+        pacer.block(Duration::from_secs(5));
+        let start = Instant::now();
+        pacer.wait().await.expect("sane");
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn requests_in_flight_at_a_window_rollover_count_against_the_new_window() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(10, 1, 10));
+        for _ in 0..9 {
+            assert_eq!(go(&mut w, now), Slot::Go);
+        }
+        // Four answered, five still in flight when the window ends.
+        for c in 2..6 {
+            w.observe(now, headers(10, c, 10));
+        }
+        let next = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, next), Slot::Go, "the probe");
+        w.observe(next, headers(10, 1, 10));
+        // 1 (the probe) + 5 in flight: four more fit, not nine.
+        for _ in 0..4 {
+            assert_eq!(go(&mut w, next), Slot::Go);
+        }
+        assert_eq!(go(&mut w, next), Slot::At(next + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn an_answer_whose_window_ends_much_later_opens_a_new_window_at_once() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(3, 3, 10));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
+        // Another process's reset: an answer says a window ending 20 s later, count 1.
+        let later = now + Duration::from_secs(2);
+        w.observe(later, headers(3, 1, 18));
+        assert_eq!(go(&mut w, later), Slot::Go);
+        assert_eq!(go(&mut w, later), Slot::Go);
+        assert_eq!(go(&mut w, later), Slot::At(later + Duration::from_secs(18)));
+    }
+
+    #[test]
+    fn after_an_absurd_reset_a_sane_answer_lets_requests_go_at_once() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(300, 300, 100_000));
+        assert!(w.reserve(now).is_err());
+        w.observe(now, headers(300, 1, 30));
+        assert_eq!(go(&mut w, now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go);
+    }
+
+    #[test]
+    fn at_a_stated_reset_one_probe_goes_and_the_window_opens_only_when_its_answer_shows_it() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(5, 5, 10));
+        let end = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, end), Slot::Go, "one probe");
+        assert_eq!(
+            go(&mut w, end),
+            Slot::AfterAnswer,
+            "the rest wait for its answer"
+        );
+        // Its answer is still the old window (a server rounding reset down): no burst.
+        w.observe(end, headers(5, 5, 0));
+        assert_eq!(go(&mut w, end), Slot::At(end + PROBE_AGAIN));
+        let again = end + PROBE_AGAIN;
+        assert_eq!(go(&mut w, again), Slot::Go);
+        assert_eq!(go(&mut w, again), Slot::AfterAnswer);
+        // This one shows the new window: count 1, ending 10 s on.
+        w.observe(again, headers(5, 1, 10));
+        for _ in 0..4 {
+            assert_eq!(go(&mut w, again), Slot::Go);
+        }
+        assert_eq!(go(&mut w, again), Slot::At(again + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn a_probe_refused_with_429_holds_for_retry_after_and_adds_the_guard() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(5, 5, 10));
+        let end = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, end), Slot::Go);
+        w.observe(end, headers(5, 5, 0));
+        w.throttled(end, Duration::from_secs(1));
+        assert_eq!(w.guard, SURPRISE_GUARD);
+        let after = end + Duration::from_secs(1);
+        assert_eq!(go(&mut w, end), Slot::At(after));
+        assert_eq!(go(&mut w, after), Slot::Go, "the next probe");
+        assert_eq!(go(&mut w, after), Slot::AfterAnswer);
+    }
+
+    #[test]
+    fn with_the_guard_a_request_between_the_stated_end_and_the_guard_still_waits() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(50, 1, 5));
+        go(&mut w, now);
+        // A 429 with room believed left: the ends were early.
+        w.observe(now, headers(50, 2, 5));
+        w.throttled(now, Duration::from_secs(2));
+        assert_eq!(w.guard, SURPRISE_GUARD);
+        let t = now + Duration::from_secs(2);
+        assert_eq!(go(&mut w, t), Slot::Go, "the Retry-After is exact");
+        w.observe(t, headers(50, 2, 5));
+        for _ in 0..48 {
+            assert_eq!(go(&mut w, t), Slot::Go);
+        }
+        let end = t + Duration::from_secs(5);
+        let guarded = end + SURPRISE_GUARD;
+        assert_eq!(go(&mut w, end), Slot::At(guarded));
+        assert_eq!(
+            go(&mut w, end + Duration::from_millis(500)),
+            Slot::At(guarded)
+        );
+        assert_eq!(go(&mut w, guarded), Slot::Go);
+    }
+
+    #[test]
+    fn a_429_on_a_window_already_believed_spent_adds_no_guard() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(2, 2, 5));
+        w.throttled(now, Duration::from_secs(5));
+        assert_eq!(w.guard, Duration::ZERO);
+    }
+
+    #[test]
+    fn jobs_are_admitted_while_the_window_can_carry_their_assumed_spend() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        // 10 assumed per job, plus its registration: 59 left carries five.
+        for _ in 0..5 {
+            assert_eq!(w.admit_job(now), Slot::Go);
+        }
+        assert_eq!(w.admit_job(now), Slot::At(now + Duration::from_secs(10)));
+        // Requests keep the jobs' headroom free: 60 - 1 - 50 = 9 go.
+        let mut went = 0;
+        while go(&mut w, now) == Slot::Go {
+            went += 1;
+        }
+        assert_eq!(went, 9);
+    }
+
+    #[test]
+    fn a_jobs_spend_is_learned_from_the_count_beyond_flowctls_own_requests() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        assert_eq!(w.admit_job(now), Slot::Go);
+        assert_eq!(go(&mut w, now), Slot::Go); // its registration
+        w.observe(now, headers(60, 2, 10));
+        assert_eq!(go(&mut w, now), Slot::Go); // the poll that finds it done
+                                               // The job spent 5: the server counts 3 of ours and its 5.
+        w.observe(now, headers(60, 8, 10));
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5);
+        // A job that never ran (its registration failed) teaches nothing.
+        assert_eq!(w.admit_job(now), Slot::Go);
+        w.job_done(false);
+        assert_eq!(w.job_spend(), 5);
+        // Now 8 more jobs fit, each with its registration: (60 - 8 - 6) / 6 + 1.
+        let mut admitted = 0;
+        while w.admit_job(now) == Slot::Go {
+            assert_eq!(go(&mut w, now), Slot::Go, "its registration");
+            admitted += 1;
+        }
+        assert_eq!(admitted, 8);
+    }
+
+    #[test]
+    fn a_job_spend_of_zero_is_learned_and_leaves_the_window_to_requests() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        assert_eq!(w.admit_job(now), Slot::Go);
+        go(&mut w, now);
+        w.observe(now, headers(60, 2, 10));
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 0);
+        assert_eq!(w.admit_job(now), Slot::Go);
+        let mut went = 0;
+        while go(&mut w, now) == Slot::Go {
+            went += 1;
+        }
+        assert_eq!(went, 58, "no headroom kept for a job that spends nothing");
+    }
+
+    #[test]
+    fn a_job_that_spends_in_one_window_and_ends_in_the_next_evens_out() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(100, 1, 10));
+        w.admit_job(now);
+        go(&mut w, now);
+        // The job spent 5 in this window, and is seen finished only in the next.
+        w.observe(now, headers(100, 7, 10));
+        assert_eq!(w.job_spend(), ASSUMED_JOB_SPEND, "no job finished yet");
+        let next = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, next), Slot::Go);
+        w.observe(next, headers(100, 1, 10));
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5, "the excess of the window before counts");
+        // Two more jobs in this window, spending 5 each: still 5.
+        w.admit_job(next);
+        w.admit_job(next);
+        go(&mut w, next);
+        go(&mut w, next);
+        w.observe(next, headers(100, 13, 10));
+        w.job_done(true);
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn against_a_server_rounding_reset_down_at_most_one_request_is_refused() {
+        use std::sync::Arc;
+        // A fixed window of 10 requests per 10 s that starts at its first request and
+        // states its reset rounded down; 80 tasks, 20 ms per answer.
+        struct Server {
+            start: Option<Instant>,
+            count: u64,
+            sent: Vec<(Instant, bool)>,
+        }
+        let server = Arc::new(Mutex::new(Server {
+            start: None,
+            count: 0,
+            sent: Vec::new(),
+        }));
+        let pacer = Arc::new(Pacer::default());
+        let window = Duration::from_secs(10);
+        let mut tasks = Vec::new();
+        for _ in 0..80 {
+            let (pacer, server) = (pacer.clone(), server.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    pacer.wait().await.expect("sane");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let now = Instant::now();
+                    let (ok, count, left) = {
+                        let mut s = server.lock().expect("lock");
+                        let start = match s.start {
+                            Some(st) if now.duration_since(st) < window => st,
+                            _ => {
+                                s.count = 0;
+                                now
+                            }
+                        };
+                        s.start = Some(start);
+                        let ok = s.count < 10;
+                        if ok {
+                            s.count += 1;
+                        }
+                        s.sent.push((now, ok));
+                        (
+                            ok,
+                            s.count,
+                            window.saturating_sub(now.duration_since(start)),
+                        )
+                    };
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let reset = left.as_secs();
+                    pacer.observe(headers(10, count, reset));
+                    if ok {
+                        return;
+                    }
+                    pacer.block(Duration::from_secs(reset.max(1)));
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let sent = server.lock().expect("lock").sent.clone();
+        let refused = sent.iter().filter(|(_, ok)| !ok).count();
+        assert!(refused <= 1, "{refused} of {} refused", sent.len());
+        // And near the floor: 80 requests in 8 windows, plus a second of guard each.
+        let last = sent.last().map(|(t, _)| *t).expect("sent");
+        let first = sent[0].0;
+        assert!(
+            last.duration_since(first) < Duration::from_secs(80),
+            "{:?}",
+            last.duration_since(first)
+        );
+    }
+
+    #[test]
+    fn the_wait_line_says_how_many_wait_and_why() {
+        assert_eq!(
+            held_line(Duration::from_secs(7), 30, 0, reason(false)),
+            "waiting 7 s for the rate limit (30 requests held): this rate-limit window is spent (inin-ratelimit-reset)"
+        );
+        assert_eq!(
+            held_line(Duration::from_secs(3), 1, 2, reason(true)),
+            "waiting 3 s for the rate limit (1 request held, 2 Architect jobs waiting to start): the API answered 429 Too Many Requests with Retry-After"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_tells_its_allowance_and_whether_it_held_a_request_lately() {
+        let pacer = Pacer::default();
+        assert_eq!(pacer.allowed(), None);
+        pacer.wait().await.expect("sane");
+        pacer.observe(headers(3, 3, 4));
+        assert_eq!(pacer.allowed(), Some(3));
+        assert!(!pacer.throttled_within(Duration::from_secs(60)));
+        pacer.wait().await.expect("sane"); // the probe, after 4 s
+        assert!(pacer.throttled_within(Duration::from_secs(1)));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!pacer.throttled_within(Duration::from_secs(1)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_for_the_reset_sleeps_until_the_windows_end() {
+        let pacer = Pacer::default();
+        pacer.wait().await.expect("sane");
+        pacer.observe(headers(10, 10, 6));
+        let start = Instant::now();
+        pacer.wait_for_reset().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(6));
     }
 }

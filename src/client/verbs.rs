@@ -7,6 +7,62 @@ use crate::models::*;
 use reqwest::Method;
 use std::time::{Duration, Instant};
 
+/// True when an Architect job's messages say the rate limit killed it: its Archy session,
+/// which runs on the caller's token, found the window spent. The real service then says
+/// "could not find the flow with id '…'" and "setting the Archy exit code to 107". As the
+/// Terraform provider's `isRetryableJobFailure` does, "could not find the flow with id"
+/// counts only with exit code 107 or "Archy failed" beside it: alone it is also what a
+/// flow deleted in the meantime gives, which no rerun cures. A 429 or "Too Many Requests"
+/// in the messages says the same more plainly.
+pub fn killed_by_rate_limit<'a>(messages: impl IntoIterator<Item = &'a str>) -> bool {
+    let all = messages
+        .into_iter()
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let not_found = all.contains("could not find the flow with id");
+    let exit_107 = ["exit code 107", "exit code: 107", "exit code to 107"]
+        .iter()
+        .any(|p| all.contains(p));
+    let throttled = all.contains("too many requests")
+        || all
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "429");
+    (not_found && (exit_107 || all.contains("archy failed"))) || throttled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::killed_by_rate_limit;
+
+    #[test]
+    fn a_job_killed_by_the_rate_limit_is_told_from_a_flow_that_is_gone() {
+        let killed = [
+            "Archy failed: could not find the flow with id 'f1'",
+            "setting the Archy exit code to 107",
+        ];
+        assert!(killed_by_rate_limit(killed));
+        assert!(killed_by_rate_limit([
+            "could not find the flow with id 'f1' (exit code: 107)"
+        ]));
+        assert!(killed_by_rate_limit([
+            "Archy failed; could not find the flow with id 'f1'"
+        ]));
+        assert!(killed_by_rate_limit(["HTTP 429 from the flows API"]));
+        assert!(killed_by_rate_limit(["Too Many Requests"]));
+        // A flow deleted meanwhile says "could not find" too, and no rerun cures it.
+        assert!(!killed_by_rate_limit([
+            "could not find the flow with id 'f1'"
+        ]));
+        assert!(!killed_by_rate_limit([
+            "the queue 'Q4290' could not be found"
+        ]));
+        assert!(!killed_by_rate_limit([
+            "Unable to publish: the flow is locked"
+        ]));
+    }
+}
+
 /// A 404 or 410 answer, which some verbs treat as "absent".
 fn is_gone(e: &ClientError) -> bool {
     matches!(e.status(), Some(404 | 410))
@@ -73,11 +129,8 @@ impl Client {
         name: &str,
         flow_type: FlowType,
     ) -> ClientResult<Vec<Flow>> {
-        let flows: Vec<Flow> = self
-            .get_all(
-                &["api", "v2", "flows"],
-                &[("type", flow_type.as_query()), ("name", name.to_string())],
-            )
+        let flows = self
+            .flow_rows(&[("type", flow_type.as_query()), ("name", name.to_string())])
             .await?;
         Ok(flows
             .into_iter()
@@ -88,9 +141,7 @@ impl Client {
     /// Every flow of any type whose name equals `name` exactly (all pages), for references
     /// that do not say the type (`transferToFlow`).
     pub async fn find_flows_any_type(&self, name: &str) -> ClientResult<Vec<Flow>> {
-        let flows: Vec<Flow> = self
-            .get_all(&["api", "v2", "flows"], &[("name", name.to_string())])
-            .await?;
+        let flows = self.flow_rows(&[("name", name.to_string())]).await?;
         Ok(flows
             .into_iter()
             .filter(|f| f.name == name && f.deleted != Some(true))
@@ -116,10 +167,41 @@ impl Client {
         self.get_all(path, &[]).await
     }
 
-    /// Every flow of these types (all pages).
+    /// Every row of the flow listing (all pages) that reads as a flow. A row of a flow
+    /// type flowctl does not know is skipped with a debug line, as the SDKs read an unknown
+    /// enum value as `OUTDATED_SDK_VERSION` rather than failing: a type Genesys adds must
+    /// not fail the page.
+    async fn flow_rows(&self, query: &[(&str, String)]) -> ClientResult<Vec<Flow>> {
+        let rows: Vec<serde_json::Value> = self.get_all(&["api", "v2", "flows"], query).await?;
+        let mut flows = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind = row
+                .get("type")
+                .and_then(|t| t.as_str())
+                .map(|t| crate::output::sanitize(t, 40))
+                .unwrap_or_default();
+            match serde_json::from_value::<Flow>(row) {
+                Ok(f) => flows.push(f),
+                Err(e) if FlowType::parse_any(&kind).is_none() => {
+                    tracing::debug!("skipped a flow listing row of type '{kind}', which flowctl does not know ({e})");
+                }
+                Err(e) => {
+                    return Err(ClientError::Decode {
+                        method: "GET".into(),
+                        path: "/api/v2/flows".into(),
+                        message: crate::output::sanitize(&e.to_string(), 300),
+                    })
+                }
+            }
+        }
+        Ok(flows)
+    }
+
+    /// Every flow of these types (all pages); no types lists every type (no `type=`, as
+    /// the Terraform provider lists).
     pub async fn list_flows(&self, types: &[FlowType]) -> ClientResult<Vec<Flow>> {
         let query: Vec<(&str, String)> = types.iter().map(|t| ("type", t.as_query())).collect();
-        let flows: Vec<Flow> = self.get_all(&["api", "v2", "flows"], &query).await?;
+        let flows = self.flow_rows(&query).await?;
         Ok(flows
             .into_iter()
             .filter(|f| f.deleted != Some(true))
@@ -256,11 +338,24 @@ impl Client {
 
     /// `GET /api/v2/flows/jobs/{id}?expand=messages`.
     pub async fn get_job(&self, id: &str) -> ClientResult<ArchitectJob> {
-        self.get(
-            &["api", "v2", "flows", "jobs", id],
-            &[("expand", "messages".to_string())],
-        )
-        .await
+        Ok(self.get_job_named(id).await?.0)
+    }
+
+    /// [`Client::get_job`] with the status as the server spelt it (an unknown status reads
+    /// as [`JobStatus::Unknown`], not finished, and is named by this text).
+    async fn get_job_named(&self, id: &str) -> ClientResult<(ArchitectJob, String)> {
+        let body = self
+            .send(
+                Method::GET,
+                &["api", "v2", "flows", "jobs", id],
+                &[("expand", "messages".to_string())],
+                None,
+                super::Resend::Safe,
+            )
+            .await?;
+        let raw: serde_json::Value = body.json()?;
+        let status = status_text(&raw);
+        Ok((body.json()?, status))
     }
 
     /// Waits until the job is Success or Failure (returned as is), or `timeout` passes:
@@ -271,11 +366,16 @@ impl Client {
         let _waiting = crate::progress::waiting_for_job(format!("Architect job {id}"), timeout);
         let mut delay = self.job_clock().first_wait();
         let mut first = true;
+        let mut told_unknown = false;
         loop {
             let left = timeout.saturating_sub(start.elapsed());
             tokio::time::sleep(delay.min(left)).await;
             let asked = Instant::now();
-            let job = self.get_job(id).await?;
+            let (job, status) = self.get_job_named(id).await?;
+            if job.status == JobStatus::Unknown && !told_unknown {
+                told_unknown = true;
+                tracing::info!("Architect job {id} reports status '{status}', which flowctl does not know: waiting on as for a job still running");
+            }
             if job.status.is_finished() {
                 // A poll the rate limit held back says nothing about how long the job took
                 // (it would teach a job time of a whole window, and "slowing" jobs).
@@ -286,7 +386,7 @@ impl Client {
             }
             if timeout.saturating_sub(start.elapsed()).is_zero() {
                 return Err(ClientError::Timeout {
-                    what: format!("Architect job {id} (last status {:?})", job.status),
+                    what: format!("Architect job {id} (last status '{status}')"),
                     after: timeout,
                 });
             }
@@ -303,17 +403,30 @@ impl Client {
     /// register → upload → wait. Returns the finished job, Success or Failure. The job is
     /// in the journal from its registration until it is seen finished, so a run killed in
     /// between lets the next one wait for it ([`Client::wait_for_earlier_jobs`]).
+    ///
+    /// The job runs on this client's token and spends its rate-limit window, so it starts
+    /// only when the window can carry it besides the jobs already in flight (the pacer's
+    /// job admission; its spend is learned from `inin-ratelimit-count`).
     pub async fn run_job(&self, yaml: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
+        let mut slot = self.inner.pacer.admit_job().await;
         let job = self.register_job().await?;
         if let Some(j) = self.journal() {
             j.record(&job.id);
         }
         self.upload_job_content(&job, yaml).await?;
         let done = self.wait_for_job(&job.id, timeout).await?;
+        slot.ran();
+        drop(slot);
         if let Some(j) = self.journal() {
             j.done(&job.id);
         }
         Ok(done)
+    }
+
+    /// Waits until the rate-limit window current now has reset: a job the rate limit
+    /// killed is run again only in a fresh window.
+    pub async fn wait_for_window_reset(&self) {
+        self.inner.pacer.wait_for_reset().await;
     }
 
     /// Waits (up to `timeout` in all) for the Architect jobs an earlier run of this client
@@ -475,4 +588,12 @@ impl Client {
         )
         .await
     }
+}
+
+/// The `status` of a job's answer as the server spelt it (printable, short).
+pub(crate) fn status_text(raw: &serde_json::Value) -> String {
+    raw.get("status")
+        .and_then(|s| s.as_str())
+        .map(|s| crate::output::sanitize(s, 40))
+        .unwrap_or_else(|| "(none)".into())
 }

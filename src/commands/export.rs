@@ -111,7 +111,9 @@ async fn export(
     args: &ExportArgs,
     pairs: &[(String, Option<FlowType>)],
 ) -> Result<(Vec<Written>, Vec<String>)> {
-    let all = client.list_flows(&FlowType::ALL).await?;
+    // No `type=`: every type, as the Terraform provider lists (a `type=businessprocess`
+    // is in neither the SDK's `get_flows` type enum nor `Flow.type`).
+    let all = client.list_flows(&[]).await?;
     let by_id: HashMap<&str, &Flow> = all.iter().map(|f| (f.id.as_str(), f)).collect();
     let mut problems = Vec::new();
     let mut warnings = Vec::new();

@@ -14,10 +14,15 @@
 //! is published, and if Architect still refuses it, our own lock is released and the job
 //! sent once more. A lock held by anyone else fails, naming them. If the job fails for a
 //! flow that did not exist before, the flow the job made (its `flow.id`, still unpublished)
-//! is deleted, so nothing is left half-created. A failed publish job is not retried: the
-//! one job failure the sources retry ("could not find the flow with id", Archy exit 107)
-//! is an export-job failure (docs/genesys-api.md#architect-jobs), and publishing blindly again could publish
-//! twice.
+//! is deleted, so nothing is left half-created.
+//!
+//! A job runs on this client's token and spends its rate-limit window; when the window is
+//! spent the job fails ("could not find the flow with id", Archy exit code 107, or a 429 in
+//! its messages). Such a job is run again, at most [`MAX_RERUNS`] times, each time only
+//! after the window has reset and only after re-reading the flow and finding its published
+//! version unchanged, so one run never makes two versions of one flow. (The Terraform
+//! provider retries this failure for export jobs only; for a publish job the re-read is
+//! what makes running it again safe.) Any other job failure is reported, not retried.
 
 use crate::client::export::ExportTarget;
 use crate::client::Client;
@@ -59,6 +64,8 @@ pub struct Published {
     pub(crate) action: Action,
 }
 
+pub use crate::cli::JOB_TIMEOUT_SECS;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PublishOptions {
     /// Overall limit for one Architect job.
@@ -85,7 +92,7 @@ pub(crate) struct Freshness {
 impl Default for PublishOptions {
     fn default() -> Self {
         PublishOptions {
-            job_timeout: Duration::from_secs(300),
+            job_timeout: Duration::from_secs(JOB_TIMEOUT_SECS),
             read_back: true,
             drift: true,
         }
@@ -273,6 +280,42 @@ pub(crate) async fn publish_known(
     }
     let yaml = doc.publish_yaml_in(&division.name);
     let mut job = run_job(client, &yaml, &what, options).await?;
+    let mut reruns = 0;
+    while job.status == JobStatus::Failure
+        && crate::client::killed_by_rate_limit(job.messages.iter().map(|m| m.text.as_str()))
+    {
+        if reruns == MAX_RERUNS {
+            break;
+        }
+        reruns += 1;
+        tracing::warn!(
+            "the Architect job {} for {what} was killed by the rate limit (jobs run on this token's window); running it again once the window has reset ({reruns} of {MAX_RERUNS})",
+            job.id
+        );
+        client.wait_for_window_reset().await;
+        // The killed job may have published after all: never make a second version.
+        let now = reread(client, doc, existing.as_ref())
+            .await
+            .map_err(|e| e.context(format!("re-reading {what} before running its job again")))?;
+        let before = existing.as_ref().and_then(|f| f.published_version.as_ref());
+        let after = now.as_ref().and_then(|f| f.published_version.as_ref());
+        if before.map(|v| &v.id) != after.map(|v| &v.id) {
+            let Some(flow) = now.filter(|f| is_up_to_date(f, doc)) else {
+                return Err(Error::rejected(
+                    format!("{what} was published by someone else while its job, killed by the rate limit, waited to run again"),
+                    Some("run the command again: it plans afresh from what is published now".into()),
+                ));
+            };
+            tracing::warn!(flow = %flow.id, "{what}: the killed job published after all; not running it again");
+            let action = if existing.is_some() {
+                Action::Updated
+            } else {
+                Action::Created
+            };
+            return confirm(&flow, doc, &what, action);
+        }
+        job = run_job(client, &yaml, &what, options).await?;
+    }
     if job.status == JobStatus::Failure && mentions_lock(&job) {
         // Architect may still hold our own lock against us: release it and send once more.
         if let Some(id) = own_lock(client, doc, existing.as_ref()).await {
@@ -364,6 +407,25 @@ pub(crate) fn confirm(
         version: version_of(flow),
         action,
     })
+}
+
+/// Times a publish job the rate limit killed is run again (after the first run).
+const MAX_RERUNS: u32 = 3;
+
+/// The flow as it is now: by id when it existed, else by name and type.
+async fn reread(
+    client: &Client,
+    doc: &FlowDocument,
+    existing: Option<&Flow>,
+) -> Result<Option<Flow>> {
+    let found = match existing {
+        Some(f) => client.get_flow(&f.id).await,
+        None => client
+            .find_flows_by_name(&doc.name, doc.flow_type)
+            .await
+            .map(|v| v.into_iter().next()),
+    };
+    found.map_err(Error::from)
 }
 
 /// register → upload → wait, with the step that failed named.

@@ -127,10 +127,9 @@ pub(super) fn complete_job(s: &mut State, id: &str, yaml: &str, client_id: &str)
     let lag = s.index_lag;
     let rate_limited = s.jobs.get(id).is_some_and(|j| j.fail_as_rate_limit);
     let outcome = if rate_limited {
-        Err(Failure::from(vec![format!(
-            "could not find the flow with id {}",
-            uuid::Uuid::new_v4()
-        )]))
+        Err(Failure::from(rate_limited_messages(
+            &uuid::Uuid::new_v4().to_string(),
+        )))
     } else {
         run_guarded(&mut s.org, yaml, lag, client_id)
     };
@@ -160,6 +159,17 @@ pub(super) fn complete_job(s: &mut State, id: &str, yaml: &str, client_id: &str)
         }
     }
     changed
+}
+
+/// The messages of a job whose Archy session ran out of its token's rate limit, in the shape
+/// the real service gives them (the Terraform provider's `isRetryableJobFailure` matches
+/// "could not find the flow with id" with "exit code: 107" or "Archy failed"; the job
+/// messages of the report behind it say "setting the Archy exit code to 107").
+pub(crate) fn rate_limited_messages(flow_id: &str) -> Vec<String> {
+    vec![
+        format!("Archy failed: could not find the flow with id '{flow_id}'"),
+        "Too Many Requests: the session's requests exceeded the rate limit; setting the Archy exit code to 107 (exit code: 107)".to_string(),
+    ]
 }
 
 /// A job's error messages as the API shows them (`expand=messages`), stamped now.
@@ -620,6 +630,7 @@ mod job_tests {
                 flow: None,
                 messages: Vec::new(),
                 fail_as_rate_limit,
+                token: None,
             },
         );
     }

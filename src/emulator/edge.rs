@@ -96,7 +96,7 @@ pub(super) async fn api_edge(shared: &Shared, req: Request, next: Next) -> Respo
             *entry = (now, 0);
         }
         let reset = window.saturating_sub(now.duration_since(entry.0));
-        let reset_secs = reset.as_secs_f64().ceil() as u64;
+        let reset_secs = whole_seconds(reset, shared.config.reset_rounds_down);
         if entry.1 >= shared.config.rate_limit {
             let mut r = too_many(reset_secs.max(1));
             rate_headers(
@@ -108,11 +108,63 @@ pub(super) async fn api_edge(shared: &Shared, req: Request, next: Next) -> Respo
             return r;
         }
         entry.1 += 1;
-        (shared.config.rate_limit, entry.1, reset_secs)
+        (shared.config.rate_limit, entry.1, entry.0)
     };
     let mut response = next.run(req).await;
+    // The reset as of the answer, which leaves a moment after the window's start.
+    let left = shared.config.rate_window.saturating_sub(reset.elapsed());
+    let reset = whole_seconds(left, shared.config.reset_rounds_down);
     rate_headers(response.headers_mut(), allowed, count, reset);
     response
+}
+
+/// `inin-ratelimit-reset` in whole seconds, rounded up (the default) or down.
+fn whole_seconds(d: Duration, down: bool) -> u64 {
+    if down {
+        d.as_secs()
+    } else {
+        d.as_secs_f64().ceil() as u64
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_string)
+}
+
+/// Charges an Architect job's own requests (`job_requests`) to its token's window, as the
+/// real job's Archy session spends the caller's rate limit. False when the window had fewer
+/// left: the session ran out (what it had left is spent) and the job fails.
+pub(super) fn charge_job(
+    config: &super::EmulatorConfig,
+    s: &mut super::state::State,
+    token: Option<&str>,
+) -> bool {
+    let (Some(token), k) = (token, config.job_requests) else {
+        return true;
+    };
+    if k == 0 {
+        return true;
+    }
+    let now = Instant::now();
+    let entry = s.windows.entry(token.to_string()).or_insert((now, 0));
+    if now.duration_since(entry.0) >= config.rate_window {
+        *entry = (now, 0);
+    }
+    let left = config.rate_limit.saturating_sub(entry.1);
+    if left < k {
+        entry.1 = config.rate_limit;
+        return false;
+    }
+    entry.1 += k;
+    true
 }
 
 fn rate_headers(h: &mut HeaderMap, allowed: u32, count: u32, reset: u64) {

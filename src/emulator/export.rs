@@ -49,7 +49,11 @@ pub struct Exports {
 /// Most flows one export job accepts (unverified for the real API; the emulator's choice).
 const MAX_FLOWS: usize = 500;
 
-pub(super) async fn register(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
+pub(super) async fn register(
+    AxState(shared): AxState<Shared>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
     let request: ExportJobRequest = match json_body(&body, "is not a valid export job request") {
         Ok(r) => r,
         Err(r) => return r,
@@ -98,8 +102,17 @@ pub(super) async fn register(AxState(shared): AxState<Shared>, body: Bytes) -> R
     }
     let id = uuid::Uuid::new_v4().to_string();
     let mut s = super::http::lock(&shared);
+    // The export's Archy session spends its requests on the caller's token.
+    let token = super::edge::bearer(&headers);
+    let charged = super::edge::charge_job(&shared.config, &mut s, token.as_deref());
     let result = match s.exports.fail_next.take() {
         Some(message) => Err(vec![message]),
+        None if !charged => {
+            let first = request.flows.first().and_then(|d| d.flow.id.clone());
+            Err(super::architect::rate_limited_messages(
+                first.as_deref().unwrap_or_default(),
+            ))
+        }
         None => build(&s, &request, shared.config.alternate_readings),
     };
     let total = request.flows.len() as u32;

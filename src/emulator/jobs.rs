@@ -16,7 +16,8 @@ const UPLOAD_HEADERS: [(&str, &str); 2] = [
     ("x-amz-server-side-encryption", "AES256"),
 ];
 
-pub(super) async fn register_job(AxState(shared): AxState<Shared>) -> Response {
+pub(super) async fn register_job(AxState(shared): AxState<Shared>, headers: HeaderMap) -> Response {
+    let token = super::edge::bearer(&headers);
     let id = uuid::Uuid::new_v4().to_string();
     let signature = uuid::Uuid::new_v4().simple().to_string();
     let mut s = lock(&shared);
@@ -35,6 +36,7 @@ pub(super) async fn register_job(AxState(shared): AxState<Shared>) -> Response {
             flow: None,
             messages: Vec::new(),
             fail_as_rate_limit,
+            token,
         },
     );
     ok(&JobRegistration {
@@ -96,6 +98,14 @@ pub(super) async fn upload(
         tokio::time::sleep(job_time).await;
         let mut s = lock(&runner);
         let client_id = runner.config.client_id.clone();
+        // The job's Archy session spends its requests on the caller's token; with the
+        // window spent it cannot read the flow, and fails as the real service's does.
+        let token = s.jobs.get(&id).and_then(|j| j.token.clone());
+        if !super::edge::charge_job(&runner.config, &mut s, token.as_deref()) {
+            if let Some(job) = s.jobs.get_mut(&id) {
+                job.fail_as_rate_limit = true;
+            }
+        }
         if architect::complete_job(&mut s, &id, &yaml, &client_id) {
             runner.save(&s);
         }

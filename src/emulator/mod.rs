@@ -75,6 +75,14 @@ pub struct EmulatorConfig {
     /// Requests per token per `rate_window`.
     pub rate_limit: u32,
     pub rate_window: Duration,
+    /// Requests each Architect job (publish or export) spends of its token's window, as
+    /// the real Archy session does on the caller's token. A job that finds fewer left fails
+    /// with the messages of a rate-limited job ("could not find the flow with id",
+    /// "setting the Archy exit code to 107"). 0 (the default) charges nothing.
+    pub job_requests: u32,
+    /// `inin-ratelimit-reset` (and a 429's `Retry-After`) rounded down to whole seconds
+    /// instead of up: the real service does not say which way it rounds.
+    pub reset_rounds_down: bool,
     /// How long after a publish dependency tracking shows its links.
     pub index_lag: Duration,
     /// How long after a job writes a flow `GET /api/v2/flows/{id}` still answers 404
@@ -115,6 +123,8 @@ impl Default for EmulatorConfig {
             job_time: Duration::from_millis(200),
             rate_limit: 300,
             rate_window: Duration::from_secs(60),
+            job_requests: 0,
+            reset_rounds_down: false,
             index_lag: Duration::ZERO,
             read_lag: Duration::ZERO,
             delete_conflicts: 0,

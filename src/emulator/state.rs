@@ -538,6 +538,9 @@ pub struct Job {
     pub flow: Option<EntityRef>,
     pub messages: Vec<JobMessage>,
     pub fail_as_rate_limit: bool,
+    /// The bearer token that registered the job: its session runs on it, so the job's own
+    /// requests count in that token's rate-limit window (see `EmulatorConfig::job_requests`).
+    pub token: Option<String>,
 }
 
 /// Everything, behind one lock.
