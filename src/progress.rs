@@ -46,10 +46,21 @@ fn rate_held() -> bool {
 /// rate limit holds requests (then it is the rate limit's wait, told by its own line), and
 /// once per `every` for all jobs together.
 fn tell_jobs(now: Instant, every: Duration) -> bool {
-    if rate_held() {
+    tell_jobs_with(rate_held(), &JOBS_TOLD, now, every)
+}
+
+/// [`tell_jobs`] over its state: whether the rate limit holds requests now, and when a job
+/// wait was last told.
+fn tell_jobs_with(
+    rate_held: bool,
+    told: &Mutex<Option<Instant>>,
+    now: Instant,
+    every: Duration,
+) -> bool {
+    if rate_held {
         return false;
     }
-    let Ok(mut told) = JOBS_TOLD.lock() else {
+    let Ok(mut told) = told.lock() else {
         return true;
     };
     if told.is_some_and(|t| now.saturating_duration_since(t) < every) {
@@ -303,6 +314,32 @@ impl Drop for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_wait_is_told_once_for_all_jobs_and_never_while_the_rate_limit_holds() {
+        let told = Mutex::new(None);
+        let t0 = Instant::now();
+        let every = Duration::from_secs(5);
+        // The rate limit holds the run: its own line tells the wait, not the job's.
+        assert!(!tell_jobs_with(true, &told, t0, every));
+        // Free again: the first job wait is told...
+        assert!(tell_jobs_with(false, &told, t0, every));
+        // ...and the other jobs waiting within the same 5 s are not told again.
+        assert!(!tell_jobs_with(
+            false,
+            &told,
+            t0 + Duration::from_secs(4),
+            every
+        ));
+        assert!(tell_jobs_with(false, &told, t0 + every, every));
+        // Held again later: silent, even when a reminder is due.
+        assert!(!tell_jobs_with(
+            true,
+            &told,
+            t0 + Duration::from_secs(20),
+            every
+        ));
+    }
 
     #[test]
     fn a_wait_says_what_it_waits_for_and_for_how_long_at_most() {

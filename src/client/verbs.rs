@@ -31,38 +31,6 @@ pub fn killed_by_rate_limit<'a>(messages: impl IntoIterator<Item = &'a str>) -> 
     (not_found && (exit_107 || all.contains("archy failed"))) || throttled
 }
 
-#[cfg(test)]
-mod tests {
-    use super::killed_by_rate_limit;
-
-    #[test]
-    fn a_job_killed_by_the_rate_limit_is_told_from_a_flow_that_is_gone() {
-        let killed = [
-            "Archy failed: could not find the flow with id 'f1'",
-            "setting the Archy exit code to 107",
-        ];
-        assert!(killed_by_rate_limit(killed));
-        assert!(killed_by_rate_limit([
-            "could not find the flow with id 'f1' (exit code: 107)"
-        ]));
-        assert!(killed_by_rate_limit([
-            "Archy failed; could not find the flow with id 'f1'"
-        ]));
-        assert!(killed_by_rate_limit(["HTTP 429 from the flows API"]));
-        assert!(killed_by_rate_limit(["Too Many Requests"]));
-        // A flow deleted meanwhile says "could not find" too, and no rerun cures it.
-        assert!(!killed_by_rate_limit([
-            "could not find the flow with id 'f1'"
-        ]));
-        assert!(!killed_by_rate_limit([
-            "the queue 'Q4290' could not be found"
-        ]));
-        assert!(!killed_by_rate_limit([
-            "Unable to publish: the flow is locked"
-        ]));
-    }
-}
-
 /// A 404 or 410 answer, which some verbs treat as "absent".
 fn is_gone(e: &ClientError) -> bool {
     matches!(e.status(), Some(404 | 410))
@@ -596,4 +564,36 @@ pub(crate) fn status_text(raw: &serde_json::Value) -> String {
         .and_then(|s| s.as_str())
         .map(|s| crate::output::sanitize(s, 40))
         .unwrap_or_else(|| "(none)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::killed_by_rate_limit;
+
+    #[test]
+    fn a_job_killed_by_the_rate_limit_is_told_from_a_flow_that_is_gone() {
+        let killed = [
+            "Archy failed: could not find the flow with id 'f1'",
+            "setting the Archy exit code to 107",
+        ];
+        assert!(killed_by_rate_limit(killed));
+        assert!(killed_by_rate_limit([
+            "could not find the flow with id 'f1' (exit code: 107)"
+        ]));
+        assert!(killed_by_rate_limit([
+            "Archy failed; could not find the flow with id 'f1'"
+        ]));
+        assert!(killed_by_rate_limit(["HTTP 429 from the flows API"]));
+        assert!(killed_by_rate_limit(["Too Many Requests"]));
+        // A flow deleted meanwhile says "could not find" too, and no rerun cures it.
+        assert!(!killed_by_rate_limit([
+            "could not find the flow with id 'f1'"
+        ]));
+        assert!(!killed_by_rate_limit([
+            "the queue 'Q4290' could not be found"
+        ]));
+        assert!(!killed_by_rate_limit([
+            "Unable to publish: the flow is locked"
+        ]));
+    }
 }
