@@ -37,6 +37,13 @@ const RECHECK: Duration = Duration::from_millis(20);
 /// window spent is not slept: the request gives up (exit 5) and says what the server sent.
 pub const MAX_RESET: Duration = Duration::from_secs(60);
 
+/// How far past [`MAX_RESET`] a stated reset may be and still be a window's end: the header
+/// is whole seconds, and Genesys' own blog post "Genesys Cloud SDK Configuration and
+/// Logging" shows a real answer with `inin-ratelimit-reset: 61` (see
+/// docs/genesys-api.md#rate-limits-and-retries). Refusing that would end a run that only
+/// had to wait a second.
+const RESET_ROUNDING: Duration = Duration::from_secs(2);
+
 /// Waits shorter than this are not worth a line on stderr.
 const TELL_AFTER: Duration = Duration::from_secs(2);
 
@@ -348,8 +355,9 @@ impl Window {
         // (not slept), otherwise it only says nothing about the window's end.
         let spent = count >= allowed;
         let was_absurd = self.absurd.is_some();
-        self.absurd = (spent && reset > MAX_RESET).then_some(reset);
-        let Some(end) = now.checked_add(reset.min(MAX_RESET)) else {
+        let longest = MAX_RESET + RESET_ROUNDING;
+        self.absurd = (spent && reset > longest).then_some(reset);
+        let Some(end) = now.checked_add(reset.min(longest)) else {
             return;
         };
         self.allowed = Some(allowed);
@@ -923,6 +931,19 @@ mod tests {
         go(&mut w, now);
         w.observe(now, headers(300, 300, 60));
         assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_spent_window_resetting_in_61_s_as_a_real_org_said_is_waited_and_63_is_refused() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(180, 180, 61));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(61)));
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(180, 180, 63));
+        assert_eq!(w.absurd, Some(Duration::from_secs(63)));
     }
 
     #[test]
