@@ -596,6 +596,40 @@ impl<'a> Engine<'a> {
     }
 
     /// Sets every `var:` target of an outputs mapping (`name: {var: Flow.x}`) from `value`.
+    /// Binds what a data action or data table answered: on success the outputs under
+    /// `success_key` (a `field` the scenario does not give is unknown, naming it), otherwise
+    /// the `failureOutputs`, whose values no scenario gives.
+    fn bind_result(
+        &mut self,
+        frame: &mut Frame,
+        body: &Value,
+        result: &DataResult,
+        success_key: &str,
+        field: &str,
+        source: &str,
+    ) {
+        match result {
+            DataResult::Success(outputs) => {
+                let enumerating = self.enumerating();
+                self.bind_outputs(frame, body.get(success_key), |k| {
+                    match outputs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                        Some((_, v)) => v.clone(),
+                        None if enumerating => Val::Unknown("not evaluated".into()),
+                        None => Val::Unknown(format!(
+                            "{field} `{k}` of {source}, which the scenario does not give"
+                        )),
+                    }
+                });
+            }
+            _ => {
+                let why = format!("a failure output of {source}");
+                self.bind_outputs(frame, body.get("failureOutputs"), |_| {
+                    Val::Unknown(why.clone())
+                });
+            }
+        }
+    }
+
     fn bind_outputs(
         &mut self,
         frame: &mut Frame,
@@ -979,27 +1013,8 @@ impl<'a> Engine<'a> {
         };
         let label = result.label("success");
         self.decided(item, label);
-        match &result {
-            DataResult::Success(outputs) => {
-                let enumerating = self.enumerating();
-                let full2 = full.clone();
-                self.bind_outputs(frame, body.get("successOutputs"), |k| {
-                    match outputs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
-                        Some((_, v)) => v.clone(),
-                        None if enumerating => Val::Unknown("not evaluated".into()),
-                        None => Val::Unknown(format!(
-                            "output `{k}` of data action '{full2}', which the scenario does not give"
-                        )),
-                    }
-                });
-            }
-            _ => {
-                let why = format!("a failure output of data action '{full}'");
-                self.bind_outputs(frame, body.get("failureOutputs"), |_| {
-                    Val::Unknown(why.clone())
-                });
-            }
-        }
+        let source = format!("data action '{full}'");
+        self.bind_result(frame, body, &result, "successOutputs", "output", &source);
         self.step(frame, "callData", name, format!("'{full}': {label}"));
         self.run_branch(frame, output_actions(inner, label))
     }
@@ -1045,27 +1060,8 @@ impl<'a> Engine<'a> {
         };
         let label = result.label("found");
         self.decided(item, label);
-        match &result {
-            DataResult::Success(outputs) => {
-                let t = table.clone();
-                let enumerating = self.enumerating();
-                self.bind_outputs(frame, body.get("foundOutputs"), |k| {
-                    match outputs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)) {
-                        Some((_, v)) => v.clone(),
-                        None if enumerating => Val::Unknown("not evaluated".into()),
-                        None => Val::Unknown(format!(
-                            "column `{k}` of data table '{t}', which the scenario does not give"
-                        )),
-                    }
-                });
-            }
-            _ => {
-                let why = format!("a failure output of data table '{table}'");
-                self.bind_outputs(frame, body.get("failureOutputs"), |_| {
-                    Val::Unknown(why.clone())
-                });
-            }
-        }
+        let source = format!("data table '{table}'");
+        self.bind_result(frame, body, &result, "foundOutputs", "column", &source);
         self.step(
             frame,
             "dataTableLookup",
