@@ -20,6 +20,7 @@ pub mod regions;
 pub mod resolve;
 pub mod rollback;
 pub mod serve;
+pub(crate) mod steps;
 pub mod test;
 pub mod verify;
 pub mod whoami;

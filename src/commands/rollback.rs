@@ -20,12 +20,12 @@
 //! A caller that still runs an older copy than the module's published version (a rollback
 //! that failed half way) is republished too, so running the same rollback again finishes it.
 
-use super::apply::{execute, read_back, Outcome, StepResult};
 use super::plan::{print_plan, Plan, PlanAction, Step};
 use super::publish::{
     cascades, document_of_export, export_version, kind, no_such_version, version_key, versions,
     PublishOptions,
 };
+use super::steps::{execute, read_back, Outcome, StepResult};
 use super::Session;
 use crate::cli::{GlobalArgs, OutputFormat, RollbackArgs};
 use crate::client::export::ExportTarget;
