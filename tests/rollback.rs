@@ -527,3 +527,157 @@ async fn the_readme_incident_walkthrough_runs_as_written() {
         "{stdout}\n{stderr}"
     );
 }
+
+const INNER: &str = "commonModule:\n  name: Inner\n  division: Home\n  startUpTaskActions:\n  - playAudio:\n      name: Say it\n      audio:\n        tts: Inner speaks\n  - endTask:\n      name: Back\n";
+
+fn calling(key: &str, name: &str, modules: &[&str]) -> String {
+    // The actions, indented by `pad`.
+    let actions = |pad: &str| -> String {
+        let mut out: String = modules
+            .iter()
+            .map(|m| {
+                format!("{pad}- callCommonModule:\n{pad}    name: Run {m}\n{pad}    commonModule:\n{pad}      {m}:\n{pad}        ver_latestPublished:\n{pad}          inputs: {{}}\n")
+            })
+            .collect();
+        out.push_str(&match key {
+            "commonModule" => format!("{pad}- endTask:\n{pad}    name: Back\n"),
+            _ => format!("{pad}- disconnect:\n{pad}    name: Bye\n"),
+        });
+        out
+    };
+    match key {
+        "commonModule" => format!(
+            "commonModule:\n  name: {name}\n  division: Home\n  startUpTaskActions:\n{}",
+            actions("  ")
+        ),
+        _ => format!(
+            "inboundCall:\n  name: {name}\n  division: Home\n  startUpRef: /inboundCall/tasks/task[t]\n  tasks:\n  - task:\n      name: T\n      refId: t\n      actions:\n{}",
+            actions("      ")
+        ),
+    }
+}
+
+/// Inner at 2.0, called by the module Outer and by 'Both'; Outer called by 'Via Outer 1',
+/// 'Via Outer 2' and 'Both'; each republished, in order, with each version of Inner. And a
+/// flow that calls none of them.
+async fn nested_published_twice() -> Org {
+    let org = Org::new().await;
+    let publish = |yaml: &str| {
+        org.emulator
+            .publish_as_client(yaml, flowctl::emulator::DEFAULT_CLIENT_ID)
+            .unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+    };
+    publish(&calling("inboundCall", "Alone", &[]));
+    for tts in ["Inner speaks", "Inner sepaks"] {
+        publish(&INNER.replace("Inner speaks", tts));
+        publish(&calling("commonModule", "Outer", &["Inner"]));
+        publish(&calling("inboundCall", "Via Outer 1", &["Outer"]));
+        publish(&calling("inboundCall", "Via Outer 2", &["Outer"]));
+        publish(&calling("inboundCall", "Both", &["Inner", "Outer"]));
+    }
+    org
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_module_rollback_republishes_the_outer_module_then_its_callers_once_each() {
+    let org = nested_published_twice().await;
+    assert_eq!(
+        consumed_version(&org, "Both", "Outer").as_deref(),
+        Some("2.0")
+    );
+    let before = counts(&org);
+    let r = org
+        .flowctl(&["--output", "json", "rollback", "Inner", "--yes"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let json = r.json();
+    assert_eq!(json["verification"]["ok"], true, "{r:?}");
+    // Dependency order: Inner, then Outer, then the flows that call Outer.
+    let order: Vec<&str> = json["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(
+        order,
+        vec!["Inner", "Outer", "Both", "Via Outer 1", "Via Outer 2"]
+    );
+
+    let inner = flow(&org, "Inner");
+    let v1 = org.emulator.version_yaml(&inner.id, "1.0").expect("1.0");
+    let v3 = org.emulator.published_yaml(&inner.id).expect("3.0");
+    assert!(same_meaning(&v1, &v3), "{v3}");
+    // Each flow of the chain: exactly one new version, copying the newest of what it calls.
+    assert_eq!(
+        consumed_version(&org, "Outer", "Inner").as_deref(),
+        Some("3.0")
+    );
+    for caller in ["Via Outer 1", "Via Outer 2", "Both"] {
+        assert_eq!(
+            consumed_version(&org, caller, "Outer").as_deref(),
+            Some("3.0"),
+            "{caller}"
+        );
+    }
+    assert_eq!(
+        consumed_version(&org, "Both", "Inner").as_deref(),
+        Some("3.0")
+    );
+    for ((name, n), (_, m)) in before.iter().zip(counts(&org)) {
+        assert_eq!(m, n + usize::from(name != "Alone"), "{name}");
+    }
+    // Each caller published after what it calls.
+    let published_at = |name: &str| {
+        flow(&org, name)
+            .published_version
+            .and_then(|v| v.date_published)
+            .expect("published")
+    };
+    assert!(published_at("Outer") > published_at("Inner"));
+    for caller in ["Via Outer 1", "Via Outer 2", "Both"] {
+        assert!(published_at(caller) > published_at("Outer"), "{caller}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_rollback_stopped_by_a_lock_on_the_outer_module_skips_its_callers_and_finishes_later(
+) {
+    let org = nested_published_twice().await;
+    assert!(org
+        .emulator
+        .lock_flow("Outer", FlowType::CommonModule, "Jane Doe"));
+    let r = rollback(&org, &["Inner", "--yes"]).await;
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stdout.contains("locked by user 'Jane Doe'"), "{r:?}");
+    assert_eq!(versions(&org, "Inner").len(), 3);
+    assert_eq!(versions(&org, "Outer").len(), 2, "locked");
+    assert_eq!(
+        versions(&org, "Via Outer 1").len(),
+        2,
+        "skipped: Outer did not publish"
+    );
+    assert_eq!(
+        versions(&org, "Both").len(),
+        2,
+        "skipped: Outer did not publish"
+    );
+
+    assert!(org.emulator.unlock_flow("Outer", FlowType::CommonModule));
+    let again = rollback(&org, &["Inner", "--to", "3.0", "--yes"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    for (name, n) in [
+        ("Inner", 3),
+        ("Outer", 3),
+        ("Via Outer 1", 3),
+        ("Via Outer 2", 3),
+        ("Both", 3),
+        ("Alone", 1),
+    ] {
+        assert_eq!(versions(&org, name).len(), n, "{name}");
+    }
+    assert_eq!(
+        consumed_version(&org, "Via Outer 2", "Outer").as_deref(),
+        Some("3.0")
+    );
+}

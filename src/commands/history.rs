@@ -8,7 +8,7 @@
 //! The version's content is read through export jobs (`flow.version`), one per version,
 //! four at a time; `--limit` bounds how many.
 
-use super::publish::{bound_version, callers, export_version, kind, versions};
+use super::publish::{caller_rows, callers, export_version, kind, versions, CallerRow};
 use super::Session;
 use crate::cli::{GlobalArgs, HistoryArgs, OutputFormat};
 use crate::error::Result;
@@ -31,19 +31,6 @@ pub(crate) struct VersionRow {
     pub current: bool,
     /// Callers whose published version runs this version (modules and bot flows only).
     pub callers: Vec<String>,
-}
-
-/// A caller and the version of the flow it runs.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CallerRow {
-    pub name: String,
-    pub id: String,
-    #[serde(rename = "type")]
-    pub flow_type: FlowType,
-    /// The version of the module it runs (`None`: published before any listed version).
-    pub runs: Option<String>,
-    pub stale: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,32 +113,6 @@ async fn marker_of(client: &crate::client::Client, flow: &Flow, v: &str) -> Opti
             None
         }
     }
-}
-
-/// The callers of `flow` (from [`callers`]) and the version of `flow` each runs.
-pub(crate) fn caller_rows(
-    flow: &Flow,
-    versions: &[FlowVersion],
-    callers: &[Flow],
-) -> Vec<CallerRow> {
-    let current = flow.published_version.as_ref().map(|v| v.id.as_str());
-    callers
-        .iter()
-        .map(|c| {
-            let published = c
-                .published_version
-                .as_ref()
-                .and_then(|v| v.date_published.as_deref());
-            let runs = bound_version(versions, published).map(|v| v.id.clone());
-            CallerRow {
-                stale: runs.as_deref() != current,
-                name: c.name.clone(),
-                id: c.id.clone(),
-                flow_type: c.flow_type,
-                runs,
-            }
-        })
-        .collect()
 }
 
 /// A user's or client's name, else its id.

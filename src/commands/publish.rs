@@ -29,7 +29,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::flow::compare::{compare, Comparison};
 use crate::flow::{content_marker, FlowDocument};
-use crate::models::{ArchitectJob, Division, EntityRef, Flow, FlowType, JobStatus};
+use crate::models::{ArchitectJob, Division, EntityRef, Flow, FlowType, FlowVersion, JobStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -607,10 +607,7 @@ pub(crate) fn version_key(id: &str) -> Vec<u64> {
 
 /// The flow's published versions, newest first. The order of the API's listing is not
 /// documented (unverified), so it is sorted here by version number.
-pub(crate) async fn versions(
-    client: &Client,
-    flow: &Flow,
-) -> Result<Vec<crate::models::FlowVersion>> {
+pub(crate) async fn versions(client: &Client, flow: &Flow) -> Result<Vec<FlowVersion>> {
     let mut versions = client.flow_versions(&flow.id).await.map_err(|e| {
         Error::from(e).context(format!(
             "listing the versions of {} '{}'",
@@ -625,11 +622,7 @@ pub(crate) async fn versions(
 }
 
 /// The input error for a version the flow does not have, naming those it has.
-pub(crate) fn no_such_version(
-    flow: &Flow,
-    wanted: &str,
-    versions: &[crate::models::FlowVersion],
-) -> Error {
+pub(crate) fn no_such_version(flow: &Flow, wanted: &str, versions: &[FlowVersion]) -> Error {
     let ids: Vec<&str> = versions.iter().map(|v| v.id.as_str()).collect();
     Error::input(
         format!(
@@ -760,13 +753,52 @@ pub(crate) async fn callers(client: &Client, flow: &Flow) -> Result<Vec<Flow>> {
     Ok(found)
 }
 
+/// A caller and the version of the flow it runs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CallerRow {
+    pub name: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    /// The version of the module it runs (`None`: published before any listed version).
+    pub runs: Option<String>,
+    pub stale: bool,
+}
+
+/// The callers of `flow` (from [`callers`]) and the version of `flow` each runs.
+pub(crate) fn caller_rows(
+    flow: &Flow,
+    versions: &[FlowVersion],
+    callers: &[Flow],
+) -> Vec<CallerRow> {
+    let current = flow.published_version.as_ref().map(|v| v.id.as_str());
+    callers
+        .iter()
+        .map(|c| {
+            let published = c
+                .published_version
+                .as_ref()
+                .and_then(|v| v.date_published.as_deref());
+            let runs = bound_version(versions, published).map(|v| v.id.clone());
+            CallerRow {
+                stale: runs.as_deref() != current,
+                name: c.name.clone(),
+                id: c.id.clone(),
+                flow_type: c.flow_type,
+                runs,
+            }
+        })
+        .collect()
+}
+
 /// Which of `versions` (newest first) a caller published at `caller_published` runs: the
 /// newest one published at or before it, since Genesys copies a module into a caller when
 /// the caller publishes. Dates that do not parse give `None`.
 pub(crate) fn bound_version<'a>(
-    versions: &'a [crate::models::FlowVersion],
+    versions: &'a [FlowVersion],
     caller_published: Option<&str>,
-) -> Option<&'a crate::models::FlowVersion> {
+) -> Option<&'a FlowVersion> {
     let at = humantime::parse_rfc3339_weak(caller_published?).ok()?;
     versions.iter().find(|v| {
         v.date_published

@@ -7,14 +7,18 @@
 //!
 //! 1. exports version V (the export job's `flow.version`) and the published version, and
 //!    compares them by meaning (the drift check's comparison). The same: nothing to publish;
-//! 2. for a common module (or a bot flow), finds the callers by dependency tracking and
-//!    exports their published content in one batch;
+//! 2. for a common module (or a bot flow), finds the callers by dependency tracking, and
+//!    the callers of every caller that is itself a module (its callers copy it in turn),
+//!    and exports their published content in one batch;
 //! 3. prints the plan, then acts only with `--yes` or a typed confirmation on a terminal
 //!    (off a terminal without `--yes` it stops, exit 2, having changed nothing);
 //! 4. publishes V's content as a **new** version carrying flowctl's marker (history is never
 //!    rewritten), then each caller's own published content again, in parallel under the
-//!    pacer, through `apply`'s executor: the same locks, job-failure handling and one
-//!    version per flow. A caller locked by someone else fails alone, naming the holder;
+//!    pacer, each after what it calls (an outer module before its callers), through the
+//!    executor `apply` uses: the same locks, job-failure handling and one version per
+//!    flow, even for a flow that calls the module both directly and through another. A
+//!    caller locked by someone else fails alone, naming the holder (and the callers of a
+//!    locked outer module are skipped);
 //! 5. verifies the flow and its callers as `verify` does, and prints a summary.
 //!
 //! A caller that still runs an older copy than the module's published version (a rollback
@@ -22,8 +26,8 @@
 
 use super::plan::{print_plan, Plan, PlanAction, Step};
 use super::publish::{
-    cascades, document_of_export, export_version, kind, no_such_version, version_key, versions,
-    PublishOptions,
+    caller_rows, cascades, document_of_export, export_version, kind, no_such_version, version_key,
+    versions, PublishOptions,
 };
 use super::steps::{execute, read_back, Outcome, StepResult};
 use super::Session;
@@ -34,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::flow::changes::Change;
 use crate::flow::FlowDocument;
 use crate::manifest::Item;
-use crate::models::{Division, Flow, FlowType};
+use crate::models::{Division, Flow, FlowType, FlowVersion};
 use crate::output::Printer;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -79,6 +83,8 @@ struct Prepared {
     to: String,
     changes: Vec<Change>,
     plan: Plan,
+    /// Per step: the common modules among the rollback's flows that it calls (for verify).
+    calls: Vec<Vec<String>>,
 }
 
 async fn rollback(
@@ -94,6 +100,7 @@ async fn rollback(
         to,
         changes,
         plan,
+        calls,
     } = prepared;
     let mut summary = Summary {
         id: flow.id.clone(),
@@ -134,7 +141,8 @@ async fn rollback(
     let mut results = execute(client, &plan.steps, &plan.divisions, None, options, out).await;
     read_back(client, &plan.steps, &mut results).await;
     summary.results = results;
-    summary.verification = Some(verify(client, &flow, &summary.results, args, global).await?);
+    summary.verification =
+        Some(verify(client, &flow, &summary.results, &calls, args, global).await?);
     Ok(summary)
 }
 
@@ -181,16 +189,16 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
             )
         }
     };
-    let callers = async {
+    let cascade = async {
         if !cascades(flow.flow_type) {
             return Ok::<_, Error>(Vec::new());
         }
-        let callers = super::publish::callers(client, &flow).await?;
-        let docs = caller_documents(client, &callers, &what).await?;
-        let rows = super::history::caller_rows(&flow, &all, &callers);
-        Ok(rows.into_iter().zip(callers).zip(docs).collect::<Vec<_>>())
+        let nodes = cascade(client, &flow, &all).await?;
+        let flows: Vec<Flow> = nodes.iter().map(|n| n.flow.clone()).collect();
+        let docs = caller_documents(client, &flows, &what).await?;
+        Ok(nodes.into_iter().zip(docs).collect::<Vec<_>>())
     };
-    let ((target, published), callers) = futures::try_join!(contents, callers)?;
+    let ((target, published), cascade) = futures::try_join!(contents, cascade)?;
     let same = crate::flow::compare::compare(&target, &published)
         .map(|c| c.same)
         .unwrap_or(false);
@@ -212,15 +220,15 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
         ));
     }
 
-    // The callers: all of them when the module is republished; when its content is already
-    // V's, those still on an older copy (a rollback that stopped half way).
-    let callers: Vec<(Flow, FlowDocument)> = callers
-        .into_iter()
-        .filter(|((row, _), _)| !same || row.stale)
-        .map(|((_, caller), doc)| (caller, doc))
-        .collect();
+    // The callers, and theirs when a caller is itself a module: all of them when the flow
+    // is republished; when its content is already V's, those still on an older copy of
+    // what they call (a rollback that stopped half way), and what calls them.
+    let (cascade, mut docs): (Vec<Node>, Vec<Option<FlowDocument>>) =
+        cascade.into_iter().map(|(n, d)| (n, Some(d))).unzip();
+    let chosen = chosen(&cascade, !same);
 
     let mut steps = Vec::new();
+    let mut calls: Vec<Vec<String>> = Vec::new();
     if !same {
         steps.push(step(
             doc,
@@ -229,16 +237,46 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
             format!("restore the content of version {to}; published now: {current}"),
             Vec::new(),
         ));
+        calls.push(Vec::new());
     }
-    let deps: Vec<usize> = if same { Vec::new() } else { vec![0] };
-    for (caller, doc) in callers {
-        steps.push(step(
-            doc,
-            &caller,
-            PlanAction::Republish,
-            format!("copy the restored {}", kind(flow.flow_type)),
-            deps.clone(),
-        ));
+    // cascade index -> step index
+    let mut at: HashMap<usize, usize> = HashMap::new();
+    for &i in &chosen {
+        let node = &cascade[i];
+        let Some(doc) = docs[i].take() else { continue };
+        let deps: Vec<usize> = node
+            .callees
+            .iter()
+            .filter_map(|c| match c {
+                None => (!same).then_some(0),
+                Some(j) => at.get(j).copied(),
+            })
+            .collect();
+        let callee = |c: &Option<usize>| match c {
+            None => (flow.flow_type, flow.name.clone()),
+            Some(j) => (cascade[*j].flow.flow_type, cascade[*j].flow.name.clone()),
+        };
+        let reason = match node.callees.iter().find(|c| match c {
+            None => !same,
+            Some(j) => at.contains_key(j),
+        }) {
+            Some(None) => format!("copy the restored {}", kind(flow.flow_type)),
+            Some(c) => {
+                let (t, name) = callee(c);
+                format!("copy {} '{name}', republished before it", kind(t))
+            }
+            None => "it runs an older copy of what it calls".to_string(),
+        };
+        at.insert(i, steps.len());
+        steps.push(step(doc, &node.flow, PlanAction::Republish, reason, deps));
+        calls.push(
+            node.callees
+                .iter()
+                .map(callee)
+                .filter(|(t, _)| *t == FlowType::CommonModule)
+                .map(|(_, name)| name)
+                .collect(),
+        );
     }
     let divisions = divisions(client, &steps).await?;
     Ok(Prepared {
@@ -251,7 +289,102 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
             warnings: Vec::new(),
             divisions,
         },
+        calls,
     })
+}
+
+/// A flow the rollback may republish: a caller of the flow rolled back, or of such a
+/// caller that is itself a module (or bot flow), and so on.
+struct Node {
+    flow: Flow,
+    /// What it calls among the flows of the rollback: `None` is the flow rolled back,
+    /// `Some(i)` the node `i`.
+    callees: Vec<Option<usize>>,
+    /// It runs an older copy of one of them than that one's published version.
+    stale: bool,
+}
+
+/// Every flow that calls `root`, directly or through modules that call it, from dependency
+/// tracking: a module's callers copy the module when they publish, so republishing a
+/// module that calls `root` means republishing its callers too.
+async fn cascade(client: &Client, root: &Flow, root_versions: &[FlowVersion]) -> Result<Vec<Node>> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut frontier: Vec<(Option<usize>, Flow, Vec<FlowVersion>)> =
+        vec![(None, root.clone(), root_versions.to_vec())];
+    while let Some((callee, flow, flow_versions)) = frontier.pop() {
+        let found = super::publish::callers(client, &flow).await?;
+        let rows = caller_rows(&flow, &flow_versions, &found);
+        for (row, caller) in rows.into_iter().zip(found) {
+            if caller.id == root.id {
+                continue;
+            }
+            let i = match index.get(&caller.id) {
+                Some(&i) => i,
+                None => {
+                    index.insert(caller.id.clone(), nodes.len());
+                    if cascades(caller.flow_type) {
+                        let v = versions(client, &caller).await?;
+                        frontier.push((Some(nodes.len()), caller.clone(), v));
+                    }
+                    nodes.push(Node {
+                        flow: caller,
+                        callees: Vec::new(),
+                        stale: false,
+                    });
+                    nodes.len() - 1
+                }
+            };
+            if !nodes[i].callees.contains(&callee) {
+                nodes[i].callees.push(callee);
+            }
+            nodes[i].stale |= row.stale;
+        }
+    }
+    Ok(nodes)
+}
+
+/// The nodes to republish, in an order where every node comes after what it calls: those
+/// that call a republished flow (the root when `root_republished`), and the stale ones.
+fn chosen(nodes: &[Node], root_republished: bool) -> Vec<usize> {
+    let n = nodes.len();
+    let mut republish: Vec<bool> = nodes.iter().map(|x| x.stale).collect();
+    // Depth: 1 + the deepest callee (the root is 0). Both settle within n passes; a cycle
+    // (which Architect does not allow) stops there too.
+    let mut depth = vec![1usize; n];
+    for _ in 0..n {
+        let mut changed = false;
+        for i in 0..n {
+            let calls_republished = nodes[i].callees.iter().any(|c| match c {
+                None => root_republished,
+                Some(j) => republish[*j],
+            });
+            if calls_republished && !republish[i] {
+                republish[i] = true;
+                changed = true;
+            }
+            let d = 1 + nodes[i]
+                .callees
+                .iter()
+                .map(|c| c.map_or(0, |j| depth[j]))
+                .max()
+                .unwrap_or(0);
+            if d != depth[i] && d <= n {
+                depth[i] = d;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut out: Vec<usize> = (0..n).filter(|&i| republish[i]).collect();
+    out.sort_by(|&a, &b| {
+        depth[a]
+            .cmp(&depth[b])
+            .then_with(|| nodes[a].flow.name.cmp(&nodes[b].flow.name))
+    });
+    out
 }
 
 /// Each caller's published content, from one batch of export jobs, as a document to
@@ -409,19 +542,20 @@ async fn verify(
     client: &Client,
     flow: &Flow,
     results: &[StepResult],
+    calls: &[Vec<String>],
     args: &RollbackArgs,
     global: &GlobalArgs,
 ) -> Result<crate::output::verify::Report> {
     use super::verify::ParentSpec;
     use super::verify::{org_flags, FixStyle, Spec};
-    let module = (flow.flow_type == FlowType::CommonModule).then(|| flow.name.clone());
     let mut parents: Vec<ParentSpec> = results
         .iter()
-        .filter(|r| r.outcome == Outcome::Published && r.id.as_deref() != Some(&flow.id))
-        .map(|r| ParentSpec {
+        .zip(calls)
+        .filter(|(r, _)| r.outcome == Outcome::Published && r.id.as_deref() != Some(&flow.id))
+        .map(|(r, modules)| ParentSpec {
             parent: r.name.clone(),
             flow_type: r.flow_type,
-            modules: module.iter().cloned().collect(),
+            modules: modules.clone(),
             queues: Vec::new(),
             others: Vec::new(),
         })
