@@ -7,12 +7,12 @@
 //! items are matched by that label, so inserting an action does not make every later one
 //! look changed. Other list items are matched by position.
 //!
-//! Architect's re-serialization is not a change, by the same rules as the comparison: a key
-//! only one side has whose value is empty (`noValue: true`, `none: true`, null, `{}`, `[]`),
-//! a flow-level `settings*` block only the newer side (an export) has, and flowctl's content
-//! marker in `description`.
+//! Both sides go through the comparison's own normalization first
+//! ([`super::compare::normalized`]): Architect's re-serialization, its defaults and
+//! flowctl's content marker are not changes here by exactly the rules that make them not
+//! drift, so a diff never lists a change where the comparison sees none.
 
-use yaml_serde::Value;
+use super::compare::{is_empty, normalized, render, Canon};
 
 /// One difference.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -25,118 +25,50 @@ pub struct Change {
     pub new: Option<String>,
 }
 
-/// The changes from `old` to `new` (both Architect YAML). An error names the side that is
-/// not YAML.
+/// The changes from `old` to `new` (both Architect YAML). As in the comparison, `new` is
+/// the side flowctl would publish (a local file, the version a rollback restores, the newer
+/// version) and `old` the exported one. An error names the side that is not YAML.
 pub fn changes(old: &str, new: &str) -> Result<Vec<Change>, String> {
-    let parse = |text: &str, side: &str| -> Result<Value, String> {
-        if let Some((line, column)) = super::read::too_deep(text) {
-            return Err(format!(
-                "{side}: nesting too deep at line {line} column {column}"
-            ));
-        }
-        yaml_serde::from_str::<Value>(text).map_err(|e| format!("{side} is not YAML: {e}"))
-    };
-    let mut a = parse(old, "the older version")?;
-    let mut b = parse(new, "the newer version")?;
-    flow_level(&mut a, &mut b);
+    let (b, a) = normalized(new, old, ("the newer version", "the older version"))?;
     let mut out = Vec::new();
     walk(&a, &b, &mut Vec::new(), &mut out);
     Ok(out)
 }
 
-/// Flow-level rules: the marker out of both descriptions; a `settings*` block or a
-/// description only one side has is Architect's, not a change.
-fn flow_level(a: &mut Value, b: &mut Value) {
-    let (Value::Mapping(a), Value::Mapping(b)) = (a, b) else {
-        return;
-    };
-    for (key, body_a) in a.iter_mut() {
-        let (Some(Value::Mapping(fb)), Value::Mapping(fa)) = (b.get_mut(key), body_a) else {
-            continue;
-        };
-        for body in [&mut *fa, &mut *fb] {
-            if let Some(Value::String(d)) = body.get_mut("description") {
-                *d = super::compare::without_marker(d);
-            }
-        }
-        let one_sided: Vec<Value> = fa
-            .keys()
-            .chain(fb.keys())
-            .filter(|k| {
-                let name = k.as_str().unwrap_or_default();
-                (name.starts_with("settings") || name == "description")
-                    && (fa.contains_key(*k) != fb.contains_key(*k))
-            })
-            .cloned()
-            .collect();
-        for k in one_sided {
-            fa.remove(&k);
-            fb.remove(&k);
-        }
-    }
-}
-
-/// An empty value: what Architect writes for an input nobody set.
-fn is_empty(v: &Value) -> bool {
+/// A value as shown to people: a scalar's text, else its YAML-like text on one line.
+fn shown(v: &Canon) -> String {
     match v {
-        Value::Null => true,
-        Value::Sequence(s) => s.is_empty(),
-        Value::Mapping(m) => {
-            m.is_empty()
-                || (m.len() == 1
-                    && m.iter().all(|(k, v)| {
-                        matches!(k.as_str(), Some("noValue" | "none")) && scalar(v) == "true"
-                    }))
-        }
-        _ => false,
-    }
-}
-
-/// A scalar's text (`0` and `"0"` are one value).
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::Null => "~".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        Value::Tagged(t) => scalar(&t.value),
-        other => shown(other),
-    }
-}
-
-/// A value as shown to people: a scalar's text, else flow-style YAML on one line.
-fn shown(v: &Value) -> String {
-    match v {
-        Value::Mapping(_) | Value::Sequence(_) => {
-            let text = yaml_serde::to_string(v).unwrap_or_default();
-            let text = text.trim_end();
-            if text.lines().count() <= 1 {
-                text.to_string()
-            } else {
-                text.lines().map(str::trim).collect::<Vec<_>>().join("; ")
-            }
-        }
-        other => scalar(other),
+        Canon::Scalar(s) => s.clone(),
+        other => render(other)
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 
 /// The label of a list item that is an action or a task: `playAudio 'Greet'`.
-fn label(item: &Value) -> Option<String> {
-    let Value::Mapping(m) = item else {
+fn label(item: &Canon) -> Option<String> {
+    let Canon::Map(m) = item else {
         return None;
     };
     if m.len() != 1 {
         return None;
     }
     let (k, body) = m.iter().next()?;
-    let name = body.get("name")?.as_str()?;
-    Some(format!("{} '{name}'", k.as_str()?))
+    let Canon::Map(body) = body else {
+        return None;
+    };
+    let Some(Canon::Scalar(name)) = body.get("name") else {
+        return None;
+    };
+    Some(format!("{k} '{name}'"))
 }
 
 /// The body of a one-key mapping (an action under its kind), else the value itself.
-fn body(v: &Value) -> &Value {
+fn body(v: &Canon) -> &Canon {
     match v {
-        Value::Mapping(m) if m.len() == 1 => m.values().next().unwrap_or(v),
+        Canon::Map(m) if m.len() == 1 => m.values().next().unwrap_or(v),
         _ => v,
     }
 }
@@ -158,38 +90,31 @@ fn place(path: &[String]) -> String {
     }
 }
 
-fn walk(a: &Value, b: &Value, path: &mut Vec<String>, out: &mut Vec<Change>) {
+fn walk(a: &Canon, b: &Canon, path: &mut Vec<String>, out: &mut Vec<Change>) {
     match (a, b) {
-        (Value::Mapping(ma), Value::Mapping(mb)) => {
-            let mut keys: Vec<&Value> = ma.keys().collect();
+        (Canon::Map(ma), Canon::Map(mb)) => {
+            let mut keys: Vec<&String> = ma.keys().collect();
             keys.extend(mb.keys().filter(|k| !ma.contains_key(*k)));
             for k in keys {
-                let name = scalar(k);
                 // The flow type key is the whole flow: not worth a step in every place.
                 let top = path.is_empty() && ma.len() == 1 && mb.len() == 1;
                 if !top {
-                    path.push(name);
+                    path.push(k.clone());
                 }
                 match (ma.get(k), mb.get(k)) {
                     (Some(x), Some(y)) => walk(x, y, path, out),
-                    (Some(x), None) if !is_empty(x) => out.push(Change {
+                    (x, y) => out.push(Change {
                         place: place(path),
-                        old: Some(shown(x)),
-                        new: None,
+                        old: x.map(shown),
+                        new: y.map(shown),
                     }),
-                    (None, Some(y)) if !is_empty(y) => out.push(Change {
-                        place: place(path),
-                        old: None,
-                        new: Some(shown(y)),
-                    }),
-                    _ => {}
                 }
                 if !top {
                     path.pop();
                 }
             }
         }
-        (Value::Sequence(sa), Value::Sequence(sb)) => {
+        (Canon::Seq(sa), Canon::Seq(sb)) => {
             let la: Vec<Option<String>> = sa.iter().map(label).collect();
             let lb: Vec<Option<String>> = sb.iter().map(label).collect();
             let labelled = la.iter().chain(&lb).all(Option::is_some);
@@ -236,13 +161,8 @@ fn walk(a: &Value, b: &Value, path: &mut Vec<String>, out: &mut Vec<Change>) {
             }
         }
         (x, y) => {
-            let same = match (x, y) {
-                (Value::Mapping(_) | Value::Sequence(_), _)
-                | (_, Value::Mapping(_) | Value::Sequence(_)) => false,
-                _ => scalar(x) == scalar(y),
-            };
-            let both_empty = is_empty(x) && is_empty(y);
-            if !(same || both_empty) {
+            let same = matches!((x, y), (Canon::Scalar(p), Canon::Scalar(q)) if p == q);
+            if !(same || (is_empty(x) && is_empty(y))) {
                 out.push(Change {
                     place: place(path),
                     old: Some(shown(x)),
@@ -285,10 +205,42 @@ mod tests {
         assert_eq!(c[0].old, None);
     }
 
+    /// An export of OLD as Architect writes it: its own layout and quoting, a settings
+    /// block and a division the file did not set, an empty input, another marker.
+    const EXPORTED: &str = "commonModule:\n    name: M\n    division: Home\n    description: \"greeting [flowctl:sha256=fedcba9876543210]\"\n    settingsPrompts:\n        ensureAudioInPrompts: false\n    startUpTaskActions:\n        - playAudio:\n            name: Greet\n            audio:\n                tts: \"Hello\"\n            extra:\n                noValue: true\n        - endTask:\n            name: Done\n";
+
     #[test]
     fn re_serialization_defaults_and_the_marker_are_not_changes() {
-        let new = "commonModule:\n    name: M\n    description: \"greeting [flowctl:sha256=fedcba9876543210]\"\n    settingsPrompts:\n        ensureAudioInPrompts: false\n    startUpTaskActions:\n        - playAudio:\n            name: Greet\n            audio:\n                tts: \"Hello\"\n            extra:\n                noValue: true\n        - endTask:\n            name: Done\n";
-        let c = changes(OLD, new).unwrap_or_else(|e| panic!("{e}"));
+        let c = changes(EXPORTED, OLD).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.is_empty(), "{c:?}");
+        assert!(crate::flow::compare::compare(OLD, EXPORTED).map(|c| c.same) == Ok(true));
+    }
+
+    #[test]
+    fn what_the_comparison_calls_drift_is_listed_and_what_it_does_not_is_not() {
+        // The file sets a settings block the export lacks: drift, and so a change.
+        let file = OLD.replace(
+            "  startUpTaskActions:",
+            "  settingsPrompts:\n    ensureAudioInPrompts: true\n  startUpTaskActions:",
+        );
+        let export = EXPORTED.replace(
+            "    settingsPrompts:\n        ensureAudioInPrompts: false\n",
+            "",
+        );
+        assert!(crate::flow::compare::compare(&file, &export).map(|c| c.same) == Ok(false));
+        let c = changes(&export, &file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].place, "settingsPrompts");
+        assert_eq!(c[0].old, None);
+        // A division only the export names is no drift, and no change.
+        let c = changes(
+            EXPORTED,
+            &OLD.replace(
+                "  name: M\n",
+                "  name: M\n  settingsPrompts:\n    ensureAudioInPrompts: false\n",
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(c.is_empty(), "{c:?}");
     }
 

@@ -39,7 +39,7 @@ pub struct Comparison {
 
 /// A canonical tree: sorted mappings, text scalars.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Canon {
+pub(crate) enum Canon {
     Scalar(String),
     Seq(Vec<Canon>),
     Map(BTreeMap<String, Canon>),
@@ -48,20 +48,7 @@ enum Canon {
 /// Compares the YAML flowctl would publish (`ours`) with what the org exported
 /// (`theirs`). An error names which side is not YAML.
 pub fn compare(ours: &str, theirs: &str) -> Result<Comparison, String> {
-    let parse = |text: &str, side: &str| -> Result<Canon, String> {
-        if let Some((line, column)) = super::read::too_deep(text) {
-            return Err(format!(
-                "{side}: nesting too deep at line {line} column {column}"
-            ));
-        }
-        yaml_serde::from_str::<Value>(text)
-            .map(|v| canon(&v))
-            .map_err(|e| format!("{side} is not YAML: {e}"))
-    };
-    let mut a = parse(ours, "the flow's file")?;
-    let mut b = parse(theirs, "the exported flow")?;
-    flow_level(&mut a, &mut b);
-    prune(&mut a, &mut b);
+    let (a, b) = normalized(ours, theirs, ("the flow's file", "the exported flow"))?;
     if a == b {
         return Ok(Comparison {
             same: true,
@@ -75,6 +62,32 @@ pub fn compare(ours: &str, theirs: &str) -> Result<Comparison, String> {
         .header("flowctl would publish", "published in the org")
         .to_string();
     Ok(Comparison { same: false, diff })
+}
+
+/// Both sides as canonical trees with Architect's re-serialization and defaults taken out,
+/// by the rules above: what [`compare`] compares and what [`super::changes`] walks, so the
+/// two never disagree. `ours` is the side flowctl would publish (a file, or the version a
+/// rollback restores), `theirs` the side Architect exported; `sides` names them in errors.
+pub(crate) fn normalized(
+    ours: &str,
+    theirs: &str,
+    sides: (&str, &str),
+) -> Result<(Canon, Canon), String> {
+    let parse = |text: &str, side: &str| -> Result<Canon, String> {
+        if let Some((line, column)) = super::read::too_deep(text) {
+            return Err(format!(
+                "{side}: nesting too deep at line {line} column {column}"
+            ));
+        }
+        yaml_serde::from_str::<Value>(text)
+            .map(|v| canon(&v))
+            .map_err(|e| format!("{side} is not YAML: {e}"))
+    };
+    let mut a = parse(ours, sides.0)?;
+    let mut b = parse(theirs, sides.1)?;
+    flow_level(&mut a, &mut b);
+    prune(&mut a, &mut b);
+    Ok((a, b))
 }
 
 fn canon(v: &Value) -> Canon {
@@ -103,7 +116,7 @@ fn canon(v: &Value) -> Canon {
 /// every entry is `noValue: true`, `none: true` or itself empty, all the way down: exports
 /// write such defaults nested (`failureOutputs: {errorType: {noValue: true}}`,
 /// `supportedLanguages: {en-us: {defaultLanguageSkill: {noValue: true}}}`).
-fn is_empty(c: &Canon) -> bool {
+pub(crate) fn is_empty(c: &Canon) -> bool {
     match c {
         Canon::Scalar(s) => s == "~",
         Canon::Seq(items) => items.is_empty(),
@@ -191,7 +204,7 @@ fn prune(a: &mut Canon, b: &mut Canon) {
 }
 
 /// A stable YAML-like text of the tree, for the diff.
-fn render(c: &Canon) -> String {
+pub(crate) fn render(c: &Canon) -> String {
     let mut out = String::new();
     write_node(&mut out, c, 0);
     out
