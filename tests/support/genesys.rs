@@ -374,7 +374,7 @@ impl Ctx {
     }
 
     /// Counts the request, checks the token; `Err` is the answer to send instead.
-    fn enter(&self, headers: &HeaderMap, method: &str, path: &str) -> Result<u64, Response> {
+    fn enter(&self, headers: &HeaderMap, method: &str, path: &str) -> Result<u64, Box<Response>> {
         let mut inner = self.lock();
         inner.requests += 1;
         inner.log.push((method.into(), path.into()));
@@ -384,11 +384,11 @@ impl Ctx {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         if bearer != Some(TOKEN) {
-            return Err(answer(
+            return Err(Box::new(answer(
                 count,
                 StatusCode::UNAUTHORIZED,
                 error_body(401, "bad.credentials", "Invalid login credentials."),
-            ));
+            )));
         }
         Ok(count)
     }
@@ -565,7 +565,7 @@ async fn list_flows(
 ) -> Response {
     let n = match ctx.enter(&headers, "GET", "/api/v2/flows") {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let types: Vec<String> = q
         .iter()
@@ -599,7 +599,7 @@ async fn get_flow(
 ) -> Response {
     let n = match ctx.enter(&headers, "GET", &format!("/api/v2/flows/{id}")) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match ctx.lock().flow_by_id(&id) {
         Some(f) => answer(n, StatusCode::OK, flow_json(f)),
@@ -619,7 +619,7 @@ async fn list_versions(
 ) -> Response {
     let n = match ctx.enter(&headers, "GET", &format!("/api/v2/flows/{id}/versions")) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let inner = ctx.lock();
     let Some(f) = inner.flow_by_id(&id) else {
@@ -638,7 +638,7 @@ async fn list_versions(
 async fn register_publish(AxState(ctx): AxState<Ctx>, headers: HeaderMap) -> Response {
     let n = match ctx.enter(&headers, "POST", "/api/v2/flows/jobs") {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut inner = ctx.lock();
     let id = inner.new_id("J0B");
@@ -719,7 +719,7 @@ async fn publish_status(
 ) -> Response {
     let n = match ctx.enter(&headers, "GET", &format!("/api/v2/flows/jobs/{id}")) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut inner = ctx.lock();
     let (polls, yaml) = match inner.jobs.get_mut(&id) {
@@ -776,7 +776,7 @@ fn publish_answer(n: u64, id: &str, r: &Result<String, Vec<String>>) -> Response
 async fn register_export(AxState(ctx): AxState<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
     let n = match ctx.enter(&headers, "POST", "/api/v2/flows/export/jobs") {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return answer(
@@ -835,7 +835,7 @@ async fn export_status(
 ) -> Response {
     let n = match ctx.enter(&headers, "GET", &format!("/api/v2/flows/export/jobs/{id}")) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut inner = ctx.lock();
     let (polls, asked) = match inner.jobs.get_mut(&id) {
@@ -935,7 +935,7 @@ async fn divisions(
 ) -> Response {
     let n = match ctx.enter(&headers, "GET", "/api/v2/authorization/divisions") {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let home = json!({"description": "", "homeDivision": true, "id": HOME.0, "name": HOME.1, "objectCounts": {}, "selfUri": format!("/api/v2/authorization/divisions/{}", HOME.0)});
     let rows = match q.get("name") {
@@ -976,7 +976,7 @@ async fn consuming(
         "/api/v2/architect/dependencytracking/consumingresources",
     ) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let id = q.get("id").cloned().unwrap_or_default();
     let rows: Vec<Value> = ctx
@@ -1004,7 +1004,7 @@ async fn consumed(
         "/api/v2/architect/dependencytracking/consumedresources",
     ) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let wants_modules = q
         .iter()
@@ -1042,7 +1042,7 @@ async fn build(AxState(ctx): AxState<Ctx>, headers: HeaderMap) -> Response {
         "/api/v2/architect/dependencytracking/build",
     ) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     answer(
         n,
