@@ -681,3 +681,62 @@ async fn a_nested_rollback_stopped_by_a_lock_on_the_outer_module_skips_its_calle
         Some("3.0")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_and_diff_read_a_flow_without_callers_and_a_locked_one() {
+    let org = published_twice().await;
+    // Reading never needs a lock: a caller checked out in the UI still reads.
+    assert!(org
+        .emulator
+        .lock_flow("Caller A", FlowType::InboundCall, "Jane Doe"));
+    let jobs_before = jobs(&org);
+
+    let h = org
+        .flowctl(&["--output", "json", "history", "Caller A"])
+        .await;
+    assert_eq!(h.code, 0, "{h:?}");
+    let json = h.json();
+    let ids: Vec<&str> = json["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["2.0", "1.0"]);
+    assert_eq!(
+        json["callers"],
+        serde_json::json!([]),
+        "nobody calls a caller"
+    );
+    assert!(json["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .all(|v| v["callers"] == serde_json::json!([])));
+
+    // The module's history still names the locked caller.
+    let h = org
+        .flowctl(&["--output", "json", "history", "Greeting"])
+        .await;
+    assert_eq!(h.code, 0, "{h:?}");
+    assert_eq!(
+        h.json()["versions"][0]["callers"],
+        serde_json::json!(["Caller A", "Caller B", "Caller C"])
+    );
+
+    // A version against itself: nothing to show, exit 0.
+    let d = org
+        .flowctl(&["diff", "Greeting", "--from", "2", "--to", "2.0"])
+        .await;
+    assert_eq!(d.code, 0, "{d:?}");
+    assert!(d.stdout.contains("the same in meaning"), "{d:?}");
+    let d = org.flowctl(&["diff", "Caller A", "--to", "9"]).await;
+    assert_eq!(d.code, 2, "{d:?}");
+    assert!(
+        d.stderr
+            .contains("has no version 9.0; its versions are 2.0, 1.0"),
+        "{d:?}"
+    );
+    assert_eq!(jobs(&org), jobs_before, "reading publishes nothing");
+    assert_eq!(versions(&org, "Caller A").len(), 2);
+}
