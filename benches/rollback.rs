@@ -6,6 +6,9 @@
 //! release binary runs `rollback "Bench Module" --yes` on a fresh token. Settings of
 //! `benches/apply.rs`: 65 ms per request, 2 s jobs (export jobs too), 300 requests per 60 s.
 //!
+//! `BENCH_LOG=FILE` runs flowctl with `-vv` and writes its log (a timestamped line per
+//! request) to FILE, to see where the time above the floor goes.
+//!
 //! The floor is max(the job chain, the rate limit's windows): the chain is three job
 //! times (the exports of the versions and of the callers run at once, then the module's
 //! publish, then the callers' publishes, all at once); the windows are ⌊(requests − 1) ÷
@@ -95,10 +98,15 @@ fn main() {
             let bin = env!("CARGO_BIN_EXE_flowctl");
             let base = emulator.base_url();
             let home = dir.path().to_path_buf();
+            let log_to = std::env::var("BENCH_LOG").ok();
+            let mut args = vec!["--no-token-cache", "--output", "json", "rollback", "Bench Module", "--yes"];
+            if log_to.is_some() {
+                args.insert(0, "-vv");
+            }
             let start = Instant::now();
             let out = tokio::task::spawn_blocking(move || {
                 std::process::Command::new(bin)
-                    .args(["--no-token-cache", "--output", "json", "rollback", "Bench Module", "--yes"])
+                    .args(&args)
                     .current_dir(&home)
                     .env_clear()
                     .env("HOME", &home)
@@ -111,6 +119,9 @@ fn main() {
             .await
             .expect("join");
             let wall = start.elapsed();
+            if let Some(path) = log_to {
+                std::fs::write(&path, &out.stderr).expect("write BENCH_LOG");
+            }
             assert!(
                 out.status.success(),
                 "rollback failed: {}",

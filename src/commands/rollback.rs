@@ -189,16 +189,22 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
             )
         }
     };
+    // The divisions the flows are in today are looked up while the export jobs run: they
+    // are where the flows publish again, whatever the content says.
     let cascade = async {
         if !cascades(flow.flow_type) {
-            return Ok::<_, Error>(Vec::new());
+            let known = divisions(client, [&flow], HashMap::new()).await?;
+            return Ok::<_, Error>((Vec::new(), known));
         }
         let nodes = cascade(client, &flow, &all).await?;
         let flows: Vec<Flow> = nodes.iter().map(|n| n.flow.clone()).collect();
-        let docs = caller_documents(client, &flows, &what).await?;
-        Ok(nodes.into_iter().zip(docs).collect::<Vec<_>>())
+        let (docs, known) = futures::try_join!(
+            caller_documents(client, &flows, &what),
+            divisions(client, std::iter::once(&flow).chain(&flows), HashMap::new())
+        )?;
+        Ok((nodes.into_iter().zip(docs).collect::<Vec<_>>(), known))
     };
-    let ((target, published), cascade) = futures::try_join!(contents, cascade)?;
+    let ((target, published), (cascade, known)) = futures::try_join!(contents, cascade)?;
     let same = crate::flow::compare::compare(&target, &published)
         .map(|c| c.same)
         .unwrap_or(false);
@@ -278,7 +284,14 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
                 .collect(),
         );
     }
-    let divisions = divisions(client, &steps).await?;
+    // A flow whose division has no name today publishes into the one its content names.
+    let mut divisions = known;
+    for s in &steps {
+        if !divisions.contains_key(&s.item.division) {
+            let d = super::resolve::division(client, &s.item.division).await?;
+            divisions.insert(s.item.division.clone(), d);
+        }
+    }
     Ok(Prepared {
         flow,
         from: current,
@@ -467,16 +480,22 @@ fn step(
     }
 }
 
-/// The divisions the steps publish into, by name.
-async fn divisions(client: &Client, steps: &[Step]) -> Result<HashMap<String, Division>> {
-    let mut out = HashMap::new();
-    for s in steps {
-        if !out.contains_key(&s.item.division) {
-            let d = super::resolve::division(client, &s.item.division).await?;
-            out.insert(s.item.division.clone(), d);
+/// The divisions `flows` are in today, by name, added to `known` (one lookup per new name).
+async fn divisions<'a>(
+    client: &Client,
+    flows: impl IntoIterator<Item = &'a Flow>,
+    mut known: HashMap<String, Division>,
+) -> Result<HashMap<String, Division>> {
+    for f in flows {
+        let Some(name) = f.division.as_ref().and_then(|d| d.name.clone()) else {
+            continue;
+        };
+        if !known.contains_key(&name) {
+            let d = super::resolve::division(client, &name).await?;
+            known.insert(name, d);
         }
     }
-    Ok(out)
+    Ok(known)
 }
 
 /// What the rollback restores, and how the content changes back, before the plan.
