@@ -41,6 +41,7 @@ use crate::manifest::Item;
 use crate::models::{Division, Flow, FlowType, FlowVersion};
 use crate::output::Printer;
 use serde::Serialize;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -287,9 +288,9 @@ async fn prepare(client: &Client, args: &RollbackArgs) -> Result<Prepared> {
     // A flow whose division has no name today publishes into the one its content names.
     let mut divisions = known;
     for s in &steps {
-        if !divisions.contains_key(&s.item.division) {
-            let d = super::resolve::division(client, &s.item.division).await?;
-            divisions.insert(s.item.division.clone(), d);
+        if let Entry::Vacant(e) = divisions.entry(s.item.division.clone()) {
+            let d = super::resolve::division(client, e.key()).await?;
+            e.insert(d);
         }
     }
     Ok(Prepared {
@@ -490,9 +491,9 @@ async fn divisions<'a>(
         let Some(name) = f.division.as_ref().and_then(|d| d.name.clone()) else {
             continue;
         };
-        if !known.contains_key(&name) {
-            let d = super::resolve::division(client, &name).await?;
-            known.insert(name, d);
+        if let Entry::Vacant(e) = known.entry(name) {
+            let d = super::resolve::division(client, e.key()).await?;
+            e.insert(d);
         }
     }
     Ok(known)
