@@ -668,3 +668,66 @@ fn finish(s: &Summary, out: Printer) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, callees: Vec<Option<usize>>, stale: bool) -> Node {
+        let flow: Flow = serde_json::from_value(
+            serde_json::json!({"id": format!("id-{name}"), "name": name, "type": "INBOUNDCALL"}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        Node {
+            flow,
+            callees,
+            stale,
+        }
+    }
+
+    fn names(nodes: &[Node], chosen: &[usize]) -> Vec<String> {
+        chosen.iter().map(|&i| nodes[i].flow.name.clone()).collect()
+    }
+
+    #[test]
+    fn every_flow_comes_after_what_it_calls_and_once() {
+        // root <- Outer <- Deep; "Both" calls root and Outer; "Direct" calls root.
+        let nodes = vec![
+            node("Deep", vec![Some(2)], false),
+            node("Both", vec![None, Some(2)], false),
+            node("Outer", vec![None], false),
+            node("Direct", vec![None], false),
+        ];
+        assert_eq!(
+            names(&nodes, &chosen(&nodes, true)),
+            vec!["Direct", "Outer", "Both", "Deep"]
+        );
+    }
+
+    #[test]
+    fn with_the_root_already_restored_only_the_stale_and_what_calls_them_republish() {
+        let nodes = vec![
+            node("Outer", vec![None], true),
+            node("Via Outer", vec![Some(0)], false),
+            node("Direct", vec![None], false),
+        ];
+        assert_eq!(
+            names(&nodes, &chosen(&nodes, false)),
+            vec!["Outer", "Via Outer"]
+        );
+        let fresh: Vec<Node> = nodes
+            .into_iter()
+            .map(|n| Node { stale: false, ..n })
+            .collect();
+        assert!(chosen(&fresh, false).is_empty());
+    }
+
+    #[test]
+    fn a_cycle_ends() {
+        let nodes = vec![
+            node("A", vec![None, Some(1)], false),
+            node("B", vec![Some(0)], false),
+        ];
+        assert_eq!(chosen(&nodes, true).len(), 2);
+    }
+}
