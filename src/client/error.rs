@@ -114,12 +114,12 @@ impl From<ApiError> for ClientError {
 }
 
 impl ClientError {
-    /// What the official SDKs retry: connection errors, 429, 502/503/504.
+    /// What the official SDKs retry: connection errors and the statuses of
+    /// [`super::retry::retryable_status`].
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Network { .. } => true,
-            // 500 too, as the Go SDK and the Terraform provider retry it (docs/genesys-api.md#rate-limits-and-retries).
-            ClientError::Api(e) => matches!(e.status, 429 | 500 | 502 | 503 | 504),
+            ClientError::Api(e) => super::retry::retryable_status(e.status),
             _ => false,
         }
     }

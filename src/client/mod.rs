@@ -36,7 +36,7 @@ use auth::Auth;
 pub use pacer::RateHeaders;
 use pacer::{Pacer, MAX_RESET};
 use reqwest::Method;
-use retry::{parse_retry_after, RetryPolicy, Schedule, Step};
+use retry::{parse_retry_after, Failure, RetryPolicy, Schedule, Step, Verdict};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,11 +103,6 @@ struct Inner {
     /// The lock of changes to this org by this client, beside the token cache.
     run_lock: Option<std::path::PathBuf>,
 }
-
-/// A host flowctl cannot connect to (refused, unreachable, no answer to the handshake) is
-/// tried this many times in all, not the policy's eight: a host that refuses connections
-/// fails within seconds, not half a minute.
-pub const CONNECT_ATTEMPTS: u32 = 3;
 
 /// What the attempts of one request share.
 struct RequestState {
@@ -323,16 +318,6 @@ impl Client {
         let was_429 = matches!(&step, Step::Retry { err, .. } if err.status() == Some(429));
         s.last = Some((now, was_429));
         match step {
-            // Connection failures: a few tries, then the give-up says so.
-            Step::Retry { err, .. } if is_connect_failure(&err) && attempt >= CONNECT_ATTEMPTS => {
-                Step::Fail(ClientError::RetriesExhausted {
-                    method: method.to_string(),
-                    path: url.path().to_string(),
-                    attempts: attempt,
-                    elapsed: now.duration_since(s.start),
-                    last: Box::new(err),
-                })
-            }
             Step::Retry { .. } if s.spent >= self.inner.deadline => {
                 Step::Fail(self.past_deadline(&format!("{method} {}", url.path())))
             }
@@ -409,32 +394,33 @@ impl Client {
                     Err(e)
                 }
             };
-            let (err, retry_after) = match sent {
-                Err(e) if is_malformed(&e) => {
-                    // Not a dropped connection: the server sent something that is not
-                    // HTTP. Sending again gets the same, so it is not retried.
+            let (err, failure) = match sent {
+                Err(e) => {
                     inner.pacer.no_answer();
-                    return Step::Fail(ClientError::Decode {
-                        method: method.to_string(),
-                        path,
-                        message: format!(
+                    if is_malformed(&e) {
+                        // Not a dropped connection: the server sent something that is
+                        // not HTTP.
+                        let message = format!(
                             "the server's answer is not valid HTTP ({})",
                             auth::describe(&e)
-                        ),
-                    });
-                }
-                Err(e) => (
-                    {
-                        inner.pacer.no_answer();
-                        ClientError::Network {
+                        );
+                        let err = ClientError::Decode {
+                            method: method.to_string(),
+                            path: path.clone(),
+                            message,
+                        };
+                        (err, Failure::Malformed)
+                    } else {
+                        let err = ClientError::Network {
                             method: method.to_string(),
                             url: format!("{}{}", url.origin().ascii_serialization(), path),
                             message: auth::describe(&e),
                             connect: e.is_connect(),
-                        }
-                    },
-                    None,
-                ),
+                        };
+                        let connect = e.is_connect();
+                        (err, Failure::Network { connect })
+                    }
+                }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
@@ -463,7 +449,7 @@ impl Client {
                                 message: auth::describe(&e),
                                 connect: false,
                             },
-                            None,
+                            Failure::BodyCut,
                         ),
                         Ok(bounded) if (200..300).contains(&status) => {
                             if bounded.truncated {
@@ -482,52 +468,60 @@ impl Client {
                                 bytes: bounded.bytes,
                             });
                         }
-                        Ok(bounded) => {
-                            if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
-                                // The token was revoked or expired early: drop it, fetch a
-                                // new one once, and send again once (the same try).
-                                inner.auth.invalidate(&token).await;
-                                continue;
-                            }
-                            let wait = match status {
-                                429 => Some(answer.retry_after.unwrap_or(Duration::from_secs(1))),
-                                502..=504 => answer.retry_after,
-                                _ => None,
-                            };
-                            if let Some(wait) = wait {
-                                // Refused before the pacer holds every request for it.
-                                if wait > inner.policy.max_retry_after {
-                                    let said = api_error(method, &path, status, &bounded, &answer);
-                                    return Step::Fail(ClientError::AbsurdWait {
-                                        method: method.to_string(),
-                                        path,
-                                        header: if status == 429 {
-                                            "Retry-After on a 429"
-                                        } else {
-                                            "Retry-After"
-                                        },
-                                        asked_secs: wait.as_secs(),
-                                        cap_secs: inner.policy.max_retry_after.as_secs(),
-                                        said: Some(said.to_string()),
-                                    });
-                                }
-                                if status == 429 {
-                                    inner.pacer.block(wait);
-                                }
-                            }
-                            (
-                                api_error(method, &path, status, &bounded, &answer),
-                                answer.retry_after,
-                            )
-                        }
+                        Ok(bounded) => (
+                            api_error(method, &path, status, &bounded, &answer),
+                            Failure::Status {
+                                status,
+                                retry_after: answer.retry_after,
+                            },
+                        ),
                     }
                 }
             };
-            let is_429 = err.status() == Some(429);
-            return if err.is_retryable() && (resend == Resend::Safe || is_429) {
-                Step::Retry { err, retry_after }
-            } else {
-                Step::Fail(err)
+            let verdict = inner.policy.api_failure(
+                failure,
+                attempt,
+                resend == Resend::Safe,
+                refreshed.load(Ordering::Relaxed),
+            );
+            return match verdict {
+                Verdict::RefreshToken => {
+                    // The token was revoked or expired early: drop it, fetch a new one
+                    // once, and send again once (the same try).
+                    refreshed.store(true, Ordering::Relaxed);
+                    inner.auth.invalidate(&token).await;
+                    continue;
+                }
+                Verdict::Retry {
+                    retry_after,
+                    hold_all,
+                } => {
+                    if let Some(hold) = hold_all {
+                        inner.pacer.block(hold);
+                    }
+                    Step::Retry { err, retry_after }
+                }
+                // Refused before the pacer holds every request for it.
+                Verdict::AbsurdWait { asked, header } => Step::Fail(ClientError::AbsurdWait {
+                    method: method.to_string(),
+                    path,
+                    header,
+                    asked_secs: asked.as_secs(),
+                    cap_secs: inner.policy.max_retry_after.as_secs(),
+                    said: Some(err.to_string()),
+                }),
+                Verdict::ConnectGaveUp => {
+                    let start = spent.lock().map(|s| s.start).ok();
+                    let now = tokio::time::Instant::now();
+                    Step::Fail(ClientError::RetriesExhausted {
+                        method: method.to_string(),
+                        path,
+                        attempts: attempt,
+                        elapsed: start.map_or(Duration::ZERO, |s| now.duration_since(s)),
+                        last: Box::new(err),
+                    })
+                }
+                Verdict::Fail => Step::Fail(err),
             };
         }
     }
@@ -727,12 +721,6 @@ pub(crate) fn is_malformed(e: &reqwest::Error) -> bool {
         source = s.source();
     }
     false
-}
-
-/// A failure to connect at all (refused, unreachable, no answer to the handshake), as
-/// opposed to a connection that dropped: tried only [`CONNECT_ATTEMPTS`] times.
-pub(crate) fn is_connect_failure(e: &ClientError) -> bool {
-    matches!(e, ClientError::Network { connect: true, .. })
 }
 
 fn is_loopback(url: &Url) -> bool {
