@@ -22,7 +22,7 @@ use crate::models::{FlowType, JobStatus};
 use reqwest::Method;
 use std::collections::HashMap;
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Flows per export job. No source gives the real limit (unverified); 100 keeps a job's
 /// zip small and 300 flows at three jobs.
@@ -224,11 +224,10 @@ impl Client {
 
     /// `GET /api/v2/flows/export/jobs/{id}?expand=messages`.
     pub async fn get_export_job(&self, id: &str) -> ClientResult<ExportJobState> {
-        self.get(
-            &["api", "v2", "flows", "export", "jobs", id],
-            &[("expand", "messages".to_string())],
-        )
-        .await
+        let (job, _) = self
+            .get_job_state(&["api", "v2", "flows", "export", "jobs", id])
+            .await?;
+        Ok(job)
     }
 
     /// Polls until the job ends (Success or Failure, returned as is) or `timeout` passes.
@@ -237,23 +236,15 @@ impl Client {
         id: &str,
         timeout: Duration,
     ) -> ClientResult<ExportJobState> {
-        let start = Instant::now();
-        let mut delay = self.job_clock().first_wait().max(FIRST_POLL);
-        loop {
-            let left = timeout.saturating_sub(start.elapsed());
-            tokio::time::sleep(delay.min(left)).await;
-            let job = self.get_export_job(id).await?;
-            if job.status.is_finished() {
-                return Ok(job);
-            }
-            if timeout.saturating_sub(start.elapsed()).is_zero() {
-                return Err(ClientError::Timeout {
-                    what: format!("export job {id} (last status {:?})", job.status),
-                    after: timeout,
-                });
-            }
-            delay = super::polling::next_wait(delay);
-        }
+        self.poll_job(super::polling::JobPoll {
+            segments: &["api", "v2", "flows", "export", "jobs", id],
+            what: format!("export job {id}"),
+            timeout,
+            min_first: FIRST_POLL,
+            learn: false,
+            quote_status: false,
+        })
+        .await
     }
 
     /// `GET downloadUrl` without the token (a storage URL), retried like an upload.

@@ -8,9 +8,18 @@
 //! is a request against the rate limit. The clock also notices jobs slowing down (the
 //! latest took over three times the fastest), which `apply` answers by publishing fewer
 //! flows at once.
+//!
+//! Both kinds of job (publish jobs, export jobs) are polled by one loop,
+//! [`Client::poll_job`]: a status flowctl does not know is "not finished" and is named
+//! once; the timeout names the last status.
 
+use super::{Client, ClientError, ClientResult};
+use crate::models::JobStatus;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::time::Instant;
 
 const FIRST: Duration = Duration::from_millis(100);
 /// The first poll of a run's first job, with nothing learned.
@@ -73,6 +82,111 @@ impl JobClock {
 /// The wait after a poll that found the job still running.
 pub fn next_wait(previous: Duration) -> Duration {
     previous.mul_f64(1.5).clamp(FIRST, CAP)
+}
+
+/// How one kind of job is polled.
+pub(crate) struct JobPoll<'a> {
+    /// The job's API path, as `["api", "v2", "flows", "jobs", id]`.
+    pub segments: &'a [&'a str],
+    /// The job as told: "Architect job {id}", "export job {id}".
+    pub what: String,
+    pub timeout: Duration,
+    /// The shortest wait before the first poll (which is otherwise the [`JobClock`]'s).
+    pub min_first: Duration,
+    /// Whether this kind's times are the ones the [`JobClock`] learns: its job's time
+    /// teaches the clock, and the wait after a first poll that found it running is the
+    /// clock's ([`JobClock::second_wait`]). Else every later wait backs off ([`next_wait`]).
+    pub learn: bool,
+    /// Whether the timeout quotes the last status (`'Started'`), as publish jobs tell it;
+    /// export jobs tell it bare.
+    pub quote_status: bool,
+}
+
+/// What a job state answer needs for polling: its status.
+pub(crate) trait JobState: DeserializeOwned {
+    fn status(&self) -> JobStatus;
+}
+
+impl JobState for crate::models::ArchitectJob {
+    fn status(&self) -> JobStatus {
+        self.status
+    }
+}
+
+impl JobState for crate::models::ExportJobState {
+    fn status(&self) -> JobStatus {
+        self.status
+    }
+}
+
+impl Client {
+    /// `GET {segments}?expand=messages`: a job's state, and its status as the server spelled
+    /// it (escaped and cut), which names a status flowctl does not know.
+    pub(crate) async fn get_job_state<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> ClientResult<(T, String)> {
+        let body = self
+            .send(
+                Method::GET,
+                segments,
+                &[("expand", "messages".to_string())],
+                None,
+                super::Resend::Safe,
+            )
+            .await?;
+        let raw: serde_json::Value = body.json()?;
+        let status = super::verbs::status_text(&raw);
+        Ok((body.json()?, status))
+    }
+
+    /// Polls a job until it is Success or Failure (returned as is) or `how.timeout` passes.
+    /// A status flowctl does not know counts as still running, and is told once. A finished
+    /// job's time is learned (when `how.learn`) unless its last poll was held back by the
+    /// rate limit: such a wait says nothing about the job.
+    pub(crate) async fn poll_job<T: JobState>(&self, how: JobPoll<'_>) -> ClientResult<T> {
+        let start = Instant::now();
+        let mut delay = self.job_clock().first_wait().max(how.min_first);
+        let mut first = true;
+        let mut told_unknown = false;
+        loop {
+            let left = how.timeout.saturating_sub(start.elapsed());
+            tokio::time::sleep(delay.min(left)).await;
+            let asked = Instant::now();
+            let (job, said): (T, String) = self.get_job_state(how.segments).await?;
+            if job.status() == JobStatus::Unknown && !told_unknown {
+                told_unknown = true;
+                tracing::info!(
+                    "{} reports status '{said}', which flowctl does not know: waiting on as for a job still running",
+                    how.what
+                );
+            }
+            if job.status().is_finished() {
+                if how.learn && !self.paced_within(asked.elapsed()) {
+                    self.job_clock().record(start.elapsed());
+                }
+                return Ok(job);
+            }
+            if how.timeout.saturating_sub(start.elapsed()).is_zero() {
+                let last = if how.quote_status {
+                    format!("'{said}'")
+                } else {
+                    said
+                };
+                return Err(ClientError::Timeout {
+                    what: format!("{} (last status {last})", how.what),
+                    after: how.timeout,
+                });
+            }
+            // After the first wait, poll soon again, then back off.
+            delay = if first && how.learn {
+                self.job_clock().second_wait()
+            } else {
+                next_wait(delay)
+            };
+            first = false;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -306,66 +306,26 @@ impl Client {
 
     /// `GET /api/v2/flows/jobs/{id}?expand=messages`.
     pub async fn get_job(&self, id: &str) -> ClientResult<ArchitectJob> {
-        Ok(self.get_job_named(id).await?.0)
-    }
-
-    /// [`Client::get_job`] with the status as the server spelt it (an unknown status reads
-    /// as [`JobStatus::Unknown`], not finished, and is named by this text).
-    async fn get_job_named(&self, id: &str) -> ClientResult<(ArchitectJob, String)> {
-        let body = self
-            .send(
-                Method::GET,
-                &["api", "v2", "flows", "jobs", id],
-                &[("expand", "messages".to_string())],
-                None,
-                super::Resend::Safe,
-            )
+        let (job, _) = self
+            .get_job_state(&["api", "v2", "flows", "jobs", id])
             .await?;
-        let raw: serde_json::Value = body.json()?;
-        let status = status_text(&raw);
-        Ok((body.json()?, status))
+        Ok(job)
     }
 
     /// Waits until the job is Success or Failure (returned as is), or `timeout` passes:
     /// first for about as long as this run's earlier jobs took, then polling quickly with
     /// backoff (see `polling`).
     pub async fn wait_for_job(&self, id: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
-        let start = Instant::now();
         let _waiting = crate::progress::waiting_for_job(format!("Architect job {id}"), timeout);
-        let mut delay = self.job_clock().first_wait();
-        let mut first = true;
-        let mut told_unknown = false;
-        loop {
-            let left = timeout.saturating_sub(start.elapsed());
-            tokio::time::sleep(delay.min(left)).await;
-            let asked = Instant::now();
-            let (job, status) = self.get_job_named(id).await?;
-            if job.status == JobStatus::Unknown && !told_unknown {
-                told_unknown = true;
-                tracing::info!("Architect job {id} reports status '{status}', which flowctl does not know: waiting on as for a job still running");
-            }
-            if job.status.is_finished() {
-                // A poll the rate limit held back says nothing about how long the job took
-                // (it would teach a job time of a whole window, and "slowing" jobs).
-                if !self.paced_within(asked.elapsed()) {
-                    self.job_clock().record(start.elapsed());
-                }
-                return Ok(job);
-            }
-            if timeout.saturating_sub(start.elapsed()).is_zero() {
-                return Err(ClientError::Timeout {
-                    what: format!("Architect job {id} (last status '{status}')"),
-                    after: timeout,
-                });
-            }
-            // After the learned first wait, poll soon again, then back off.
-            delay = if first {
-                self.job_clock().second_wait()
-            } else {
-                super::polling::next_wait(delay)
-            };
-            first = false;
-        }
+        self.poll_job(super::polling::JobPoll {
+            segments: &["api", "v2", "flows", "jobs", id],
+            what: format!("Architect job {id}"),
+            timeout,
+            min_first: Duration::ZERO,
+            learn: true,
+            quote_status: true,
+        })
+        .await
     }
 
     /// register → upload → wait. Returns the finished job, Success or Failure. The job is
