@@ -120,10 +120,7 @@ async fn export(
     let mut chosen: BTreeMap<String, &Flow> = BTreeMap::new();
 
     for (name, t) in pairs {
-        let found: Vec<&Flow> = all
-            .iter()
-            .filter(|f| &f.name == name && t.is_none_or(|t| t == f.flow_type))
-            .collect();
+        let found = super::resolve::named(&all, name, *t);
         match found.as_slice() {
             [f] => {
                 chosen.insert(f.id.clone(), f);
@@ -145,10 +142,7 @@ async fn export(
         }
     }
     for module in &args.callers_of {
-        let Some(m) = all
-            .iter()
-            .find(|f| f.flow_type == FlowType::CommonModule && &f.name == module)
-        else {
+        let Some(m) = super::resolve::named_module(&all, module) else {
             problems.push(format!("no common module named '{module}' in the org"));
             continue;
         };
@@ -248,10 +242,7 @@ async fn export(
                 )
             })?;
             for module in facts.modules {
-                let m = all
-                    .iter()
-                    .find(|f| f.flow_type == FlowType::CommonModule && f.name == module);
-                match m {
+                match super::resolve::named_module(&all, &module) {
                     Some(m) if seen.insert(m.id.clone()) => pending.push(m),
                     Some(_) => {}
                     None => warnings.push(format!(
