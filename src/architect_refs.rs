@@ -269,9 +269,9 @@ mod tests {
 
     #[test]
     fn references_at_any_depth_with_their_action() {
-        let v = yaml(
-            "tasks:\n- task:\n    actions:\n    - callCommonModule:\n        name: Greet\n        commonModule:\n          Shared:\n            ver_latestPublished: {}\n    - switch:\n        cases:\n        - case:\n            actions:\n            - transferToAcd:\n                name: To Sales\n                targetQueue:\n                  lit:\n                    name: Sales\n            - transferToAcd:\n                targetQueue:\n                  exp: Flow.Q\n            - callData:\n                category:\n                  Web:\n                    dataAction:\n                      Lookup: {}\n            - playAudio:\n                audio:\n                  exp: ToAudio(Prompt.Hello)\n",
-        );
+        let v = yaml(include_str!(
+            "../tests/fixtures/flows/references_at_any_depth.yaml"
+        ));
         let menu = yaml("choices:\n- menuTransferToAcd:\n    name: Press 1\n    dtmf: digit_1\n    targetQueue:\n      lit:\n        name: Pensions\n");
         let (named, _) = references(&menu);
         assert_eq!(named.len(), 1);
