@@ -104,6 +104,15 @@ struct Inner {
     run_lock: Option<std::path::PathBuf>,
 }
 
+/// One request as every attempt sends it.
+#[derive(Clone, Copy)]
+struct Outgoing<'a> {
+    method: &'a Method,
+    url: &'a Url,
+    body: Option<&'a serde_json::Value>,
+    resend: Resend,
+}
+
 /// What the attempts of one request share.
 struct RequestState {
     /// The token is refreshed once per request, not once per try.
@@ -279,7 +288,13 @@ impl Client {
             waiting_for: &waiting_for,
         };
         retry::run(Schedule::Backoff(self.inner.policy), task, |attempt| {
-            self.send_once(&method, &url, body, resend, attempt, &state)
+            let outgoing = Outgoing {
+                method: &method,
+                url: &url,
+                body,
+                resend,
+            };
+            self.send_once(outgoing, attempt, &state)
         })
         .await
         .map_err(|g| g.into_client_error(method.as_str(), &path))
@@ -301,16 +316,12 @@ impl Client {
     /// whether its failure is worth another try.
     async fn send_once(
         &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-        resend: Resend,
+        outgoing: Outgoing<'_>,
         attempt: u32,
         state: &RequestState,
     ) -> Step<bytes_body::Body, ClientError> {
-        let step = self
-            .send_attempt(method, url, body, resend, attempt, state)
-            .await;
+        let Outgoing { method, url, .. } = outgoing;
+        let step = self.send_attempt(outgoing, attempt, state).await;
         let Ok(mut s) = state.spent.lock() else {
             return step;
         };
@@ -328,13 +339,16 @@ impl Client {
     /// One attempt of [`Client::send_once`], within what is left of the request's deadline.
     async fn send_attempt(
         &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-        resend: Resend,
+        outgoing: Outgoing<'_>,
         attempt: u32,
         state: &RequestState,
     ) -> Step<bytes_body::Body, ClientError> {
+        let Outgoing {
+            method,
+            url,
+            body,
+            resend,
+        } = outgoing;
         let (refreshed, spent) = (&state.refreshed, &state.spent);
         let inner = &*self.inner;
         let path = url.path().to_string();

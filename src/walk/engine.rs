@@ -984,17 +984,7 @@ impl<'a> Engine<'a> {
         };
         let full = format!("{category}/{action}");
         let result = if self.enumerating() {
-            let mut labels = vec!["success"];
-            labels.extend(
-                ["failure", "timeout"]
-                    .iter()
-                    .filter(|l| output_actions(inner, l).is_some()),
-            );
-            match labels[self.scripted(labels.len())] {
-                "failure" => DataResult::Failure,
-                "timeout" => DataResult::Timeout,
-                _ => DataResult::Success(Vec::new()),
-            }
+            self.enumerated(inner, "success", &["failure", "timeout"])
         } else {
             let given = self.given().and_then(|g| {
                 g.data_actions
@@ -1019,6 +1009,24 @@ impl<'a> Engine<'a> {
         self.run_branch(frame, output_actions(inner, label))
     }
 
+    /// The outcome path enumeration takes next at a data lookup: its success output
+    /// (`success`) or one of `others` that the action has an output for.
+    fn enumerated(
+        &mut self,
+        inner: &Value,
+        success: &'static str,
+        others: &[&'static str],
+    ) -> DataResult {
+        let mut labels = vec![success];
+        labels.extend(others.iter().filter(|l| output_actions(inner, l).is_some()));
+        match labels[self.scripted(labels.len())] {
+            "failure" => DataResult::Failure,
+            "timeout" => DataResult::Timeout,
+            "notFound" => DataResult::NotFound,
+            _ => DataResult::Success(Vec::new()),
+        }
+    }
+
     fn data_table(
         &mut self,
         frame: &mut Frame<'a>,
@@ -1037,17 +1045,7 @@ impl<'a> Engine<'a> {
         // Output names `found`, `notFound` and `failure`: unverified (no public export with
         // them was read); a flow that names others goes on after the action.
         let result = if self.enumerating() {
-            let mut labels = vec!["found"];
-            labels.extend(
-                ["notFound", "failure"]
-                    .iter()
-                    .filter(|l| output_actions(inner, l).is_some()),
-            );
-            match labels[self.scripted(labels.len())] {
-                "notFound" => DataResult::NotFound,
-                "failure" => DataResult::Failure,
-                _ => DataResult::Success(Vec::new()),
-            }
+            self.enumerated(inner, "found", &["notFound", "failure"])
         } else {
             match self.given().and_then(|g| g.data_tables.get(&table.to_lowercase()).cloned()) {
                 Some(r) => r,
