@@ -983,30 +983,18 @@ impl<'a> Engine<'a> {
             return unknown_action("callData", name, "it names no data action");
         };
         let full = format!("{category}/{action}");
-        let result = if self.enumerating() {
-            self.enumerated(inner, "success", &["failure", "timeout"])
-        } else {
-            let given = self.given().and_then(|g| {
-                g.data_actions
-                    .get(&full.to_lowercase())
-                    .or_else(|| g.data_actions.get(&action.to_lowercase()))
-                    .cloned()
-            });
-            match given {
-                Some(r) => r,
-                None => {
-                    return Ctl::End(Outcome::Unknown(format!(
-                        "data action '{full}' (action '{name}') has no result: add it under `given.dataActions` (`{{outputs: {{...}}}}`, failure or timeout)"
-                    )))
-                }
-            }
+        let given = self.given().and_then(|g| {
+            g.data_actions
+                .get(&full.to_lowercase())
+                .or_else(|| g.data_actions.get(&action.to_lowercase()))
+                .cloned()
+        });
+        let looked = Looked {
+            what: full,
+            body,
+            given,
         };
-        let label = result.label("success");
-        self.decided(item, label);
-        let source = format!("data action '{full}'");
-        self.bind_result(frame, body, &result, "successOutputs", "output", &source);
-        self.step(frame, "callData", name, format!("'{full}': {label}"));
-        self.run_branch(frame, output_actions(inner, label))
+        self.lookup_result(frame, item, inner, name, &DATA_ACTION, looked)
     }
 
     /// The outcome path enumeration takes next at a data lookup: its success output
@@ -1042,30 +1030,54 @@ impl<'a> Engine<'a> {
             return unknown_action("dataTableLookup", name, "it names no data table");
         };
         let table = table.as_str().unwrap_or_default().to_string();
-        // Output names `found`, `notFound` and `failure`: unverified (no public export with
-        // them was read); a flow that names others goes on after the action.
+        let given = self
+            .given()
+            .and_then(|g| g.data_tables.get(&table.to_lowercase()).cloned());
+        let looked = Looked {
+            what: table,
+            body,
+            given,
+        };
+        self.lookup_result(frame, item, inner, name, &DATA_TABLE, looked)
+    }
+
+    /// A data lookup's result taken (the next one of path enumeration, or the scenario's
+    /// `given`), recorded, its outputs bound, told, and its output's actions run.
+    fn lookup_result(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+        kind: &Lookup,
+        looked: Looked<'_>,
+    ) -> Ctl {
+        let source = format!("{} '{}'", kind.noun, looked.what);
         let result = if self.enumerating() {
-            self.enumerated(inner, "found", &["notFound", "failure"])
+            self.enumerated(inner, kind.success, kind.others)
         } else {
-            match self.given().and_then(|g| g.data_tables.get(&table.to_lowercase()).cloned()) {
+            match looked.given {
                 Some(r) => r,
                 None => {
                     return Ctl::End(Outcome::Unknown(format!(
-                        "data table '{table}' (action '{name}') has no result: add it under `given.dataTables` (`{{outputs: {{...}}}}`, notFound or failure)"
+                        "{source} (action '{name}') has no result: add it under `given.{}` (`{{outputs: {{...}}}}`, {})",
+                        kind.given,
+                        kind.others.join(" or ")
                     )))
                 }
             }
         };
-        let label = result.label("found");
+        let label = result.label(kind.success);
         self.decided(item, label);
-        let source = format!("data table '{table}'");
-        self.bind_result(frame, body, &result, "foundOutputs", "column", &source);
-        self.step(
+        self.bind_result(
             frame,
-            "dataTableLookup",
-            name,
-            format!("'{table}': {label}"),
+            looked.body,
+            &result,
+            kind.outputs,
+            kind.field,
+            &source,
         );
+        self.step(frame, kind.key, name, format!("'{}': {label}", looked.what));
         self.run_branch(frame, output_actions(inner, label))
     }
 
@@ -1470,6 +1482,52 @@ fn audio_text(v: &Value) -> Option<String> {
     v.get("lit")
         .and_then(|l| l.get("name").and_then(Value::as_str).or(l.as_str()))
         .map(|p| format!("[{p}]"))
+}
+
+/// An action that looks data up and branches on what came back.
+struct Lookup {
+    /// The action's key.
+    key: &'static str,
+    /// What it looks up, as messages name it.
+    noun: &'static str,
+    /// Where a scenario gives its results (`given.dataActions`).
+    given: &'static str,
+    /// The output taken on success, and the others (in path enumeration's order).
+    success: &'static str,
+    others: &'static [&'static str],
+    /// The key of the success outputs, and what one of them is called.
+    outputs: &'static str,
+    field: &'static str,
+}
+
+const DATA_ACTION: Lookup = Lookup {
+    key: "callData",
+    noun: "data action",
+    given: "dataActions",
+    success: "success",
+    others: &["failure", "timeout"],
+    outputs: "successOutputs",
+    field: "output",
+};
+
+/// Output names `found`, `notFound` and `failure`: unverified (no public export with them
+/// was read); a flow that names others goes on after the action.
+const DATA_TABLE: Lookup = Lookup {
+    key: "dataTableLookup",
+    noun: "data table",
+    given: "dataTables",
+    success: "found",
+    others: &["notFound", "failure"],
+    outputs: "foundOutputs",
+    field: "column",
+};
+
+/// What one data lookup found to look up: its name (`Web/Lookup`, a table's name), its
+/// body (with its outputs), and the scenario's result for it.
+struct Looked<'v> {
+    what: String,
+    body: &'v Value,
+    given: Option<DataResult>,
 }
 
 /// A flow's declared variables at their initial values (`lit:`), `NOT_SET` otherwise.
