@@ -61,15 +61,8 @@ async fn plan(emulator: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (us
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "300".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let sizes = common::sizes("300");
+    let rt = common::runtime();
     println!("| callers | last published by | plan --no-drift: requests | wall | plan (drift): requests | wall | extra requests | vs plan | vs an apply from scratch (~2.1/flow) |");
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for (n, by_ui) in sizes.iter().flat_map(|&n| [(n, false), (n, true)]) {

@@ -27,15 +27,8 @@ fn publish_all(emulator: &Emulator, n: usize, greeting: &str) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "100".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let sizes = common::sizes("100");
+    let rt = common::runtime();
     println!("| callers | wall | floor | wall/floor | API requests | jobs | export jobs | 429s | new versions |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {

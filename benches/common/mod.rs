@@ -90,3 +90,19 @@ pub async fn flowctl(
     .expect("join");
     (out, start.elapsed())
 }
+
+/// The sizes to run: `BENCH_SIZES` (comma-separated), else `default`.
+pub fn sizes(default: &str) -> Vec<usize> {
+    std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
