@@ -24,10 +24,10 @@ use url::Url;
 
 /// A token and when to stop using it.
 #[derive(Clone)]
-pub struct Token {
-    pub access_token: SecretString,
+pub(crate) struct Token {
+    pub(crate) access_token: SecretString,
     /// Epoch seconds after which the token is not used (refresh point, before expiry).
-    pub use_until: u64,
+    pub(crate) use_until: u64,
 }
 
 impl std::fmt::Debug for Token {
@@ -56,11 +56,11 @@ fn now_epoch() -> u64 {
 
 /// The longest token lifetime Genesys gives (5 min to 48 h, docs/genesys-api.md#oauth-client-credentials):
 /// a longer `expires_in` is taken as this.
-pub const MAX_LIFETIME: u64 = 48 * 3600;
+pub(crate) const MAX_LIFETIME: u64 = 48 * 3600;
 
 /// Refresh at 90% of the lifetime, and at least 60 s before expiry. `expires_in` is clamped
 /// to [`MAX_LIFETIME`]; the arithmetic saturates.
-pub fn use_until(now: u64, expires_in: u64) -> u64 {
+pub(crate) fn use_until(now: u64, expires_in: u64) -> u64 {
     let expires_in = expires_in.min(MAX_LIFETIME);
     let by_share = now.saturating_add(expires_in * 9 / 10);
     let by_margin = now.saturating_add(expires_in).saturating_sub(60);
@@ -118,7 +118,7 @@ const LOCK_WAIT: Settle = Settle {
     cap: std::time::Duration::from_millis(50),
 };
 
-pub struct Auth {
+pub(crate) struct Auth {
     login_base: Url,
     client_id: String,
     secret: SecretString,
@@ -127,7 +127,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(
+    pub(crate) fn new(
         login_base: Url,
         client_id: String,
         secret: SecretString,
@@ -151,7 +151,7 @@ impl Auth {
         }
     }
 
-    pub fn token_url(&self) -> String {
+    pub(crate) fn token_url(&self) -> String {
         self.login_base
             .join("oauth/token")
             .map(|u| u.to_string())
@@ -160,7 +160,7 @@ impl Auth {
 
     /// True when `value` is the access token in use (for refusing it as a placeholder's
     /// value). Compares only with the token already in memory.
-    pub async fn is_current_token(&self, value: &str) -> bool {
+    pub(crate) async fn is_current_token(&self, value: &str) -> bool {
         let guard = self.token.lock().await;
         guard
             .as_ref()
@@ -168,7 +168,7 @@ impl Auth {
     }
 
     /// A valid token: from memory, the cache, or a fetch (one at a time).
-    pub async fn token(
+    pub(crate) async fn token(
         &self,
         http: &reqwest::Client,
         policy: &RetryPolicy,
@@ -201,7 +201,7 @@ impl Auth {
     }
 
     /// Drops `used` (after a 401) from memory and the cache, unless a newer one replaced it.
-    pub async fn invalidate(&self, used: &SecretString) {
+    pub(crate) async fn invalidate(&self, used: &SecretString) {
         let mut guard = self.token.lock().await;
         if guard
             .as_ref()
@@ -529,7 +529,7 @@ fn write_private(path: &Path, t: &Token, login: &Url, client_id: &str) -> std::i
 }
 
 /// A short, printable piece of a body for messages.
-pub fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text: String = text
         .chars()
@@ -544,7 +544,7 @@ pub fn excerpt(body: &[u8]) -> String {
 }
 
 /// A reqwest error without its URL query (which never holds secrets, but stays short).
-pub fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

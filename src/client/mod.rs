@@ -12,7 +12,7 @@
 //! ([`check_url`]), and text quoted in errors is escaped and cut
 //! ([`crate::output::sanitize`]). `tests/hostile.rs` and `tests/fuzz.rs` hold the cases.
 
-pub use crate::output::shown_url;
+pub(crate) use crate::output::shown_url;
 
 mod auth;
 mod error;
@@ -27,13 +27,12 @@ mod verbs;
 
 pub use auth::parse_token_answer;
 pub use error::{ApiError, ClientError};
-pub use run_lock::RunLock;
 
 use crate::config::Config;
 use crate::models::ErrorBody;
 use crate::output::{sanitize, MAX_MESSAGE};
 use auth::Auth;
-pub use pacer::RateHeaders;
+pub(crate) use pacer::RateHeaders;
 use pacer::{Pacer, MAX_RESET};
 use reqwest::Method;
 use retry::{parse_retry_after, Failure, RetryPolicy, Schedule, Step, Verdict};
@@ -43,9 +42,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
-pub use verbs::killed_by_rate_limit;
+pub(crate) use verbs::killed_by_rate_limit;
 
-pub type ClientResult<T> = Result<T, ClientError>;
+pub(crate) type ClientResult<T> = Result<T, ClientError>;
 
 /// Most pages read from one listing, against a runaway server.
 const MAX_PAGES: u32 = 1000;
@@ -54,12 +53,12 @@ const PAGE_SIZE: u32 = 100;
 
 /// The most read of a 2xx answer: far above any real one (a page of 100 flows is about
 /// 100 KB). A longer body is not read on: the answer is refused.
-pub const MAX_BODY: usize = 32 << 20;
+pub(crate) const MAX_BODY: usize = 32 << 20;
 /// The most read of all the pages of one listing together (1000 pages of 32 MiB would
 /// otherwise be 32 GB).
-pub const MAX_LISTING: usize = 64 << 20;
+pub(crate) const MAX_LISTING: usize = 64 << 20;
 /// The most read of an error body or a token answer (real ones are a few hundred bytes).
-pub const MAX_SMALL_BODY: usize = 1 << 20;
+pub(crate) const MAX_SMALL_BODY: usize = 1 << 20;
 
 /// Timeouts of every request: to connect, between two reads of the answer (a server that
 /// accepts and never answers, or trickles a body), and for the whole exchange.
@@ -158,7 +157,7 @@ impl Client {
     }
 
     /// [`Client::new`] with other timeouts (tests of servers that never answer).
-    pub fn with_timeouts(config: &Config, timeouts: Timeouts) -> ClientResult<Client> {
+    pub(crate) fn with_timeouts(config: &Config, timeouts: Timeouts) -> ClientResult<Client> {
         Client::with_settings(config, timeouts, RetryPolicy::default())
     }
 
@@ -221,7 +220,7 @@ impl Client {
     /// Takes the lock on changing this org with this OAuth client from this machine
     /// (`command` names the run in the next one's message), waiting while another run
     /// holds it. `None` without a token cache. A wait past an hour is exit 5.
-    pub async fn lock_org(&self, command: &str) -> ClientResult<Option<run_lock::RunLock>> {
+    pub(crate) async fn lock_org(&self, command: &str) -> ClientResult<Option<run_lock::RunLock>> {
         let Some(path) = &self.inner.run_lock else {
             return Ok(None);
         };
@@ -591,7 +590,7 @@ impl Client {
     }
 
     /// The OAuth client id this client authenticates as: a flow locked by it is ours.
-    pub fn client_id(&self) -> &str {
+    pub(crate) fn client_id(&self) -> &str {
         &self.inner.client_id
     }
 
@@ -612,7 +611,7 @@ impl Client {
     /// window (from the API's headers; 8 until an answer said it), and a quarter of that
     /// while Architect jobs are slowing down and the pacer is not what holds them back.
     /// Whether Architect limits concurrent jobs per org is unverified (docs/genesys-api.md#still-unverified).
-    pub fn auto_parallel(&self) -> usize {
+    pub(crate) fn auto_parallel(&self) -> usize {
         let base = self
             .inner
             .pacer
@@ -630,7 +629,7 @@ impl Client {
 
     /// True when `value` is this client's access token (a placeholder must never carry it
     /// into a flow).
-    pub async fn is_access_token(&self, value: &str) -> bool {
+    pub(crate) async fn is_access_token(&self, value: &str) -> bool {
         self.inner.auth.is_current_token(value).await
     }
 
@@ -662,7 +661,7 @@ struct Page<T> {
 pub struct Answer {
     /// `Retry-After`, at least 1 s, saturated when absurd (see [`retry::parse_retry_after`]).
     pub retry_after: Option<Duration>,
-    pub rate: Option<RateHeaders>,
+    pub(crate) rate: Option<RateHeaders>,
     /// `inin-correlation-id`, printable and short.
     pub correlation_id: Option<String>,
     /// `Location` of a redirect, without user info or query.
@@ -686,14 +685,14 @@ impl Answer {
 }
 
 /// At most `limit` bytes of a body; `truncated` when there was more (the rest is not read).
-pub struct Bounded {
-    pub bytes: Vec<u8>,
-    pub truncated: bool,
+pub(crate) struct Bounded {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) truncated: bool,
 }
 
 /// Reads a body chunk by chunk, stopping past `limit` (an endless body never grows
 /// flowctl); a declared `Content-Length` over the limit is not read at all.
-pub async fn read_bounded(
+pub(crate) async fn read_bounded(
     mut resp: reqwest::Response,
     limit: usize,
 ) -> Result<Bounded, reqwest::Error> {
@@ -749,7 +748,7 @@ fn is_loopback(url: &Url) -> bool {
 /// The rule for every URL flowctl sends to, the presigned upload URL included: https, or
 /// plain http only to loopback (the emulator), and never credentials in the URL (they
 /// would be sent as a second `Authorization` and echoed in errors).
-pub fn check_url(what: &'static str, url: &Url) -> ClientResult<()> {
+pub(crate) fn check_url(what: &'static str, url: &Url) -> ClientResult<()> {
     let refuse = |reason: &str| ClientError::UnsafeUrl {
         what,
         url: shown_url(url.as_str()),
@@ -922,14 +921,14 @@ pub(crate) mod bytes_body {
     use super::{ClientError, ClientResult};
     use serde::de::DeserializeOwned;
 
-    pub struct Body {
-        pub method: String,
-        pub path: String,
-        pub bytes: Vec<u8>,
+    pub(crate) struct Body {
+        pub(crate) method: String,
+        pub(crate) path: String,
+        pub(crate) bytes: Vec<u8>,
     }
 
     impl Body {
-        pub fn json<T: DeserializeOwned>(&self) -> ClientResult<T> {
+        pub(crate) fn json<T: DeserializeOwned>(&self) -> ClientResult<T> {
             let bytes: &[u8] = if self.bytes.iter().all(u8::is_ascii_whitespace) {
                 b"null"
             } else {

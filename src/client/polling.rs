@@ -27,7 +27,7 @@ const UNKNOWN: Duration = Duration::from_millis(250);
 const CAP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
-pub struct JobClock {
+pub(crate) struct JobClock {
     state: Mutex<Learned>,
 }
 
@@ -40,7 +40,7 @@ struct Learned {
 
 impl JobClock {
     /// The wait before the first poll: the learned job time, or 250 ms.
-    pub fn first_wait(&self) -> Duration {
+    pub(crate) fn first_wait(&self) -> Duration {
         match self.learned().estimate {
             Some(e) => e.max(FIRST),
             None => UNKNOWN,
@@ -48,7 +48,7 @@ impl JobClock {
     }
 
     /// The wait after a first poll that found the job still running.
-    pub fn second_wait(&self) -> Duration {
+    pub(crate) fn second_wait(&self) -> Duration {
         match self.learned().estimate {
             Some(e) => (e / 10).clamp(FIRST, CAP),
             None => UNKNOWN.mul_f64(1.5),
@@ -56,7 +56,7 @@ impl JobClock {
     }
 
     /// Learns from a finished job (weight 1/4 to the newest).
-    pub fn record(&self, took: Duration) {
+    pub(crate) fn record(&self, took: Duration) {
         if let Ok(mut l) = self.state.lock() {
             l.estimate = Some(match l.estimate {
                 Some(old) => old.saturating_mul(3).saturating_add(took) / 4,
@@ -69,7 +69,7 @@ impl JobClock {
 
     /// True when the latest job took more than three times the fastest (and over a second):
     /// Architect may be slowing under the load.
-    pub fn slowing(&self) -> bool {
+    pub(crate) fn slowing(&self) -> bool {
         let l = self.learned();
         matches!((l.fastest, l.latest), (Some(f), Some(t)) if t > f.saturating_mul(3) && t > Duration::from_secs(1))
     }
@@ -80,26 +80,26 @@ impl JobClock {
 }
 
 /// The wait after a poll that found the job still running.
-pub fn next_wait(previous: Duration) -> Duration {
+pub(crate) fn next_wait(previous: Duration) -> Duration {
     previous.mul_f64(1.5).clamp(FIRST, CAP)
 }
 
 /// How one kind of job is polled.
 pub(crate) struct JobPoll<'a> {
     /// The job's API path, as `["api", "v2", "flows", "jobs", id]`.
-    pub segments: &'a [&'a str],
+    pub(crate) segments: &'a [&'a str],
     /// The job as told: "Architect job {id}", "export job {id}".
-    pub what: String,
-    pub timeout: Duration,
+    pub(crate) what: String,
+    pub(crate) timeout: Duration,
     /// The shortest wait before the first poll (which is otherwise the [`JobClock`]'s).
-    pub min_first: Duration,
+    pub(crate) min_first: Duration,
     /// Whether this kind's times are the ones the [`JobClock`] learns: its job's time
     /// teaches the clock, and the wait after a first poll that found it running is the
     /// clock's ([`JobClock::second_wait`]). Else every later wait backs off ([`next_wait`]).
-    pub learn: bool,
+    pub(crate) learn: bool,
     /// Whether the timeout quotes the last status (`'Started'`), as publish jobs tell it;
     /// export jobs tell it bare.
-    pub quote_status: bool,
+    pub(crate) quote_status: bool,
 }
 
 /// What a job state answer needs for polling: its status.

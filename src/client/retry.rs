@@ -87,14 +87,14 @@ impl RetryPolicy {
 
 /// The statuses retried: what the official SDKs retry, 429 and 502/503/504, and 500 as the
 /// Go SDK and the Terraform provider retry it (docs/genesys-api.md#rate-limits-and-retries).
-pub fn retryable_status(status: u16) -> bool {
+pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
 /// A host that cannot be connected to (refused, unreachable, no answer to the handshake)
 /// is tried this many times in all, not the policy's eight: a host that refuses
 /// connections fails within seconds, not half a minute.
-pub const CONNECT_ATTEMPTS: u32 = 3;
+pub(crate) const CONNECT_ATTEMPTS: u32 = 3;
 
 /// How one try of a request failed, as far as retrying goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,12 +261,15 @@ pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// A value below [`MIN_RETRY_AFTER`] counts as that; a number too large for any clock
 /// saturates (and is then refused by [`RetryPolicy::decide`]'s 180 s cap, never slept);
 /// anything else (garbage, a negative number) is ignored and the backoff applies.
-pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     parse_retry_after_at(value, std::time::SystemTime::now())
 }
 
 /// [`parse_retry_after`] with the clock given, for tests.
-pub fn parse_retry_after_at(value: Option<&str>, now: std::time::SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after_at(
+    value: Option<&str>,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
     let v = value?.trim();
     let wait = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         // All digits: seconds. Too many digits for a u64 is still a (huge) number.
@@ -281,23 +284,23 @@ pub fn parse_retry_after_at(value: Option<&str>, now: std::time::SystemTime) -> 
 /// How long the answers the Terraform provider waits out are waited out here: a 404 on a
 /// read just after a write (`WithRetriesForRead`) and a 409 on `DELETE` (30 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settle {
+pub(crate) struct Settle {
     /// The whole time to keep trying.
-    pub window: Duration,
+    pub(crate) window: Duration,
     /// The first wait; each next one doubles, up to `cap`.
-    pub first: Duration,
-    pub cap: Duration,
+    pub(crate) first: Duration,
+    pub(crate) cap: Duration,
 }
 
 /// A 404 right after a publish or create.
-pub const READ_AFTER_WRITE: Settle = Settle {
+pub(crate) const READ_AFTER_WRITE: Settle = Settle {
     window: Duration::from_secs(15),
     first: Duration::from_millis(250),
     cap: Duration::from_secs(2),
 };
 
 /// A 409 on `DELETE`: "about 30 s", as the Terraform provider waits.
-pub const DELETE_CONFLICT: Settle = Settle {
+pub(crate) const DELETE_CONFLICT: Settle = Settle {
     window: Duration::from_secs(30),
     first: Duration::from_secs(1),
     cap: Duration::from_secs(5),
@@ -305,7 +308,7 @@ pub const DELETE_CONFLICT: Settle = Settle {
 
 /// The wait before try `attempt + 1` (after `attempt` tries, `elapsed` in), or `None` when
 /// the window is spent.
-pub fn settle(s: Settle, attempt: u32, elapsed: Duration) -> Option<Duration> {
+pub(crate) fn settle(s: Settle, attempt: u32, elapsed: Duration) -> Option<Duration> {
     let wait = s
         .first
         .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)))
@@ -323,7 +326,7 @@ pub(crate) enum Schedule {
 
 /// What one try came to.
 #[derive(Debug)]
-pub(crate) enum Step<T, E> {
+pub enum Step<T, E> {
     /// Success: the runner returns it.
     Done(T),
     /// A failure worth another try, after the schedule's wait (or the server's
@@ -349,13 +352,13 @@ impl<T, E> Step<T, E> {
 /// The runner stopped without success: after how many tries and how long, and why.
 #[derive(Debug)]
 pub(crate) struct GaveUp<E> {
-    pub attempts: u32,
-    pub elapsed: Duration,
+    pub(crate) attempts: u32,
+    pub(crate) elapsed: Duration,
     /// The last try's failure.
-    pub last: E,
+    pub(crate) last: E,
     /// True when the last failure was retryable and the schedule ran out (attempts, total
     /// time, a settle window, a `Retry-After` past the cap); false for a [`Step::Fail`].
-    pub exhausted: bool,
+    pub(crate) exhausted: bool,
 }
 
 impl<E> GaveUp<E> {
@@ -388,9 +391,9 @@ impl GaveUp<super::ClientError> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Task<'a> {
     /// The request, as in "waiting 2 s before sending {what} again" (`GET /api/v2/...`).
-    pub what: &'a str,
+    pub(crate) what: &'a str,
     /// What a wait is for, as in "waiting for {waiting_for}" (progress on stderr).
-    pub waiting_for: &'a str,
+    pub(crate) waiting_for: &'a str,
 }
 
 /// Runs `attempt` (given the try's number, from 1) until it is done, fails for good, or

@@ -32,21 +32,21 @@ pub(crate) enum Outcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct StepResult {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
-    pub action: PlanAction,
-    pub reason: String,
-    pub outcome: Outcome,
+    pub(crate) flow_type: FlowType,
+    pub(crate) action: PlanAction,
+    pub(crate) reason: String,
+    pub(crate) outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
-pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
     crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;

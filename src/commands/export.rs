@@ -36,14 +36,14 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(300);
 /// One flow written.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Written {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
+    pub(crate) flow_type: FlowType,
     /// Relative to `--out`.
-    pub file: String,
+    pub(crate) file: String,
 }
 
-pub async fn run(args: &ExportArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &ExportArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let pairs = selection(args)?;
     let session = Session::connect(global).await?;
     let result = export(&session.client, args, &pairs).await;

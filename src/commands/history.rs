@@ -20,30 +20,30 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct VersionRow {
-    pub version: String,
-    pub date_published: Option<String>,
+    pub(crate) version: String,
+    pub(crate) date_published: Option<String>,
     /// The user who published it, when the version names one.
-    pub published_by_user: Option<String>,
+    pub(crate) published_by_user: Option<String>,
     /// The OAuth client that published it, when the version names one.
-    pub published_by_client: Option<String>,
+    pub(crate) published_by_client: Option<String>,
     /// The version's content carries flowctl's marker (`None`: its export failed).
-    pub flowctl_marker: Option<bool>,
-    pub current: bool,
+    pub(crate) flowctl_marker: Option<bool>,
+    pub(crate) current: bool,
     /// Callers whose published version runs this version (modules and bot flows only).
-    pub callers: Vec<String>,
+    pub(crate) callers: Vec<String>,
 }
 
 /// A caller and the version of the flow it runs.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CallerRow {
-    pub name: String,
-    pub id: String,
+    pub(crate) name: String,
+    pub(crate) id: String,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
+    pub(crate) flow_type: FlowType,
     /// The version of the module it runs (`None`: published before any listed version).
-    pub runs: Option<String>,
-    pub stale: bool,
+    pub(crate) runs: Option<String>,
+    pub(crate) stale: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,7 +58,7 @@ struct History {
     callers: Vec<CallerRow>,
 }
 
-pub async fn run(args: &HistoryArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &HistoryArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let session = Session::connect(global).await?;
     let result = history(&session.client, args).await;
     session.close().await;

@@ -16,18 +16,18 @@ use yaml_serde::Value;
 
 /// One difference.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// Where, e.g. `startUpTaskActions › playAudio 'Greet' › audio.tts`.
-    pub place: String,
+    pub(crate) place: String,
     /// The old value (YAML, one line when short); `None` when added.
-    pub old: Option<String>,
+    pub(crate) old: Option<String>,
     /// The new value; `None` when removed.
-    pub new: Option<String>,
+    pub(crate) new: Option<String>,
 }
 
 /// The changes from `old` to `new` (both Architect YAML). An error names the side that is
 /// not YAML.
-pub fn changes(old: &str, new: &str) -> Result<Vec<Change>, String> {
+pub(crate) fn changes(old: &str, new: &str) -> Result<Vec<Change>, String> {
     let parse = |text: &str, side: &str| -> Result<Value, String> {
         if let Some((line, column)) = super::read::too_deep(text) {
             return Err(format!(

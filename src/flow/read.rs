@@ -112,23 +112,23 @@ fn same_shape(a: &Value, b: &Value) -> bool {
     }
 }
 
-pub use crate::yaml_guard::{first_tag_in, too_deep, MAX_NESTING};
+pub(crate) use crate::yaml_guard::{first_tag_in, too_deep, MAX_NESTING};
 
 /// What a flow file says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Facts {
-    pub flow_type: FlowType,
-    pub name: String,
-    pub description: Option<String>,
-    pub division: Option<String>,
-    pub modules: Vec<String>,
-    pub queues: Vec<String>,
+    pub(crate) flow_type: FlowType,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) division: Option<String>,
+    pub(crate) modules: Vec<String>,
+    pub(crate) queues: Vec<String>,
     /// `transferToAcd` targets given by expression: not checkable offline.
-    pub dynamic_queues: usize,
+    pub(crate) dynamic_queues: usize,
     /// Bot flows, transfer targets, schedule groups, data tables, data actions, prompts.
-    pub references: Vec<Reference>,
+    pub(crate) references: Vec<Reference>,
     /// The top-level body, for further checks.
-    pub body: Mapping,
+    pub(crate) body: Mapping,
 }
 
 /// Parses substituted Architect YAML.

@@ -26,31 +26,32 @@ const MAX_DEPTH: usize = 32;
 #[derive(Debug)]
 pub struct LoadedFlow {
     pub name: String,
-    pub flow_type: FlowType,
+    pub(crate) flow_type: FlowType,
     /// Where it came from (a file, a manifest entry), for messages.
-    pub source: String,
+    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    pub(crate) source: String,
     body: Box<Value>,
 }
 
 /// What an action is, for reports (unreachable actions, traces).
 #[derive(Debug, Clone)]
-pub struct ActionInfo {
-    pub flow: usize,
-    pub kind: String,
-    pub name: String,
+pub(crate) struct ActionInfo {
+    pub(crate) flow: usize,
+    pub(crate) kind: String,
+    pub(crate) name: String,
     /// `task 'Startup'`, `menu 'Main Menu'`, `startUpTaskActions`.
-    pub place: String,
+    pub(crate) place: String,
     /// A hang-up or end right after a transfer: it runs only when the transfer fails and
     /// its failure actions do not end the call. Flows keep one there because a task must
     /// end in an action that ends it, so it is not reported as unreachable.
-    pub after_transfer: bool,
+    pub(crate) after_transfer: bool,
 }
 
 /// The flows of a manifest or of the files given, with every action indexed.
 #[derive(Debug, Default)]
 pub struct Library {
     pub flows: Vec<LoadedFlow>,
-    pub actions: Vec<ActionInfo>,
+    pub(crate) actions: Vec<ActionInfo>,
     ids: HashMap<usize, usize>,
 }
 
@@ -214,10 +215,10 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Step {
     /// Module depth: 0 in the flow walked, 1 inside a module it calls, ...
-    pub depth: usize,
-    pub flow: String,
+    pub(crate) depth: usize,
+    pub(crate) flow: String,
     pub action: String,
-    pub name: String,
+    pub(crate) name: String,
     pub detail: String,
 }
 
@@ -226,17 +227,17 @@ pub struct Step {
 pub struct Walk {
     pub steps: Vec<Step>,
     /// Modules, bot flows and flows called, in order.
-    pub calls: Vec<String>,
+    pub(crate) calls: Vec<String>,
     /// What was played or spoken, in order.
-    pub says: Vec<String>,
+    pub(crate) says: Vec<String>,
     pub outcome: Outcome,
     /// The branch taken at each branch point: `action-id:label`. Two walks with the same
     /// decisions took the same path.
-    pub decisions: Vec<String>,
+    pub(crate) decisions: Vec<String>,
     /// Ids of the actions run.
-    pub visited: HashSet<usize>,
+    pub(crate) visited: HashSet<usize>,
     /// How many loops an enumerating walk ran only once.
-    pub loops_cut: usize,
+    pub(crate) loops_cut: usize,
 }
 
 enum Mode {
@@ -311,7 +312,7 @@ pub(crate) fn walk_scenario(lib: &Library, flow: usize, given: Given) -> Walk {
 
 /// Walks flow `flow` taking, at the n-th branch point, option `script[n]` (0 past the end).
 /// Returns the walk and how many options each branch point had.
-pub fn walk_script(lib: &Library, flow: usize, script: Vec<usize>) -> (Walk, Vec<usize>) {
+pub(crate) fn walk_script(lib: &Library, flow: usize, script: Vec<usize>) -> (Walk, Vec<usize>) {
     let mut engine = Engine::new(
         lib,
         Mode::Enumerate {
