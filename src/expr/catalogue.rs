@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 #[derive(Debug, Deserialize)]
 pub struct Catalogue {
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) package: String,
     pub(crate) version: String,
     pub(crate) types: BTreeMap<String, TypeInfo>,
@@ -21,7 +21,7 @@ pub(crate) struct TypeInfo {
     pub(crate) id: String,
     pub(crate) name: String,
     #[serde(default)]
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) collection: bool,
     #[serde(default)]
     pub(crate) properties: Vec<Property>,
@@ -41,9 +41,9 @@ pub(crate) struct Property {
 pub struct Function {
     pub(crate) name: String,
     pub(crate) kind: String,
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) symbol: Option<String>,
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) category: Option<String>,
     pub overloads: Vec<Overload>,
 }
@@ -51,14 +51,14 @@ pub struct Function {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Overload {
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) id: String,
     pub(crate) returns: TypeRef,
     pub(crate) params: Vec<Param>,
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) feature_toggle: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) needs_server_info: bool,
     #[serde(default)]
     pub(crate) disallow_as_default_cast: bool,
@@ -78,7 +78,7 @@ pub(crate) struct TypeRef {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Param {
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) name: String,
     #[serde(rename = "type")]
     pub(crate) ty: String,
@@ -96,7 +96,7 @@ pub struct Example {
     pub input: String,
     pub output: String,
     /// Set when the catalogue gave the output as a string-table key (resolved to English).
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) output_key: Option<String>,
 }
 

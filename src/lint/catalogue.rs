@@ -12,7 +12,7 @@ const SOURCE: &str = include_str!("catalogue.yaml");
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Catalogue {
     /// Source id → `github.com/owner/repo@commit path`.
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) sources: BTreeMap<String, String>,
     pub(crate) wrappers: Wrappers,
     pub flow_types: BTreeMap<String, FlowTypeEntry>,
@@ -38,19 +38,19 @@ pub(crate) struct Wrappers {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowTypeEntry {
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) learned: Vec<String>,
     pub(crate) keys: Vec<String>,
     /// List key → item key: `tasks: task`.
     #[serde(default)]
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) containers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ContainerEntry {
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) learned: Vec<String>,
     pub(crate) keys: Vec<String>,
 }
@@ -58,7 +58,7 @@ pub(crate) struct ContainerEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionEntry {
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
     pub(crate) learned: Vec<String>,
     /// `None`: known by name only, fields not checked.
     #[serde(default)]

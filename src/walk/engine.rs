@@ -27,9 +27,6 @@ const MAX_DEPTH: usize = 32;
 pub struct LoadedFlow {
     pub name: String,
     pub(crate) flow_type: FlowType,
-    /// Where it came from (a file, a manifest entry), for messages.
-    #[allow(dead_code)] // kept: part of the data's shape; nothing reads it yet
-    pub(crate) source: String,
     body: Box<Value>,
 }
 
@@ -66,7 +63,6 @@ impl Library {
         let flow = LoadedFlow {
             name: facts.name,
             flow_type: facts.flow_type,
-            source: source.to_string(),
             body: Box::new(Value::Mapping(facts.body)),
         };
         let index = self.flows.len();
