@@ -274,7 +274,7 @@ impl Client {
             }
             Err(e) => super::storage_network("GET", shown, &e),
         };
-        super::storage_step(err)
+        super::retry::storage_step(err)
     }
 }
 

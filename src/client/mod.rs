@@ -839,15 +839,6 @@ pub(crate) fn storage_network(method: &str, shown: &str, e: &reqwest::Error) -> 
     }
 }
 
-/// A storage request's failure as a retry step: tried again when the SDKs would retry it.
-pub(crate) fn storage_step<T>(err: ClientError) -> Step<T, ClientError> {
-    if err.is_retryable() {
-        Step::retry(err)
-    } else {
-        Step::Fail(err)
-    }
-}
-
 /// Maps a non-2xx answer to [`ApiError`], tolerating bodies that are not the Genesys shape.
 /// Everything quoted from the server is made printable and cut (see
 /// [`crate::output::sanitize`]).

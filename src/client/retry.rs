@@ -253,6 +253,17 @@ impl RetryPolicy {
     }
 }
 
+/// A storage request's failure (a presigned upload or download) as a retry step: tried
+/// again when the SDKs would retry it (a connection error, [`retryable_status`]), with
+/// the schedule's own wait (storage's `Retry-After` is not read).
+pub(crate) fn storage_step<T>(err: super::ClientError) -> Step<T, super::ClientError> {
+    if err.is_retryable() {
+        Step::retry(err)
+    } else {
+        Step::Fail(err)
+    }
+}
+
 /// The shortest wait a `Retry-After` gets: the header counts whole seconds, and a server
 /// that says `0` to every retry would otherwise be hammered (8 sends in a third of a second).
 pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -734,6 +745,42 @@ mod tests {
             P.token_failure(Failure::Network { connect: false }, 5, false),
             again(None)
         );
+    }
+
+    #[test]
+    fn a_storage_request_is_retried_on_what_the_sdks_retry() {
+        use crate::client::{ApiError, ClientError};
+        let refused = |status| {
+            ClientError::from(ApiError {
+                method: "PUT".into(),
+                path: "https://storage.example/upload".into(),
+                status,
+                code: String::new(),
+                message: "the upload was refused".into(),
+                context_id: None,
+                correlation_id: None,
+                retry_after: None,
+                body: None,
+            })
+        };
+        let retried = |err| {
+            matches!(
+                storage_step::<()>(err),
+                Step::Retry {
+                    retry_after: None,
+                    ..
+                }
+            )
+        };
+        assert!(retried(refused(503)));
+        assert!(retried(refused(500)));
+        assert!(!retried(refused(403)));
+        assert!(retried(ClientError::Network {
+            method: "PUT".into(),
+            url: "https://storage.example/upload".into(),
+            message: "connection reset".into(),
+            connect: false,
+        }));
     }
 
     #[test]

@@ -283,7 +283,7 @@ impl Client {
                     }
                     Err(e) => super::storage_network("PUT", shown, &e),
                 };
-                super::storage_step(err)
+                super::retry::storage_step(err)
             }
         })
         .await
