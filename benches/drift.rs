@@ -10,19 +10,11 @@
 //! and the difference. An apply of the same manifest from scratch costs about 2.1 requests
 //! per flow (BENCHMARKS.md), so the drift check is also shown against that.
 
-use flowctl::emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-use flowctl::flow::{render_parent, render_shared, ParentTemplate, SharedTemplate};
-use std::time::{Duration, Instant};
+mod common;
 
-fn emulator_config() -> EmulatorConfig {
-    EmulatorConfig {
-        latency: Duration::from_millis(65),
-        job_time: Duration::from_secs(2),
-        rate_limit: 300,
-        rate_window: Duration::from_secs(60),
-        ..EmulatorConfig::default()
-    }
-}
+use common::{api_requests, emulator_config, flowctl, publish_module_and_callers};
+use flowctl::emulator::{Emulator, DEFAULT_CLIENT_ID};
+use std::time::Duration;
 
 fn manifest(n: usize) -> String {
     let mut s = String::from(
@@ -37,62 +29,23 @@ fn manifest(n: usize) -> String {
 /// Publishes what an apply of `manifest(n)` would, straight into the emulator: by
 /// flowctl's own OAuth client, or (`by_ui`) by a UI user.
 fn seed(emulator: &Emulator, n: usize, by_ui: bool) {
-    let publish = |yaml: &str| {
+    publish_module_and_callers(n, "Hello from the benchmark", |yaml| {
         if by_ui {
             emulator.publish_as_ui_user(yaml)
         } else {
             emulator.publish_as_client(yaml, DEFAULT_CLIENT_ID)
         }
-    };
-    let module = render_shared(&SharedTemplate {
-        name: "Bench Module".into(),
-        description: None,
-        division: "Home".into(),
-        language: "en-us".into(),
-        greeting: "Hello from the benchmark".into(),
-    })
-    .expect("module");
-    publish(&module.publish_yaml()).expect("seed module");
-    for i in 0..n {
-        let doc = render_parent(&ParentTemplate {
-            name: format!("Bench Caller {i:03}"),
-            description: None,
-            division: "Home".into(),
-            language: "en-us".into(),
-            modules: vec!["Bench Module".into()],
-            queue: "General Support".into(),
-        })
-        .expect("caller");
-        publish(&doc.publish_yaml()).expect("seed caller");
-    }
+    });
 }
 
 /// Runs `flowctl plan` with `extra` args; returns (API requests, wall time).
 async fn plan(emulator: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (usize, Duration) {
     let before = api_requests(emulator);
-    let bin = env!("CARGO_BIN_EXE_flowctl");
-    let base = emulator.base_url();
     let path = dir.join("flows.yaml");
-    let dir = dir.to_path_buf();
-    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    let start = Instant::now();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(bin)
-            .args(["--no-token-cache", "--output", "json", "plan", "-f"])
-            .arg(&path)
-            .args(&extra)
-            .current_dir(&dir)
-            .env_clear()
-            .env("HOME", &dir)
-            .env("GENESYS_API_BASE_URL", base)
-            .env("GENESYS_CLIENT_ID", DEFAULT_CLIENT_ID)
-            .env("GENESYS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-            .output()
-            .expect("run flowctl")
-    })
-    .await
-    .expect("join");
-    let wall = start.elapsed();
+    let path = path.to_str().expect("utf-8 path");
+    let mut args = vec!["--output", "json", "plan", "-f", path];
+    args.extend_from_slice(extra);
+    let (out, wall) = flowctl(emulator, dir, &args).await;
     assert!(
         out.status.success(),
         "plan failed: {}",
@@ -107,24 +60,9 @@ async fn plan(emulator: &Emulator, dir: &std::path::Path, extra: &[&str]) -> (us
     (api_requests(emulator) - before, wall)
 }
 
-fn api_requests(emulator: &Emulator) -> usize {
-    emulator
-        .requests()
-        .iter()
-        .filter(|(_, p, _)| p.starts_with("/api/v2"))
-        .count()
-}
-
 fn main() {
-    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "300".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let sizes = common::sizes("300");
+    let rt = common::runtime();
     println!("| callers | last published by | plan --no-drift: requests | wall | plan (drift): requests | wall | extra requests | vs plan | vs an apply from scratch (~2.1/flow) |");
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for (n, by_ui) in sizes.iter().flat_map(|&n| [(n, false), (n, true)]) {

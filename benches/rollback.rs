@@ -15,71 +15,23 @@
 //! 300⌋ × 60 s for the API requests the run made (a fixed window lets its first 300
 //! through at once).
 
-use flowctl::emulator::{Emulator, EmulatorConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-use flowctl::flow::{render_parent, render_shared, ParentTemplate, SharedTemplate};
-use std::time::{Duration, Instant};
+mod common;
 
-const JOB: Duration = Duration::from_secs(2);
-const LIMIT: usize = 300;
-const WINDOW: Duration = Duration::from_secs(60);
-
-fn emulator_config() -> EmulatorConfig {
-    EmulatorConfig {
-        latency: Duration::from_millis(65),
-        job_time: JOB,
-        rate_limit: LIMIT as u32,
-        rate_window: WINDOW,
-        ..EmulatorConfig::default()
-    }
-}
+use common::{api_requests, emulator_config, flowctl, publish_module_and_callers};
+use common::{JOB, LIMIT, WINDOW};
+use flowctl::emulator::{Emulator, DEFAULT_CLIENT_ID};
+use std::time::Duration;
 
 /// Module `greeting`, then every caller, as an apply by flowctl's client publishes them.
 fn publish_all(emulator: &Emulator, n: usize, greeting: &str) {
-    let module = render_shared(&SharedTemplate {
-        name: "Bench Module".into(),
-        description: None,
-        division: "Home".into(),
-        language: "en-us".into(),
-        greeting: greeting.into(),
-    })
-    .expect("module");
-    emulator
-        .publish_as_client(&module.publish_yaml(), DEFAULT_CLIENT_ID)
-        .expect("module");
-    for i in 0..n {
-        let doc = render_parent(&ParentTemplate {
-            name: format!("Bench Caller {i:03}"),
-            description: None,
-            division: "Home".into(),
-            language: "en-us".into(),
-            modules: vec!["Bench Module".into()],
-            queue: "General Support".into(),
-        })
-        .expect("caller");
-        emulator
-            .publish_as_client(&doc.publish_yaml(), DEFAULT_CLIENT_ID)
-            .expect("caller");
-    }
-}
-
-fn api_requests(emulator: &Emulator) -> usize {
-    emulator
-        .requests()
-        .iter()
-        .filter(|(_, p, _)| p.starts_with("/api/v2"))
-        .count()
+    publish_module_and_callers(n, greeting, |yaml| {
+        emulator.publish_as_client(yaml, DEFAULT_CLIENT_ID)
+    });
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "100".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let sizes = common::sizes("100");
+    let rt = common::runtime();
     println!("| callers | wall | floor | wall/floor | API requests | jobs | export jobs | 429s | new versions |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
@@ -95,30 +47,12 @@ fn main() {
             let before_versions = versions(&emulator);
             let before = emulator.requests().len();
             let dir = tempfile::tempdir().expect("temp dir");
-            let bin = env!("CARGO_BIN_EXE_flowctl");
-            let base = emulator.base_url();
-            let home = dir.path().to_path_buf();
             let log_to = std::env::var("BENCH_LOG").ok();
-            let mut args = vec!["--no-token-cache", "--output", "json", "rollback", "Bench Module", "--yes"];
+            let mut args = vec!["--output", "json", "rollback", "Bench Module", "--yes"];
             if log_to.is_some() {
                 args.insert(0, "-vv");
             }
-            let start = Instant::now();
-            let out = tokio::task::spawn_blocking(move || {
-                std::process::Command::new(bin)
-                    .args(&args)
-                    .current_dir(&home)
-                    .env_clear()
-                    .env("HOME", &home)
-                    .env("GENESYS_API_BASE_URL", base)
-                    .env("GENESYS_CLIENT_ID", DEFAULT_CLIENT_ID)
-                    .env("GENESYS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-                    .output()
-                    .expect("run flowctl")
-            })
-            .await
-            .expect("join");
-            let wall = start.elapsed();
+            let (out, wall) = flowctl(&emulator, dir.path(), &args).await;
             if let Some(path) = log_to {
                 std::fs::write(&path, &out.stderr).expect("write BENCH_LOG");
             }

@@ -27,7 +27,7 @@ pub(crate) enum Target {
 
 /// What kind of thing a flow references by name, besides common modules and queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RefKind {
+pub(crate) enum RefKind {
     /// `callBotFlow`: a bot flow, which must be published before its caller.
     BotFlow,
     /// `callDigitalBotFlow`: a digital bot flow, published before its caller.
@@ -63,7 +63,7 @@ impl RefKind {
     }
 
     /// The flow type a reference of this kind names, when the YAML says it.
-    pub fn flow_type(self) -> Option<FlowType> {
+    pub(crate) fn flow_type(self) -> Option<FlowType> {
         match self {
             RefKind::BotFlow => Some(FlowType::Bot),
             RefKind::DigitalBotFlow => Some(FlowType::DigitalBot),
@@ -98,12 +98,12 @@ impl RefKind {
 /// One name an action refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Named<'a> {
-    pub target: Target,
-    pub name: String,
+    pub(crate) target: Target,
+    pub(crate) name: String,
     /// The action's key (`callCommonModule`, ...; `exp` for a prompt).
-    pub key: &'a str,
+    pub(crate) key: &'a str,
     /// The action's own `name:`, if it has one (none for a prompt).
-    pub action: Option<&'a str>,
+    pub(crate) action: Option<&'a str>,
 }
 
 /// Every name any action at any depth refers to (switch cases, failure outputs, menus),
@@ -269,9 +269,9 @@ mod tests {
 
     #[test]
     fn references_at_any_depth_with_their_action() {
-        let v = yaml(
-            "tasks:\n- task:\n    actions:\n    - callCommonModule:\n        name: Greet\n        commonModule:\n          Shared:\n            ver_latestPublished: {}\n    - switch:\n        cases:\n        - case:\n            actions:\n            - transferToAcd:\n                name: To Sales\n                targetQueue:\n                  lit:\n                    name: Sales\n            - transferToAcd:\n                targetQueue:\n                  exp: Flow.Q\n            - callData:\n                category:\n                  Web:\n                    dataAction:\n                      Lookup: {}\n            - playAudio:\n                audio:\n                  exp: ToAudio(Prompt.Hello)\n",
-        );
+        let v = yaml(include_str!(
+            "../tests/fixtures/flows/references_at_any_depth.yaml"
+        ));
         let menu = yaml("choices:\n- menuTransferToAcd:\n    name: Press 1\n    dtmf: digit_1\n    targetQueue:\n      lit:\n        name: Pensions\n");
         let (named, _) = references(&menu);
         assert_eq!(named.len(), 1);

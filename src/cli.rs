@@ -13,24 +13,24 @@ use std::path::PathBuf;
 /// `genesyscloud/architect_flow/resource_genesyscloud_flow.go`). A job held by a busy
 /// Architect or by the token's rate limit still publishes; giving up sooner would exit 5
 /// on a flow that then publishes.
-pub const JOB_TIMEOUT_SECS: u64 = 960;
+pub(crate) const JOB_TIMEOUT_SECS: u64 = 960;
 /// Environment variable names, in one place.
-pub mod env {
-    pub const REGION: &str = "GENESYS_REGION";
-    pub const CLIENT_ID: &str = "GENESYS_CLIENT_ID";
-    pub const CLIENT_SECRET: &str = "GENESYS_CLIENT_SECRET";
+pub(crate) mod env {
+    pub(crate) const REGION: &str = "GENESYS_REGION";
+    pub(crate) const CLIENT_ID: &str = "GENESYS_CLIENT_ID";
+    pub(crate) const CLIENT_SECRET: &str = "GENESYS_CLIENT_SECRET";
     /// CX-as-Code (Terraform provider) names, accepted as fallbacks.
-    pub const CXAC_REGION: &str = "GENESYSCLOUD_REGION";
-    pub const CXAC_CLIENT_ID: &str = "GENESYSCLOUD_OAUTHCLIENT_ID";
-    pub const CXAC_CLIENT_SECRET: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
-    pub const API_BASE_URL: &str = "GENESYS_API_BASE_URL";
-    pub const LOGIN_BASE_URL: &str = "GENESYS_LOGIN_BASE_URL";
-    pub const CLIENT_SECRET_FILE: &str = "GENESYS_CLIENT_SECRET_FILE";
-    pub const NO_TOKEN_CACHE: &str = "FLOWCTL_NO_TOKEN_CACHE";
-    pub const LOG: &str = "FLOWCTL_LOG";
-    pub const PROFILE: &str = "FLOWCTL_PROFILE";
+    pub(crate) const CXAC_REGION: &str = "GENESYSCLOUD_REGION";
+    pub(crate) const CXAC_CLIENT_ID: &str = "GENESYSCLOUD_OAUTHCLIENT_ID";
+    pub(crate) const CXAC_CLIENT_SECRET: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
+    pub(crate) const API_BASE_URL: &str = "GENESYS_API_BASE_URL";
+    pub(crate) const LOGIN_BASE_URL: &str = "GENESYS_LOGIN_BASE_URL";
+    pub(crate) const CLIENT_SECRET_FILE: &str = "GENESYS_CLIENT_SECRET_FILE";
+    pub(crate) const NO_TOKEN_CACHE: &str = "FLOWCTL_NO_TOKEN_CACHE";
+    pub(crate) const LOG: &str = "FLOWCTL_LOG";
+    pub(crate) const PROFILE: &str = "FLOWCTL_PROFILE";
     /// Seconds one API request may take across its attempts.
-    pub const REQUEST_TIMEOUT: &str = "FLOWCTL_REQUEST_TIMEOUT";
+    pub(crate) const REQUEST_TIMEOUT: &str = "FLOWCTL_REQUEST_TIMEOUT";
 }
 
 /// Create, publish and verify Genesys Cloud shared flows (common modules) and the inbound
@@ -41,12 +41,12 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Prints clap's error and exits; `--client-secret` after a subcommand also gets the
 /// reason there is no such flag (never its value).
-pub fn exit_on_parse_error(e: clap::Error) -> ! {
+pub(crate) fn exit_on_parse_error(e: clap::Error) -> ! {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let _ = e.print();
     let secret_flag = e.kind() == ErrorKind::UnknownArgument
@@ -59,7 +59,7 @@ pub fn exit_on_parse_error(e: clap::Error) -> ! {
 
 /// `--client-secret` was given; its value is not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecretGiven;
+pub(crate) struct SecretGiven;
 
 /// Flags every subcommand takes. Their own heading keeps each subcommand's `--help` on its
 /// own options first.
@@ -68,50 +68,50 @@ pub struct SecretGiven;
 pub struct GlobalArgs {
     /// Output format. `junit` is for `verify` and `test`, `markdown` for `plan`.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    pub(crate) output: OutputFormat,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace). Secrets are always redacted.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
     /// Print only errors.
     #[arg(short, long, global = true)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Genesys Cloud region, by name (eu-west-1) or domain (mypurecloud.ie). [env: GENESYS_REGION, GENESYSCLOUD_REGION]
     #[arg(long, global = true)]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// OAuth client id (client credentials grant). [env: GENESYS_CLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_ID]
     #[arg(long, global = true)]
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// Read the OAuth client secret from this file (the secret is never taken as a flag).
     /// [env: GENESYS_CLIENT_SECRET_FILE; or the secret itself in GENESYS_CLIENT_SECRET]
     #[arg(long, global = true, value_name = "FILE")]
-    pub client_secret_file: Option<PathBuf>,
+    pub(crate) client_secret_file: Option<PathBuf>,
     /// Refused with an explanation: a secret on the command line leaks (shell history,
     /// `ps`). The value is dropped as it is parsed, never kept or printed. Not global:
     /// `emulator serve --client-secret` is the emulator's own (non-secret) setting.
     #[arg(id = "client_secret_flag", long = "client-secret", hide = true, num_args = 0..=1, value_name = "SECRET", value_parser = |_: &str| Ok::<_, std::convert::Infallible>(SecretGiven))]
-    pub client_secret: Option<SecretGiven>,
+    pub(crate) client_secret: Option<SecretGiven>,
     /// API base URL replacing the region's (for the emulator and tests). [env: GENESYS_API_BASE_URL]
     #[arg(long, global = true, value_name = "URL")]
-    pub api_base_url: Option<String>,
+    pub(crate) api_base_url: Option<String>,
     /// Login base URL; default: the API base with `api.` turned into `login.`. [env: GENESYS_LOGIN_BASE_URL]
     #[arg(long, global = true, value_name = "URL")]
-    pub login_base_url: Option<String>,
+    pub(crate) login_base_url: Option<String>,
     /// Do not read or write the token cache.
     #[arg(long, global = true)]
-    pub no_token_cache: bool,
+    pub(crate) no_token_cache: bool,
     /// Profile: org settings from `config.toml` and the manifest's per-profile substitutions.
     #[arg(long, global = true, env = env::PROFILE, value_name = "NAME")]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// Run against a local emulated org kept under `.flowctl/` instead of Genesys Cloud.
     #[arg(long, global = true)]
-    pub emulator: bool,
+    pub(crate) emulator: bool,
 }
 
 /// `--output`: kept with the renderers in [`crate::output`], named here for the flags.
-pub use crate::output::OutputFormat;
+pub(crate) use crate::output::OutputFormat;
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create or update the shared flow (a common module) and publish it.
     #[command(
         after_help = "Example:\n  flowctl create-shared --name \"Shared Greeting Module\" --greeting \"Hello, thanks for calling.\""
@@ -217,115 +217,115 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct PublishArgs {
+pub(crate) struct PublishArgs {
     /// Print the Architect YAML the job would get; no credentials, no network.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Give up waiting for an Architect job after this many seconds (1 to 86400). The
     /// default, 960 (16 minutes), is what the Terraform provider waits for a flow's job: a
     /// job held by a busy Architect or by the token's rate limit still publishes, and
     /// giving up sooner than the reference tool would exit 5 on a flow that publishes.
     #[arg(long, value_name = "SECONDS", default_value_t = JOB_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub job_timeout: u64,
+    pub(crate) job_timeout: u64,
     /// Trust the content marker in the description: do not export a flow someone else
     /// published last to compare its content (misses edits made in the UI).
     #[arg(long)]
-    pub no_drift: bool,
+    pub(crate) no_drift: bool,
     /// The name is a new flow, not a typo: publish it even though a flow of that type has
     /// a close name (another case, a letter or two apart), which is refused otherwise.
     #[arg(long)]
-    pub new_flow: bool,
+    pub(crate) new_flow: bool,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct CreateSharedArgs {
+pub(crate) struct CreateSharedArgs {
     /// Name of the common module (1-200 characters).
     #[arg(long)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Description of the module.
     #[arg(long)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Text-to-speech greeting the module plays.
     #[arg(long, default_value = "Hello, thank you for calling.")]
-    pub greeting: String,
+    pub(crate) greeting: String,
     /// Division of the module. Without it, an existing module stays in its division and
     /// a new one goes to Home; naming another division moves the module (and says so).
     #[arg(long)]
-    pub division: Option<String>,
+    pub(crate) division: Option<String>,
     /// Language of the flow.
     #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
-    pub language: String,
+    pub(crate) language: String,
     /// Publish your own Architect YAML (a commonModule) instead of the built-in greeting.
     #[arg(long, value_name = "FLOW.yaml", conflicts_with = "greeting")]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders in --file, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
     #[command(flatten)]
-    pub publish: PublishArgs,
+    pub(crate) publish: PublishArgs,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct CreateParentArgs {
+pub(crate) struct CreateParentArgs {
     /// Name of an inbound call flow (repeat for several; they are created concurrently).
     #[arg(long = "name", required = true)]
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// The shared flow (common module) to call, by exact name or id.
     #[arg(long)]
-    pub shared: String,
+    pub(crate) shared: String,
     /// The queue to transfer the caller to, by exact name or id.
     #[arg(long)]
-    pub queue: String,
+    pub(crate) queue: String,
     /// Description of the flows.
     #[arg(long)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Division of the flows. Without it, an existing flow stays in its division and a
     /// new one goes to Home; naming another division moves the flow (and says so).
     #[arg(long)]
-    pub division: Option<String>,
+    pub(crate) division: Option<String>,
     /// Language of the flows.
     #[arg(long, default_value = crate::flow::DEFAULT_LANGUAGE)]
-    pub language: String,
+    pub(crate) language: String,
     #[command(flatten)]
-    pub publish: PublishArgs,
+    pub(crate) publish: PublishArgs,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The shared flow (common module), by exact name or id.
     #[arg(long, required_unless_present = "file", conflicts_with = "file")]
-    pub shared: Option<String>,
+    pub(crate) shared: Option<String>,
     /// A parent flow that must call it, by exact name or id (repeatable). Without any,
     /// every published caller that dependency tracking knows is verified.
     #[arg(long = "parent", conflicts_with = "file")]
-    pub parents: Vec<String>,
+    pub(crate) parents: Vec<String>,
     /// A queue every parent must transfer to, by exact name or id.
     #[arg(long)]
-    pub queue: Option<String>,
+    pub(crate) queue: Option<String>,
     /// How long to wait for the dependency index to show missing links (at most a day).
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub wait: u64,
+    pub(crate) wait: u64,
     /// Verify every flow of a manifest instead (each against the modules and queues it uses).
     #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders in the manifest, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var, requires = "file")]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
     /// With -f: check every path of each flow offline, no org needed (bounded, loops cut
     /// and counted): each path calls the manifest's modules before it ends, every
     /// transfer goes to a queue the manifest names; unreachable actions are reported.
     #[arg(long, requires = "file")]
-    pub paths: bool,
+    pub(crate) paths: bool,
     /// With --paths: scenario files whose calls count toward path coverage.
     #[arg(long, value_name = "FILE", num_args = 1.., requires = "paths")]
-    pub scenarios: Vec<PathBuf>,
+    pub(crate) scenarios: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Architect YAML files whose flows the scenarios walk (modules among them are entered).
     #[arg(required_unless_present = "manifest", value_name = "FLOW.yaml")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Walk the flows of a manifest (its files and built-in templates) instead of FILEs.
     #[arg(
         short = 'f',
@@ -333,95 +333,95 @@ pub struct TestArgs {
         value_name = "MANIFEST",
         conflicts_with = "files"
     )]
-    pub manifest: Option<PathBuf>,
+    pub(crate) manifest: Option<PathBuf>,
     /// Scenario files (YAML, see schema/scenarios.schema.json).
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
-    pub scenarios: Vec<PathBuf>,
+    pub(crate) scenarios: Vec<PathBuf>,
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ManifestArgs {
+pub(crate) struct ManifestArgs {
     /// The manifest (YAML: substitutions, modules, flows).
     #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable); wins over the
     /// environment and the manifest's `substitutions`.
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     #[command(flatten)]
-    pub manifest: ManifestArgs,
+    pub(crate) manifest: ManifestArgs,
     /// Skip the drift check: trust the content marker in each flow's description instead
     /// of reading the published content back (fewer requests; misses edits made in the UI).
     #[arg(long)]
-    pub no_drift: bool,
+    pub(crate) no_drift: bool,
     /// Read back every flow in the drift check, also those whose published version
     /// flowctl's own OAuth client made with the content its marker names (which are
     /// skipped by default). Use it when other tools publish with the same OAuth client.
     #[arg(long, conflicts_with = "no_drift")]
-    pub full_drift: bool,
+    pub(crate) full_drift: bool,
     /// Show how each flow changed in the org differs from the manifest (a unified diff).
     #[arg(long, conflicts_with = "no_drift")]
-    pub diff: bool,
+    pub(crate) diff: bool,
     /// A name in the manifest that is a new flow, not a typo, though a flow of its type in
     /// the org has a close name (another case, a letter or two apart), which is refused
     /// otherwise (repeatable).
     #[arg(long = "new-flow", value_name = "NAME")]
-    pub new_flows: Vec<String>,
+    pub(crate) new_flows: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     #[command(flatten)]
-    pub manifest: ManifestArgs,
+    pub(crate) manifest: ManifestArgs,
     /// At most this many flows publishing at once. By default there is no fixed cap: as
     /// many as are ready, up to half the rate limit's window (read from the API's headers),
     /// a quarter of that if Architect jobs start to slow down. The rate limit is honoured
     /// either way.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub parallel: Option<u16>,
+    pub(crate) parallel: Option<u16>,
     /// Give up waiting for an Architect job after this many seconds (1 to 86400). The
     /// default, 960 (16 minutes), is what the Terraform provider waits for a flow's job: a
     /// job held by a busy Architect or by the token's rate limit still publishes, and
     /// giving up sooner than the reference tool would exit 5 on a flow that publishes.
     #[arg(long, value_name = "SECONDS", default_value_t = JOB_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub job_timeout: u64,
+    pub(crate) job_timeout: u64,
     /// Skip the drift check: trust the content marker in each flow's description instead
     /// of reading the published content back (fewer requests; misses edits made in the UI).
     #[arg(long)]
-    pub no_drift: bool,
+    pub(crate) no_drift: bool,
     /// Read back every flow in the drift check, also those whose published version
     /// flowctl's own OAuth client made with the content its marker names (which are
     /// skipped by default). Use it when other tools publish with the same OAuth client.
     #[arg(long, conflicts_with = "no_drift")]
-    pub full_drift: bool,
+    pub(crate) full_drift: bool,
     /// A name in the manifest that is a new flow, not a typo, though a flow of its type in
     /// the org has a close name (another case, a letter or two apart), which is refused
     /// otherwise (repeatable).
     #[arg(long = "new-flow", value_name = "NAME")]
-    pub new_flows: Vec<String>,
+    pub(crate) new_flows: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DestroyArgs {
+pub(crate) struct DestroyArgs {
     #[command(flatten)]
-    pub manifest: ManifestArgs,
+    pub(crate) manifest: ManifestArgs,
     /// Really delete (without it, destroy only says what it would delete).
     #[arg(long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Also try to delete modules that flows outside the manifest still use.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     #[default]
     Mermaid,
     Dot,
@@ -430,21 +430,21 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     #[command(flatten)]
-    pub manifest: ManifestArgs,
+    pub(crate) manifest: ManifestArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
-    pub format: GraphFormat,
+    pub(crate) format: GraphFormat,
     /// Draw what the org's dependency tracking says about the manifest's flows, instead of
     /// what the manifest declares.
     #[arg(long)]
-    pub from_org: bool,
+    pub(crate) from_org: bool,
 }
 
 /// What `export --substitute` turns into `{{placeholders}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SubstituteKind {
+pub(crate) enum SubstituteKind {
     /// Queue names of `transferToAcd` targets.
     Queue,
     /// The flow's division.
@@ -452,108 +452,108 @@ pub enum SubstituteKind {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// Directory to write `flowctl.yaml` and `flows/*.yaml` into (created if missing).
     #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// A flow to export, by exact name (repeatable).
     #[arg(long = "name", value_name = "NAME")]
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// The type of the --name flows (`inboundcall`, `commonmodule`, ...): once for all, or
     /// once per --name.
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_flow_type, requires = "names")]
-    pub types: Vec<crate::models::FlowType>,
+    pub(crate) types: Vec<crate::models::FlowType>,
     /// A common module and every published flow that calls it (dependency tracking),
     /// including flows not made with flowctl (repeatable).
     #[arg(long = "callers-of", value_name = "MODULE")]
-    pub callers_of: Vec<String>,
+    pub(crate) callers_of: Vec<String>,
     /// Every common module of the org.
     #[arg(long)]
-    pub all_modules: bool,
+    pub(crate) all_modules: bool,
     /// Turn these org-specific names into `{{placeholders}}` with their values under
     /// `substitutions:` (repeatable).
     #[arg(long, value_enum, value_name = "KIND")]
-    pub substitute: Vec<SubstituteKind>,
+    pub(crate) substitute: Vec<SubstituteKind>,
     /// Overwrite files that already exist.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// Which flow a history, diff or rollback is about: a name or an id, and the type when
 /// the name exists in several.
 #[derive(Debug, Clone, Args)]
-pub struct FlowSelector {
+pub(crate) struct FlowSelector {
     /// The flow, by exact name or id.
     #[arg(value_name = "NAME|ID")]
-    pub flow: String,
+    pub(crate) flow: String,
     /// The flow's type (`commonmodule`, `inboundcall`, ...), needed when the name exists in
     /// two types.
     #[arg(long = "type", value_name = "TYPE", value_parser = parse_flow_type)]
-    pub flow_type: Option<crate::models::FlowType>,
+    pub(crate) flow_type: Option<crate::models::FlowType>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     #[command(flatten)]
-    pub flow: FlowSelector,
+    pub(crate) flow: FlowSelector,
     /// Show at most this many versions, newest first (each costs one export job to read
     /// its content's marker).
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
-    pub limit: u16,
+    pub(crate) limit: u16,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     #[command(flatten)]
-    pub flow: FlowSelector,
+    pub(crate) flow: FlowSelector,
     /// The older version (default: the one before --to).
     #[arg(long, value_name = "V", conflicts_with = "file")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The newer version (default: the published one).
     #[arg(long, value_name = "V")]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     /// Compare the version (default: the published one) with this Architect YAML file.
     #[arg(long, value_name = "FLOW.yaml")]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders in --file, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var, requires = "file")]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct RollbackArgs {
+pub(crate) struct RollbackArgs {
     #[command(flatten)]
-    pub flow: FlowSelector,
+    pub(crate) flow: FlowSelector,
     /// The version whose content to publish again (default: the one before the published
     /// one).
     #[arg(long, value_name = "V")]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     /// Act without asking (needed off a terminal).
     #[arg(long)]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Print the plan and change nothing.
     #[arg(long, conflicts_with = "yes")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Give up waiting for an Architect job after this many seconds (1 to 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub job_timeout: u64,
+    pub(crate) job_timeout: u64,
     /// How long verification waits for the dependency index to show the new links.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
-    pub wait: u64,
+    pub(crate) wait: u64,
 }
 
 /// Parses a flow type in any spelling (`inboundcall`, `inboundCall`, `INBOUNDCALL`).
-pub fn parse_flow_type(s: &str) -> Result<crate::models::FlowType, String> {
+pub(crate) fn parse_flow_type(s: &str) -> Result<crate::models::FlowType, String> {
     crate::models::FlowType::parse_any(s).ok_or_else(|| {
         format!("unknown flow type '{s}' (e.g. commonmodule, inboundcall, inqueuecall, workflow)")
     })
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct LintArgs {
+pub(crate) struct LintArgs {
     /// Architect YAML files to check.
     #[arg(required_unless_present = "manifest", value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Lint every flow a manifest names (its files and built-in templates, substitutions
     /// applied) instead of FILEs.
     #[arg(
@@ -562,37 +562,37 @@ pub struct LintArgs {
         value_name = "MANIFEST",
         conflicts_with = "files"
     )]
-    pub manifest: Option<PathBuf>,
+    pub(crate) manifest: Option<PathBuf>,
     /// Substitution for `{{key}}` placeholders, as key=value (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ExprArgs {
+pub(crate) struct ExprArgs {
     /// The expression, as written in Architect (quote it for the shell).
     #[arg(value_name = "EXPR", allow_hyphen_values = true)]
-    pub expression: String,
+    pub(crate) expression: String,
     /// Declare the variables of this Architect YAML flow (its `variables:`).
     #[arg(long, value_name = "FILE.yaml")]
-    pub flow: Option<PathBuf>,
+    pub(crate) flow: Option<PathBuf>,
     /// Declare a variable, as NAME:TYPE (repeatable), e.g. Flow.vip:Boolean.
     #[arg(long, value_name = "NAME:TYPE")]
-    pub declare: Vec<String>,
+    pub(crate) declare: Vec<String>,
     /// Give a variable a value, as NAME=VALUE with VALUE an Architect literal (repeatable),
     /// e.g. Flow.vip=true or 'Flow.name="Ann"'; undeclared variables take the value's type.
     #[arg(long, value_name = "NAME=VALUE")]
-    pub set: Vec<String>,
+    pub(crate) set: Vec<String>,
     /// The type the expression is used as; Architect's implicit cast applies (5 as Boolean).
     #[arg(long, value_name = "TYPE")]
-    pub expect: Option<String>,
+    pub(crate) expect: Option<String>,
     /// Type-check only; do not evaluate.
     #[arg(long)]
-    pub check: bool,
+    pub(crate) check: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ImportCommand {
+pub(crate) enum ImportCommand {
     /// Read a Terraform configuration's `genesyscloud_flow` resources (module calls
     /// followed) and write a manifest naming the same Architect YAML files, each with its
     /// own substitutions. Offline: it reads files only.
@@ -603,27 +603,27 @@ pub enum ImportCommand {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ImportTerraformArgs {
+pub(crate) struct ImportTerraformArgs {
     /// The root module: the directory you run `terraform apply` in.
     #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// A root variable's value, as `terraform -var` (repeatable; wins over everything).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
     /// A `.tfvars` file, as `terraform -var-file` (repeatable; after `terraform.tfvars` and
     /// `*.auto.tfvars`, which are read as Terraform reads them).
     #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    pub(crate) var_files: Vec<PathBuf>,
     /// The manifest to write; its `file:` paths are relative to it.
     #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Overwrite FILE if it exists.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum EmulatorCommand {
+pub(crate) enum EmulatorCommand {
     /// Serve the emulator; prints its base URL as the first line of standard output.
     #[command(
         after_help = "Example:\n  flowctl emulator serve --addr 127.0.0.1:8787 --job-ms 2000 --latency-ms 50"
@@ -632,68 +632,68 @@ pub enum EmulatorCommand {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct EmulatorServeArgs {
+pub(crate) struct EmulatorServeArgs {
     /// Address to listen on (loopback only).
     #[arg(long, default_value = "127.0.0.1:8787")]
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// The OAuth client id the emulator accepts.
     #[arg(long, default_value = crate::emulator::DEFAULT_CLIENT_ID)]
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// The OAuth client secret the emulator accepts.
     #[arg(long, default_value = crate::emulator::DEFAULT_CLIENT_SECRET)]
-    pub client_secret: String,
+    pub(crate) client_secret: String,
     /// Persist the org to this file after every change, and load it at start.
     #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
     /// JSON file with queues, divisions and pre-existing or locked flows.
     #[arg(long, value_name = "FILE")]
-    pub seed: Option<PathBuf>,
+    pub(crate) seed: Option<PathBuf>,
     /// Added latency per API request, in milliseconds (at most a minute).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
-    pub latency_ms: u64,
+    pub(crate) latency_ms: u64,
     /// How long an Architect job takes, in milliseconds (at most an hour).
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
-    pub job_ms: u64,
+    pub(crate) job_ms: u64,
     /// Requests allowed per token per rate-limit window.
     #[arg(long, value_name = "N", default_value_t = 300)]
-    pub rate_limit: u32,
+    pub(crate) rate_limit: u32,
     /// The rate-limit window, in seconds (1 to 3600).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
-    pub rate_window: u64,
+    pub(crate) rate_window: u64,
     /// Requests each Architect job spends of its token's window, as the real job's Archy
     /// session does; a job that finds fewer left fails with "could not find the flow with
     /// id" and "exit code 107". 0 charges nothing.
     #[arg(long, value_name = "K", default_value_t = 0)]
-    pub job_requests: u32,
+    pub(crate) job_requests: u32,
     /// Round `inin-ratelimit-reset` down to whole seconds instead of up (the real service
     /// does not say which way it rounds).
     #[arg(long)]
-    pub reset_rounds_down: bool,
+    pub(crate) reset_rounds_down: bool,
     /// How long the dependency index lags a publish, in milliseconds (at most an hour).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
-    pub index_lag_ms: u64,
+    pub(crate) index_lag_ms: u64,
     /// How long a flow a job just wrote still reads as 404, in milliseconds (eventual
     /// consistency after a write; at most an hour).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
-    pub read_lag_ms: u64,
+    pub(crate) read_lag_ms: u64,
     /// How many flow DELETEs answer a transient 409 before they succeed.
     #[arg(long, value_name = "N", default_value_t = 0)]
-    pub delete_conflicts: u32,
+    pub(crate) delete_conflicts: u32,
     /// Access token lifetime in seconds (1 to 172800, Genesys' 48 h at most).
     #[arg(long, value_name = "N", default_value_t = 86399, value_parser = clap::value_parser!(u64).range(1..=172_800))]
-    pub token_lifetime: u64,
+    pub(crate) token_lifetime: u64,
     /// Faults to inject, e.g. `429=0.1,503=0.05,drop=0.02` (random rates).
     #[arg(long, value_name = "SPEC")]
-    pub faults: Option<String>,
+    pub(crate) faults: Option<String>,
     /// The seed of the random faults (printed at start when --faults is set): the same
     /// seed gives the n-th API request the same fault again.
     #[arg(long, value_name = "N", requires = "faults")]
-    pub fault_seed: Option<u64>,
+    pub(crate) fault_seed: Option<u64>,
 }
 
 /// The man page, all in one: `flowctl(1)`, then a page for every subcommand (and theirs,
 /// as `flowctl emulator serve`), each with its own options and the global ones.
-pub fn man_page() -> std::io::Result<Vec<u8>> {
+pub(crate) fn man_page() -> std::io::Result<Vec<u8>> {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     cmd.build();
@@ -756,7 +756,7 @@ fn wants_json(args: impl Iterator<Item = String>) -> bool {
 }
 
 /// Parses `key=value` for `--var`.
-pub fn parse_var(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got '{s}'")),

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 /// Lower-case hex of the first `bytes` bytes (at most 32) of the SHA-256 of `data`: twice
 /// as many characters as `bytes`.
-pub fn sha256_hex(data: impl AsRef<[u8]>, bytes: usize) -> String {
+pub(crate) fn sha256_hex(data: impl AsRef<[u8]>, bytes: usize) -> String {
     Sha256::digest(data.as_ref())
         .iter()
         .take(bytes)

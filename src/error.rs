@@ -72,7 +72,7 @@ impl From<ClientError> for Error {
 }
 
 impl Error {
-    pub fn input(message: impl Into<String>, hint: impl Into<Option<String>>) -> Error {
+    pub(crate) fn input(message: impl Into<String>, hint: impl Into<Option<String>>) -> Error {
         Error::Input {
             message: message.into(),
             hint: hint.into(),
@@ -149,4 +149,4 @@ pub fn client_exit_status(e: &ClientError) -> ExitStatus {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -21,26 +21,26 @@
 //!    call through a flow: no server; it reads lint's action vocabulary).
 //! 7. [`commands`], one per subcommand, on top of everything.
 
-pub mod architect_refs;
+pub(crate) mod architect_refs;
 pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
-pub mod digest;
+pub(crate) mod digest;
 pub mod emulator;
 pub mod error;
 pub mod exit;
 pub mod expr;
-pub mod files;
+pub(crate) mod files;
 pub mod flow;
-pub mod import;
+pub(crate) mod import;
 pub mod lint;
 pub mod manifest;
 pub mod models;
 pub mod output;
-pub mod progress;
+pub(crate) mod progress;
 pub mod walk;
-pub mod yaml_guard;
+pub(crate) mod yaml_guard;
 
 pub use error::{Error, ExitStatus};
 

@@ -35,9 +35,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use yaml_serde::Value;
 
-/// Longest flow name Genesys Cloud accepts.
-pub use crate::flow::graph::MAX_NAME;
-
 const TOP_KEYS: &[&str] = &["substitutions", "profiles", "modules", "flows"];
 const PROFILE_KEYS: &[&str] = &["substitutions"];
 const MODULE_KEYS: &[&str] = &[
@@ -63,7 +60,7 @@ const FLOW_KEYS: &[&str] = &[
 /// A loaded, checked manifest.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Common modules, in dependency order (a module after the modules it calls).
     pub(crate) modules: Vec<Item>,
     /// The other flows, in manifest order except that a flow comes after the bot flows it
@@ -82,9 +79,9 @@ pub struct Manifest {
 /// `substitutions`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Substitution {
-    pub key: String,
-    pub value: String,
-    pub source: String,
+    pub(crate) key: String,
+    pub(crate) value: String,
+    pub(crate) source: String,
 }
 
 /// Environment variables fill `{{key}}` only as `FLOWCTL_VAR_key`.
@@ -99,14 +96,14 @@ const SECRET_VARIABLES: &[&str] = &[
 /// One flow of the manifest, rendered.
 #[derive(Debug, Clone)]
 pub(crate) struct Item {
-    pub doc: FlowDocument,
+    pub(crate) doc: FlowDocument,
     /// Division name: the file's own, else the entry's `division`, else `Home`.
-    pub division: String,
+    pub(crate) division: String,
     /// Whether the manifest names the division (the file's own, or the entry's): only a
     /// named division moves an existing flow; otherwise it stays where it is.
-    pub division_named: bool,
+    pub(crate) division_named: bool,
     /// Where it was declared: `modules[0]`, `flows[3] (flows/support.yaml)`.
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 impl Item {
@@ -1029,7 +1026,10 @@ pub fn placeholders(text: &str) -> Vec<String> {
 }
 
 /// Replaces `{{ key }}` from `lookup`; returns the text and the keys left unreplaced.
-pub fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (String, Vec<String>) {
+pub(crate) fn substitute(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (String, Vec<String>) {
     let r = flow::placeholder::replace(text, lookup);
     let missing = r.missing_keys();
     (r.text, missing)

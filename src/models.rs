@@ -39,7 +39,7 @@ pub enum FlowType {
 }
 
 impl FlowType {
-    pub const ALL: [FlowType; 21] = [
+    pub(crate) const ALL: [FlowType; 21] = [
         FlowType::Bot,
         FlowType::BusinessProcess,
         FlowType::CommonModule,
@@ -64,7 +64,7 @@ impl FlowType {
     ];
 
     /// The JSON spelling: `COMMONMODULE`.
-    pub fn as_wire(self) -> &'static str {
+    pub(crate) fn as_wire(self) -> &'static str {
         match self {
             FlowType::Bot => "BOT",
             FlowType::BusinessProcess => "BUSINESSPROCESS",
@@ -91,7 +91,7 @@ impl FlowType {
     }
 
     /// The query-string spelling: `commonmodule`.
-    pub fn as_query(self) -> String {
+    pub(crate) fn as_query(self) -> String {
         self.as_wire().to_ascii_lowercase()
     }
 
@@ -102,7 +102,7 @@ impl FlowType {
     /// (see docs/genesys-api.md#architect-yaml); `None` means flowctl does not know how
     /// Architect spells this type's key (unverified), so it neither writes nor reads it.
     /// Architect reads keys case-sensitively, and so does flowctl.
-    pub fn yaml_key(self) -> Option<&'static str> {
+    pub(crate) fn yaml_key(self) -> Option<&'static str> {
         Some(match self {
             FlowType::Bot => "botFlow",
             FlowType::CommonModule => "commonModule",
@@ -135,20 +135,20 @@ impl FlowType {
     }
 
     /// The flow type whose Architect YAML key is exactly `key` (case-sensitive).
-    pub fn from_yaml_key(key: &str) -> Option<FlowType> {
+    pub(crate) fn from_yaml_key(key: &str) -> Option<FlowType> {
         FlowType::ALL
             .into_iter()
             .find(|t| t.yaml_key() == Some(key))
     }
 
     /// Every YAML key flowctl knows, for messages.
-    pub fn yaml_keys() -> Vec<&'static str> {
+    pub(crate) fn yaml_keys() -> Vec<&'static str> {
         FlowType::ALL.iter().filter_map(|t| t.yaml_key()).collect()
     }
 
     /// Parses the wire or query spelling, ignoring case (`INBOUNDCALL`, `inboundcall`), for
     /// flags and manifests. Architect YAML keys go through [`FlowType::from_yaml_key`].
-    pub fn parse_any(s: &str) -> Option<FlowType> {
+    pub(crate) fn parse_any(s: &str) -> Option<FlowType> {
         FlowType::ALL
             .into_iter()
             .find(|t| t.as_wire().eq_ignore_ascii_case(s))
@@ -158,7 +158,7 @@ impl FlowType {
     /// (`purecloudplatformclientv2` 269): `COMMONMODULE` → `COMMONMODULEFLOW`, `BOT` →
     /// `BOTFLOW`, `DIGITALBOT` → `DIGITALBOTFLOW`; `WORKFLOW` stays `WORKFLOW`. `SPEECH`
     /// has none (the enum has no `SPEECHFLOW`).
-    pub fn object_type(self) -> Option<&'static str> {
+    pub(crate) fn object_type(self) -> Option<&'static str> {
         Some(match self {
             FlowType::Bot => "BOTFLOW",
             FlowType::BusinessProcess => "BUSINESSPROCESSFLOW",
@@ -185,7 +185,7 @@ impl FlowType {
     }
 
     /// The flow type of a dependency-tracking object type (`BOTFLOW` → `BOT`).
-    pub fn from_object_type(object_type: &str) -> Option<FlowType> {
+    pub(crate) fn from_object_type(object_type: &str) -> Option<FlowType> {
         FlowType::ALL
             .into_iter()
             .find(|t| t.object_type() == Some(object_type))
@@ -203,9 +203,9 @@ impl fmt::Display for FlowType {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityRef {
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     pub name: Option<String>,
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `Flow`.
@@ -219,19 +219,19 @@ pub struct Flow {
     #[serde(rename = "type")]
     pub flow_type: FlowType,
     pub division: Option<EntityRef>,
-    pub locked_user: Option<EntityRef>,
+    pub(crate) locked_user: Option<EntityRef>,
     pub locked_client: Option<EntityRef>,
-    pub active: Option<bool>,
-    pub system: Option<bool>,
-    pub deleted: Option<bool>,
+    pub(crate) active: Option<bool>,
+    pub(crate) system: Option<bool>,
+    pub(crate) deleted: Option<bool>,
     pub published_version: Option<FlowVersion>,
-    pub saved_version: Option<FlowVersion>,
-    pub checked_in_version: Option<FlowVersion>,
-    pub published_by: Option<EntityRef>,
-    pub current_operation: Option<serde_json::Value>,
-    pub supported_languages: Option<Vec<serde_json::Value>>,
-    pub compatible_flow_types: Option<Vec<String>>,
-    pub self_uri: Option<String>,
+    pub(crate) saved_version: Option<FlowVersion>,
+    pub(crate) checked_in_version: Option<FlowVersion>,
+    pub(crate) published_by: Option<EntityRef>,
+    pub(crate) current_operation: Option<serde_json::Value>,
+    pub(crate) supported_languages: Option<Vec<serde_json::Value>>,
+    pub(crate) compatible_flow_types: Option<Vec<String>>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `FlowVersion`. `id` is `"1.0"`, `"2.0"`, ...
@@ -240,52 +240,52 @@ pub struct Flow {
 #[serde(rename_all = "camelCase")]
 pub struct FlowVersion {
     pub id: String,
-    pub name: Option<String>,
-    pub commit_version: Option<String>,
-    pub configuration_version: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) commit_version: Option<String>,
+    pub(crate) configuration_version: Option<String>,
     /// `PUBLISH`, `CHECKIN` or `SAVE`.
     #[serde(rename = "type")]
-    pub version_type: Option<String>,
-    pub secure: Option<bool>,
-    pub debug: Option<bool>,
-    pub created_by: Option<EntityRef>,
-    pub created_by_client: Option<EntityRef>,
+    pub(crate) version_type: Option<String>,
+    pub(crate) secure: Option<bool>,
+    pub(crate) debug: Option<bool>,
+    pub(crate) created_by: Option<EntityRef>,
+    pub(crate) created_by_client: Option<EntityRef>,
     /// Epoch milliseconds (an integer in the SDK model).
     pub date_created: Option<i64>,
     /// ISO-8601, e.g. `2026-11-25T04:23:18.123Z`.
     pub date_published: Option<String>,
-    pub generation_id: Option<String>,
-    pub self_uri: Option<String>,
+    pub(crate) generation_id: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// Body of `POST /api/v2/flows` and `PUT /api/v2/flows/{id}`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FlowCreate {
-    pub name: String,
-    pub description: Option<String>,
+pub(crate) struct FlowCreate {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
-    pub division: Option<EntityRef>,
+    pub(crate) flow_type: FlowType,
+    pub(crate) division: Option<EntityRef>,
 }
 
 /// The paged listing shape used by every list endpoint.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EntityListing<T> {
+pub(crate) struct EntityListing<T> {
     #[serde(default = "Vec::new")]
-    pub entities: Vec<T>,
-    pub page_size: Option<u32>,
-    pub page_number: Option<u32>,
-    pub total: Option<u64>,
-    pub page_count: Option<u32>,
-    pub first_uri: Option<String>,
-    pub next_uri: Option<String>,
-    pub previous_uri: Option<String>,
-    pub last_uri: Option<String>,
-    pub self_uri: Option<String>,
+    pub(crate) entities: Vec<T>,
+    pub(crate) page_size: Option<u32>,
+    pub(crate) page_number: Option<u32>,
+    pub(crate) total: Option<u64>,
+    pub(crate) page_count: Option<u32>,
+    pub(crate) first_uri: Option<String>,
+    pub(crate) next_uri: Option<String>,
+    pub(crate) previous_uri: Option<String>,
+    pub(crate) last_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `RegisterArchitectJobResponse`: answer of `POST /api/v2/flows/jobs`.
@@ -314,7 +314,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    pub fn is_finished(self) -> bool {
+    pub(crate) fn is_finished(self) -> bool {
         matches!(self, JobStatus::Success | JobStatus::Failure)
     }
 }
@@ -324,14 +324,14 @@ impl JobStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArchitectJob {
-    pub id: String,
+    pub(crate) id: String,
     pub status: JobStatus,
     /// `Publish`, `Create`, `Update`, `Export` or `Validate`.
-    pub command: Option<String>,
-    pub flow: Option<EntityRef>,
+    pub(crate) command: Option<String>,
+    pub(crate) flow: Option<EntityRef>,
     #[serde(default)]
     pub messages: Vec<JobMessage>,
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `ArchitectJobMessage`.
@@ -339,68 +339,68 @@ pub struct ArchitectJob {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobMessage {
-    pub date_time: Option<String>,
+    pub(crate) date_time: Option<String>,
     /// `Error`, `Warning` or `Unknown`.
     #[serde(rename = "type")]
-    pub message_type: Option<String>,
+    pub(crate) message_type: Option<String>,
     #[serde(default)]
-    pub text: String,
+    pub(crate) text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<serde_json::Value>,
+    pub(crate) details: Vec<serde_json::Value>,
 }
 
 /// `RegisterArchitectExportJob`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExportJobRequest {
-    pub flows: Vec<ExportDetails>,
+pub(crate) struct ExportJobRequest {
+    pub(crate) flows: Vec<ExportDetails>,
 }
 
 /// `ExportDetails`: one flow to export.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExportDetails {
-    pub flow: FlowReference,
+pub(crate) struct ExportDetails {
+    pub(crate) flow: FlowReference,
     /// Letters, digits, `_` and `-` only; Architect appends the extension.
-    pub file_name: Option<String>,
+    pub(crate) file_name: Option<String>,
     /// `Architect` or `Yaml` (the default).
-    pub export_type: Option<String>,
+    pub(crate) export_type: Option<String>,
 }
 
 /// `ArchitectFlowReference`: by id, or by name and type.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct FlowReference {
-    pub id: Option<String>,
-    pub name: Option<String>,
+pub(crate) struct FlowReference {
+    pub(crate) id: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(rename = "type")]
-    pub flow_type: Option<FlowType>,
-    pub version: Option<String>,
+    pub(crate) flow_type: Option<FlowType>,
+    pub(crate) version: Option<String>,
 }
 
 /// `RegisterArchitectExportJobResponse`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExportJobRegistration {
-    pub id: String,
-    pub status: Option<JobStatus>,
-    pub total_flows: Option<u32>,
-    pub self_uri: Option<String>,
+pub(crate) struct ExportJobRegistration {
+    pub(crate) id: String,
+    pub(crate) status: Option<JobStatus>,
+    pub(crate) total_flows: Option<u32>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `ArchitectExportJobStateResponse`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExportJobState {
-    pub id: String,
-    pub status: JobStatus,
-    pub command: Option<String>,
-    pub download_url: Option<String>,
+pub(crate) struct ExportJobState {
+    pub(crate) id: String,
+    pub(crate) status: JobStatus,
+    pub(crate) command: Option<String>,
+    pub(crate) download_url: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub messages: Vec<JobMessage>,
-    pub self_uri: Option<String>,
+    pub(crate) messages: Vec<JobMessage>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `Dependency` / `DependencyObject`: one entity of a dependency-tracking answer.
@@ -409,35 +409,35 @@ pub struct ExportJobState {
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {
     pub id: String,
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     pub version: Option<String>,
     /// `COMMONMODULEFLOW`, `INBOUNDCALLFLOW`, `QUEUE`, ...
     #[serde(rename = "type")]
-    pub object_type: Option<String>,
-    pub deleted: Option<bool>,
-    pub updated: Option<bool>,
-    pub state_unknown: Option<bool>,
-    pub self_uri: Option<String>,
+    pub(crate) object_type: Option<String>,
+    pub(crate) deleted: Option<bool>,
+    pub(crate) updated: Option<bool>,
+    pub(crate) state_unknown: Option<bool>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `DependencyStatus`: answer of `GET /api/v2/architect/dependencytracking/build`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DependencyStatus {
-    pub id: Option<String>,
-    pub build_id: Option<String>,
+pub(crate) struct DependencyStatus {
+    pub(crate) id: Option<String>,
+    pub(crate) build_id: Option<String>,
     /// `OPERATIONAL`, `BUILDINPROGRESS`, `BUILDQUEUED`, `BUILDINITIALIZING`,
     /// `BUILDINCOMPLETE`, `NOTBUILT` or `OPERATIONALNEEDSREBUILD`.
-    pub status: String,
-    pub date_started: Option<String>,
-    pub date_completed: Option<String>,
-    pub self_uri: Option<String>,
+    pub(crate) status: String,
+    pub(crate) date_started: Option<String>,
+    pub(crate) date_completed: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 impl DependencyStatus {
     /// Only `OPERATIONAL` means the index is complete.
-    pub fn is_operational(&self) -> bool {
+    pub(crate) fn is_operational(&self) -> bool {
         self.status == "OPERATIONAL"
     }
 }
@@ -447,24 +447,24 @@ impl DependencyStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Queue {
-    pub id: String,
-    pub name: String,
-    pub division: Option<EntityRef>,
-    pub description: Option<String>,
-    pub member_count: Option<u32>,
-    pub self_uri: Option<String>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) division: Option<EntityRef>,
+    pub(crate) description: Option<String>,
+    pub(crate) member_count: Option<u32>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `AuthzDivision`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Division {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub home_division: Option<bool>,
-    pub self_uri: Option<String>,
+pub(crate) struct Division {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) home_division: Option<bool>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `Organization` (the fields flowctl reads).
@@ -472,53 +472,53 @@ pub struct Division {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
-    pub id: String,
+    pub(crate) id: String,
     pub name: String,
-    pub third_party_org_name: Option<String>,
-    pub domain: Option<String>,
-    pub state: Option<String>,
-    pub self_uri: Option<String>,
+    pub(crate) third_party_org_name: Option<String>,
+    pub(crate) domain: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `ErrorBody`: the body of every non-2xx answer under `/api/v2`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     #[serde(default)]
-    pub message: String,
+    pub(crate) message: String,
     #[serde(default)]
-    pub code: String,
+    pub(crate) code: String,
     #[serde(default)]
-    pub status: u16,
-    pub message_with_params: Option<String>,
+    pub(crate) status: u16,
+    pub(crate) message_with_params: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub message_params: BTreeMap<String, String>,
-    pub context_id: Option<String>,
+    pub(crate) message_params: BTreeMap<String, String>,
+    pub(crate) context_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<serde_json::Value>,
+    pub(crate) details: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<serde_json::Value>,
-    pub limit: Option<serde_json::Value>,
+    pub(crate) errors: Vec<serde_json::Value>,
+    pub(crate) limit: Option<serde_json::Value>,
 }
 
 /// The OAuth token answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
     #[serde(default)]
-    pub token_type: String,
-    pub expires_in: u64,
+    pub(crate) token_type: String,
+    pub(crate) expires_in: u64,
 }
 
 /// The OAuth error answer: `{"error":"invalid_client","error_description":"..."}`.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     #[serde(default)]
-    pub error: String,
-    pub description: Option<String>,
-    pub error_description: Option<String>,
+    pub(crate) error: String,
+    pub(crate) description: Option<String>,
+    pub(crate) error_description: Option<String>,
 }
 
 #[cfg(test)]

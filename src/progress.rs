@@ -97,7 +97,7 @@ fn live() -> bool {
 }
 
 /// Writes one line on stderr, around any live bar.
-pub fn eprintln(line: &str) {
+pub(crate) fn eprintln(line: &str) {
     bars().suspend(|| {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{line}");
@@ -265,12 +265,6 @@ fn announce_with(what: String, up_to: Duration, under_counter: bool, told: bool)
         bar,
         job: false,
     }
-}
-
-/// Sleeps for `wait`, announcing it as `waiting` does.
-pub async fn sleep(what: impl Into<String>, wait: Duration) {
-    let _guard = waiting(what, wait);
-    tokio::time::sleep(wait).await;
 }
 
 /// The live `[done/total] publishing: names` line of `apply`: drawn only on a terminal

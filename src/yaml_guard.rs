@@ -6,7 +6,7 @@
 /// Deepest `[`/`{` nesting accepted. libyaml's scanner slows down quadratically with
 /// flow-collection depth (100,000 levels take about a minute), so a hostile file is refused
 /// before it is parsed.
-pub const MAX_NESTING: usize = 256;
+pub(crate) const MAX_NESTING: usize = 256;
 
 /// Where `text` first nests `[`/`{` deeper than [`MAX_NESTING`] (1-based line and column),
 /// skipping quoted strings and comments.
@@ -15,14 +15,14 @@ pub const MAX_NESTING: usize = 256;
 /// (after indentation), after `: `, `- `, `? `, or after `[`, `{` or `,` in a flow
 /// collection, or after a tag or anchor (`!!str '…'`, `&a "…"`). A `'` inside a plain
 /// scalar (`name: it's fine`) is text, so it cannot hide the brackets after it.
-pub fn too_deep(text: &str) -> Option<(usize, usize)> {
+pub(crate) fn too_deep(text: &str) -> Option<(usize, usize)> {
     scan(text, &mut None)
 }
 
 /// The first YAML tag (`!evil`, `!!binary`) in `text`, outside quotes and comments, with
 /// its 1-based line. yaml_serde drops a scalar's tag when it reads a plain `Value`, so
 /// tags are found in the text.
-pub fn first_tag_in(text: &str) -> Option<(String, usize)> {
+pub(crate) fn first_tag_in(text: &str) -> Option<(String, usize)> {
     let mut tag = None;
     // A document too deep to scan whole is refused on its own.
     let _ = scan(text, &mut tag);

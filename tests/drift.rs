@@ -6,7 +6,7 @@ mod common;
 
 use common::Org;
 
-const MANIFEST: &str = "modules:\n  - name: Shared Greeting Module\n    greeting: Hello from the module\nflows:\n  - name: Caller A\n    modules: [Shared Greeting Module]\n    queue: General Support\n  - name: Caller B\n    modules: [Shared Greeting Module]\n    queue: General Support\n  - name: Caller C\n    modules: [Shared Greeting Module]\n    queue: General Support\n";
+const MANIFEST: &str = include_str!("fixtures/manifests/three_callers.yaml");
 
 async fn applied() -> (Org, String) {
     let org = Org::new().await;

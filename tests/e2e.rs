@@ -263,7 +263,7 @@ async fn a_failed_job_leaves_no_empty_flow_and_prints_its_messages() {
     let file = org.path().join("calls-missing.yaml");
     std::fs::write(
         &file,
-        "commonModule:\n  name: Broken Module\n  division: Home\n  defaultLanguage: en-us\n  startUpTaskActions:\n    - callCommonModule:\n        name: Call missing\n        commonModule:\n          Missing Module:\n            ver_latestPublished:\n              inputs: {}\n    - endTask:\n        name: Done\n",
+        include_str!("fixtures/flows/calls_missing_module.yaml"),
     )
     .expect("write fixture");
     let r = org

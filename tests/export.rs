@@ -7,43 +7,14 @@ mod common;
 use common::{Org, Run};
 use std::path::Path;
 
-const MANIFEST: &str = "modules:\n  - name: Shared Greeting Module\n    greeting: Hello from the module\n  - name: Unrelated Module\n    greeting: Not called by anyone\nflows:\n  - name: Inbound Sales Flow\n    modules: [Shared Greeting Module]\n    queue: General Support\n  - name: Inbound Support Flow\n    modules: [Shared Greeting Module]\n    queue: General Support\n";
+const MANIFEST: &str = include_str!("fixtures/manifests/two_modules_two_callers.yaml");
 
 /// An inbound call flow written by hand in Architect, calling the module.
 fn hand_made(name: &str, module: &str, queue: &str) -> String {
-    format!(
-        "inboundCall:
-  name: {name}
-  description: Built in the UI by someone
-  division: Home
-  startUpRef: \"/inboundCall/tasks/task[Start_1]\"
-  defaultLanguage: en-us
-  supportedLanguages:
-    en-us:
-      defaultLanguageSkill:
-        noValue: true
-  tasks:
-    - task:
-        name: Start
-        refId: Start_1
-        actions:
-          - callCommonModule:
-              name: Greet
-              commonModule:
-                {module}:
-                  ver_latestPublished:
-                    inputs: {{}}
-          - transferToAcd:
-              name: To the queue
-              targetQueue:
-                lit:
-                  name: {queue}
-              priority:
-                lit: 0
-          - disconnect:
-              name: Bye
-"
-    )
+    include_str!("fixtures/flows/hand_made_inbound.yaml")
+        .replace("{name}", name)
+        .replace("{module}", module)
+        .replace("{queue}", queue)
 }
 
 fn module_yaml(name: &str) -> String {

@@ -235,7 +235,7 @@ proptest! {
         }
         // The policy decides on any of it without overflow.
         let policy = flowctl::client::retry::RetryPolicy::default();
-        let _ = policy.decide(1, true, answer.retry_after, std::time::Duration::MAX, 0.5);
+        let _ = policy.decide(1, answer.retry_after, std::time::Duration::MAX, 0.5);
     }
 
     #[test]

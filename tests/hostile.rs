@@ -961,6 +961,68 @@ async fn a_job_that_never_ends_times_out_with_exit_5_naming_the_job() {
     );
 }
 
+#[tokio::test]
+async fn a_job_status_flowctl_does_not_know_is_waited_on_and_named_at_the_timeout() {
+    let server = Hostile::start(|r| {
+        r.target.starts_with("/api/v2/flows/jobs/job-7").then(|| {
+            json(
+                200,
+                &[],
+                serde_json::json!({"id": "job-7", "status": "Queued"}),
+            )
+        })
+    })
+    .await;
+    let client = Client::new(&server.config()).expect("client");
+    let err = client
+        .wait_for_job("job-7", Duration::from_millis(500))
+        .await
+        .expect_err("an unknown status is not finished");
+    assert_eq!(exit(&err), ExitStatus::Network);
+    assert!(
+        err.to_string()
+            .contains("Architect job job-7 (last status 'Queued')"),
+        "{err}"
+    );
+    assert!(server.hits("/api/v2/flows/jobs/job-7") >= 2);
+}
+
+#[tokio::test]
+async fn an_export_job_with_a_status_flowctl_does_not_know_times_out_naming_it() {
+    let server = Hostile::start(|r| {
+        if r.method == "POST" && r.target == "/api/v2/flows/export/jobs" {
+            return Some(json(200, &[], serde_json::json!({"id": "exp-3"})));
+        }
+        r.target
+            .starts_with("/api/v2/flows/export/jobs/exp-3")
+            .then(|| {
+                json(
+                    200,
+                    &[],
+                    serde_json::json!({"id": "exp-3", "status": "Queued"}),
+                )
+            })
+    })
+    .await;
+    let client = Client::new(&server.config()).expect("client");
+    let target = flowctl::client::export::ExportTarget {
+        id: "f-1".into(),
+        name: "Main Menu".into(),
+        flow_type: flowctl::models::FlowType::InboundCall,
+        version: Some("2.0".into()),
+    };
+    let err = client
+        .export_flows(&[target], Duration::from_millis(800))
+        .await
+        .expect_err("an unknown status is not finished");
+    assert_eq!(exit(&err), ExitStatus::Network);
+    assert!(
+        err.to_string()
+            .contains("export job exp-3 (last status Queued)"),
+        "{err}"
+    );
+}
+
 // Server text on the terminal
 
 #[tokio::test]

@@ -8,6 +8,9 @@
 //! Code under `#[cfg(test)]` is left out: a unit test may check one module against another
 //! (the emulator's export against flowctl's drift comparison) without the shipped library
 //! depending on it.
+//!
+//! The layers checked (`LAYERS`) are compared with the README's drawing, so the two cannot
+//! drift apart.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -489,6 +492,81 @@ fn the_modules_of_src_follow_the_layers_the_readme_draws() {
         "{}\n\nthe graph:\n{}",
         found.join("\n"),
         shown(&deps)
+    );
+}
+
+/// The layers the README's design notes draw, bottom first: the code block after
+/// "**Layers.**", one layer per line (top first there), its modules before the description;
+/// a line of names ending in a comma goes on on the next line.
+fn readme_layers(readme: &str) -> Vec<BTreeSet<String>> {
+    let block: Vec<&str> = readme
+        .split_once("**Layers.**")
+        .and_then(|(_, after)| after.split_once("```"))
+        .and_then(|(_, after)| after.split_once("```"))
+        .map(|(block, _)| block.lines().collect())
+        .expect("the README's design notes draw the layers in a code block after **Layers.**");
+    let mut layers: Vec<BTreeSet<String>> = Vec::new();
+    let mut going_on = false;
+    for line in block {
+        let names = line.trim_start();
+        // A description's second line starts far in: no names.
+        if names.is_empty() || line.len() - names.len() > 4 {
+            continue;
+        }
+        let names = names.split("  ").next().unwrap_or_default().trim();
+        let set: BTreeSet<String> = names
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect();
+        match layers.last_mut() {
+            Some(last) if going_on => last.extend(set),
+            _ => layers.push(set),
+        }
+        going_on = names.ends_with(',');
+    }
+    layers.reverse();
+    layers
+}
+
+#[test]
+fn the_layers_checked_are_the_layers_the_readme_draws() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let checked: Vec<BTreeSet<String>> = LAYERS
+        .iter()
+        .map(|(names, _)| names.iter().map(|n| n.to_string()).collect())
+        .collect();
+    assert_eq!(readme_layers(&readme), checked);
+}
+
+#[test]
+fn a_readme_drawing_that_differs_is_told_apart() {
+    let drawn = "**Layers.** In order:
+
+  ```
+  commands            top
+  flow, output,       two
+  cli                 lines
+                      and more words
+  models              leaves
+  ```
+";
+    let layers = |l: &[&[&str]]| -> Vec<BTreeSet<String>> {
+        l.iter()
+            .map(|names| names.iter().map(|n| n.to_string()).collect())
+            .collect()
+    };
+    let want = layers(&[&["models"], &["flow", "output", "cli"], &["commands"]]);
+    assert_eq!(readme_layers(drawn), want);
+    let swapped = drawn
+        .replace("commands ", "TEMP     ")
+        .replace("models   ", "commands ")
+        .replace("TEMP     ", "models   ");
+    assert_eq!(
+        readme_layers(&swapped),
+        layers(&[&["commands"], &["flow", "output", "cli"], &["models"]])
     );
 }
 

@@ -254,42 +254,7 @@ fn flow_types_are_case_sensitive_and_unknown_ones_are_errors() {
     );
 }
 
-const SMALL: &str = "inboundCall:
-  name: Small
-  startUpRef: \"/inboundCall/tasks/task[Main_10]\"
-  menus:
-    - menu:
-        name: Menu
-        refId: Menu_20
-        audio:
-          tts: Press 1.
-        choices:
-          - menuDisconnect:
-              name: Bye
-              dtmf: digit_1
-  tasks:
-    - task:
-        name: Main
-        refId: Main_10
-        actions:
-          - transferToAcd:
-              name: Queue
-              targetQueue:
-                lit:
-                  name: Sales
-              priority:
-                lit: 0
-          - jumpToMenu:
-              name: To the menu
-              targetMenuRef: \"/inboundCall/menus/menu[Menu_20]\"
-    - task:
-        name: Other
-        refId: Other_30
-        actions:
-          - callTask:
-              name: Back
-              targetTaskRef: \"./tasks/task[Main_10]\"
-";
+const SMALL: &str = include_str!("fixtures/flows/small_menu.yaml");
 
 #[test]
 fn the_small_flow_the_rule_tests_start_from_is_clean() {

@@ -152,7 +152,7 @@ async fn a_locked_flow_fails_alone_and_names_its_holder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_module_file_using_a_missing_queue_is_caught_by_the_plan() {
     let org = Org::new().await;
-    let module = "commonModule:\n  name: Broken Module\n  division: Home\n  defaultLanguage: en-us\n  startUpTaskActions:\n    - transferToAcd:\n        name: To nowhere\n        targetQueue:\n          lit:\n            name: No Such Queue Anywhere\n    - endTask:\n        name: Done\n";
+    let module = include_str!("fixtures/flows/queue_missing_module.yaml");
     write(&org, "broken.yaml", module);
     let manifest = "modules:\n  - file: broken.yaml\nflows:\n  - name: Needs Broken\n    modules: [Broken Module]\n    queue: Sales\n  - name: Independent\n    modules: []\n    queue: Sales\n";
     let path = write(&org, "flows.yaml", manifest);

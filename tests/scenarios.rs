@@ -298,7 +298,7 @@ async fn verify_paths_finds_a_queue_the_manifest_does_not_name_and_unreachable_a
     write(
         dir.path(),
         "ivr.yaml",
-        "inboundCall:\n  name: Odd IVR\n  startUpRef: \"/inboundCall/tasks/task[T_1]\"\n  defaultLanguage: en-us\n  tasks:\n    - task:\n        name: T\n        refId: T_1\n        actions:\n          - callCommonModule:\n              name: Greet\n              commonModule:\n                Greeting:\n                  ver_latestPublished:\n                    inputs: {}\n          - transferToAcd:\n              name: Dynamic\n              targetQueue:\n                exp: FindQueue(\"Sales\")\n          - playAudio:\n              name: Never heard\n              audio:\n                tts: nobody hears this\n",
+        include_str!("fixtures/flows/odd_ivr.yaml"),
     );
     let m = write(
         dir.path(),
@@ -435,11 +435,8 @@ fn every_fixture_flow_walks_from_its_start_and_names_what_it_cannot_follow() {
 #[test]
 fn an_action_the_walk_does_not_know_makes_the_scenario_unknown_with_its_name() {
     let mut lib = Library::default();
-    lib.add(
-        "inboundCall:\n  name: Odd\n  startUpRef: \"/inboundCall/tasks/task[A]\"\n  tasks:\n    - task:\n        name: A\n        refId: A\n        actions:\n          - playAudio:\n              name: Hi\n              audio:\n                tts: hi\n          - frobnicate:\n              name: Mystery\n          - disconnect:\n              name: Bye\n",
-        "odd",
-    )
-    .expect("flow");
+    lib.add(include_str!("fixtures/flows/unknown_action.yaml"), "odd")
+        .expect("flow");
     let s = scenario::parse(
         "scenarios:\n  - name: x\n    flow: Odd\n    expect: {disconnect: true}\n",
         "s.yaml",
@@ -494,7 +491,7 @@ fn a_bot_flow_call_a_data_table_row_and_a_data_action_timeout_are_followed() {
     let mut lib = library(&["branch_line.yaml", "hours_module.yaml"]);
     let order_line = lib.add(&text, "calls_bot_flow.yaml").expect("flow");
     let s = scenario::parse(
-        "scenarios:\n  - name: bot, then a VIP row, then sales\n    flow: Order Line\n    given:\n      schedules: {Order Hours: open}\n      dataTables: {VIP Callers: {outputs: {Tier: Gold}}}\n    expect:\n      calls: [Order Status Bot]\n      transfer: {queue: Sales}\n  - name: closed\n    flow: Order Line\n    given:\n      schedules: {Order Hours: closed}\n    expect:\n      disconnect: true\n  - name: a slow lookup, then the menu's 9\n    flow: Branch Line\n    given:\n      digits: \"9\"\n      schedules: {Branch Hours: open}\n      dataActions: {Get Caller: timeout}\n      dataTables: {Branch Tiers: failure}\n    expect:\n      calls: [Shared Greeting Module]\n      disconnect: true\n      says: [\"took too long\"]\n",
+        include_str!("fixtures/walk_scenarios/bot_vip_closed_slow.yaml"),
         "s.yaml",
     )
     .expect("scenarios");

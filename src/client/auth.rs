@@ -11,7 +11,9 @@
 //! cache take an exclusive lock on its directory before fetching, so two runs started
 //! together fetch one token. `expires_in` is checked and clamped to 48 h.
 
-use super::retry::{parse_retry_after, run, RetryPolicy, Schedule, Settle, Step, Task};
+use super::retry::{
+    parse_retry_after, run, Failure, RetryPolicy, Schedule, Settle, Step, Task, Verdict,
+};
 use super::ClientError;
 use crate::models::OAuthError;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,10 +24,10 @@ use url::Url;
 
 /// A token and when to stop using it.
 #[derive(Clone)]
-pub struct Token {
-    pub access_token: SecretString,
+pub(crate) struct Token {
+    pub(crate) access_token: SecretString,
     /// Epoch seconds after which the token is not used (refresh point, before expiry).
-    pub use_until: u64,
+    pub(crate) use_until: u64,
 }
 
 impl std::fmt::Debug for Token {
@@ -54,11 +56,11 @@ fn now_epoch() -> u64 {
 
 /// The longest token lifetime Genesys gives (5 min to 48 h, docs/genesys-api.md#oauth-client-credentials):
 /// a longer `expires_in` is taken as this.
-pub const MAX_LIFETIME: u64 = 48 * 3600;
+pub(crate) const MAX_LIFETIME: u64 = 48 * 3600;
 
 /// Refresh at 90% of the lifetime, and at least 60 s before expiry. `expires_in` is clamped
 /// to [`MAX_LIFETIME`]; the arithmetic saturates.
-pub fn use_until(now: u64, expires_in: u64) -> u64 {
+pub(crate) fn use_until(now: u64, expires_in: u64) -> u64 {
     let expires_in = expires_in.min(MAX_LIFETIME);
     let by_share = now.saturating_add(expires_in * 9 / 10);
     let by_margin = now.saturating_add(expires_in).saturating_sub(60);
@@ -116,7 +118,7 @@ const LOCK_WAIT: Settle = Settle {
     cap: std::time::Duration::from_millis(50),
 };
 
-pub struct Auth {
+pub(crate) struct Auth {
     login_base: Url,
     client_id: String,
     secret: SecretString,
@@ -125,7 +127,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(
+    pub(crate) fn new(
         login_base: Url,
         client_id: String,
         secret: SecretString,
@@ -149,7 +151,7 @@ impl Auth {
         }
     }
 
-    pub fn token_url(&self) -> String {
+    pub(crate) fn token_url(&self) -> String {
         self.login_base
             .join("oauth/token")
             .map(|u| u.to_string())
@@ -158,7 +160,7 @@ impl Auth {
 
     /// True when `value` is the access token in use (for refusing it as a placeholder's
     /// value). Compares only with the token already in memory.
-    pub async fn is_current_token(&self, value: &str) -> bool {
+    pub(crate) async fn is_current_token(&self, value: &str) -> bool {
         let guard = self.token.lock().await;
         guard
             .as_ref()
@@ -166,7 +168,7 @@ impl Auth {
     }
 
     /// A valid token: from memory, the cache, or a fetch (one at a time).
-    pub async fn token(
+    pub(crate) async fn token(
         &self,
         http: &reqwest::Client,
         policy: &RetryPolicy,
@@ -199,7 +201,7 @@ impl Auth {
     }
 
     /// Drops `used` (after a 401) from memory and the cache, unless a newer one replaced it.
-    pub async fn invalidate(&self, used: &SecretString) {
+    pub(crate) async fn invalidate(&self, used: &SecretString) {
         let mut guard = self.token.lock().await;
         if guard
             .as_ref()
@@ -308,22 +310,8 @@ impl Auth {
         };
         let start = tokio::time::Instant::now();
         let url_ref = url.as_str();
-        let fetched = run(Schedule::Backoff(*policy), task, |attempt| async move {
-            match self.fetch_once(http, policy, url_ref).await {
-                // A login host flowctl cannot connect to: a few tries, not eight.
-                Step::Retry { err, .. }
-                    if super::is_connect_failure(&err) && attempt >= super::CONNECT_ATTEMPTS =>
-                {
-                    Step::Fail(ClientError::RetriesExhausted {
-                        method: "POST".into(),
-                        path: url_ref.to_string(),
-                        attempts: attempt,
-                        elapsed: start.elapsed(),
-                        last: Box::new(err),
-                    })
-                }
-                other => other,
-            }
+        let fetched = run(Schedule::Backoff(*policy), task, |attempt| {
+            self.fetch_once(http, policy, url_ref, attempt, start)
         });
         // The token request has the deadline of one request too (the policy's `max_elapsed`
         // is that deadline, see `Client::with_settings`).
@@ -340,13 +328,15 @@ impl Auth {
         }
     }
 
-    /// One token request: the token, or whether its failure is worth another try (a
-    /// connection error, a rate limit, 502/503/504).
+    /// One token request (try `attempt` of those begun at `start`): the token, or whether
+    /// its failure is worth another try ([`RetryPolicy::token_failure`]).
     async fn fetch_once(
         &self,
         http: &reqwest::Client,
         policy: &RetryPolicy,
         url: &str,
+        attempt: u32,
+        start: tokio::time::Instant,
     ) -> Step<Token, ClientError> {
         let url = url.to_string();
         let sent = http
@@ -359,7 +349,7 @@ impl Auth {
             .body("grant_type=client_credentials")
             .send()
             .await;
-        let (err, retry_after) = match sent {
+        let (err, failure, said_rate_limit) = match sent {
             Err(e) => (
                 ClientError::Network {
                     method: "POST".into(),
@@ -367,7 +357,10 @@ impl Auth {
                     message: describe(&e),
                     connect: e.is_connect(),
                 },
-                None,
+                Failure::Network {
+                    connect: e.is_connect(),
+                },
+                false,
             ),
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -389,12 +382,13 @@ impl Auth {
                     }
                     Ok(b) => b.bytes,
                     Err(e) => {
-                        return Step::Fail(ClientError::Network {
+                        let err = ClientError::Network {
                             method: "POST".into(),
-                            url,
+                            url: url.clone(),
                             message: describe(&e),
                             connect: false,
-                        })
+                        };
+                        return Self::act(policy, err, Failure::BodyCut, attempt, false, start, url);
                     }
                 };
                 if (200..300).contains(&status) {
@@ -421,8 +415,7 @@ impl Auth {
                     .or(parsed.description)
                     .map(|d| crate::output::sanitize(&d, crate::output::MAX_MESSAGE))
                     .unwrap_or_else(|| excerpt(&body));
-                let rate_limited =
-                    status == 429 || description.to_lowercase().contains("rate limit");
+                let said_rate_limit = description.to_lowercase().contains("rate limit");
                 let err = ClientError::Auth {
                     login_url: url.clone(),
                     error: if parsed.error.is_empty() {
@@ -432,23 +425,46 @@ impl Auth {
                     },
                     description,
                 };
-                if !(rate_limited || matches!(status, 502..=504)) {
-                    return Step::Fail(err);
-                }
-                if let Some(wait) = retry_after.filter(|w| *w > policy.max_retry_after) {
-                    return Step::Fail(ClientError::AbsurdWait {
-                        method: "POST".into(),
-                        path: url,
-                        header: "Retry-After",
-                        asked_secs: wait.as_secs(),
-                        cap_secs: policy.max_retry_after.as_secs(),
-                        said: Some(err.to_string()),
-                    });
-                }
-                (err, retry_after)
+                let failure = Failure::Status {
+                    status,
+                    retry_after,
+                };
+                (err, failure, said_rate_limit)
             }
         };
-        Step::Retry { err, retry_after }
+        Self::act(policy, err, failure, attempt, said_rate_limit, start, url)
+    }
+
+    /// The step a failed token request comes to, as [`RetryPolicy::token_failure`] decides.
+    fn act(
+        policy: &RetryPolicy,
+        err: ClientError,
+        failure: Failure,
+        attempt: u32,
+        said_rate_limit: bool,
+        start: tokio::time::Instant,
+        url: String,
+    ) -> Step<Token, ClientError> {
+        match policy.token_failure(failure, attempt, said_rate_limit) {
+            Verdict::Retry { retry_after, .. } => Step::Retry { err, retry_after },
+            Verdict::AbsurdWait { asked, header } => Step::Fail(ClientError::AbsurdWait {
+                method: "POST".into(),
+                path: url,
+                header,
+                asked_secs: asked.as_secs(),
+                cap_secs: policy.max_retry_after.as_secs(),
+                said: Some(err.to_string()),
+            }),
+            // A login host flowctl cannot connect to: a few tries, not eight.
+            Verdict::ConnectGaveUp => Step::Fail(ClientError::RetriesExhausted {
+                method: "POST".into(),
+                path: url,
+                attempts: attempt,
+                elapsed: start.elapsed(),
+                last: Box::new(err),
+            }),
+            Verdict::RefreshToken | Verdict::Fail => Step::Fail(err),
+        }
     }
 }
 
@@ -513,7 +529,7 @@ fn write_private(path: &Path, t: &Token, login: &Url, client_id: &str) -> std::i
 }
 
 /// A short, printable piece of a body for messages.
-pub fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text: String = text
         .chars()
@@ -528,7 +544,7 @@ pub fn excerpt(body: &[u8]) -> String {
 }
 
 /// A reqwest error without its URL query (which never holds secrets, but stays short).
-pub fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

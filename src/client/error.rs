@@ -10,20 +10,20 @@ use std::time::Duration;
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{method} {path} failed with {status} {code}: {message}{}", context_suffix(.context_id, .correlation_id))]
 pub struct ApiError {
-    pub method: String,
-    pub path: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
     pub status: u16,
     /// `code` of the error body (`not.found`, `too.many.requests`, ...); empty if the body
     /// was not the Genesys error shape.
     pub code: String,
-    pub message: String,
+    pub(crate) message: String,
     pub context_id: Option<String>,
     /// The `inin-correlation-id` header.
-    pub correlation_id: Option<String>,
+    pub(crate) correlation_id: Option<String>,
     /// Seconds from `Retry-After`, when present and valid.
-    pub retry_after: Option<u64>,
+    pub(crate) retry_after: Option<u64>,
     /// The whole parsed body, when it was the Genesys error shape.
-    pub body: Option<ErrorBody>,
+    pub(crate) body: Option<ErrorBody>,
 }
 
 fn context_suffix(context_id: &Option<String>, correlation_id: &Option<String>) -> String {
@@ -114,12 +114,12 @@ impl From<ApiError> for ClientError {
 }
 
 impl ClientError {
-    /// What the official SDKs retry: connection errors, 429, 502/503/504.
-    pub fn is_retryable(&self) -> bool {
+    /// What the official SDKs retry: connection errors and the statuses of
+    /// [`super::retry::retryable_status`].
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             ClientError::Network { .. } => true,
-            // 500 too, as the Go SDK and the Terraform provider retry it (docs/genesys-api.md#rate-limits-and-retries).
-            ClientError::Api(e) => matches!(e.status, 429 | 500 | 502 | 503 | 504),
+            ClientError::Api(e) => super::retry::retryable_status(e.status),
             _ => false,
         }
     }
@@ -147,7 +147,7 @@ impl ClientError {
     }
 
     /// The HTTP status, for API errors.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api(e) => Some(e.status),
             ClientError::RetriesExhausted { last, .. } => last.status(),
@@ -155,7 +155,7 @@ impl ClientError {
         }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             ClientError::Auth { .. } => Some(
                 "check GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and that GENESYS_REGION is the org's region \

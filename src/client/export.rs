@@ -15,18 +15,18 @@
 
 use super::retry::{run, Schedule, Step, Task};
 use super::{Client, ClientError, ClientResult, Resend};
-pub use crate::models::{
+pub(crate) use crate::models::{
     ExportDetails, ExportJobRegistration, ExportJobRequest, ExportJobState, FlowReference,
 };
 use crate::models::{FlowType, JobStatus};
 use reqwest::Method;
 use std::collections::HashMap;
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Flows per export job. No source gives the real limit (unverified); 100 keeps a job's
 /// zip small and 300 flows at three jobs.
-pub const EXPORT_CHUNK: usize = 100;
+pub(crate) const EXPORT_CHUNK: usize = 100;
 /// Attempts of one export job the rate limit kills, as the Terraform provider's
 /// `generateDownloadUrlFn` (`maxJobAttempts = 5`).
 const EXPORT_ATTEMPTS: u32 = 5;
@@ -54,7 +54,7 @@ pub struct ExportTarget {
 
 impl ExportTarget {
     /// The published version of `f`, or `None` when it was never published.
-    pub fn published(f: &crate::models::Flow) -> Option<ExportTarget> {
+    pub(crate) fn published(f: &crate::models::Flow) -> Option<ExportTarget> {
         let version = f.published_version.as_ref()?;
         Some(ExportTarget {
             id: f.id.clone(),
@@ -69,9 +69,9 @@ impl ExportTarget {
 /// that failed.
 #[derive(Debug, Clone, Default)]
 pub struct Exported {
-    pub yaml: HashMap<String, String>,
+    pub(crate) yaml: HashMap<String, String>,
     /// Failed jobs' messages (the flows of such a job are absent from `yaml`).
-    pub failures: Vec<String>,
+    pub(crate) failures: Vec<String>,
 }
 
 impl Client {
@@ -202,7 +202,7 @@ impl Client {
 
     /// `POST /api/v2/flows/export/jobs`. A registration that is sent twice only costs an
     /// extra job, so it is safe to resend.
-    pub async fn register_export_job(
+    pub(crate) async fn register_export_job(
         &self,
         request: &ExportJobRequest,
     ) -> ClientResult<ExportJobRegistration> {
@@ -222,38 +222,21 @@ impl Client {
         .json()
     }
 
-    /// `GET /api/v2/flows/export/jobs/{id}?expand=messages`.
-    pub async fn get_export_job(&self, id: &str) -> ClientResult<ExportJobState> {
-        self.get(
-            &["api", "v2", "flows", "export", "jobs", id],
-            &[("expand", "messages".to_string())],
-        )
-        .await
-    }
-
     /// Polls until the job ends (Success or Failure, returned as is) or `timeout` passes.
     async fn wait_for_export_job(
         &self,
         id: &str,
         timeout: Duration,
     ) -> ClientResult<ExportJobState> {
-        let start = Instant::now();
-        let mut delay = self.job_clock().first_wait().max(FIRST_POLL);
-        loop {
-            let left = timeout.saturating_sub(start.elapsed());
-            tokio::time::sleep(delay.min(left)).await;
-            let job = self.get_export_job(id).await?;
-            if job.status.is_finished() {
-                return Ok(job);
-            }
-            if timeout.saturating_sub(start.elapsed()).is_zero() {
-                return Err(ClientError::Timeout {
-                    what: format!("export job {id} (last status {:?})", job.status),
-                    after: timeout,
-                });
-            }
-            delay = super::polling::next_wait(delay);
-        }
+        self.poll_job(super::polling::JobPoll {
+            segments: &["api", "v2", "flows", "export", "jobs", id],
+            what: format!("export job {id}"),
+            timeout,
+            min_first: FIRST_POLL,
+            learn: false,
+            quote_status: false,
+        })
+        .await
     }
 
     /// `GET downloadUrl` without the token (a storage URL), retried like an upload.
@@ -291,7 +274,7 @@ impl Client {
             }
             Err(e) => super::storage_network("GET", shown, &e),
         };
-        super::storage_step(err)
+        super::retry::storage_step(err)
     }
 }
 

@@ -19,14 +19,14 @@ const MAX_ENTRY: u64 = 4096;
 
 /// One job in flight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
-    pub job: String,
+pub(crate) struct Entry {
+    pub(crate) job: String,
     /// Seconds since the epoch when the job was registered.
-    pub registered: u64,
+    pub(crate) registered: u64,
 }
 
 #[derive(Debug, Clone)]
-pub struct Journal {
+pub(crate) struct Journal {
     dir: PathBuf,
 }
 
@@ -44,7 +44,7 @@ fn safe_id(job: &str) -> bool {
 
 impl Journal {
     /// The journal of `client_id` against `api_base`, under the token cache directory.
-    pub fn new(cache_dir: &Path, api_base: &str, client_id: &str) -> Journal {
+    pub(crate) fn new(cache_dir: &Path, api_base: &str, client_id: &str) -> Journal {
         let key = crate::digest::sha256_hex(format!("{api_base}\n{client_id}"), 8);
         Journal {
             dir: cache_dir.join(format!("jobs-{key}")),
@@ -53,7 +53,7 @@ impl Journal {
 
     /// Notes a job as in flight. A journal that cannot be written only costs the safety it
     /// gives, so it is a warning, never a failure.
-    pub fn record(&self, job: &str) {
+    pub(crate) fn record(&self, job: &str) {
         if !safe_id(job) {
             return;
         }
@@ -70,7 +70,7 @@ impl Journal {
     }
 
     /// The job is finished (or gone): forget it.
-    pub fn done(&self, job: &str) {
+    pub(crate) fn done(&self, job: &str) {
         if safe_id(job) {
             let _ = std::fs::remove_file(self.dir.join(format!("{job}.json")));
         }
@@ -78,7 +78,7 @@ impl Journal {
 
     /// The jobs an earlier run left in flight, oldest first; stale and unreadable entries
     /// are removed.
-    pub fn pending(&self) -> Vec<Entry> {
+    pub(crate) fn pending(&self) -> Vec<Entry> {
         let Ok(read) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };

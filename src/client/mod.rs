@@ -12,7 +12,7 @@
 //! ([`check_url`]), and text quoted in errors is escaped and cut
 //! ([`crate::output::sanitize`]). `tests/hostile.rs` and `tests/fuzz.rs` hold the cases.
 
-pub use crate::output::shown_url;
+pub(crate) use crate::output::shown_url;
 
 mod auth;
 mod error;
@@ -27,25 +27,24 @@ mod verbs;
 
 pub use auth::parse_token_answer;
 pub use error::{ApiError, ClientError};
-pub use run_lock::RunLock;
 
 use crate::config::Config;
 use crate::models::ErrorBody;
 use crate::output::{sanitize, MAX_MESSAGE};
 use auth::Auth;
-pub use pacer::RateHeaders;
+pub(crate) use pacer::RateHeaders;
 use pacer::{Pacer, MAX_RESET};
 use reqwest::Method;
-use retry::{parse_retry_after, RetryPolicy, Schedule, Step};
+use retry::{parse_retry_after, Failure, RetryPolicy, Schedule, Step, Verdict};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
-pub use verbs::killed_by_rate_limit;
+pub(crate) use verbs::killed_by_rate_limit;
 
-pub type ClientResult<T> = Result<T, ClientError>;
+pub(crate) type ClientResult<T> = Result<T, ClientError>;
 
 /// Most pages read from one listing, against a runaway server.
 const MAX_PAGES: u32 = 1000;
@@ -54,12 +53,12 @@ const PAGE_SIZE: u32 = 100;
 
 /// The most read of a 2xx answer: far above any real one (a page of 100 flows is about
 /// 100 KB). A longer body is not read on: the answer is refused.
-pub const MAX_BODY: usize = 32 << 20;
+pub(crate) const MAX_BODY: usize = 32 << 20;
 /// The most read of all the pages of one listing together (1000 pages of 32 MiB would
 /// otherwise be 32 GB).
-pub const MAX_LISTING: usize = 64 << 20;
+pub(crate) const MAX_LISTING: usize = 64 << 20;
 /// The most read of an error body or a token answer (real ones are a few hundred bytes).
-pub const MAX_SMALL_BODY: usize = 1 << 20;
+pub(crate) const MAX_SMALL_BODY: usize = 1 << 20;
 
 /// Timeouts of every request: to connect, between two reads of the answer (a server that
 /// accepts and never answers, or trickles a body), and for the whole exchange.
@@ -104,10 +103,14 @@ struct Inner {
     run_lock: Option<std::path::PathBuf>,
 }
 
-/// A host flowctl cannot connect to (refused, unreachable, no answer to the handshake) is
-/// tried this many times in all, not the policy's eight: a host that refuses connections
-/// fails within seconds, not half a minute.
-pub const CONNECT_ATTEMPTS: u32 = 3;
+/// One request as every attempt sends it.
+#[derive(Clone, Copy)]
+struct Outgoing<'a> {
+    method: &'a Method,
+    url: &'a Url,
+    body: Option<&'a serde_json::Value>,
+    resend: Resend,
+}
 
 /// What the attempts of one request share.
 struct RequestState {
@@ -154,7 +157,7 @@ impl Client {
     }
 
     /// [`Client::new`] with other timeouts (tests of servers that never answer).
-    pub fn with_timeouts(config: &Config, timeouts: Timeouts) -> ClientResult<Client> {
+    pub(crate) fn with_timeouts(config: &Config, timeouts: Timeouts) -> ClientResult<Client> {
         Client::with_settings(config, timeouts, RetryPolicy::default())
     }
 
@@ -217,7 +220,7 @@ impl Client {
     /// Takes the lock on changing this org with this OAuth client from this machine
     /// (`command` names the run in the next one's message), waiting while another run
     /// holds it. `None` without a token cache. A wait past an hour is exit 5.
-    pub async fn lock_org(&self, command: &str) -> ClientResult<Option<run_lock::RunLock>> {
+    pub(crate) async fn lock_org(&self, command: &str) -> ClientResult<Option<run_lock::RunLock>> {
         let Some(path) = &self.inner.run_lock else {
             return Ok(None);
         };
@@ -284,7 +287,13 @@ impl Client {
             waiting_for: &waiting_for,
         };
         retry::run(Schedule::Backoff(self.inner.policy), task, |attempt| {
-            self.send_once(&method, &url, body, resend, attempt, &state)
+            let outgoing = Outgoing {
+                method: &method,
+                url: &url,
+                body,
+                resend,
+            };
+            self.send_once(outgoing, attempt, &state)
         })
         .await
         .map_err(|g| g.into_client_error(method.as_str(), &path))
@@ -306,16 +315,12 @@ impl Client {
     /// whether its failure is worth another try.
     async fn send_once(
         &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-        resend: Resend,
+        outgoing: Outgoing<'_>,
         attempt: u32,
         state: &RequestState,
     ) -> Step<bytes_body::Body, ClientError> {
-        let step = self
-            .send_attempt(method, url, body, resend, attempt, state)
-            .await;
+        let Outgoing { method, url, .. } = outgoing;
+        let step = self.send_attempt(outgoing, attempt, state).await;
         let Ok(mut s) = state.spent.lock() else {
             return step;
         };
@@ -323,16 +328,6 @@ impl Client {
         let was_429 = matches!(&step, Step::Retry { err, .. } if err.status() == Some(429));
         s.last = Some((now, was_429));
         match step {
-            // Connection failures: a few tries, then the give-up says so.
-            Step::Retry { err, .. } if is_connect_failure(&err) && attempt >= CONNECT_ATTEMPTS => {
-                Step::Fail(ClientError::RetriesExhausted {
-                    method: method.to_string(),
-                    path: url.path().to_string(),
-                    attempts: attempt,
-                    elapsed: now.duration_since(s.start),
-                    last: Box::new(err),
-                })
-            }
             Step::Retry { .. } if s.spent >= self.inner.deadline => {
                 Step::Fail(self.past_deadline(&format!("{method} {}", url.path())))
             }
@@ -343,13 +338,16 @@ impl Client {
     /// One attempt of [`Client::send_once`], within what is left of the request's deadline.
     async fn send_attempt(
         &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-        resend: Resend,
+        outgoing: Outgoing<'_>,
         attempt: u32,
         state: &RequestState,
     ) -> Step<bytes_body::Body, ClientError> {
+        let Outgoing {
+            method,
+            url,
+            body,
+            resend,
+        } = outgoing;
         let (refreshed, spent) = (&state.refreshed, &state.spent);
         let inner = &*self.inner;
         let path = url.path().to_string();
@@ -409,32 +407,33 @@ impl Client {
                     Err(e)
                 }
             };
-            let (err, retry_after) = match sent {
-                Err(e) if is_malformed(&e) => {
-                    // Not a dropped connection: the server sent something that is not
-                    // HTTP. Sending again gets the same, so it is not retried.
+            let (err, failure) = match sent {
+                Err(e) => {
                     inner.pacer.no_answer();
-                    return Step::Fail(ClientError::Decode {
-                        method: method.to_string(),
-                        path,
-                        message: format!(
+                    if is_malformed(&e) {
+                        // Not a dropped connection: the server sent something that is
+                        // not HTTP.
+                        let message = format!(
                             "the server's answer is not valid HTTP ({})",
                             auth::describe(&e)
-                        ),
-                    });
-                }
-                Err(e) => (
-                    {
-                        inner.pacer.no_answer();
-                        ClientError::Network {
+                        );
+                        let err = ClientError::Decode {
+                            method: method.to_string(),
+                            path: path.clone(),
+                            message,
+                        };
+                        (err, Failure::Malformed)
+                    } else {
+                        let err = ClientError::Network {
                             method: method.to_string(),
                             url: format!("{}{}", url.origin().ascii_serialization(), path),
                             message: auth::describe(&e),
                             connect: e.is_connect(),
-                        }
-                    },
-                    None,
-                ),
+                        };
+                        let connect = e.is_connect();
+                        (err, Failure::Network { connect })
+                    }
+                }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
@@ -463,7 +462,7 @@ impl Client {
                                 message: auth::describe(&e),
                                 connect: false,
                             },
-                            None,
+                            Failure::BodyCut,
                         ),
                         Ok(bounded) if (200..300).contains(&status) => {
                             if bounded.truncated {
@@ -482,52 +481,60 @@ impl Client {
                                 bytes: bounded.bytes,
                             });
                         }
-                        Ok(bounded) => {
-                            if status == 401 && !refreshed.swap(true, Ordering::Relaxed) {
-                                // The token was revoked or expired early: drop it, fetch a
-                                // new one once, and send again once (the same try).
-                                inner.auth.invalidate(&token).await;
-                                continue;
-                            }
-                            let wait = match status {
-                                429 => Some(answer.retry_after.unwrap_or(Duration::from_secs(1))),
-                                502..=504 => answer.retry_after,
-                                _ => None,
-                            };
-                            if let Some(wait) = wait {
-                                // Refused before the pacer holds every request for it.
-                                if wait > inner.policy.max_retry_after {
-                                    let said = api_error(method, &path, status, &bounded, &answer);
-                                    return Step::Fail(ClientError::AbsurdWait {
-                                        method: method.to_string(),
-                                        path,
-                                        header: if status == 429 {
-                                            "Retry-After on a 429"
-                                        } else {
-                                            "Retry-After"
-                                        },
-                                        asked_secs: wait.as_secs(),
-                                        cap_secs: inner.policy.max_retry_after.as_secs(),
-                                        said: Some(said.to_string()),
-                                    });
-                                }
-                                if status == 429 {
-                                    inner.pacer.block(wait);
-                                }
-                            }
-                            (
-                                api_error(method, &path, status, &bounded, &answer),
-                                answer.retry_after,
-                            )
-                        }
+                        Ok(bounded) => (
+                            api_error(method, &path, status, &bounded, &answer),
+                            Failure::Status {
+                                status,
+                                retry_after: answer.retry_after,
+                            },
+                        ),
                     }
                 }
             };
-            let is_429 = err.status() == Some(429);
-            return if err.is_retryable() && (resend == Resend::Safe || is_429) {
-                Step::Retry { err, retry_after }
-            } else {
-                Step::Fail(err)
+            let verdict = inner.policy.api_failure(
+                failure,
+                attempt,
+                resend == Resend::Safe,
+                refreshed.load(Ordering::Relaxed),
+            );
+            return match verdict {
+                Verdict::RefreshToken => {
+                    // The token was revoked or expired early: drop it, fetch a new one
+                    // once, and send again once (the same try).
+                    refreshed.store(true, Ordering::Relaxed);
+                    inner.auth.invalidate(&token).await;
+                    continue;
+                }
+                Verdict::Retry {
+                    retry_after,
+                    hold_all,
+                } => {
+                    if let Some(hold) = hold_all {
+                        inner.pacer.block(hold);
+                    }
+                    Step::Retry { err, retry_after }
+                }
+                // Refused before the pacer holds every request for it.
+                Verdict::AbsurdWait { asked, header } => Step::Fail(ClientError::AbsurdWait {
+                    method: method.to_string(),
+                    path,
+                    header,
+                    asked_secs: asked.as_secs(),
+                    cap_secs: inner.policy.max_retry_after.as_secs(),
+                    said: Some(err.to_string()),
+                }),
+                Verdict::ConnectGaveUp => {
+                    let start = spent.lock().map(|s| s.start).ok();
+                    let now = tokio::time::Instant::now();
+                    Step::Fail(ClientError::RetriesExhausted {
+                        method: method.to_string(),
+                        path,
+                        attempts: attempt,
+                        elapsed: start.map_or(Duration::ZERO, |s| now.duration_since(s)),
+                        last: Box::new(err),
+                    })
+                }
+                Verdict::Fail => Step::Fail(err),
             };
         }
     }
@@ -583,7 +590,7 @@ impl Client {
     }
 
     /// The OAuth client id this client authenticates as: a flow locked by it is ours.
-    pub fn client_id(&self) -> &str {
+    pub(crate) fn client_id(&self) -> &str {
         &self.inner.client_id
     }
 
@@ -604,7 +611,7 @@ impl Client {
     /// window (from the API's headers; 8 until an answer said it), and a quarter of that
     /// while Architect jobs are slowing down and the pacer is not what holds them back.
     /// Whether Architect limits concurrent jobs per org is unverified (docs/genesys-api.md#still-unverified).
-    pub fn auto_parallel(&self) -> usize {
+    pub(crate) fn auto_parallel(&self) -> usize {
         let base = self
             .inner
             .pacer
@@ -622,7 +629,7 @@ impl Client {
 
     /// True when `value` is this client's access token (a placeholder must never carry it
     /// into a flow).
-    pub async fn is_access_token(&self, value: &str) -> bool {
+    pub(crate) async fn is_access_token(&self, value: &str) -> bool {
         self.inner.auth.is_current_token(value).await
     }
 
@@ -654,7 +661,7 @@ struct Page<T> {
 pub struct Answer {
     /// `Retry-After`, at least 1 s, saturated when absurd (see [`retry::parse_retry_after`]).
     pub retry_after: Option<Duration>,
-    pub rate: Option<RateHeaders>,
+    pub(crate) rate: Option<RateHeaders>,
     /// `inin-correlation-id`, printable and short.
     pub correlation_id: Option<String>,
     /// `Location` of a redirect, without user info or query.
@@ -678,14 +685,14 @@ impl Answer {
 }
 
 /// At most `limit` bytes of a body; `truncated` when there was more (the rest is not read).
-pub struct Bounded {
-    pub bytes: Vec<u8>,
-    pub truncated: bool,
+pub(crate) struct Bounded {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) truncated: bool,
 }
 
 /// Reads a body chunk by chunk, stopping past `limit` (an endless body never grows
 /// flowctl); a declared `Content-Length` over the limit is not read at all.
-pub async fn read_bounded(
+pub(crate) async fn read_bounded(
     mut resp: reqwest::Response,
     limit: usize,
 ) -> Result<Bounded, reqwest::Error> {
@@ -729,12 +736,6 @@ pub(crate) fn is_malformed(e: &reqwest::Error) -> bool {
     false
 }
 
-/// A failure to connect at all (refused, unreachable, no answer to the handshake), as
-/// opposed to a connection that dropped: tried only [`CONNECT_ATTEMPTS`] times.
-pub(crate) fn is_connect_failure(e: &ClientError) -> bool {
-    matches!(e, ClientError::Network { connect: true, .. })
-}
-
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -747,7 +748,7 @@ fn is_loopback(url: &Url) -> bool {
 /// The rule for every URL flowctl sends to, the presigned upload URL included: https, or
 /// plain http only to loopback (the emulator), and never credentials in the URL (they
 /// would be sent as a second `Authorization` and echoed in errors).
-pub fn check_url(what: &'static str, url: &Url) -> ClientResult<()> {
+pub(crate) fn check_url(what: &'static str, url: &Url) -> ClientResult<()> {
     let refuse = |reason: &str| ClientError::UnsafeUrl {
         what,
         url: shown_url(url.as_str()),
@@ -838,15 +839,6 @@ pub(crate) fn storage_network(method: &str, shown: &str, e: &reqwest::Error) -> 
     }
 }
 
-/// A storage request's failure as a retry step: tried again when the SDKs would retry it.
-pub(crate) fn storage_step<T>(err: ClientError) -> Step<T, ClientError> {
-    if err.is_retryable() {
-        Step::retry(err)
-    } else {
-        Step::Fail(err)
-    }
-}
-
 /// Maps a non-2xx answer to [`ApiError`], tolerating bodies that are not the Genesys shape.
 /// Everything quoted from the server is made printable and cut (see
 /// [`crate::output::sanitize`]).
@@ -920,14 +912,14 @@ pub(crate) mod bytes_body {
     use super::{ClientError, ClientResult};
     use serde::de::DeserializeOwned;
 
-    pub struct Body {
-        pub method: String,
-        pub path: String,
-        pub bytes: Vec<u8>,
+    pub(crate) struct Body {
+        pub(crate) method: String,
+        pub(crate) path: String,
+        pub(crate) bytes: Vec<u8>,
     }
 
     impl Body {
-        pub fn json<T: DeserializeOwned>(&self) -> ClientResult<T> {
+        pub(crate) fn json<T: DeserializeOwned>(&self) -> ClientResult<T> {
             let bytes: &[u8] = if self.bytes.iter().all(u8::is_ascii_whitespace) {
                 b"null"
             } else {

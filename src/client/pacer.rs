@@ -35,7 +35,7 @@ const RECHECK: Duration = Duration::from_millis(20);
 /// The longest a rate-limit window lasts: Genesys counts requests per 60 s
 /// (docs/genesys-api.md#rate-limits-and-retries), so `inin-ratelimit-reset` is at most 60. A longer reset with the
 /// window spent is not slept: the request gives up (exit 5) and says what the server sent.
-pub const MAX_RESET: Duration = Duration::from_secs(60);
+pub(crate) const MAX_RESET: Duration = Duration::from_secs(60);
 
 /// How far past [`MAX_RESET`] a stated reset may be and still be a window's end: the header
 /// is whole seconds, and Genesys' own blog post "Genesys Cloud SDK Configuration and
@@ -53,11 +53,11 @@ const MAX_BLOCK: Duration = Duration::from_secs(3600);
 
 /// The `inin-ratelimit-*` headers of one answer, parsed into bounded numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateHeaders {
-    pub allowed: u64,
-    pub count: u64,
+pub(crate) struct RateHeaders {
+    pub(crate) allowed: u64,
+    pub(crate) count: u64,
     /// As sent (saturated at `u64::MAX` seconds); the 60 s cap applies where it is used.
-    pub reset: Duration,
+    pub(crate) reset: Duration,
 }
 
 /// A header that must be a non-negative integer: digits only (after trimming); too many
@@ -72,7 +72,7 @@ fn count_header(value: Option<&str>) -> Option<u64> {
 
 impl RateHeaders {
     /// All three headers, or nothing (a partial or garbled set teaches nothing).
-    pub fn parse(
+    pub(crate) fn parse(
         allowed: Option<&str>,
         count: Option<&str>,
         reset: Option<&str>,
@@ -87,9 +87,9 @@ impl RateHeaders {
 
 /// Why the pacer refused to wait: the server asked for more than is sane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooLong {
+pub(crate) struct TooLong {
     /// The wait the server's `inin-ratelimit-reset` asked for.
-    pub asked: Duration,
+    pub(crate) asked: Duration,
 }
 
 /// Requests one Architect job is assumed to spend of its token's window until a job's spend
@@ -99,14 +99,14 @@ pub struct TooLong {
 /// few jobs back until the first job has finished (`apply` publishes the modules first, so
 /// their jobs teach the spend before the callers start); under-assuming gets jobs killed
 /// by the rate limit, which are then rerun.
-pub const ASSUMED_JOB_SPEND: u64 = 10;
+pub(crate) const ASSUMED_JOB_SPEND: u64 = 10;
 
 /// How soon a probe is repeated when its answer still shows the old window.
 const PROBE_AGAIN: Duration = Duration::from_millis(100);
 
 /// What the pacer knows of the server's rate-limit window.
 #[derive(Debug, Clone)]
-pub struct Window {
+pub(crate) struct Window {
     /// Requests allowed per window, once an answer said so.
     allowed: Option<u64>,
     /// Requests counted in the current window: reserved by us (answered or in flight), or
@@ -148,7 +148,7 @@ pub struct Window {
 
 /// What a request should do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// Go now; the slot is reserved.
     Go,
     /// Try again at this time (the window's reset, or a `Retry-After`).
@@ -184,7 +184,7 @@ impl Default for Window {
 impl Window {
     /// What one job is taken to spend: the excess of the run's windows over flowctl's own
     /// requests, per job seen finished in them; [`ASSUMED_JOB_SPEND`] until a job finished.
-    pub fn job_spend(&self) -> u64 {
+    pub(crate) fn job_spend(&self) -> u64 {
         let finished = self.past_finished.saturating_add(self.finished);
         if finished == 0 {
             return ASSUMED_JOB_SPEND;
@@ -236,7 +236,7 @@ impl Window {
 
     /// Reserves a slot at `now`, or says when to try again; refuses when the window is
     /// spent and the server said it resets later than any window lasts.
-    pub fn reserve(&mut self, now: Instant) -> Result<Slot, TooLong> {
+    pub(crate) fn reserve(&mut self, now: Instant) -> Result<Slot, TooLong> {
         if let Some(asked) = self.absurd {
             return Err(TooLong { asked });
         }
@@ -288,7 +288,7 @@ impl Window {
     /// registration) besides the headroom of the jobs already in flight; otherwise says
     /// when to ask again. One job always goes when none is in flight and the window is
     /// fresh, so a spend larger than the window still makes progress.
-    pub fn admit_job(&mut self, now: Instant) -> Slot {
+    pub(crate) fn admit_job(&mut self, now: Instant) -> Slot {
         if let Some(b) = self.blocked_until.filter(|b| now < *b) {
             return Slot::At(b);
         }
@@ -329,7 +329,7 @@ impl Window {
 
     /// An admitted job ended: `ran` when it ran (it spent its requests), not when it failed
     /// before it started (its registration or upload failed).
-    pub fn job_done(&mut self, ran: bool) {
+    pub(crate) fn job_done(&mut self, ran: bool) {
         self.jobs = self.jobs.saturating_sub(1);
         if ran {
             self.finished += 1;
@@ -338,7 +338,7 @@ impl Window {
 
     /// An answer came back at `now`, with the rate-limit headers if it had them (a
     /// dropped connection has none). Frees its in-flight slot and learns the window.
-    pub fn observe(&mut self, now: Instant, headers: Option<RateHeaders>) {
+    pub(crate) fn observe(&mut self, now: Instant, headers: Option<RateHeaders>) {
         self.in_flight = self.in_flight.saturating_sub(1);
         let Some(RateHeaders {
             allowed,
@@ -399,7 +399,7 @@ impl Window {
     /// waits `retry_after` (exactly that: then a probe looks for the new window). If the
     /// pacer believed there was room, or that the window had ended, its idea of the
     /// window's end was early: from now on a guard is added to it.
-    pub fn throttled(&mut self, now: Instant, retry_after: Duration) {
+    pub(crate) fn throttled(&mut self, now: Instant, retry_after: Duration) {
         if let Some(allowed) = self.allowed {
             if self.used < allowed || self.ends.is_none() || self.probing.is_some() {
                 self.guard = SURPRISE_GUARD;
@@ -422,13 +422,13 @@ impl Window {
     }
 
     /// When the current window is taken to end (its stated end plus the guard), if known.
-    pub fn next_window_at(&self) -> Option<Instant> {
+    pub(crate) fn next_window_at(&self) -> Option<Instant> {
         self.ends.map(|e| e + self.guard)
     }
 }
 
 #[derive(Debug, Default)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     window: Mutex<Window>,
     /// When a request last had to wait for the window (for "is the pacer the bottleneck").
     last_wait: Mutex<Option<Instant>>,
@@ -498,14 +498,14 @@ impl Drop for HeldGuard<'_> {
 
 /// An admitted Architect job; [`JobSlot::ran`] once the job ran (its spend is then learned
 /// from the window), dropping it frees the job's headroom.
-pub struct JobSlot<'a> {
+pub(crate) struct JobSlot<'a> {
     pacer: &'a Pacer,
     ran: bool,
 }
 
 impl JobSlot<'_> {
     /// The job ran to its end (success or failure): it spent its requests.
-    pub fn ran(&mut self) {
+    pub(crate) fn ran(&mut self) {
         self.ran = true;
     }
 }
@@ -522,7 +522,7 @@ impl Pacer {
     /// Waits for this request's slot and reserves it. Every call that returns `Ok` must be
     /// followed by [`Pacer::observe`] (or [`Pacer::no_answer`]) when the request ends. A
     /// spent window whose reset is past [`MAX_RESET`] is refused at once.
-    pub async fn wait(&self) -> Result<(), TooLong> {
+    pub(crate) async fn wait(&self) -> Result<(), TooLong> {
         let start = Instant::now();
         let mut held = None;
         let mut _waiting = None;
@@ -554,7 +554,7 @@ impl Pacer {
 
     /// Waits until the window can carry one more Architect job besides the ones in flight
     /// (see [`Window::admit_job`]), and admits it.
-    pub async fn admit_job(&self) -> JobSlot<'_> {
+    pub(crate) async fn admit_job(&self) -> JobSlot<'_> {
         let mut held = None;
         let mut _waiting = None;
         loop {
@@ -655,34 +655,34 @@ impl Pacer {
     }
 
     /// Learns from an answer's `inin-ratelimit-*` headers and frees its slot.
-    pub fn observe(&self, headers: Option<RateHeaders>) {
+    pub(crate) fn observe(&self, headers: Option<RateHeaders>) {
         if let Ok(mut w) = self.window.lock() {
             w.observe(Instant::now(), headers);
         }
     }
 
     /// The request ended with no answer (a dropped connection, a timeout): frees its slot.
-    pub fn no_answer(&self) {
+    pub(crate) fn no_answer(&self) {
         if let Ok(mut w) = self.window.lock() {
             w.observe(Instant::now(), None);
         }
     }
 
     /// After a 429: hold every request until `retry_after` has passed.
-    pub fn block(&self, retry_after: Duration) {
+    pub(crate) fn block(&self, retry_after: Duration) {
         if let Ok(mut w) = self.window.lock() {
             w.throttled(Instant::now(), retry_after);
         }
     }
 
     /// The window's allowance, once an answer said it.
-    pub fn allowed(&self) -> Option<u64> {
+    pub(crate) fn allowed(&self) -> Option<u64> {
         self.window.lock().ok().and_then(|w| w.allowed)
     }
 
     /// Waits until the window current now has reset (its stated end plus guard), so that
     /// what is sent next lands in a new window. Returns at once when no end is known.
-    pub async fn wait_for_reset(&self) {
+    pub(crate) async fn wait_for_reset(&self) {
         let at = self.window.lock().ok().and_then(|w| w.next_window_at());
         if let Some(at) = at {
             tokio::time::sleep_until(at).await;
@@ -690,7 +690,7 @@ impl Pacer {
     }
 
     /// True when a request waited for the window within `recent`.
-    pub fn throttled_within(&self, recent: Duration) -> bool {
+    pub(crate) fn throttled_within(&self, recent: Duration) -> bool {
         self.last_wait
             .lock()
             .ok()

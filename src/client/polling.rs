@@ -8,9 +8,18 @@
 //! is a request against the rate limit. The clock also notices jobs slowing down (the
 //! latest took over three times the fastest), which `apply` answers by publishing fewer
 //! flows at once.
+//!
+//! Both kinds of job (publish jobs, export jobs) are polled by one loop,
+//! [`Client::poll_job`]: a status flowctl does not know is "not finished" and is named
+//! once; the timeout names the last status.
 
+use super::{Client, ClientError, ClientResult};
+use crate::models::JobStatus;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::time::Instant;
 
 const FIRST: Duration = Duration::from_millis(100);
 /// The first poll of a run's first job, with nothing learned.
@@ -18,7 +27,7 @@ const UNKNOWN: Duration = Duration::from_millis(250);
 const CAP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
-pub struct JobClock {
+pub(crate) struct JobClock {
     state: Mutex<Learned>,
 }
 
@@ -31,7 +40,7 @@ struct Learned {
 
 impl JobClock {
     /// The wait before the first poll: the learned job time, or 250 ms.
-    pub fn first_wait(&self) -> Duration {
+    pub(crate) fn first_wait(&self) -> Duration {
         match self.learned().estimate {
             Some(e) => e.max(FIRST),
             None => UNKNOWN,
@@ -39,7 +48,7 @@ impl JobClock {
     }
 
     /// The wait after a first poll that found the job still running.
-    pub fn second_wait(&self) -> Duration {
+    pub(crate) fn second_wait(&self) -> Duration {
         match self.learned().estimate {
             Some(e) => (e / 10).clamp(FIRST, CAP),
             None => UNKNOWN.mul_f64(1.5),
@@ -47,7 +56,7 @@ impl JobClock {
     }
 
     /// Learns from a finished job (weight 1/4 to the newest).
-    pub fn record(&self, took: Duration) {
+    pub(crate) fn record(&self, took: Duration) {
         if let Ok(mut l) = self.state.lock() {
             l.estimate = Some(match l.estimate {
                 Some(old) => old.saturating_mul(3).saturating_add(took) / 4,
@@ -60,7 +69,7 @@ impl JobClock {
 
     /// True when the latest job took more than three times the fastest (and over a second):
     /// Architect may be slowing under the load.
-    pub fn slowing(&self) -> bool {
+    pub(crate) fn slowing(&self) -> bool {
         let l = self.learned();
         matches!((l.fastest, l.latest), (Some(f), Some(t)) if t > f.saturating_mul(3) && t > Duration::from_secs(1))
     }
@@ -71,8 +80,113 @@ impl JobClock {
 }
 
 /// The wait after a poll that found the job still running.
-pub fn next_wait(previous: Duration) -> Duration {
+pub(crate) fn next_wait(previous: Duration) -> Duration {
     previous.mul_f64(1.5).clamp(FIRST, CAP)
+}
+
+/// How one kind of job is polled.
+pub(crate) struct JobPoll<'a> {
+    /// The job's API path, as `["api", "v2", "flows", "jobs", id]`.
+    pub(crate) segments: &'a [&'a str],
+    /// The job as told: "Architect job {id}", "export job {id}".
+    pub(crate) what: String,
+    pub(crate) timeout: Duration,
+    /// The shortest wait before the first poll (which is otherwise the [`JobClock`]'s).
+    pub(crate) min_first: Duration,
+    /// Whether this kind's times are the ones the [`JobClock`] learns: its job's time
+    /// teaches the clock, and the wait after a first poll that found it running is the
+    /// clock's ([`JobClock::second_wait`]). Else every later wait backs off ([`next_wait`]).
+    pub(crate) learn: bool,
+    /// Whether the timeout quotes the last status (`'Started'`), as publish jobs tell it;
+    /// export jobs tell it bare.
+    pub(crate) quote_status: bool,
+}
+
+/// What a job state answer needs for polling: its status.
+pub(crate) trait JobState: DeserializeOwned {
+    fn status(&self) -> JobStatus;
+}
+
+impl JobState for crate::models::ArchitectJob {
+    fn status(&self) -> JobStatus {
+        self.status
+    }
+}
+
+impl JobState for crate::models::ExportJobState {
+    fn status(&self) -> JobStatus {
+        self.status
+    }
+}
+
+impl Client {
+    /// `GET {segments}?expand=messages`: a job's state, and its status as the server spelled
+    /// it (escaped and cut), which names a status flowctl does not know.
+    pub(crate) async fn get_job_state<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> ClientResult<(T, String)> {
+        let body = self
+            .send(
+                Method::GET,
+                segments,
+                &[("expand", "messages".to_string())],
+                None,
+                super::Resend::Safe,
+            )
+            .await?;
+        let raw: serde_json::Value = body.json()?;
+        let status = super::verbs::status_text(&raw);
+        Ok((body.json()?, status))
+    }
+
+    /// Polls a job until it is Success or Failure (returned as is) or `how.timeout` passes.
+    /// A status flowctl does not know counts as still running, and is told once. A finished
+    /// job's time is learned (when `how.learn`) unless its last poll was held back by the
+    /// rate limit: such a wait says nothing about the job.
+    pub(crate) async fn poll_job<T: JobState>(&self, how: JobPoll<'_>) -> ClientResult<T> {
+        let start = Instant::now();
+        let mut delay = self.job_clock().first_wait().max(how.min_first);
+        let mut first = true;
+        let mut told_unknown = false;
+        loop {
+            let left = how.timeout.saturating_sub(start.elapsed());
+            tokio::time::sleep(delay.min(left)).await;
+            let asked = Instant::now();
+            let (job, said): (T, String) = self.get_job_state(how.segments).await?;
+            if job.status() == JobStatus::Unknown && !told_unknown {
+                told_unknown = true;
+                tracing::info!(
+                    "{} reports status '{said}', which flowctl does not know: waiting on as for a job still running",
+                    how.what
+                );
+            }
+            if job.status().is_finished() {
+                if how.learn && !self.paced_within(asked.elapsed()) {
+                    self.job_clock().record(start.elapsed());
+                }
+                return Ok(job);
+            }
+            if how.timeout.saturating_sub(start.elapsed()).is_zero() {
+                let last = if how.quote_status {
+                    format!("'{said}'")
+                } else {
+                    said
+                };
+                return Err(ClientError::Timeout {
+                    what: format!("{} (last status {last})", how.what),
+                    after: how.timeout,
+                });
+            }
+            // After the first wait, poll soon again, then back off.
+            delay = if first && how.learn {
+                self.job_clock().second_wait()
+            } else {
+                next_wait(delay)
+            };
+            first = false;
+        }
+    }
 }
 
 #[cfg(test)]

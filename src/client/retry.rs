@@ -1,5 +1,8 @@
-//! When to retry, as a pure function ([`RetryPolicy::decide`], [`settle`]), and the one
-//! runner that acts on it (`run`): every retrying loop of the client (API requests, the
+//! When to retry, as pure functions, and the one runner that acts on them (`run`). What a
+//! failed try calls for ([`RetryPolicy::api_failure`], [`RetryPolicy::token_failure`]:
+//! the statuses, the token refresh, an absurd `Retry-After`, a host that refuses
+//! connections), and how long to wait before the next ([`RetryPolicy::decide`],
+//! [`settle`]). The client only acts on the [`Verdict`]. The runner: every retrying loop of the client (API requests, the
 //! token request and its cache lock, storage uploads and downloads, the settle windows)
 //! hands it one try at a time; it sleeps, counts tries and time on tokio's clock, and gives
 //! up as "{what}: gave up after N attempts over T s: {last}".
@@ -48,16 +51,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// `attempt` is how many sends were made (1 after the first); `jitter` is in [0, 1].
+    /// The wait before sending a retryable failure again: `attempt` is how many sends were
+    /// made (1 after the first); `jitter` is in [0, 1].
     pub fn decide(
         &self,
         attempt: u32,
-        retryable: bool,
         retry_after: Option<Duration>,
         elapsed: Duration,
         jitter: f64,
     ) -> Decision {
-        if !retryable || attempt >= self.max_attempts {
+        if attempt >= self.max_attempts {
             return Decision::GiveUp;
         }
         let wait = match retry_after {
@@ -82,6 +85,185 @@ impl RetryPolicy {
     }
 }
 
+/// The statuses retried: what the official SDKs retry, 429 and 502/503/504, and 500 as the
+/// Go SDK and the Terraform provider retry it (docs/genesys-api.md#rate-limits-and-retries).
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// A host that cannot be connected to (refused, unreachable, no answer to the handshake)
+/// is tried this many times in all, not the policy's eight: a host that refuses
+/// connections fails within seconds, not half a minute.
+pub(crate) const CONNECT_ATTEMPTS: u32 = 3;
+
+/// How one try of a request failed, as far as retrying goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// No answer: `connect` when no connection was made at all (refused, unreachable),
+    /// else one that dropped or timed out.
+    Network { connect: bool },
+    /// The answer's head came but its body broke off.
+    BodyCut,
+    /// What came back is not HTTP (a bad status line, header or framing).
+    Malformed,
+    /// An answer that is not 2xx, with its `Retry-After` ([`parse_retry_after`]).
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// What a failed try calls for. The callers act on it; they decide nothing themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Fetch a new token and send again at once, in the same try.
+    RefreshToken,
+    /// Send again, after `retry_after` when the server said one, else after the backoff.
+    /// `hold_all`: every request of the org waits this long first (a 429's rate limit).
+    Retry {
+        retry_after: Option<Duration>,
+        hold_all: Option<Duration>,
+    },
+    /// The server asked for a wait past [`RetryPolicy::max_retry_after`]: refused at once,
+    /// never slept. `header` names what asked for it.
+    AbsurdWait {
+        asked: Duration,
+        header: &'static str,
+    },
+    /// The host could not be connected to [`CONNECT_ATTEMPTS`] times: give up, telling the
+    /// attempts.
+    ConnectGaveUp,
+    /// The failure is the answer.
+    Fail,
+}
+
+impl Verdict {
+    /// A retry after the server's wait, if any, holding nobody else.
+    fn retry(retry_after: Option<Duration>) -> Verdict {
+        Verdict::Retry {
+            retry_after,
+            hold_all: None,
+        }
+    }
+
+    /// A network failure on try `attempt`, where sending again is allowed.
+    fn network(connect: bool, attempt: u32) -> Verdict {
+        if connect && attempt >= CONNECT_ATTEMPTS {
+            Verdict::ConnectGaveUp
+        } else {
+            Verdict::retry(None)
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// An API request's failed try `attempt`. `resend_safe`: sending the request again
+    /// cannot do a thing twice (a read, an upload; not a create). `refreshed`: the token
+    /// was already refreshed for this request (once per request, not once per try).
+    ///
+    /// | failure | verdict |
+    /// |---|---|
+    /// | 401, first time | refresh the token and send again |
+    /// | `Retry-After` past the cap on a 429 or 502/503/504 | refuse the wait |
+    /// | 429 | retry (even a create: nothing was done), every request held for the `Retry-After` (1 s without one) |
+    /// | 500/502/503/504, dropped connection, cut body | retry if `resend_safe` |
+    /// | no connection, [`CONNECT_ATTEMPTS`] times | give up |
+    /// | anything else (400, 404, not HTTP, ...) | fail |
+    pub(crate) fn api_failure(
+        &self,
+        failure: Failure,
+        attempt: u32,
+        resend_safe: bool,
+        refreshed: bool,
+    ) -> Verdict {
+        match failure {
+            Failure::Malformed => Verdict::Fail,
+            Failure::Network { connect } if resend_safe => Verdict::network(connect, attempt),
+            Failure::BodyCut if resend_safe => Verdict::retry(None),
+            Failure::Network { .. } | Failure::BodyCut => Verdict::Fail,
+            Failure::Status { status: 401, .. } if !refreshed => Verdict::RefreshToken,
+            Failure::Status {
+                status,
+                retry_after,
+            } => {
+                let asked = match status {
+                    429 => Some(retry_after.unwrap_or(MIN_RETRY_AFTER)),
+                    502..=504 => retry_after,
+                    _ => None,
+                };
+                if let Some(asked) = asked.filter(|a| *a > self.max_retry_after) {
+                    let header = if status == 429 {
+                        "Retry-After on a 429"
+                    } else {
+                        "Retry-After"
+                    };
+                    return Verdict::AbsurdWait { asked, header };
+                }
+                if status == 429 {
+                    Verdict::Retry {
+                        retry_after,
+                        hold_all: asked,
+                    }
+                } else if retryable_status(status) && resend_safe {
+                    Verdict::retry(retry_after)
+                } else {
+                    Verdict::Fail
+                }
+            }
+        }
+    }
+
+    /// A token request's failed try `attempt`. `said_rate_limit`: the login service's
+    /// description speaks of a rate limit, whatever its status.
+    ///
+    /// | failure | verdict |
+    /// |---|---|
+    /// | 429 or a rate limit said, 502/503/504, with a `Retry-After` past the cap | refuse the wait |
+    /// | 429 or a rate limit said, 502/503/504 | retry |
+    /// | dropped connection, an answer that is not HTTP | retry |
+    /// | no connection, [`CONNECT_ATTEMPTS`] times | give up |
+    /// | anything else (a refusal, a cut body) | fail |
+    pub(crate) fn token_failure(
+        &self,
+        failure: Failure,
+        attempt: u32,
+        said_rate_limit: bool,
+    ) -> Verdict {
+        match failure {
+            Failure::Network { connect } => Verdict::network(connect, attempt),
+            // The login request does not tell a garbled answer from a dropped one.
+            Failure::Malformed => Verdict::retry(None),
+            Failure::BodyCut => Verdict::Fail,
+            Failure::Status {
+                status,
+                retry_after,
+            } => {
+                if !(said_rate_limit || matches!(status, 429 | 502..=504)) {
+                    return Verdict::Fail;
+                }
+                match retry_after.filter(|a| *a > self.max_retry_after) {
+                    Some(asked) => Verdict::AbsurdWait {
+                        asked,
+                        header: "Retry-After",
+                    },
+                    None => Verdict::retry(retry_after),
+                }
+            }
+        }
+    }
+}
+
+/// A storage request's failure (a presigned upload or download) as a retry step: tried
+/// again when the SDKs would retry it (a connection error, [`retryable_status`]), with
+/// the schedule's own wait (storage's `Retry-After` is not read).
+pub(crate) fn storage_step<T>(err: super::ClientError) -> Step<T, super::ClientError> {
+    if err.is_retryable() {
+        Step::retry(err)
+    } else {
+        Step::Fail(err)
+    }
+}
+
 /// The shortest wait a `Retry-After` gets: the header counts whole seconds, and a server
 /// that says `0` to every retry would otherwise be hammered (8 sends in a third of a second).
 pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -90,12 +272,15 @@ pub const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// A value below [`MIN_RETRY_AFTER`] counts as that; a number too large for any clock
 /// saturates (and is then refused by [`RetryPolicy::decide`]'s 180 s cap, never slept);
 /// anything else (garbage, a negative number) is ignored and the backoff applies.
-pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     parse_retry_after_at(value, std::time::SystemTime::now())
 }
 
 /// [`parse_retry_after`] with the clock given, for tests.
-pub fn parse_retry_after_at(value: Option<&str>, now: std::time::SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after_at(
+    value: Option<&str>,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
     let v = value?.trim();
     let wait = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         // All digits: seconds. Too many digits for a u64 is still a (huge) number.
@@ -110,23 +295,23 @@ pub fn parse_retry_after_at(value: Option<&str>, now: std::time::SystemTime) -> 
 /// How long the answers the Terraform provider waits out are waited out here: a 404 on a
 /// read just after a write (`WithRetriesForRead`) and a 409 on `DELETE` (30 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settle {
+pub(crate) struct Settle {
     /// The whole time to keep trying.
-    pub window: Duration,
+    pub(crate) window: Duration,
     /// The first wait; each next one doubles, up to `cap`.
-    pub first: Duration,
-    pub cap: Duration,
+    pub(crate) first: Duration,
+    pub(crate) cap: Duration,
 }
 
 /// A 404 right after a publish or create.
-pub const READ_AFTER_WRITE: Settle = Settle {
+pub(crate) const READ_AFTER_WRITE: Settle = Settle {
     window: Duration::from_secs(15),
     first: Duration::from_millis(250),
     cap: Duration::from_secs(2),
 };
 
 /// A 409 on `DELETE`: "about 30 s", as the Terraform provider waits.
-pub const DELETE_CONFLICT: Settle = Settle {
+pub(crate) const DELETE_CONFLICT: Settle = Settle {
     window: Duration::from_secs(30),
     first: Duration::from_secs(1),
     cap: Duration::from_secs(5),
@@ -134,7 +319,7 @@ pub const DELETE_CONFLICT: Settle = Settle {
 
 /// The wait before try `attempt + 1` (after `attempt` tries, `elapsed` in), or `None` when
 /// the window is spent.
-pub fn settle(s: Settle, attempt: u32, elapsed: Duration) -> Option<Duration> {
+pub(crate) fn settle(s: Settle, attempt: u32, elapsed: Duration) -> Option<Duration> {
     let wait = s
         .first
         .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)))
@@ -152,7 +337,7 @@ pub(crate) enum Schedule {
 
 /// What one try came to.
 #[derive(Debug)]
-pub(crate) enum Step<T, E> {
+pub enum Step<T, E> {
     /// Success: the runner returns it.
     Done(T),
     /// A failure worth another try, after the schedule's wait (or the server's
@@ -178,13 +363,13 @@ impl<T, E> Step<T, E> {
 /// The runner stopped without success: after how many tries and how long, and why.
 #[derive(Debug)]
 pub(crate) struct GaveUp<E> {
-    pub attempts: u32,
-    pub elapsed: Duration,
+    pub(crate) attempts: u32,
+    pub(crate) elapsed: Duration,
     /// The last try's failure.
-    pub last: E,
+    pub(crate) last: E,
     /// True when the last failure was retryable and the schedule ran out (attempts, total
     /// time, a settle window, a `Retry-After` past the cap); false for a [`Step::Fail`].
-    pub exhausted: bool,
+    pub(crate) exhausted: bool,
 }
 
 impl<E> GaveUp<E> {
@@ -217,9 +402,9 @@ impl GaveUp<super::ClientError> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Task<'a> {
     /// The request, as in "waiting 2 s before sending {what} again" (`GET /api/v2/...`).
-    pub what: &'a str,
+    pub(crate) what: &'a str,
     /// What a wait is for, as in "waiting for {waiting_for}" (progress on stderr).
-    pub waiting_for: &'a str,
+    pub(crate) waiting_for: &'a str,
 }
 
 /// Runs `attempt` (given the try's number, from 1) until it is done, fails for good, or
@@ -272,7 +457,7 @@ where
         let elapsed = start.elapsed();
         let wait = match schedule {
             Schedule::Backoff(policy) => {
-                match policy.decide(tries, true, retry_after, elapsed, jitter()) {
+                match policy.decide(tries, retry_after, elapsed, jitter()) {
                     Decision::RetryAfter(wait) => Some(wait),
                     Decision::GiveUp => None,
                 }
@@ -362,7 +547,7 @@ mod tests {
     #[test]
     fn a_429_waits_exactly_retry_after() {
         assert_eq!(
-            P.decide(1, true, Some(Duration::from_secs(7)), Duration::ZERO, 0.3),
+            P.decide(1, Some(Duration::from_secs(7)), Duration::ZERO, 0.3),
             Decision::RetryAfter(Duration::from_secs(7))
         );
     }
@@ -370,14 +555,14 @@ mod tests {
     #[test]
     fn a_retry_after_over_180_seconds_gives_up() {
         assert_eq!(
-            P.decide(1, true, Some(Duration::from_secs(181)), Duration::ZERO, 0.5),
+            P.decide(1, Some(Duration::from_secs(181)), Duration::ZERO, 0.5),
             Decision::GiveUp
         );
     }
 
     #[test]
     fn backoff_doubles_with_full_jitter_up_to_the_cap() {
-        let at = |n| P.decide(n, true, None, Duration::ZERO, 1.0);
+        let at = |n| P.decide(n, None, Duration::ZERO, 1.0);
         assert_eq!(at(1), Decision::RetryAfter(Duration::from_millis(500)));
         assert_eq!(at(2), Decision::RetryAfter(Duration::from_secs(1)));
         assert_eq!(at(4), Decision::RetryAfter(Duration::from_secs(4)));
@@ -386,29 +571,25 @@ mod tests {
             ..P
         };
         assert_eq!(
-            big.decide(20, true, None, Duration::ZERO, 1.0),
+            big.decide(20, None, Duration::ZERO, 1.0),
             Decision::RetryAfter(Duration::from_secs(30))
         );
         assert_eq!(
-            P.decide(3, true, None, Duration::ZERO, 0.0),
+            P.decide(3, None, Duration::ZERO, 0.0),
             Decision::RetryAfter(Duration::ZERO)
         );
         assert_eq!(
-            P.decide(3, true, None, Duration::ZERO, 0.5),
+            P.decide(3, None, Duration::ZERO, 0.5),
             Decision::RetryAfter(Duration::from_secs(1))
         );
     }
 
     #[test]
     fn attempts_and_total_time_are_bounded() {
-        assert_eq!(
-            P.decide(5, true, None, Duration::ZERO, 1.0),
-            Decision::GiveUp
-        );
+        assert_eq!(P.decide(5, None, Duration::ZERO, 1.0), Decision::GiveUp);
         assert_eq!(
             P.decide(
                 1,
-                true,
                 Some(Duration::from_secs(10)),
                 Duration::from_secs(115),
                 1.0
@@ -417,12 +598,195 @@ mod tests {
         );
     }
 
+    fn status(status: u16, retry_after: Option<u64>) -> Failure {
+        Failure::Status {
+            status,
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    fn again(retry_after: Option<u64>) -> Verdict {
+        Verdict::Retry {
+            retry_after: retry_after.map(Duration::from_secs),
+            hold_all: None,
+        }
+    }
+
     #[test]
-    fn what_is_not_retryable_is_never_retried() {
+    fn an_api_request_retries_what_the_sdks_retry_and_only_when_resending_is_safe() {
+        for code in [500, 502, 503, 504] {
+            assert_eq!(
+                P.api_failure(status(code, None), 1, true, false),
+                again(None)
+            );
+            assert_eq!(
+                P.api_failure(status(code, None), 1, false, false),
+                Verdict::Fail
+            );
+        }
+        for code in [400, 403, 404, 409, 501] {
+            assert_eq!(
+                P.api_failure(status(code, Some(2)), 1, true, false),
+                Verdict::Fail
+            );
+        }
+        let dropped = Failure::Network { connect: false };
+        assert_eq!(P.api_failure(dropped, 7, true, false), again(None));
+        assert_eq!(P.api_failure(dropped, 1, false, false), Verdict::Fail);
+        assert_eq!(P.api_failure(Failure::BodyCut, 1, true, false), again(None));
         assert_eq!(
-            P.decide(1, false, Some(Duration::from_secs(1)), Duration::ZERO, 1.0),
-            Decision::GiveUp
+            P.api_failure(Failure::BodyCut, 1, false, false),
+            Verdict::Fail
         );
+        assert_eq!(
+            P.api_failure(Failure::Malformed, 1, true, false),
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn a_429_is_retried_even_for_a_create_holding_every_request_for_its_wait() {
+        for safe in [true, false] {
+            assert_eq!(
+                P.api_failure(status(429, Some(7)), 1, safe, false),
+                Verdict::Retry {
+                    retry_after: Some(Duration::from_secs(7)),
+                    hold_all: Some(Duration::from_secs(7)),
+                }
+            );
+        }
+        // Without a Retry-After: held the shortest wait, retried after the backoff.
+        assert_eq!(
+            P.api_failure(status(429, None), 1, true, false),
+            Verdict::Retry {
+                retry_after: None,
+                hold_all: Some(MIN_RETRY_AFTER),
+            }
+        );
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_refused_naming_the_header() {
+        assert_eq!(
+            P.api_failure(status(429, Some(181)), 1, true, false),
+            Verdict::AbsurdWait {
+                asked: Duration::from_secs(181),
+                header: "Retry-After on a 429",
+            }
+        );
+        // On a 503 even where it would not be resent.
+        assert_eq!(
+            P.api_failure(status(503, Some(3600)), 1, false, false),
+            Verdict::AbsurdWait {
+                asked: Duration::from_secs(3600),
+                header: "Retry-After",
+            }
+        );
+        // A 500's Retry-After is left to the schedule (which gives up on it).
+        assert_eq!(
+            P.api_failure(status(500, Some(3600)), 1, true, false),
+            again(Some(3600))
+        );
+        assert_eq!(
+            P.token_failure(status(503, Some(181)), 1, false),
+            Verdict::AbsurdWait {
+                asked: Duration::from_secs(181),
+                header: "Retry-After",
+            }
+        );
+    }
+
+    #[test]
+    fn a_401_refreshes_the_token_once_per_request() {
+        assert_eq!(
+            P.api_failure(status(401, None), 1, false, false),
+            Verdict::RefreshToken
+        );
+        assert_eq!(
+            P.api_failure(status(401, None), 1, true, true),
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn a_host_that_refuses_connections_is_tried_three_times() {
+        let refused = Failure::Network { connect: true };
+        for attempt in 1..CONNECT_ATTEMPTS {
+            assert_eq!(P.api_failure(refused, attempt, true, false), again(None));
+            assert_eq!(P.token_failure(refused, attempt, false), again(None));
+        }
+        assert_eq!(
+            P.api_failure(refused, CONNECT_ATTEMPTS, true, false),
+            Verdict::ConnectGaveUp
+        );
+        assert_eq!(
+            P.token_failure(refused, CONNECT_ATTEMPTS, false),
+            Verdict::ConnectGaveUp
+        );
+        // A create is not resent at all.
+        assert_eq!(P.api_failure(refused, 1, false, false), Verdict::Fail);
+    }
+
+    #[test]
+    fn the_token_request_retries_rate_limits_and_gateway_errors_only() {
+        for code in [429, 502, 503, 504] {
+            assert_eq!(
+                P.token_failure(status(code, Some(2)), 1, false),
+                again(Some(2))
+            );
+        }
+        // A rate limit said in the description, whatever the status.
+        assert_eq!(P.token_failure(status(400, None), 1, true), again(None));
+        for code in [400, 401, 500] {
+            assert_eq!(P.token_failure(status(code, None), 1, false), Verdict::Fail);
+        }
+        assert_eq!(P.token_failure(Failure::BodyCut, 1, true), Verdict::Fail);
+        assert_eq!(
+            P.token_failure(Failure::Network { connect: false }, 5, false),
+            again(None)
+        );
+    }
+
+    #[test]
+    fn a_storage_request_is_retried_on_what_the_sdks_retry() {
+        use crate::client::{ApiError, ClientError};
+        let refused = |status| {
+            ClientError::from(ApiError {
+                method: "PUT".into(),
+                path: "https://storage.example/upload".into(),
+                status,
+                code: String::new(),
+                message: "the upload was refused".into(),
+                context_id: None,
+                correlation_id: None,
+                retry_after: None,
+                body: None,
+            })
+        };
+        let retried = |err| {
+            matches!(
+                storage_step::<()>(err),
+                Step::Retry {
+                    retry_after: None,
+                    ..
+                }
+            )
+        };
+        assert!(retried(refused(503)));
+        assert!(retried(refused(500)));
+        assert!(!retried(refused(403)));
+        assert!(retried(ClientError::Network {
+            method: "PUT".into(),
+            url: "https://storage.example/upload".into(),
+            message: "connection reset".into(),
+            connect: false,
+        }));
+    }
+
+    #[test]
+    fn the_retried_statuses_are_the_sdks_and_500() {
+        let retried: Vec<u16> = (100..600).filter(|s| retryable_status(*s)).collect();
+        assert_eq!(retried, [429, 500, 502, 503, 504]);
     }
 
     #[test]
@@ -462,19 +826,16 @@ mod tests {
         for v in ["18446744073709551615", "99999999999999999999999999"] {
             let d = parse_retry_after(Some(v)).expect("a number");
             assert_eq!(d, Duration::from_secs(u64::MAX));
-            assert_eq!(
-                P.decide(1, true, Some(d), Duration::ZERO, 0.5),
-                Decision::GiveUp
-            );
+            assert_eq!(P.decide(1, Some(d), Duration::ZERO, 0.5), Decision::GiveUp);
         }
     }
 
     #[test]
     fn decide_never_overflows_on_any_input() {
         let big = Duration::MAX;
-        assert_eq!(P.decide(1, true, None, big, 1.0), Decision::GiveUp);
+        assert_eq!(P.decide(1, None, big, 1.0), Decision::GiveUp);
         assert_eq!(
-            P.decide(u32::MAX - 1, true, None, Duration::ZERO, 1.0),
+            P.decide(u32::MAX - 1, None, Duration::ZERO, 1.0),
             Decision::GiveUp
         );
         let many = RetryPolicy {
@@ -482,7 +843,7 @@ mod tests {
             ..P
         };
         assert!(matches!(
-            many.decide(u32::MAX - 1, true, None, Duration::ZERO, 1.0),
+            many.decide(u32::MAX - 1, None, Duration::ZERO, 1.0),
             Decision::RetryAfter(_)
         ));
     }

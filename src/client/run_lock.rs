@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a run waits for another one changing the same org before it gives up.
-pub const LOCK_WAIT: Duration = Duration::from_secs(3600);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(3600);
 /// How often the lock is tried while another run holds it.
 const POLL: Duration = Duration::from_millis(200);
 /// The most read of a holder's note (it is one short line).
@@ -24,7 +24,7 @@ const MAX_NOTE: u64 = 1024;
 
 /// The lock of one org and OAuth client, held until dropped.
 #[derive(Debug)]
-pub struct RunLock {
+pub(crate) struct RunLock {
     _file: std::fs::File,
 }
 

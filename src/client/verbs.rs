@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// counts only with exit code 107 or "Archy failed" beside it: alone it is also what a
 /// flow deleted in the meantime gives, which no rerun cures. A 429 or "Too Many Requests"
 /// in the messages says the same more plainly.
-pub fn killed_by_rate_limit<'a>(messages: impl IntoIterator<Item = &'a str>) -> bool {
+pub(crate) fn killed_by_rate_limit<'a>(messages: impl IntoIterator<Item = &'a str>) -> bool {
     let all = messages
         .into_iter()
         .map(str::to_ascii_lowercase)
@@ -78,7 +78,7 @@ impl Client {
     }
 
     /// `POST /api/v2/flows/actions/unlock?flow={id}` (needs `architect:flow:unlock`).
-    pub async fn unlock_flow(&self, id: &str) -> ClientResult<()> {
+    pub(crate) async fn unlock_flow(&self, id: &str) -> ClientResult<()> {
         self.send(
             Method::POST,
             &["api", "v2", "flows", "actions", "unlock"],
@@ -92,7 +92,7 @@ impl Client {
 
     /// Every flow of this type whose name equals `name` exactly, reading every page (the
     /// API's `name` filter is a substring match).
-    pub async fn find_flows_by_name(
+    pub(crate) async fn find_flows_by_name(
         &self,
         name: &str,
         flow_type: FlowType,
@@ -108,7 +108,7 @@ impl Client {
 
     /// Every flow of any type whose name equals `name` exactly (all pages), for references
     /// that do not say the type (`transferToFlow`).
-    pub async fn find_flows_any_type(&self, name: &str) -> ClientResult<Vec<Flow>> {
+    pub(crate) async fn find_flows_any_type(&self, name: &str) -> ClientResult<Vec<Flow>> {
         let flows = self.flow_rows(&[("name", name.to_string())]).await?;
         Ok(flows
             .into_iter()
@@ -118,7 +118,7 @@ impl Client {
 
     /// Every schedule group, data table, data action or user prompt (all pages): what a
     /// flow may reference by name but flowctl never creates.
-    pub async fn list_referenced(
+    pub(crate) async fn list_referenced(
         &self,
         kind: crate::flow::RefKind,
     ) -> ClientResult<Vec<EntityRef>> {
@@ -176,20 +176,6 @@ impl Client {
             .collect())
     }
 
-    /// `PUT /api/v2/flows/{id}`.
-    pub async fn update_flow(&self, id: &str, body: &FlowCreate) -> ClientResult<Flow> {
-        let json = serde_json::to_value(body).unwrap_or_default();
-        self.send(
-            Method::PUT,
-            &["api", "v2", "flows", id],
-            &[],
-            Some(&json),
-            Resend::Safe,
-        )
-        .await?
-        .json()
-    }
-
     /// `DELETE /api/v2/flows/{id}`; 404/410 count as done. A 409 is transient there (the
     /// Terraform provider retries it for 30 s), so it is retried for
     /// [`retry::DELETE_CONFLICT`] before it is the answer.
@@ -222,7 +208,7 @@ impl Client {
     }
 
     /// `GET /api/v2/flows/{id}/versions` (all pages).
-    pub async fn flow_versions(&self, id: &str) -> ClientResult<Vec<FlowVersion>> {
+    pub(crate) async fn flow_versions(&self, id: &str) -> ClientResult<Vec<FlowVersion>> {
         self.get_all(&["api", "v2", "flows", id, "versions"], &[])
             .await
     }
@@ -297,7 +283,7 @@ impl Client {
                     }
                     Err(e) => super::storage_network("PUT", shown, &e),
                 };
-                super::storage_step(err)
+                super::retry::storage_step(err)
             }
         })
         .await
@@ -306,66 +292,26 @@ impl Client {
 
     /// `GET /api/v2/flows/jobs/{id}?expand=messages`.
     pub async fn get_job(&self, id: &str) -> ClientResult<ArchitectJob> {
-        Ok(self.get_job_named(id).await?.0)
-    }
-
-    /// [`Client::get_job`] with the status as the server spelt it (an unknown status reads
-    /// as [`JobStatus::Unknown`], not finished, and is named by this text).
-    async fn get_job_named(&self, id: &str) -> ClientResult<(ArchitectJob, String)> {
-        let body = self
-            .send(
-                Method::GET,
-                &["api", "v2", "flows", "jobs", id],
-                &[("expand", "messages".to_string())],
-                None,
-                super::Resend::Safe,
-            )
+        let (job, _) = self
+            .get_job_state(&["api", "v2", "flows", "jobs", id])
             .await?;
-        let raw: serde_json::Value = body.json()?;
-        let status = status_text(&raw);
-        Ok((body.json()?, status))
+        Ok(job)
     }
 
     /// Waits until the job is Success or Failure (returned as is), or `timeout` passes:
     /// first for about as long as this run's earlier jobs took, then polling quickly with
     /// backoff (see `polling`).
     pub async fn wait_for_job(&self, id: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
-        let start = Instant::now();
         let _waiting = crate::progress::waiting_for_job(format!("Architect job {id}"), timeout);
-        let mut delay = self.job_clock().first_wait();
-        let mut first = true;
-        let mut told_unknown = false;
-        loop {
-            let left = timeout.saturating_sub(start.elapsed());
-            tokio::time::sleep(delay.min(left)).await;
-            let asked = Instant::now();
-            let (job, status) = self.get_job_named(id).await?;
-            if job.status == JobStatus::Unknown && !told_unknown {
-                told_unknown = true;
-                tracing::info!("Architect job {id} reports status '{status}', which flowctl does not know: waiting on as for a job still running");
-            }
-            if job.status.is_finished() {
-                // A poll the rate limit held back says nothing about how long the job took
-                // (it would teach a job time of a whole window, and "slowing" jobs).
-                if !self.paced_within(asked.elapsed()) {
-                    self.job_clock().record(start.elapsed());
-                }
-                return Ok(job);
-            }
-            if timeout.saturating_sub(start.elapsed()).is_zero() {
-                return Err(ClientError::Timeout {
-                    what: format!("Architect job {id} (last status '{status}')"),
-                    after: timeout,
-                });
-            }
-            // After the learned first wait, poll soon again, then back off.
-            delay = if first {
-                self.job_clock().second_wait()
-            } else {
-                super::polling::next_wait(delay)
-            };
-            first = false;
-        }
+        self.poll_job(super::polling::JobPoll {
+            segments: &["api", "v2", "flows", "jobs", id],
+            what: format!("Architect job {id}"),
+            timeout,
+            min_first: Duration::ZERO,
+            learn: true,
+            quote_status: true,
+        })
+        .await
     }
 
     /// register → upload → wait. Returns the finished job, Success or Failure. The job is
@@ -393,7 +339,7 @@ impl Client {
 
     /// Waits until the rate-limit window current now has reset: a job the rate limit
     /// killed is run again only in a fresh window.
-    pub async fn wait_for_window_reset(&self) {
+    pub(crate) async fn wait_for_window_reset(&self) {
         self.inner.pacer.wait_for_reset().await;
     }
 
@@ -401,7 +347,7 @@ impl Client {
     /// left in flight, so that what happens next is decided on what they published. Returns
     /// how many were waited for. A job that cannot be read is forgotten: the plan then sees
     /// whatever it did.
-    pub async fn wait_for_earlier_jobs(&self, timeout: Duration) -> usize {
+    pub(crate) async fn wait_for_earlier_jobs(&self, timeout: Duration) -> usize {
         let Some(journal) = self.journal() else {
             return 0;
         };
@@ -439,7 +385,7 @@ impl Client {
     // queues, divisions, org
 
     /// `GET /api/v2/routing/queues/{id}`; `None` for 404.
-    pub async fn get_queue(&self, id: &str) -> ClientResult<Option<Queue>> {
+    pub(crate) async fn get_queue(&self, id: &str) -> ClientResult<Option<Queue>> {
         match self.get(&["api", "v2", "routing", "queues", id], &[]).await {
             Ok(q) => Ok(Some(q)),
             Err(e) if is_gone(&e) => Ok(None),
@@ -448,7 +394,7 @@ impl Client {
     }
 
     /// Queues whose name contains `name` (case-insensitive, as the API filters), all pages.
-    pub async fn search_queues(&self, name: &str) -> ClientResult<Vec<Queue>> {
+    pub(crate) async fn search_queues(&self, name: &str) -> ClientResult<Vec<Queue>> {
         self.get_all(
             &["api", "v2", "routing", "queues"],
             &[("name", name.to_string())],
@@ -462,7 +408,7 @@ impl Client {
     }
 
     /// The division with exactly this name, if any.
-    pub async fn find_division(&self, name: &str) -> ClientResult<Option<Division>> {
+    pub(crate) async fn find_division(&self, name: &str) -> ClientResult<Option<Division>> {
         let all: Vec<Division> = self
             .get_all(
                 &["api", "v2", "authorization", "divisions"],
@@ -480,7 +426,7 @@ impl Client {
     // dependency tracking
 
     /// `consumedresources?id=&version=&objectType=&resourceType=...` (all pages).
-    pub async fn consumed_resources(
+    pub(crate) async fn consumed_resources(
         &self,
         id: &str,
         version: &str,
@@ -539,7 +485,7 @@ impl Client {
 
     /// The flows whose published version calls the common module `module_id`
     /// (`consumingresources`, `flowFilter=published`; all pages).
-    pub async fn module_callers(&self, module_id: &str) -> ClientResult<Vec<Dependency>> {
+    pub(crate) async fn module_callers(&self, module_id: &str) -> ClientResult<Vec<Dependency>> {
         self.consuming_resources(
             module_id,
             FlowType::CommonModule.object_type().unwrap_or_default(),
@@ -549,7 +495,7 @@ impl Client {
     }
 
     /// `GET /api/v2/architect/dependencytracking/build`.
-    pub async fn dependency_build_status(&self) -> ClientResult<DependencyStatus> {
+    pub(crate) async fn dependency_build_status(&self) -> ClientResult<DependencyStatus> {
         self.get(
             &["api", "v2", "architect", "dependencytracking", "build"],
             &[],

@@ -19,7 +19,7 @@ use crate::manifest;
 use crate::output::Printer;
 use std::time::Duration;
 
-pub async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &ApplyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
     crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;

@@ -17,7 +17,7 @@ use futures::stream::{self, StreamExt};
 /// How many flows publish at once; the client's pacer keeps them within the rate limit.
 const CONCURRENCY: usize = 8;
 
-pub async fn run(args: &CreateParentArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &CreateParentArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     check_unique(&args.names)?;
     if args.publish.dry_run {
         // Offline: the names given are used as they are (no lookup of ids).

@@ -14,7 +14,7 @@ use crate::output::Printer;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let doc = document(args)?;
     if args.publish.dry_run {
         print_dry_run(&[doc], division_or_home(&args.division), out);
@@ -80,19 +80,19 @@ pub async fn run(args: &CreateSharedArgs, global: &GlobalArgs, out: Printer) -> 
 /// A published flow that calls the module and so still runs its previous copy.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct StaleCaller {
-    pub id: String,
-    pub name: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
+    pub(crate) flow_type: FlowType,
     /// The one queue its published version transfers to, when there is exactly one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue: Option<String>,
+    pub(crate) queue: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub division: Option<String>,
+    pub(crate) division: Option<String>,
     /// flowctl published it, and it calls only this module and one queue: the shape
     /// `create-parent` publishes.
     #[serde(skip)]
-    pub parent_shaped: bool,
+    pub(crate) parent_shaped: bool,
 }
 
 /// The module's callers, from dependency tracking (their published versions).

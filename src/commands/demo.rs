@@ -11,11 +11,11 @@ use crate::models::FlowType;
 use crate::output::Printer;
 use std::time::Duration;
 
-pub const SHARED: &str = "Shared Greeting Module";
+pub(crate) const SHARED: &str = "Shared Greeting Module";
 pub(crate) const PARENTS: [&str; 2] = ["Inbound Sales Flow", "Inbound Support Flow"];
-pub const QUEUE: &str = "General Support";
+pub(crate) const QUEUE: &str = "General Support";
 
-pub async fn run(out: Printer) -> Result<()> {
+pub(crate) async fn run(out: Printer) -> Result<()> {
     // Realistic enough to show the waiting: jobs take a moment and the dependency index
     // lags each publish, as on a real org.
     let emulator = Emulator::start(EmulatorConfig {

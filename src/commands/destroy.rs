@@ -18,18 +18,18 @@ use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Deleted {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
+    pub(crate) flow_type: FlowType,
     /// `deleted`, `absent` or `failed`.
-    pub status: &'static str,
+    pub(crate) status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
-pub async fn run(args: &DestroyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &DestroyArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
     if !args.yes {
         let names: Vec<String> = order(&manifest)

@@ -21,20 +21,20 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct FlowDiff {
-    pub id: String,
-    pub name: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
     /// The older side: a version id.
-    pub from: String,
+    pub(crate) from: String,
     /// The newer side: a version id, or the file.
-    pub to: String,
-    pub same: bool,
-    pub changes: Vec<Change>,
+    pub(crate) to: String,
+    pub(crate) same: bool,
+    pub(crate) changes: Vec<Change>,
     /// The comparison's unified diff of the canonical forms, when they differ.
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub diff: String,
+    pub(crate) diff: String,
 }
 
-pub async fn run(args: &DiffArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &DiffArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     // The file is read before any request: a bad file changes nothing and costs nothing.
     let file = match &args.file {
         Some(path) => Some(read_file(path, &args.vars)?),

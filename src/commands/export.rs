@@ -36,14 +36,14 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(300);
 /// One flow written.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Written {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
+    pub(crate) flow_type: FlowType,
     /// Relative to `--out`.
-    pub file: String,
+    pub(crate) file: String,
 }
 
-pub async fn run(args: &ExportArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &ExportArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let pairs = selection(args)?;
     let session = Session::connect(global).await?;
     let result = export(&session.client, args, &pairs).await;
@@ -120,10 +120,7 @@ async fn export(
     let mut chosen: BTreeMap<String, &Flow> = BTreeMap::new();
 
     for (name, t) in pairs {
-        let found: Vec<&Flow> = all
-            .iter()
-            .filter(|f| &f.name == name && t.is_none_or(|t| t == f.flow_type))
-            .collect();
+        let found = super::resolve::named(&all, name, *t);
         match found.as_slice() {
             [f] => {
                 chosen.insert(f.id.clone(), f);
@@ -145,10 +142,7 @@ async fn export(
         }
     }
     for module in &args.callers_of {
-        let Some(m) = all
-            .iter()
-            .find(|f| f.flow_type == FlowType::CommonModule && &f.name == module)
-        else {
+        let Some(m) = super::resolve::named_module(&all, module) else {
             problems.push(format!("no common module named '{module}' in the org"));
             continue;
         };
@@ -248,10 +242,7 @@ async fn export(
                 )
             })?;
             for module in facts.modules {
-                let m = all
-                    .iter()
-                    .find(|f| f.flow_type == FlowType::CommonModule && f.name == module);
-                match m {
+                match super::resolve::named_module(&all, &module) {
                     Some(m) if seen.insert(m.id.clone()) => pending.push(m),
                     Some(_) => {}
                     None => warnings.push(format!(

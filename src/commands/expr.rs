@@ -130,7 +130,7 @@ fn inputs(args: &ExprArgs) -> Result<(Declarations, Context)> {
     Ok((decls, cx))
 }
 
-pub fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
+pub(crate) fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
     let (decls, cx) = inputs(args)?;
     let expect = match &args.expect {
         Some(t) => Some(parse_type(t, "--expect")?),

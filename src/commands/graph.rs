@@ -36,17 +36,17 @@ fn kind_of_object(object_type: Option<&str>) -> NodeKind {
 /// Nodes keyed by (kind, name); edges from caller to callee.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Graph {
-    pub nodes: BTreeMap<(NodeKind, String), usize>,
-    pub edges: Vec<(usize, usize)>,
+    pub(crate) nodes: BTreeMap<(NodeKind, String), usize>,
+    pub(crate) edges: Vec<(usize, usize)>,
 }
 
 impl Graph {
-    pub fn node(&mut self, kind: NodeKind, name: &str) -> usize {
+    pub(crate) fn node(&mut self, kind: NodeKind, name: &str) -> usize {
         let next = self.nodes.len();
         *self.nodes.entry((kind, name.to_string())).or_insert(next)
     }
 
-    pub fn edge(&mut self, from: usize, to: usize) {
+    pub(crate) fn edge(&mut self, from: usize, to: usize) {
         if !self.edges.contains(&(from, to)) {
             self.edges.push((from, to));
         }
@@ -155,7 +155,7 @@ impl Graph {
 
     /// The text tree `demo` draws: each module, the flows that call it, and what those
     /// flows transfer to; then flows that call no module.
-    pub fn tree(&self) -> String {
+    pub(crate) fn tree(&self) -> String {
         let names = self.names();
         let label = |i: usize| -> String {
             match names.get(i) {
@@ -232,7 +232,7 @@ impl Graph {
     }
 
     /// `{"nodes":[{"id","kind","name"}],"edges":[{"from","to"}]}`.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         let nodes: Vec<serde_json::Value> = self
             .names()
             .into_iter()
@@ -258,7 +258,7 @@ impl Graph {
         serde_json::json!({ "nodes": nodes, "edges": edges })
     }
 
-    pub fn dot(&self) -> String {
+    pub(crate) fn dot(&self) -> String {
         let mut s = String::from("digraph flows {\n  rankdir=LR;\n");
         for (i, (kind, name)) in self.names().into_iter().enumerate() {
             let label = name.replace('\\', "\\\\").replace('"', "\\\"");
@@ -288,7 +288,7 @@ fn kind_word(kind: NodeKind) -> &'static str {
     }
 }
 
-pub async fn run(args: &GraphArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &GraphArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
     let graph = if args.from_org {
         let session = Session::connect(global).await?;

@@ -20,17 +20,17 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct VersionRow {
-    pub version: String,
-    pub date_published: Option<String>,
+    pub(crate) version: String,
+    pub(crate) date_published: Option<String>,
     /// The user who published it, when the version names one.
-    pub published_by_user: Option<String>,
+    pub(crate) published_by_user: Option<String>,
     /// The OAuth client that published it, when the version names one.
-    pub published_by_client: Option<String>,
+    pub(crate) published_by_client: Option<String>,
     /// The version's content carries flowctl's marker (`None`: its export failed).
-    pub flowctl_marker: Option<bool>,
-    pub current: bool,
+    pub(crate) flowctl_marker: Option<bool>,
+    pub(crate) current: bool,
     /// Callers whose published version runs this version (modules and bot flows only).
-    pub callers: Vec<String>,
+    pub(crate) callers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +45,7 @@ struct History {
     callers: Vec<CallerRow>,
 }
 
-pub async fn run(args: &HistoryArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &HistoryArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let session = Session::connect(global).await?;
     let result = history(&session.client, args).await;
     session.close().await;

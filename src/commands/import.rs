@@ -26,7 +26,7 @@ struct Written {
     flows: Vec<Entry>,
 }
 
-pub fn run(args: &ImportTerraformArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) fn run(args: &ImportTerraformArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     if !args.dir.is_dir() {
         return Err(Error::input(
             format!("{} is not a directory", args.dir.display()),

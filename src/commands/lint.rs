@@ -14,14 +14,14 @@ use std::path::Path;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FileReport {
-    pub file: String,
+    pub(crate) file: String,
     /// The manifest entry, with `lint -f`: `flows[0] 'Name'`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+    pub(crate) origin: Option<String>,
     /// No errors (warnings allowed).
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub flow_type: Option<String>,
+    pub(crate) flow_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub(crate) references: References,
@@ -154,7 +154,7 @@ pub(crate) fn lint_files_with(
         .collect()
 }
 
-pub async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
     let reports = match &args.manifest {
         Some(path) => {
             let manifest = crate::commands::load_manifest(path, &args.vars, global)?;

@@ -1,29 +1,29 @@
 //! One module per subcommand, plus what they share: connecting to an org (real or
 //! emulated), resolving names and ids, and the idempotent publish of a flow.
 
-pub mod apply;
-pub mod create_parent;
-pub mod create_shared;
-pub mod demo;
-pub mod destroy;
-pub mod diff;
+pub(crate) mod apply;
+pub(crate) mod create_parent;
+pub(crate) mod create_shared;
+pub(crate) mod demo;
+pub(crate) mod destroy;
+pub(crate) mod diff;
 pub mod export;
-pub mod expr;
-pub mod graph;
-pub mod history;
-pub mod import;
+pub(crate) mod expr;
+pub(crate) mod graph;
+pub(crate) mod history;
+pub(crate) mod import;
 pub mod lint;
-pub mod plan;
-pub mod profiles;
-pub mod publish;
-pub mod regions;
-pub mod resolve;
-pub mod rollback;
-pub mod serve;
+pub(crate) mod plan;
+pub(crate) mod profiles;
+pub(crate) mod publish;
+pub(crate) mod regions;
+pub(crate) mod resolve;
+pub(crate) mod rollback;
+pub(crate) mod serve;
 pub(crate) mod steps;
-pub mod test;
-pub mod verify;
-pub mod whoami;
+pub(crate) mod test;
+pub(crate) mod verify;
+pub(crate) mod whoami;
 
 use crate::cli::GlobalArgs;
 use crate::client::Client;
@@ -59,28 +59,28 @@ pub(crate) const LOCAL_ORG_DIR: &str = ".flowctl";
 
 /// An authenticated client, and the in-process emulator behind it when there is one.
 pub(crate) struct Session {
-    pub client: Client,
+    pub(crate) client: Client,
     /// What this session acts on, for `whoami`: region or base URL, and client id.
-    pub target: Target,
+    pub(crate) target: Target,
     /// Kept alive for the session's length; dropped (and stopped) with it.
-    pub emulator: Option<Emulator>,
+    pub(crate) emulator: Option<Emulator>,
 }
 
 /// Where a session's requests go.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Target {
-    pub region: Option<String>,
-    pub api_base: String,
-    pub login_base: String,
-    pub client_id: String,
-    pub emulator: bool,
+    pub(crate) region: Option<String>,
+    pub(crate) api_base: String,
+    pub(crate) login_base: String,
+    pub(crate) client_id: String,
+    pub(crate) emulator: bool,
 }
 
 impl Session {
     /// Resolves configuration (or starts the local emulated org with `--emulator`),
     /// then authenticates so that credential problems surface before any change.
-    pub async fn connect(global: &GlobalArgs) -> Result<Session> {
+    pub(crate) async fn connect(global: &GlobalArgs) -> Result<Session> {
         if global.emulator {
             return Session::local_emulator(Path::new(LOCAL_ORG_DIR)).await;
         }
@@ -105,7 +105,7 @@ impl Session {
     }
 
     /// A session on an already started emulator (the demo, tests).
-    pub async fn for_emulator(emulator: Emulator) -> Result<Session> {
+    pub(crate) async fn for_emulator(emulator: Emulator) -> Result<Session> {
         let config = Config::for_emulator(
             &emulator.base_url(),
             crate::emulator::DEFAULT_CLIENT_ID,
@@ -137,7 +137,7 @@ impl Session {
     }
 
     /// Stops the in-process emulator, if any, after its state is saved.
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await;
         }

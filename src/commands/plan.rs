@@ -46,7 +46,7 @@ pub(crate) enum PlanAction {
 }
 
 impl PlanAction {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PlanAction::Create => "create",
             PlanAction::Update => "update",
@@ -60,34 +60,34 @@ impl PlanAction {
 #[derive(Debug, Clone)]
 pub struct Step {
     pub(crate) item: Item,
-    pub(crate) action: PlanAction,
-    pub reason: String,
-    pub existing: Option<Flow>,
+    pub action: PlanAction,
+    pub(crate) reason: String,
+    pub(crate) existing: Option<Flow>,
     /// Indexes of the steps (manifest modules) this one calls: they go first.
-    pub deps: Vec<usize>,
+    pub(crate) deps: Vec<usize>,
     /// How the org's published content differs from the manifest's (drift check only).
-    pub diff: Option<String>,
+    pub(crate) diff: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
     /// Callers outside the manifest that will run an old copy of a changed module.
-    pub warnings: Vec<String>,
-    pub divisions: HashMap<String, Division>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) divisions: HashMap<String, Division>,
 }
 
 /// The JSON record of one action: `{"name","type","action","reason"}`.
 #[derive(Debug, Serialize)]
 pub(crate) struct ActionRecord<'a> {
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
-    pub action: PlanAction,
-    pub reason: &'a str,
+    pub(crate) flow_type: FlowType,
+    pub(crate) action: PlanAction,
+    pub(crate) reason: &'a str,
     /// How the org's content differs (a flow changed in the org; drift check only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<&'a str>,
+    pub(crate) diff: Option<&'a str>,
 }
 
 impl Plan {
@@ -104,12 +104,12 @@ impl Plan {
             .collect()
     }
 
-    pub fn count(&self, action: PlanAction) -> usize {
+    pub(crate) fn count(&self, action: PlanAction) -> usize {
         self.steps.iter().filter(|s| s.action == action).count()
     }
 }
 
-pub async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &PlanArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let manifest = args.manifest.load(global)?;
     crate::lint::check_manifest_files(&manifest)?;
     let session = Session::connect(global).await?;
@@ -239,12 +239,12 @@ pub(crate) async fn org_flows(
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PlanOptions<'a> {
     /// Compare the published content (export jobs), not only the description's marker.
-    pub drift: bool,
+    pub(crate) drift: bool,
     /// Export every flow, also those last published by this OAuth client with the content
     /// their marker names (`--full-drift`).
-    pub full_drift: bool,
+    pub(crate) full_drift: bool,
     /// Names the user said are new flows (`--new-flow`), though close to existing ones.
-    pub new_flows: &'a [String],
+    pub(crate) new_flows: &'a [String],
 }
 
 impl Default for PlanOptions<'_> {

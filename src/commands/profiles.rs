@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::output::Printer;
 use std::path::Path;
 
-pub fn run(global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) fn run(global: &GlobalArgs, out: Printer) -> Result<()> {
     let env = ProcessEnv::load(Path::new("."))?;
     let Some(path) = config::config_file(&env) else {
         return Err(Error::input(

@@ -44,7 +44,7 @@ pub(crate) enum Action {
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",
             Action::Updated => "updated",
@@ -55,27 +55,27 @@ impl Action {
 
 /// The `--output json` record of a create: `{"id","name","type","version","action"}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Published {
-    pub id: String,
-    pub name: String,
+pub(crate) struct Published {
+    pub(crate) id: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub flow_type: FlowType,
-    pub version: String,
+    pub(crate) flow_type: FlowType,
+    pub(crate) version: String,
     pub(crate) action: Action,
 }
 
-pub use crate::cli::JOB_TIMEOUT_SECS;
+pub(crate) use crate::cli::JOB_TIMEOUT_SECS;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PublishOptions {
     /// Overall limit for one Architect job.
-    pub job_timeout: Duration,
+    pub(crate) job_timeout: Duration,
     /// Read the flow back after the job (`GET /api/v2/flows/{id}`). `apply` turns this off
     /// and reads every published flow back in one listing.
-    pub read_back: bool,
+    pub(crate) read_back: bool,
     /// [`publish_found`] checks a flow someone else published last against its export
     /// (`--no-drift` turns it off). `apply` decides in its plan instead.
-    pub drift: bool,
+    pub(crate) drift: bool,
 }
 
 /// Why a flow whose content is unchanged must still be published again.
@@ -84,9 +84,9 @@ pub(crate) struct Freshness {
     /// A module this flow calls was published at this ISO-8601 time. Genesys copies a
     /// module into its callers only when they publish, so a caller published before it
     /// still runs the old copy and is republished.
-    pub modules_published_at: Option<String>,
+    pub(crate) modules_published_at: Option<String>,
     /// Publish even if the content is unchanged (a module it calls changes in this run).
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 impl Default for PublishOptions {
@@ -593,7 +593,7 @@ fn version_of(flow: &Flow) -> String {
 
 /// "common module" / "inbound call flow", for messages: the one vocabulary of
 /// [`crate::output::type_name`].
-pub fn kind(flow_type: FlowType) -> String {
+pub(crate) fn kind(flow_type: FlowType) -> String {
     crate::output::type_name(flow_type).to_string()
 }
 

@@ -12,7 +12,7 @@ struct Row {
     login_base: String,
 }
 
-pub fn run(out: Printer) {
+pub(crate) fn run(out: Printer) {
     let rows: Vec<Row> = REGIONS
         .iter()
         .map(|r| Row {

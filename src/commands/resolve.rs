@@ -13,6 +13,28 @@ pub(crate) fn is_uuid(s: &str) -> bool {
     uuid::Uuid::try_parse(s).is_ok() && s.len() == 36
 }
 
+/// The flows of a listing already read that have exactly the name `name` (names are
+/// case-sensitive), of `flow_type` when given: how a command that reads the org's flows
+/// once (`export`) finds names in them, by the rule [`lookup`] follows.
+pub(crate) fn named<'a>(
+    flows: &'a [Flow],
+    name: &str,
+    flow_type: Option<FlowType>,
+) -> Vec<&'a Flow> {
+    flows
+        .iter()
+        .filter(|f| f.name == name && flow_type.is_none_or(|t| t == f.flow_type))
+        .filter(|f| f.deleted != Some(true))
+        .collect()
+}
+
+/// The common module named exactly `name` in a listing already read.
+pub(crate) fn named_module<'a>(flows: &'a [Flow], name: &str) -> Option<&'a Flow> {
+    named(flows, name, Some(FlowType::CommonModule))
+        .first()
+        .copied()
+}
+
 /// What a name or id finds among the flows of one type.
 pub(crate) enum Lookup {
     /// No flow has this id, or no flow of the type has this exact name.
@@ -463,6 +485,28 @@ pub(crate) fn quoted_list(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_is_searched_by_exact_name_and_type_without_deleted_flows() {
+        let flow = |id: &str, name: &str, t: &str, deleted: bool| -> Flow {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "name": name, "type": t, "deleted": deleted
+            }))
+            .expect("a flow")
+        };
+        let all = vec![
+            flow("1", "Main", "INBOUNDCALL", false),
+            flow("2", "Main", "COMMONMODULE", false),
+            flow("3", "main", "COMMONMODULE", false),
+            flow("4", "Gone", "COMMONMODULE", true),
+        ];
+        let ids = |found: Vec<&Flow>| found.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(named(&all, "Main", None)), ["1", "2"]);
+        assert_eq!(ids(named(&all, "Main", Some(FlowType::InboundCall))), ["1"]);
+        assert_eq!(named_module(&all, "main").map(|f| f.id.as_str()), Some("3"));
+        assert!(named(&all, "MAIN", None).is_empty());
+        assert!(named_module(&all, "Gone").is_none());
+    }
 
     #[test]
     fn uuid_shaped_values_are_ids_and_names_are_not() {

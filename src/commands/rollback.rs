@@ -68,7 +68,7 @@ struct Summary {
     verification: Option<crate::output::verify::Report>,
 }
 
-pub async fn run(args: &RollbackArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(args: &RollbackArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let session = Session::connect(global).await?;
     let result = rollback(&session.client, args, global, out).await;
     session.close().await;

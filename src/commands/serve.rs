@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// `flowctl emulator serve`: prints the base URL as the first line of stdout, then serves
 /// until Ctrl-C or SIGTERM.
-pub async fn run(args: &EmulatorServeArgs) -> Result<()> {
+pub(crate) async fn run(args: &EmulatorServeArgs) -> Result<()> {
     if !args.addr.ip().is_loopback() {
         return Err(Error::input(
             format!("--addr {} is not a loopback address", args.addr),
@@ -65,7 +65,7 @@ async fn wait_for_stop() {
 
 /// The emulator's settings from `flowctl emulator serve` flags; a bad `--faults` or `--seed`
 /// names itself.
-pub fn config(args: &EmulatorServeArgs) -> Result<EmulatorConfig> {
+pub(crate) fn config(args: &EmulatorServeArgs) -> Result<EmulatorConfig> {
     let faults = match &args.faults {
         Some(spec) => FaultConfig::parse(spec).map_err(|e| {
             Error::input(

@@ -6,7 +6,7 @@ use crate::cli::GlobalArgs;
 use crate::error::Result;
 use crate::output::Printer;
 
-pub async fn run(global: &GlobalArgs, out: Printer) -> Result<()> {
+pub(crate) async fn run(global: &GlobalArgs, out: Printer) -> Result<()> {
     let session = Session::connect(global).await?;
     let org = session.client.organization().await;
     let target = session.target.clone();

@@ -17,10 +17,10 @@ mod profile;
 mod region;
 mod resolve;
 
-pub use error::{ConfigError, Missing};
+pub(crate) use error::{ConfigError, Missing};
 pub(crate) use layers::{EnvSource, Layer, ProcessEnv};
 pub(crate) use profile::{apply_profile, config_file, load_profiles, Profile};
-pub use region::Region;
+pub(crate) use region::Region;
 pub(crate) use region::{find_region, REGIONS};
 pub(crate) use resolve::resolve;
 
@@ -30,14 +30,14 @@ use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub api_base: Url,
-    pub login_base: Url,
-    pub region: Option<&'static Region>,
-    pub client_id: String,
+    pub(crate) api_base: Url,
+    pub(crate) login_base: Url,
+    pub(crate) region: Option<&'static Region>,
+    pub(crate) client_id: String,
     /// Redacted in `Debug`.
-    pub client_secret: SecretString,
+    pub(crate) client_secret: SecretString,
     /// Directory of the token cache; `None` when caching is off.
-    pub token_cache_dir: Option<PathBuf>,
+    pub(crate) token_cache_dir: Option<PathBuf>,
     /// The most one API request may take across all its attempts and waits
     /// (`FLOWCTL_REQUEST_TIMEOUT`, default [`DEFAULT_REQUEST_DEADLINE`]).
     pub request_deadline: std::time::Duration,
@@ -46,9 +46,10 @@ pub struct Config {
 /// The default of [`Config::request_deadline`]: two minutes, past the SDKs' own retry budget
 /// for one request and far below the five minutes a trickling server could otherwise hold
 /// a run (eight attempts of a minute each).
-pub const DEFAULT_REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+pub(crate) const DEFAULT_REQUEST_DEADLINE: std::time::Duration =
+    std::time::Duration::from_secs(120);
 /// The longest [`Config::request_deadline`] that can be set: an hour.
-pub const MAX_REQUEST_DEADLINE: u64 = 3600;
+pub(crate) const MAX_REQUEST_DEADLINE: u64 = 3600;
 
 impl Config {
     /// A configuration for an emulator (tests, the demo, `--emulator`).

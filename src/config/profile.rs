@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Profile {
-    pub region: Option<String>,
-    pub api_base_url: Option<String>,
-    pub login_base_url: Option<String>,
-    pub client_id: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) api_base_url: Option<String>,
+    pub(crate) login_base_url: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// The environment variable that holds this org's client secret.
-    pub client_secret_env: Option<String>,
+    pub(crate) client_secret_env: Option<String>,
     /// A file that holds this org's client secret.
-    pub client_secret_file: Option<PathBuf>,
+    pub(crate) client_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]

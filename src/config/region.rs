@@ -2,9 +2,9 @@
 
 /// One Genesys Cloud region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Region {
-    pub name: &'static str,
-    pub api_base: &'static str,
+pub(crate) struct Region {
+    pub(crate) name: &'static str,
+    pub(crate) api_base: &'static str,
 }
 
 impl Region {

@@ -21,8 +21,8 @@ pub(crate) type Outcome = Result<EntityRef, Failure>;
 /// A failed job: its messages, and the flow it made on the way, if any.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Failure {
-    pub messages: Vec<String>,
-    pub flow: Option<EntityRef>,
+    pub(crate) messages: Vec<String>,
+    pub(crate) flow: Option<EntityRef>,
 }
 
 impl From<Vec<String>> for Failure {

@@ -32,18 +32,18 @@ use yaml_serde::{Mapping, Value};
 
 /// One export job: what it will give, and when.
 #[derive(Debug, Clone)]
-pub struct ExportJob {
-    pub signature: String,
-    pub ready_at: Instant,
+pub(crate) struct ExportJob {
+    pub(crate) signature: String,
+    pub(crate) ready_at: Instant,
     /// The download (content type, bytes), or the job's error messages.
-    pub result: Result<(&'static str, Vec<u8>), Vec<String>>,
+    pub(crate) result: Result<(&'static str, Vec<u8>), Vec<String>>,
 }
 
 /// The export jobs, and a failure scripted by a test for the next one.
 #[derive(Debug, Default)]
-pub struct Exports {
-    pub jobs: HashMap<String, ExportJob>,
-    pub fail_next: Option<String>,
+pub(crate) struct Exports {
+    pub(crate) jobs: HashMap<String, ExportJob>,
+    pub(crate) fail_next: Option<String>,
 }
 
 /// Most flows one export job accepts (unverified for the real API; the emulator's choice).

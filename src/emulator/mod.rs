@@ -55,7 +55,10 @@ pub enum EmulatorError {
 }
 
 impl EmulatorError {
-    pub fn invalid(message: impl Into<String>, hint: impl Into<Option<String>>) -> EmulatorError {
+    pub(crate) fn invalid(
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) -> EmulatorError {
         EmulatorError::Invalid {
             message: message.into(),
             hint: hint.into(),
@@ -109,9 +112,9 @@ pub struct EmulatorConfig {
 }
 
 /// How long a client may take to send a request's headers.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once by default.
-pub const MAX_CONNECTIONS: usize = 512;
+pub(crate) const MAX_CONNECTIONS: usize = 512;
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -168,25 +171,25 @@ pub struct Seed {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SeedQueue {
-    pub name: String,
-    pub division: Option<String>,
+    pub(crate) name: String,
+    pub(crate) division: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SeedFlow {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub flow_type: String,
-    pub description: Option<String>,
+    pub(crate) flow_type: String,
+    pub(crate) description: Option<String>,
     /// Locked by an Architect UI user of this name.
-    pub locked_by: Option<String>,
+    pub(crate) locked_by: Option<String>,
     /// Locked by the OAuth client with this id (the emulator's own client id is "ours").
-    pub locked_by_client: Option<String>,
+    pub(crate) locked_by_client: Option<String>,
 }
 
 impl Seed {
-    pub fn load(path: &Path) -> Result<Seed, EmulatorError> {
+    pub(crate) fn load(path: &Path) -> Result<Seed, EmulatorError> {
         let text = std::fs::read_to_string(path).map_err(|source| EmulatorError::Io {
             path: path.display().to_string(),
             source,
@@ -262,9 +265,9 @@ fn user_ref(name: &str) -> crate::models::EntityRef {
 }
 
 pub(crate) struct Inner {
-    pub config: EmulatorConfig,
-    pub base_url: String,
-    pub state: Mutex<State>,
+    pub(crate) config: EmulatorConfig,
+    pub(crate) base_url: String,
+    pub(crate) state: Mutex<State>,
     /// A change not yet handed to the writer.
     dirty: std::sync::atomic::AtomicBool,
     /// Wakes the writer of the state file (see [`state::Persist`]).
@@ -312,7 +315,7 @@ impl Drop for StateGuard<'_> {
 impl Inner {
     /// Locks the state; with a state file, under the cross-process lock and fresh from the
     /// file.
-    pub fn lock_state(&self) -> StateGuard<'_> {
+    pub(crate) fn lock_state(&self) -> StateGuard<'_> {
         // A poisoned lock means a handler panicked; the state is still the best we have.
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let s = &mut *guard;
@@ -336,7 +339,7 @@ impl Inner {
 
     /// Records a change: the writer saves it soon, coalesced with the changes around it;
     /// this process keeps the file locked until then.
-    pub fn save(&self, s: &State) {
+    pub(crate) fn save(&self, s: &State) {
         if s.persist.is_none() {
             return;
         }
@@ -424,7 +427,7 @@ impl Emulator {
         Emulator::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
     }
 
-    pub async fn start_on(
+    pub(crate) async fn start_on(
         addr: SocketAddr,
         config: EmulatorConfig,
     ) -> Result<Emulator, EmulatorError> {

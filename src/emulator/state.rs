@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The emulator's one rule for flow names, in Architect's words: 1-200 characters, no
 /// control characters, no leading or trailing whitespace. The last two are as flowctl
 /// refuses them (unverified for Genesys itself; the safe reading for a checker).
-pub fn name_problem(name: &str) -> Option<String> {
+pub(crate) fn name_problem(name: &str) -> Option<String> {
     if name.trim().is_empty() || name.chars().count() > 200 {
         Some(format!(
             "The flow name '{}' must be 1-200 characters",
@@ -28,36 +28,36 @@ pub fn name_problem(name: &str) -> Option<String> {
     }
 }
 
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-pub fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// One published version and what it consumes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VersionRecord {
-    pub version: FlowVersion,
-    pub yaml: String,
-    pub consumes: Vec<Dependency>,
+pub(crate) struct VersionRecord {
+    pub(crate) version: FlowVersion,
+    pub(crate) yaml: String,
+    pub(crate) consumes: Vec<Dependency>,
     /// Epoch ms from which dependency tracking shows this version's links.
-    pub indexed_at: i64,
+    pub(crate) indexed_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FlowRecord {
-    pub flow: Flow,
-    pub versions: Vec<VersionRecord>,
+pub(crate) struct FlowRecord {
+    pub(crate) flow: Flow,
+    pub(crate) versions: Vec<VersionRecord>,
 }
 
 impl FlowRecord {
-    pub fn published(&self) -> Option<&VersionRecord> {
+    pub(crate) fn published(&self) -> Option<&VersionRecord> {
         let id = &self.flow.published_version.as_ref()?.id;
         self.versions.iter().find(|v| &v.version.id == id)
     }
@@ -66,29 +66,29 @@ impl FlowRecord {
 /// The persisted part of the org.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Org {
-    pub organization: Organization,
-    pub divisions: Vec<Division>,
-    pub queues: Vec<Queue>,
-    pub flows: BTreeMap<String, FlowRecord>,
-    pub build_status: String,
+pub(crate) struct Org {
+    pub(crate) organization: Organization,
+    pub(crate) divisions: Vec<Division>,
+    pub(crate) queues: Vec<Queue>,
+    pub(crate) flows: BTreeMap<String, FlowRecord>,
+    pub(crate) build_status: String,
     /// Schedule groups, data tables, data actions and user prompts that flows reference.
     #[serde(default)]
-    pub resources: Resources,
+    pub(crate) resources: Resources,
 }
 
 /// Things flows reference by name that flowctl never creates, only checks.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Resources {
+pub(crate) struct Resources {
     #[serde(default)]
-    pub schedule_groups: Vec<EntityRef>,
+    pub(crate) schedule_groups: Vec<EntityRef>,
     #[serde(default)]
-    pub data_tables: Vec<EntityRef>,
+    pub(crate) data_tables: Vec<EntityRef>,
     #[serde(default)]
-    pub data_actions: Vec<EntityRef>,
+    pub(crate) data_actions: Vec<EntityRef>,
     #[serde(default)]
-    pub prompts: Vec<EntityRef>,
+    pub(crate) prompts: Vec<EntityRef>,
 }
 
 /// A kind of `Resources` entry, with its API path.
@@ -102,7 +102,7 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// The listing path, as the Platform API has it.
-    pub fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             ResourceKind::ScheduleGroup => "/api/v2/architect/schedulegroups",
             ResourceKind::DataTable => "/api/v2/flows/datatables",
@@ -113,7 +113,7 @@ impl ResourceKind {
 }
 
 impl Resources {
-    pub fn list(&self, kind: ResourceKind) -> &Vec<EntityRef> {
+    pub(crate) fn list(&self, kind: ResourceKind) -> &Vec<EntityRef> {
         match kind {
             ResourceKind::ScheduleGroup => &self.schedule_groups,
             ResourceKind::DataTable => &self.data_tables,
@@ -123,7 +123,7 @@ impl Resources {
     }
 
     /// Adds `name` (once); returns its id.
-    pub fn add(&mut self, kind: ResourceKind, name: &str) -> String {
+    pub(crate) fn add(&mut self, kind: ResourceKind, name: &str) -> String {
         let list = match kind {
             ResourceKind::ScheduleGroup => &mut self.schedule_groups,
             ResourceKind::DataTable => &mut self.data_tables,
@@ -175,14 +175,14 @@ impl Default for Org {
 }
 
 impl Org {
-    pub fn home(&self) -> Option<&Division> {
+    pub(crate) fn home(&self) -> Option<&Division> {
         self.divisions
             .iter()
             .find(|d| d.home_division == Some(true))
             .or(self.divisions.first())
     }
 
-    pub fn division_ref(&self, d: &Division) -> EntityRef {
+    pub(crate) fn division_ref(&self, d: &Division) -> EntityRef {
         EntityRef {
             id: Some(d.id.clone()),
             name: Some(d.name.clone()),
@@ -190,7 +190,7 @@ impl Org {
         }
     }
 
-    pub fn add_queue(&mut self, name: &str, division: Option<&str>) -> String {
+    pub(crate) fn add_queue(&mut self, name: &str, division: Option<&str>) -> String {
         let div = division
             .and_then(|n| self.divisions.iter().find(|d| d.name == n))
             .or(self.home())
@@ -207,14 +207,14 @@ impl Org {
         id
     }
 
-    pub fn find_flow(&self, name: &str, t: FlowType) -> Option<&FlowRecord> {
+    pub(crate) fn find_flow(&self, name: &str, t: FlowType) -> Option<&FlowRecord> {
         self.flows
             .values()
             .find(|r| r.flow.name == name && r.flow.flow_type == t)
     }
 
     /// A new, unpublished flow.
-    pub fn create_flow(
+    pub(crate) fn create_flow(
         &mut self,
         name: &str,
         description: Option<String>,
@@ -253,7 +253,7 @@ impl Org {
     }
 
     /// Ids of the flows whose current published version consumes `id`.
-    pub fn published_consumers(&self, id: &str) -> Vec<&FlowRecord> {
+    pub(crate) fn published_consumers(&self, id: &str) -> Vec<&FlowRecord> {
         self.flows
             .values()
             .filter(|r| {
@@ -264,7 +264,7 @@ impl Org {
     }
 
     /// Reads a state file: a regular file of at most [`MAX_STATE_BYTES`]; `None` if absent.
-    pub fn load(path: &Path) -> Result<Option<Org>, String> {
+    pub(crate) fn load(path: &Path) -> Result<Option<Org>, String> {
         use std::io::Read;
         let shown = path.display();
         let file = match std::fs::File::open(path) {
@@ -294,10 +294,10 @@ impl Org {
 
 /// The largest `--state` file read (the emulator refuses a bigger one rather than
 /// filling memory).
-pub const MAX_STATE_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_STATE_BYTES: u64 = 256 << 20;
 
 /// `dir/.NAME.tmp` for `dir/NAME`.
-pub fn temp_path(path: &Path) -> std::path::PathBuf {
+pub(crate) fn temp_path(path: &Path) -> std::path::PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -306,7 +306,7 @@ pub fn temp_path(path: &Path) -> std::path::PathBuf {
 }
 
 /// `dir/NAME.lock` for `dir/NAME`: the file the processes sharing a state file lock.
-pub fn lock_path(path: &Path) -> std::path::PathBuf {
+pub(crate) fn lock_path(path: &Path) -> std::path::PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -314,7 +314,7 @@ pub fn lock_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!("{name}.lock"))
 }
 
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -330,14 +330,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// What identifies one version of the state file: every save renames a new file in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     len: u64,
     modified: Option<SystemTime>,
     inode: u64,
 }
 
 impl Fingerprint {
-    pub fn of(path: &Path) -> Option<Fingerprint> {
+    pub(crate) fn of(path: &Path) -> Option<Fingerprint> {
         let m = std::fs::metadata(path).ok()?;
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(&m);
@@ -357,21 +357,21 @@ impl Fingerprint {
 /// it is written. Writes are coalesced: changes made while a write is under way go out
 /// together in the next one, so a burst of creates is not one full rewrite each.
 #[derive(Debug)]
-pub struct Persist {
-    pub path: std::path::PathBuf,
+pub(crate) struct Persist {
+    pub(crate) path: std::path::PathBuf,
     lock: std::fs::File,
     /// This process holds the lock.
-    pub held: bool,
+    pub(crate) held: bool,
     /// The file as this process last read or wrote it.
-    pub seen: Option<Fingerprint>,
+    pub(crate) seen: Option<Fingerprint>,
     /// Changes not written yet.
-    pub dirty: bool,
+    pub(crate) dirty: bool,
     /// A write is under way (outside the state mutex).
-    pub saving: bool,
+    pub(crate) saving: bool,
 }
 
 impl Persist {
-    pub fn open(path: &Path) -> std::io::Result<Persist> {
+    pub(crate) fn open(path: &Path) -> std::io::Result<Persist> {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -392,7 +392,7 @@ impl Persist {
 
     /// Takes the cross-process lock (waiting for another process's write) unless held;
     /// true when it was taken now (so another process may have written since).
-    pub fn acquire(&mut self) -> std::io::Result<bool> {
+    pub(crate) fn acquire(&mut self) -> std::io::Result<bool> {
         if self.held {
             return Ok(false);
         }
@@ -403,7 +403,7 @@ impl Persist {
     }
 
     /// Releases the lock when nothing is left to write.
-    pub fn release_if_clean(&mut self) {
+    pub(crate) fn release_if_clean(&mut self) {
         if self.held && !self.dirty && !self.saving {
             let _ = fs4::FileExt::unlock(&self.lock);
             self.held = false;
@@ -411,7 +411,7 @@ impl Persist {
     }
 
     /// The file's org when another process replaced it since this one last saw it.
-    pub fn changed_org(&mut self) -> Option<Org> {
+    pub(crate) fn changed_org(&mut self) -> Option<Org> {
         let now = Fingerprint::of(&self.path);
         if now.is_none() || now == self.seen {
             return None;
@@ -430,7 +430,7 @@ impl Persist {
     }
 
     /// Removes a temp file a killed process left (under the lock).
-    pub fn remove_stale_temp(&self) {
+    pub(crate) fn remove_stale_temp(&self) {
         let _ = std::fs::remove_file(temp_path(&self.path));
     }
 }
@@ -464,15 +464,15 @@ pub struct FaultConfig {
 
 /// The random faults' rates and their seeded draws.
 #[derive(Debug, Clone)]
-pub struct RandomFaults {
-    pub config: FaultConfig,
+pub(crate) struct RandomFaults {
+    pub(crate) config: FaultConfig,
     /// The seed in use (the configured one, or the fresh one drawn at start).
-    pub seed: u64,
+    pub(crate) seed: u64,
     rng: rand::rngs::StdRng,
 }
 
 impl RandomFaults {
-    pub fn new(config: FaultConfig) -> RandomFaults {
+    pub(crate) fn new(config: FaultConfig) -> RandomFaults {
         use rand::SeedableRng;
         let seed = config.seed.unwrap_or_else(rand::random);
         RandomFaults {
@@ -484,7 +484,7 @@ impl RandomFaults {
 
     /// The fault of the next API request, if it draws one. One draw per request, whatever
     /// the rates, so a seed replays the same sequence.
-    pub fn next(&mut self) -> Option<Fault> {
+    pub(crate) fn next(&mut self) -> Option<Fault> {
         use rand::Rng;
         let r = self.config;
         let x: f64 = self.rng.random();
@@ -502,7 +502,7 @@ impl RandomFaults {
 
 impl FaultConfig {
     /// `429=0.1,503=0.05,drop=0.02`
-    pub fn parse(spec: &str) -> Result<FaultConfig, String> {
+    pub(crate) fn parse(spec: &str) -> Result<FaultConfig, String> {
         let mut f = FaultConfig::default();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part
@@ -531,38 +531,38 @@ impl FaultConfig {
 }
 
 #[derive(Debug, Clone)]
-pub struct Job {
-    pub id: String,
-    pub signature: String,
-    pub status: JobStatus,
-    pub flow: Option<EntityRef>,
-    pub messages: Vec<JobMessage>,
-    pub fail_as_rate_limit: bool,
+pub(crate) struct Job {
+    pub(crate) id: String,
+    pub(crate) signature: String,
+    pub(crate) status: JobStatus,
+    pub(crate) flow: Option<EntityRef>,
+    pub(crate) messages: Vec<JobMessage>,
+    pub(crate) fail_as_rate_limit: bool,
     /// The bearer token that registered the job: its session runs on it, so the job's own
     /// requests count in that token's rate-limit window (see `EmulatorConfig::job_requests`).
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 /// Everything, behind one lock.
 #[derive(Debug)]
-pub struct State {
-    pub org: Org,
-    pub tokens: HashMap<String, Instant>,
+pub(crate) struct State {
+    pub(crate) org: Org,
+    pub(crate) tokens: HashMap<String, Instant>,
     /// token → (window start, count)
-    pub windows: HashMap<String, (Instant, u32)>,
-    pub jobs: HashMap<String, Job>,
+    pub(crate) windows: HashMap<String, (Instant, u32)>,
+    pub(crate) jobs: HashMap<String, Job>,
     /// Export jobs (see `export.rs`).
-    pub exports: super::export::Exports,
-    pub scripted: VecDeque<Fault>,
-    pub random: RandomFaults,
-    pub index_lag: Duration,
-    pub log: Vec<(String, String, u16)>,
+    pub(crate) exports: super::export::Exports,
+    pub(crate) scripted: VecDeque<Fault>,
+    pub(crate) random: RandomFaults,
+    pub(crate) index_lag: Duration,
+    pub(crate) log: Vec<(String, String, u16)>,
     /// When each flow a job made or published was last written, for the optional read lag.
-    pub read_lag_from: HashMap<String, Instant>,
+    pub(crate) read_lag_from: HashMap<String, Instant>,
     /// How many of the next DELETEs of a flow answer a transient 409.
-    pub delete_conflicts: u32,
+    pub(crate) delete_conflicts: u32,
     /// The shared state file, when one is set.
-    pub persist: Option<Persist>,
+    pub(crate) persist: Option<Persist>,
 }
 
 #[cfg(test)]

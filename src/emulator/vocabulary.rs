@@ -17,7 +17,7 @@ use yaml_serde::Value;
 const CATALOGUE: &str = include_str!("../lint/catalogue.yaml");
 
 /// Whether Architect has an action of this name.
-pub fn is_action(name: &str) -> bool {
+pub(crate) fn is_action(name: &str) -> bool {
     static ACTIONS: OnceLock<BTreeSet<String>> = OnceLock::new();
     ACTIONS
         .get_or_init(|| {

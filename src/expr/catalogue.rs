@@ -9,77 +9,85 @@ use std::sync::LazyLock;
 
 #[derive(Debug, Deserialize)]
 pub struct Catalogue {
-    pub package: String,
-    pub version: String,
-    pub types: BTreeMap<String, TypeInfo>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) package: String,
+    pub(crate) version: String,
+    pub(crate) types: BTreeMap<String, TypeInfo>,
     pub functions: Vec<Function>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct TypeInfo {
-    pub id: String,
-    pub name: String,
+pub(crate) struct TypeInfo {
+    pub(crate) id: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub collection: bool,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) collection: bool,
     #[serde(default)]
-    pub properties: Vec<Property>,
+    pub(crate) properties: Vec<Property>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Property {
-    pub name: String,
+pub(crate) struct Property {
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub ty: String,
+    pub(crate) ty: String,
     #[serde(default)]
-    pub collection: bool,
+    pub(crate) collection: bool,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Function {
-    pub name: String,
-    pub kind: String,
-    pub symbol: Option<String>,
-    pub category: Option<String>,
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) symbol: Option<String>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) category: Option<String>,
     pub overloads: Vec<Overload>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Overload {
-    pub id: String,
-    pub returns: TypeRef,
-    pub params: Vec<Param>,
-    pub feature_toggle: Option<String>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) id: String,
+    pub(crate) returns: TypeRef,
+    pub(crate) params: Vec<Param>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) feature_toggle: Option<String>,
     #[serde(default)]
-    pub needs_server_info: bool,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) needs_server_info: bool,
     #[serde(default)]
-    pub disallow_as_default_cast: bool,
-    pub resolver: Option<String>,
+    pub(crate) disallow_as_default_cast: bool,
+    pub(crate) resolver: Option<String>,
     #[serde(default)]
     pub examples: Vec<Example>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct TypeRef {
+pub(crate) struct TypeRef {
     #[serde(rename = "type")]
-    pub ty: String,
+    pub(crate) ty: String,
     #[serde(default)]
-    pub collection: bool,
+    pub(crate) collection: bool,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Param {
-    pub name: String,
+pub(crate) struct Param {
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub ty: String,
+    pub(crate) ty: String,
     #[serde(default)]
-    pub collection: bool,
+    pub(crate) collection: bool,
     #[serde(default)]
-    pub repeatable: bool,
+    pub(crate) repeatable: bool,
     #[serde(default)]
-    pub allow_not_set: bool,
+    pub(crate) allow_not_set: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +96,8 @@ pub struct Example {
     pub input: String,
     pub output: String,
     /// Set when the catalogue gave the output as a string-table key (resolved to English).
-    pub output_key: Option<String>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) output_key: Option<String>,
 }
 
 /// The catalogue with its look-up tables.
@@ -151,18 +160,19 @@ pub fn catalogue() -> &'static Index {
 
 impl Index {
     /// A function by name, in any case (Architect matches function names regardless of case).
-    pub fn function(&self, name: &str) -> Option<&Function> {
+    pub(crate) fn function(&self, name: &str) -> Option<&Function> {
         self.functions
             .get(&name.to_ascii_lowercase())
             .map(|&i| &self.data.functions[i])
     }
 
     /// An operator by the catalogue's identifier (`add`, `equ`, `bkt`).
-    pub fn operator(&self, id: &str) -> Option<&Function> {
+    pub(crate) fn operator(&self, id: &str) -> Option<&Function> {
         self.operators.get(id).map(|&i| &self.data.functions[i])
     }
 
-    pub fn function_names(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    pub(crate) fn function_names(&self) -> impl Iterator<Item = &str> {
         self.data
             .functions
             .iter()
@@ -171,7 +181,7 @@ impl Index {
     }
 
     /// The interned form of a type code (`str`, `int`, `cpx_email_address`).
-    pub fn code(&self, c: &str) -> &'static str {
+    pub(crate) fn code(&self, c: &str) -> &'static str {
         self.codes
             .iter()
             .find(|k| **k == c)
@@ -179,13 +189,13 @@ impl Index {
             .unwrap_or("unk")
     }
 
-    pub fn type_info(&self, code: &str) -> Option<&TypeInfo> {
+    pub(crate) fn type_info(&self, code: &str) -> Option<&TypeInfo> {
         self.data.types.get(code)
     }
 
     /// A type from how a person or a YAML file writes it: `String`, `integer`,
     /// `String Collection`, `string[]`, `ACD Skill`, or a catalogue code (`str`).
-    pub fn parse_type(&self, text: &str) -> Option<Type> {
+    pub(crate) fn parse_type(&self, text: &str) -> Option<Type> {
         let t = text.trim();
         let (base, coll) = if let Some(b) = t.strip_suffix("[]") {
             (b.trim(), true)
@@ -246,12 +256,12 @@ fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
 /// (an undeclared variable), which matches anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Type {
-    pub code: &'static str,
-    pub collection: bool,
+    pub(crate) code: &'static str,
+    pub(crate) collection: bool,
 }
 
 impl Type {
-    pub const fn new(code: &'static str, collection: bool) -> Type {
+    pub(crate) const fn new(code: &'static str, collection: bool) -> Type {
         Type { code, collection }
     }
     pub fn one(code: &str) -> Type {
@@ -260,26 +270,26 @@ impl Type {
     pub fn coll(code: &str) -> Type {
         Type::new(catalogue().code(code), true)
     }
-    pub fn not_set() -> Type {
+    pub(crate) fn not_set() -> Type {
         Type::one("nts")
     }
-    pub fn unknown() -> Type {
+    pub(crate) fn unknown() -> Type {
         Type::one("unk")
     }
-    pub fn is(&self, code: &str) -> bool {
+    pub(crate) fn is(&self, code: &str) -> bool {
         self.code == code
     }
-    pub fn is_not_set(&self) -> bool {
+    pub(crate) fn is_not_set(&self) -> bool {
         self.code == "nts"
     }
-    pub fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         self.code == "unk"
     }
-    pub fn element(&self) -> Type {
+    pub(crate) fn element(&self) -> Type {
         Type::new(self.code, false)
     }
     /// Architect's display name: `String`, `Integer Collection`, `NOT_SET`.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         let base = match self.code {
             "nts" => "NOT_SET".to_string(),
             "unk" => "unknown".to_string(),

@@ -20,13 +20,13 @@ pub enum Severity {
 /// One problem in an expression, at a byte offset of its text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Problem {
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     pub message: String,
     #[serde(skip)]
-    pub at: usize,
+    pub(crate) at: usize,
     /// The function meant, for a misspelt one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suggestion: Option<String>,
+    pub(crate) suggestion: Option<String>,
 }
 
 /// What an undeclared variable is.
@@ -45,7 +45,7 @@ pub enum Undeclared {
 #[derive(Debug, Clone)]
 pub struct Declarations {
     vars: HashMap<String, (String, Type)>,
-    pub undeclared: Undeclared,
+    pub(crate) undeclared: Undeclared,
 }
 
 impl Default for Declarations {
@@ -58,7 +58,7 @@ impl Default for Declarations {
 }
 
 impl Declarations {
-    pub fn new(undeclared: Undeclared) -> Self {
+    pub(crate) fn new(undeclared: Undeclared) -> Self {
         Declarations {
             vars: HashMap::new(),
             undeclared,
@@ -68,11 +68,8 @@ impl Declarations {
         self.vars
             .insert(name.to_ascii_lowercase(), (name.to_string(), ty));
     }
-    pub fn get(&self, name: &str) -> Option<Type> {
+    pub(crate) fn get(&self, name: &str) -> Option<Type> {
         self.vars.get(&name.to_ascii_lowercase()).map(|(_, t)| *t)
-    }
-    pub fn is_empty(&self) -> bool {
-        self.vars.is_empty()
     }
 }
 
@@ -82,9 +79,9 @@ const FLOW_SCOPES: [&str; 4] = ["flow", "task", "state", "common"];
 /// A type-checked node, ready for evaluation.
 #[derive(Debug, Clone)]
 pub struct Typed {
-    pub ty: Type,
-    pub span: Span,
-    pub node: Node,
+    pub(crate) ty: Type,
+    pub(crate) span: Span,
+    pub(crate) node: Node,
 }
 
 #[derive(Debug, Clone)]
@@ -105,9 +102,9 @@ pub enum Node {
 #[derive(Debug, Clone)]
 pub struct Checked {
     /// The type, when the expression has no error.
-    pub ty: Option<Type>,
+    pub(crate) ty: Option<Type>,
     pub problems: Vec<Problem>,
-    pub tree: Option<Typed>,
+    pub(crate) tree: Option<Typed>,
 }
 
 impl Checked {
@@ -146,7 +143,12 @@ pub fn check(src: &str, decls: &Declarations, expect: Option<Type>) -> Checked {
 }
 
 /// Type-checks a parsed expression (`src` is its text, for positions in messages).
-pub fn check_ast(src: &str, ast: &Expr, decls: &Declarations, expect: Option<Type>) -> Checked {
+pub(crate) fn check_ast(
+    src: &str,
+    ast: &Expr,
+    decls: &Declarations,
+    expect: Option<Type>,
+) -> Checked {
     let mut cx = Cx {
         src,
         decls,
@@ -723,7 +725,7 @@ fn default_cast(from: Type, to: Type) -> Option<&'static str> {
 }
 
 /// A catalogue function one or two edits from `name` (a misspelling), if any.
-pub fn near_function(name: &str) -> Option<&'static str> {
+pub(crate) fn near_function(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let limit = if name.len() >= 6 { 2 } else { 1 };
     catalogue()

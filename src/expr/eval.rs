@@ -22,10 +22,10 @@ pub enum Stop {
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Variables' values by lower-case name; a variable without one is NOT_SET.
-    pub values: HashMap<String, Value>,
+    pub(crate) values: HashMap<String, Value>,
     /// The current time for `GetCurrentDateTimeUtc()` (milliseconds since the epoch);
     /// without it that function is unsupported.
-    pub now_ms: Option<i64>,
+    pub(crate) now_ms: Option<i64>,
 }
 
 impl Context {
@@ -83,7 +83,7 @@ const NOT_SET_OK: &[&str] = &[
     "bkt",
 ];
 
-pub fn eval(t: &Typed, cx: &Context) -> R {
+pub(crate) fn eval(t: &Typed, cx: &Context) -> R {
     match &t.node {
         Node::Lit(v) => Ok(v.clone()),
         Node::Opaque(name) => Err(unsupported(name.clone())),

@@ -14,7 +14,7 @@
 
 pub mod catalogue;
 pub mod check;
-pub mod eval;
+pub(crate) mod eval;
 pub mod syntax;
 pub mod value;
 
@@ -45,7 +45,7 @@ pub struct Evaluation {
 }
 
 /// Evaluates an expression tree that passed the check (check once, evaluate many times).
-pub fn evaluate_tree(tree: &Typed, cx: &Context) -> Outcome {
+pub(crate) fn evaluate_tree(tree: &Typed, cx: &Context) -> Outcome {
     match eval::eval(tree, cx) {
         Ok(value) => Outcome::Value { value, ty: tree.ty },
         Err(Stop::Unsupported(f)) => Outcome::Unsupported(f),
@@ -65,7 +65,7 @@ pub fn evaluate(src: &str, decls: &Declarations, cx: &Context, expect: Option<Ty
 
 /// Evaluates a constant expression (no variables), as `--set NAME=VALUE` values are written:
 /// its value and type, or a message.
-pub fn constant(src: &str) -> Result<(Value, Type), String> {
+pub(crate) fn constant(src: &str) -> Result<(Value, Type), String> {
     let done = evaluate(src, &Declarations::default(), &Context::default(), None);
     match done.outcome {
         Some(Outcome::Value { value, ty }) => Ok((value, ty)),

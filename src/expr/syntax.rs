@@ -11,9 +11,9 @@ use std::fmt;
 
 /// A half-open byte range in the expression text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl Span {
@@ -26,7 +26,7 @@ impl Span {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinOp {
+pub(crate) enum BinOp {
     Or,
     And,
     BitOr,
@@ -47,7 +47,7 @@ pub enum BinOp {
 
 impl BinOp {
     /// The catalogue's identifier of the operator.
-    pub fn catalogue_id(self) -> &'static str {
+    pub(crate) fn catalogue_id(self) -> &'static str {
         match self {
             BinOp::Or => "or",
             BinOp::And => "and",
@@ -68,7 +68,7 @@ impl BinOp {
         }
     }
 
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             BinOp::Or => "or",
             BinOp::And => "and",
@@ -91,21 +91,21 @@ impl BinOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnOp {
+pub(crate) enum UnOp {
     Not,
     BitNot,
     Neg,
 }
 
 impl UnOp {
-    pub fn catalogue_id(self) -> &'static str {
+    pub(crate) fn catalogue_id(self) -> &'static str {
         match self {
             UnOp::Not => "not",
             UnOp::BitNot => "bitNot",
             UnOp::Neg => "neg",
         }
     }
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             UnOp::Not => "!",
             UnOp::BitNot => "~",
@@ -117,12 +117,12 @@ impl UnOp {
 /// One node of the syntax tree.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
-    pub kind: ExprKind,
-    pub span: Span,
+    pub(crate) kind: ExprKind,
+    pub(crate) span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum ExprKind {
+pub(crate) enum ExprKind {
     Str(String),
     Int(i64),
     /// A decimal literal, kept as written (`2.50`).
@@ -149,8 +149,8 @@ pub enum ExprKind {
 /// A syntax error: what is wrong and where (byte offset).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntaxError {
-    pub message: String,
-    pub at: usize,
+    pub(crate) message: String,
+    pub(crate) at: usize,
 }
 
 impl fmt::Display for SyntaxError {
@@ -740,7 +740,7 @@ fn inner_was_paren(toks: &[(Tok, Span)], minus: Span) -> bool {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(src: &str, at: usize) -> (usize, usize) {
+pub(crate) fn line_col(src: &str, at: usize) -> (usize, usize) {
     let at = at.min(src.len());
     let before = src.get(..at).unwrap_or(src);
     let line = before.matches('\n').count() + 1;
@@ -750,7 +750,7 @@ pub fn line_col(src: &str, at: usize) -> (usize, usize) {
 
 /// 1-based column in characters of a byte offset counted over the whole text (Architect's
 /// "position").
-pub fn column(src: &str, at: usize) -> usize {
+pub(crate) fn column(src: &str, at: usize) -> usize {
     src.get(..at.min(src.len()))
         .map(|s| s.chars().count())
         .unwrap_or(0)

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 /// least one place: `3.0`). Unverified beyond the examples: Architect's own precision.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dec {
-    pub v: f64,
-    pub scale: u8,
+    pub(crate) v: f64,
+    pub(crate) scale: u8,
 }
 
 impl Dec {
-    pub fn new(v: f64) -> Dec {
+    pub(crate) fn new(v: f64) -> Dec {
         Dec { v, scale: 0 }
     }
 }
@@ -42,7 +42,7 @@ pub enum Value {
 
 impl Value {
     /// A decimal literal as written (`2.50`); `None` when it has more than 15 places.
-    pub fn parse_decimal(text: &str) -> Option<Value> {
+    pub(crate) fn parse_decimal(text: &str) -> Option<Value> {
         let places = text.split_once('.').map(|(_, f)| f.len()).unwrap_or(0);
         if places > 15 {
             return None;
@@ -54,7 +54,7 @@ impl Value {
         }))
     }
 
-    pub fn is_not_set(&self) -> bool {
+    pub(crate) fn is_not_set(&self) -> bool {
         matches!(self, Value::NotSet)
     }
 
@@ -103,7 +103,7 @@ impl Value {
     }
 
     /// The value as JSON for `--output json`.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
         match self {
             Value::NotSet => serde_json::Value::Null,
@@ -173,7 +173,7 @@ pub fn quote(s: &str) -> String {
 
 /// A Decimal as Architect shows it: its scale when it has one, else shortest with at
 /// least one place (`3.0`, `6.1`, `5.25`).
-pub fn fmt_dec(d: Dec) -> String {
+pub(crate) fn fmt_dec(d: Dec) -> String {
     if d.scale > 0 {
         return fixed(d.v, d.scale as usize);
     }
@@ -192,7 +192,7 @@ pub fn fmt_dec(d: Dec) -> String {
 }
 
 /// Rounds half away from zero to `places` (Architect: `Round(3.225, 2)` is `3.23`).
-pub fn round_half_away(v: f64, places: i32) -> f64 {
+pub(crate) fn round_half_away(v: f64, places: i32) -> f64 {
     let m = 10f64.powi(places);
     // Decimal literals are not exact in binary: nudge by far less than one unit of the
     // last place shown so that 3.225 rounds as the decimal it was written as.
@@ -202,7 +202,7 @@ pub fn round_half_away(v: f64, places: i32) -> f64 {
 }
 
 /// `v` with exactly `places` places, rounded half away from zero.
-pub fn fixed(v: f64, places: usize) -> String {
+pub(crate) fn fixed(v: f64, places: usize) -> String {
     let r = round_half_away(v, places as i32);
     let s = format!("{r:.places$}");
     if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
@@ -213,13 +213,13 @@ pub fn fixed(v: f64, places: usize) -> String {
 }
 
 /// A Currency amount on its own: two places at least (`10.00`).
-pub fn fmt_amount_default(d: Dec) -> String {
+pub(crate) fn fmt_amount_default(d: Dec) -> String {
     fixed(d.v, (d.scale as usize).max(2))
 }
 
 // Civil-date arithmetic (proleptic Gregorian, UTC), after Howard Hinnant's algorithms.
 
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -229,7 +229,7 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719468;
     let era = if z >= 0 { z } else { z - 146096 } / 146097;
     let doe = z - era * 146097;
@@ -242,7 +242,7 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-pub fn days_in_month(y: i64, m: i64) -> i64 {
+pub(crate) fn days_in_month(y: i64, m: i64) -> i64 {
     let next = if m == 12 {
         days_from_civil(y + 1, 1, 1)
     } else {
@@ -251,10 +251,10 @@ pub fn days_in_month(y: i64, m: i64) -> i64 {
     next - days_from_civil(y, m, 1)
 }
 
-pub const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// `2009-01-10T06:30:00Z` (with `.mmm` when there are milliseconds).
-pub fn fmt_datetime(ms: i64) -> String {
+pub(crate) fn fmt_datetime(ms: i64) -> String {
     let days = ms.div_euclid(DAY_MS);
     let rem = ms.rem_euclid(DAY_MS);
     let (y, m, d) = civil_from_days(days);
@@ -272,7 +272,7 @@ pub fn fmt_datetime(ms: i64) -> String {
 }
 
 /// ISO 8601 duration as Architect writes it: `PT1H`, `-P9DT18H29M59.544S`.
-pub fn fmt_duration(ms: i64) -> String {
+pub(crate) fn fmt_duration(ms: i64) -> String {
     let neg = ms < 0;
     let a = ms.unsigned_abs();
     let (d, h, m, s, milli) = (
@@ -305,7 +305,7 @@ pub fn fmt_duration(ms: i64) -> String {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.mmm]Z`.
-pub fn parse_datetime(s: &str) -> Option<i64> {
+pub(crate) fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
     if b.len() < 20
@@ -346,7 +346,7 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
 }
 
 /// Parses an ISO 8601 duration of days, hours, minutes and seconds (`-P1DT3H`, `PT1.5S`).
-pub fn parse_duration(s: &str) -> Option<i64> {
+pub(crate) fn parse_duration(s: &str) -> Option<i64> {
     let s = s.trim();
     let (neg, rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),

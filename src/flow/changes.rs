@@ -16,19 +16,19 @@ use super::compare::{is_empty, normalized, render, Canon};
 
 /// One difference.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// Where, e.g. `startUpTaskActions › playAudio 'Greet' › audio.tts`.
-    pub place: String,
+    pub(crate) place: String,
     /// The old value (YAML, one line when short); `None` when added.
-    pub old: Option<String>,
+    pub(crate) old: Option<String>,
     /// The new value; `None` when removed.
-    pub new: Option<String>,
+    pub(crate) new: Option<String>,
 }
 
 /// The changes from `old` to `new` (both Architect YAML). As in the comparison, `new` is
 /// the side flowctl would publish (a local file, the version a rollback restores, the newer
 /// version) and `old` the exported one. An error names the side that is not YAML.
-pub fn changes(old: &str, new: &str) -> Result<Vec<Change>, String> {
+pub(crate) fn changes(old: &str, new: &str) -> Result<Vec<Change>, String> {
     let (b, a) = normalized(new, old, ("the newer version", "the older version"))?;
     let mut out = Vec::new();
     walk(&a, &b, &mut Vec::new(), &mut out);

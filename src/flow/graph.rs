@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// Longest name Genesys Cloud accepts for a flow.
-pub const MAX_NAME: usize = 200;
+pub(crate) const MAX_NAME: usize = 200;
 
 /// What a Play node says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,12 +144,12 @@ pub(crate) fn name_problem(name: &str) -> Option<String> {
 }
 
 impl FlowGraph {
-    pub fn node(&self, id: &str) -> Option<&Node> {
+    pub(crate) fn node(&self, id: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.id == id)
     }
 
     /// Nodes by id, for linear-time walks (the first of duplicate ids wins).
-    pub fn index(&self) -> HashMap<&str, &Node> {
+    pub(crate) fn index(&self) -> HashMap<&str, &Node> {
         let mut index = HashMap::with_capacity(self.nodes.len());
         for n in &self.nodes {
             index.entry(n.id.as_str()).or_insert(n);

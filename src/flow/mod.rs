@@ -3,12 +3,12 @@
 //! ([`render`]); and the reader of users' own Architect YAML ([`read`]): substitutions,
 //! flow type and name, the modules it calls and the queues it transfers to.
 
-pub mod changes;
+pub(crate) mod changes;
 pub mod compare;
-pub mod graph;
-pub mod placeholder;
+pub(crate) mod graph;
+pub(crate) mod placeholder;
 pub mod read;
-pub mod render;
+pub(crate) mod render;
 
 pub use graph::{FlowGraph, Node, NodeKind, Problem, Prompt};
 
@@ -45,7 +45,7 @@ impl FlowDocument {
     }
 }
 
-pub use crate::architect_refs::RefKind;
+pub(crate) use crate::architect_refs::RefKind;
 
 /// The dependency-tracking resource types of what a flow can use (the SDK's enum names):
 /// modules, queues, bot flows and the resources of [`RefKind`].
@@ -66,11 +66,11 @@ pub(crate) const TRANSFER_TARGET_TYPES: &[&str] =
 
 /// One named thing a flow uses, and the action that uses it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Reference {
-    pub kind: RefKind,
-    pub name: String,
+pub(crate) struct Reference {
+    pub(crate) kind: RefKind,
+    pub(crate) name: String,
     /// The action's `name` (or its kind, for an unnamed action).
-    pub action: String,
+    pub(crate) action: String,
 }
 
 const MARKER_PREFIX: &str = "[flowctl:sha256=";
@@ -166,7 +166,7 @@ pub struct ParentTemplate {
 }
 
 impl SharedTemplate {
-    pub fn graph(&self) -> FlowGraph {
+    pub(crate) fn graph(&self) -> FlowGraph {
         FlowGraph {
             flow_type: FlowType::CommonModule,
             name: self.name.clone(),
@@ -191,7 +191,7 @@ impl SharedTemplate {
 }
 
 impl ParentTemplate {
-    pub fn graph(&self) -> FlowGraph {
+    pub(crate) fn graph(&self) -> FlowGraph {
         let mut nodes = vec![Node::new("start", "Start", NodeKind::Start)];
         let mut previous = 0;
         for (i, module) in self.modules.iter().enumerate() {

@@ -6,11 +6,11 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Replaced {
     /// The text with every known placeholder replaced.
-    pub text: String,
+    pub(crate) text: String,
     /// The placeholders `lookup` did not know, first use first, each with its 1-based line.
-    pub missing: Vec<(String, usize)>,
+    pub(crate) missing: Vec<(String, usize)>,
     /// The keys replaced, first use first.
-    pub used: Vec<String>,
+    pub(crate) used: Vec<String>,
 }
 
 impl Replaced {
@@ -62,7 +62,7 @@ pub(crate) fn replace<S: AsRef<str>>(text: &str, lookup: impl Fn(&str) -> Option
 }
 
 /// The keys of every `{{ key }}` in `text`, first use first, unique; an empty key is none.
-pub fn keys(text: &str) -> Vec<String> {
+pub(crate) fn keys(text: &str) -> Vec<String> {
     replace(text, |_| None::<&str>)
         .missing
         .into_iter()

@@ -112,23 +112,23 @@ fn same_shape(a: &Value, b: &Value) -> bool {
     }
 }
 
-pub use crate::yaml_guard::{first_tag_in, too_deep, MAX_NESTING};
+pub(crate) use crate::yaml_guard::{first_tag_in, too_deep, MAX_NESTING};
 
 /// What a flow file says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Facts {
-    pub flow_type: FlowType,
-    pub name: String,
-    pub description: Option<String>,
-    pub division: Option<String>,
-    pub modules: Vec<String>,
-    pub queues: Vec<String>,
+    pub(crate) flow_type: FlowType,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) division: Option<String>,
+    pub(crate) modules: Vec<String>,
+    pub(crate) queues: Vec<String>,
     /// `transferToAcd` targets given by expression: not checkable offline.
-    pub dynamic_queues: usize,
+    pub(crate) dynamic_queues: usize,
     /// Bot flows, transfer targets, schedule groups, data tables, data actions, prompts.
-    pub references: Vec<Reference>,
+    pub(crate) references: Vec<Reference>,
     /// The top-level body, for further checks.
-    pub body: Mapping,
+    pub(crate) body: Mapping,
 }
 
 /// Parses substituted Architect YAML.
@@ -286,9 +286,10 @@ fn collect(v: &Value) -> Collected {
     found
 }
 
-/// Sets the top-level body's `key` to `value` unless the file already has that key; a new
-/// key goes after `after` (else at the end). Re-serializes.
-pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Option<String> {
+/// Parses `text`, hands the top-level body (the mapping under the file's one key) to
+/// `edit`, and re-serializes when it changed something (`Some(true)`); the text as it was
+/// for `Some(false)`; `None` when there is no such body or `edit` refuses.
+fn edit_body(text: &str, edit: impl FnOnce(&mut Mapping) -> Option<bool>) -> Option<String> {
     let mut doc: Value = yaml_serde::from_str(text).ok()?;
     let Value::Mapping(top) = &mut doc else {
         return None;
@@ -297,90 +298,79 @@ pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Optio
     let Value::Mapping(body) = body else {
         return None;
     };
-    if body.contains_key(key) {
+    if !edit(body)? {
         return Some(text.to_string());
+    }
+    yaml_serde::to_string(&doc).ok()
+}
+
+/// Sets `key` to `value` where it is; a new key goes after `after` (else at the end).
+fn set_after(body: &mut Mapping, key: &str, value: &str, after: &str) {
+    let value = Value::String(value.into());
+    if let Some(slot) = body.get_mut(key) {
+        *slot = value;
+        return;
     }
     let mut out = Mapping::new();
     for (k, v) in std::mem::take(body) {
         let here = k.as_str() == Some(after);
         out.insert(k, v);
         if here {
-            out.insert(Value::String(key.into()), Value::String(value.into()));
+            out.insert(Value::String(key.into()), value.clone());
         }
     }
     if !out.contains_key(key) {
-        out.insert(Value::String(key.into()), Value::String(value.into()));
+        out.insert(Value::String(key.into()), value);
     }
     *body = out;
-    yaml_serde::to_string(&doc).ok()
+}
+
+/// Sets the top-level body's `key` to `value` unless the file already has that key; a new
+/// key goes after `after` (else at the end). Re-serializes.
+pub(crate) fn with_key(text: &str, key: &str, value: &str, after: &str) -> Option<String> {
+    edit_body(text, |body| {
+        if body.contains_key(key) {
+            return Some(false);
+        }
+        set_after(body, key, value, after);
+        Some(true)
+    })
 }
 
 /// Replaces the value of the top-level body's `key` (where it is) and re-serializes; `None`
 /// when the file has no such key.
 pub(crate) fn replace_key(text: &str, key: &str, value: &str) -> Option<String> {
-    let mut doc: Value = yaml_serde::from_str(text).ok()?;
-    let Value::Mapping(top) = &mut doc else {
-        return None;
-    };
-    let (_, body) = top.iter_mut().next()?;
-    let Value::Mapping(body) = body else {
-        return None;
-    };
-    let slot = body.get_mut(key)?;
-    *slot = Value::String(value.into());
-    yaml_serde::to_string(&doc).ok()
+    edit_body(text, |body| {
+        *body.get_mut(key)? = Value::String(value.into());
+        Some(true)
+    })
 }
 
-/// Sets (or replaces) the top-level body's `description` and re-serializes.
+/// Sets (or replaces) the top-level body's `description` and re-serializes: where it was,
+/// else after `name`.
 pub(crate) fn with_description(text: &str, description: &str) -> Option<String> {
-    let mut value: Value = yaml_serde::from_str(text).ok()?;
-    let Value::Mapping(top) = &mut value else {
-        return None;
-    };
-    let (_, body) = top.iter_mut().next()?;
-    let Value::Mapping(body) = body else {
-        return None;
-    };
-    // Keep the key where it was; append it after `name` otherwise.
-    if body.contains_key("description") {
-        body.insert(
-            Value::String("description".into()),
-            Value::String(description.into()),
-        );
-    } else {
-        let mut out = Mapping::new();
-        for (k, v) in std::mem::take(body) {
-            let is_name = k.as_str() == Some("name");
-            out.insert(k, v);
-            if is_name {
-                out.insert(
-                    Value::String("description".into()),
-                    Value::String(description.into()),
-                );
-            }
-        }
-        if !out.contains_key("description") {
-            out.insert(
-                Value::String("description".into()),
-                Value::String(description.into()),
-            );
-        }
-        *body = out;
-    }
-    yaml_serde::to_string(&value).ok()
+    edit_body(text, |body| {
+        set_after(body, "description", description, "name");
+        Some(true)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn nesting_is_measured_outside_quotes_and_comments() {
-        let deep = format!(
-            "a: {}{}",
+    /// Brackets nested one deeper than allowed, and closed.
+    fn too_nested() -> String {
+        format!(
+            "{}{}",
             "[".repeat(MAX_NESTING + 1),
             "]".repeat(MAX_NESTING + 1)
-        );
+        )
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_quotes_and_comments() {
+        let deep = format!("a: {}", too_nested());
         assert_eq!(too_deep(&deep), Some((1, 4 + MAX_NESTING)));
         let quoted = format!(
             "a: \"{}\"\nb: '{}' # {}",
@@ -394,11 +384,7 @@ mod tests {
 
     #[test]
     fn an_apostrophe_inside_a_plain_scalar_does_not_hide_the_brackets_after_it() {
-        let deep = format!(
-            "a:\n  name: it's fine\n  b: {}{}\n",
-            "[".repeat(MAX_NESTING + 1),
-            "]".repeat(MAX_NESTING + 1)
-        );
+        let deep = format!("a:\n  name: it's fine\n  b: {}\n", too_nested());
         assert_eq!(too_deep(&deep), Some((3, 6 + MAX_NESTING)));
         let flow = format!("a: [it's, {}]", "{".repeat(MAX_NESTING + 1));
         assert!(too_deep(&flow).is_some());

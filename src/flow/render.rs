@@ -36,7 +36,7 @@ fn no_value() -> Value {
 
 /// Renders the graph; call [`FlowGraph::validate`] first (problems found here are about
 /// shapes Architect cannot express).
-pub fn render(graph: &FlowGraph) -> Result<String, Vec<Problem>> {
+pub(crate) fn render(graph: &FlowGraph) -> Result<String, Vec<Problem>> {
     let Some(key) = graph.flow_type.yaml_key() else {
         return Err(vec![Problem {
             node: None,

@@ -33,18 +33,18 @@ type EnvLookup = dyn Fn(&str) -> Option<String>;
 /// What the import was given besides the directory.
 pub(crate) struct Inputs<'a> {
     /// `--var k=v`, in order (a later one wins).
-    pub vars: &'a [(String, String)],
+    pub(crate) vars: &'a [(String, String)],
     /// `--var-file F`, in order (a later one wins).
-    pub var_files: &'a [PathBuf],
+    pub(crate) var_files: &'a [PathBuf],
     /// The environment, for `TF_VAR_name`.
-    pub env: &'a EnvLookup,
+    pub(crate) env: &'a EnvLookup,
 }
 
 /// A place in the configuration: a file (as given, under the root directory) and a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Location {
-    pub file: String,
-    pub line: usize,
+    pub(crate) file: String,
+    pub(crate) line: usize,
 }
 
 impl std::fmt::Display for Location {
@@ -57,44 +57,44 @@ impl std::fmt::Display for Location {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct FlowEntry {
     /// `module.routing.genesyscloud_flow.first`
-    pub address: String,
+    pub(crate) address: String,
     /// The Architect YAML file, as a path from the working directory.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// The file's top-level key (`commonModule`, `inqueueCall`, ...).
-    pub top_key: String,
-    pub substitutions: BTreeMap<String, String>,
-    pub at: Location,
+    pub(crate) top_key: String,
+    pub(crate) substitutions: BTreeMap<String, String>,
+    pub(crate) at: Location,
 }
 
 /// Something the import did not translate, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Untranslated {
-    pub at: Location,
+    pub(crate) at: Location,
     /// The construct: `count`, `for_each`, `function filesha256()`, `local.x`, ...
-    pub construct: String,
-    pub message: String,
+    pub(crate) construct: String,
+    pub(crate) message: String,
 }
 
 /// A resource or data source flowctl does not manage: it must exist in the org.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Unmanaged {
     /// The Terraform type: `genesyscloud_routing_queue`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Its `name` attribute, when it could be evaluated.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `resource` or `data`.
-    pub block: String,
-    pub at: Location,
+    pub(crate) block: String,
+    pub(crate) at: Location,
 }
 
 /// The whole import.
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct Imported {
-    pub flows: Vec<FlowEntry>,
-    pub untranslated: Vec<Untranslated>,
-    pub unmanaged: Vec<Unmanaged>,
+    pub(crate) flows: Vec<FlowEntry>,
+    pub(crate) untranslated: Vec<Untranslated>,
+    pub(crate) unmanaged: Vec<Unmanaged>,
     /// How many `depends_on` were left out (flowctl orders the publish itself).
-    pub depends_on_dropped: usize,
+    pub(crate) depends_on_dropped: usize,
 }
 
 /// Reads the configuration rooted at `root`. Errors only when the directory itself cannot

@@ -12,11 +12,12 @@ const SOURCE: &str = include_str!("catalogue.yaml");
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Catalogue {
     /// Source id → `github.com/owner/repo@commit path`.
-    pub sources: BTreeMap<String, String>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) sources: BTreeMap<String, String>,
     pub(crate) wrappers: Wrappers,
     pub flow_types: BTreeMap<String, FlowTypeEntry>,
     /// Flow-level keys accepted in every flow type.
-    pub common_keys: Vec<String>,
+    pub(crate) common_keys: Vec<String>,
     /// Real flow types of which no export was sampled: generic checks only.
     pub unlearned_flow_types: Vec<String>,
     /// Keys of `task`, `menu`, `state`, `bot` items.
@@ -30,36 +31,40 @@ pub struct Catalogue {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Wrappers {
-    pub value: Vec<String>,
-    pub audio: Vec<String>,
+    pub(crate) value: Vec<String>,
+    pub(crate) audio: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowTypeEntry {
-    pub learned: Vec<String>,
-    pub keys: Vec<String>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) learned: Vec<String>,
+    pub(crate) keys: Vec<String>,
     /// List key → item key: `tasks: task`.
     #[serde(default)]
-    pub containers: BTreeMap<String, String>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) containers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ContainerEntry {
-    pub learned: Vec<String>,
-    pub keys: Vec<String>,
+pub(crate) struct ContainerEntry {
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) learned: Vec<String>,
+    pub(crate) keys: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionEntry {
-    pub learned: Vec<String>,
+    #[allow(dead_code)] // read from the catalogue file (its shape); no check uses it
+    pub(crate) learned: Vec<String>,
     /// `None`: known by name only, fields not checked.
     #[serde(default)]
     pub(crate) fields: Option<BTreeMap<String, FieldKind>>,
     #[serde(default)]
-    pub required: Vec<String>,
+    pub(crate) required: Vec<String>,
 }
 
 /// The shape a field's value takes.
@@ -103,7 +108,10 @@ pub fn get() -> Result<&'static Catalogue, &'static str> {
 /// word. `get`/`set` pairs are not misspellings of each other: Architect names actions in
 /// such pairs (`getParticipantData`, `setParticipantData`), so an unknown `getX` next to a
 /// known `setX` is more likely a real action than a typo.
-pub fn near<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn near<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         if c == word {

@@ -11,7 +11,7 @@ use crate::expr::{self, catalogue, Declarations, Type, Undeclared};
 
 /// The variables a flow declares (`- stringVariable: {name: Flow.x}` anywhere in the file,
 /// in flow, task and state `variables:`), with their types.
-pub fn declarations(root: &Node) -> Declarations {
+pub(crate) fn declarations(root: &Node) -> Declarations {
     let mut d = Declarations::new(Undeclared::Note);
     collect(root, &mut d, 0);
     d
@@ -19,7 +19,7 @@ pub fn declarations(root: &Node) -> Declarations {
 
 /// The type a YAML variable kind names: `stringVariable` → String,
 /// `integerCollectionVariable` → Integer Collection; unknown kinds → unknown.
-pub fn variable_type(kind: &str) -> Type {
+pub(crate) fn variable_type(kind: &str) -> Type {
     let base = kind.strip_suffix("Variable").unwrap_or(kind);
     let (base, coll) = match base.strip_suffix("Collection") {
         Some(b) => (b, true),
@@ -51,7 +51,7 @@ fn collect(n: &Node, d: &mut Declarations, depth: usize) {
 }
 
 /// Checks every expression under `root`: errors and notes (severity `Note`) go to `out`.
-pub fn check_file(root: &Node, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_file(root: &Node, out: &mut Vec<Diagnostic>) {
     let decls = declarations(root);
     walk(root, &decls, out, 0);
 }

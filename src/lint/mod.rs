@@ -9,9 +9,9 @@
 //! reference into the file that resolves nowhere, an input a called module does not declare.
 
 pub mod catalogue;
-pub mod expr;
-pub mod node;
-pub mod placeholders;
+pub(crate) mod expr;
+pub(crate) mod node;
+pub(crate) mod placeholders;
 
 use crate::error::{Error, Result};
 use catalogue::{near, Catalogue, FieldKind};
@@ -47,7 +47,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// `file:line:col: error[rule]: message (did you mean `x`?)`
-    pub fn render(&self, file: &str) -> String {
+    pub(crate) fn render(&self, file: &str) -> String {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -69,16 +69,16 @@ impl Diagnostic {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct References {
-    pub modules: BTreeSet<String>,
-    pub bot_flows: BTreeSet<String>,
+    pub(crate) modules: BTreeSet<String>,
+    pub(crate) bot_flows: BTreeSet<String>,
     /// `overrideInQueueFlow` of a queue transfer.
-    pub in_queue_flows: BTreeSet<String>,
-    pub queues: BTreeSet<String>,
-    pub schedule_groups: BTreeSet<String>,
-    pub data_tables: BTreeSet<String>,
+    pub(crate) in_queue_flows: BTreeSet<String>,
+    pub(crate) queues: BTreeSet<String>,
+    pub(crate) schedule_groups: BTreeSet<String>,
+    pub(crate) data_tables: BTreeSet<String>,
     /// `category/action`.
-    pub data_actions: BTreeSet<String>,
-    pub prompts: BTreeSet<String>,
+    pub(crate) data_actions: BTreeSet<String>,
+    pub(crate) prompts: BTreeSet<String>,
 }
 
 impl References {
@@ -110,18 +110,18 @@ impl References {
 /// A `callCommonModule` and the inputs it passes, with where each is.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ModuleCall {
-    pub module: String,
-    pub inputs: Vec<(String, usize, usize)>,
+    pub(crate) module: String,
+    pub(crate) inputs: Vec<(String, usize, usize)>,
 }
 
 /// A flow that a flow calls by name (`callCommonModule`, `callBotFlow`, ...), and where.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Target {
     /// `common module`, `bot flow`.
-    pub kind: &'static str,
-    pub name: String,
-    pub line: usize,
-    pub column: usize,
+    pub(crate) kind: &'static str,
+    pub(crate) name: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
 }
 
 /// The result of linting one file.
@@ -132,7 +132,7 @@ pub struct Linted {
     pub diagnostics: Vec<Diagnostic>,
     pub(crate) references: References,
     /// For a common module: the names of its input variables (`isInput: true`).
-    pub module_inputs: Option<BTreeSet<String>>,
+    pub(crate) module_inputs: Option<BTreeSet<String>>,
     pub(crate) calls: Vec<ModuleCall>,
     pub(crate) targets: Vec<Target>,
 }
@@ -455,10 +455,10 @@ pub(crate) fn lint_manifest(manifest: &crate::manifest::Manifest) -> Vec<Manifes
 #[derive(Debug, Clone)]
 pub(crate) struct ManifestFlow {
     /// The file it was read from, or the manifest for a built-in template.
-    pub file: String,
+    pub(crate) file: String,
     /// The manifest entry: `flows[0] 'Name'`.
-    pub origin: String,
-    pub linted: Linted,
+    pub(crate) origin: String,
+    pub(crate) linted: Linted,
 }
 
 struct Ctx<'a, 'o> {

@@ -8,9 +8,9 @@ use yaml_rust2::scanner::Marker;
 /// One node and where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    pub line: usize,
-    pub column: usize,
-    pub(crate) kind: Kind,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub kind: Kind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,21 +23,21 @@ pub(crate) enum Kind {
 }
 
 impl Node {
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.kind {
             Kind::Scalar(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn entries(&self) -> &[(Node, Node)] {
+    pub(crate) fn entries(&self) -> &[(Node, Node)] {
         match &self.kind {
             Kind::Map(m) => m,
             _ => &[],
         }
     }
 
-    pub fn items(&self) -> &[Node] {
+    pub(crate) fn items(&self) -> &[Node] {
         match &self.kind {
             Kind::Seq(s) => s,
             _ => &[],
@@ -49,12 +49,12 @@ impl Node {
     }
 
     /// The value under a scalar key.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.entry(key).map(|(_, v)| v)
     }
 
     /// The key node and value under a scalar key.
-    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+    pub(crate) fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         self.entries()
             .iter()
             .find(|(k, _)| k.as_str() == Some(key))
@@ -62,7 +62,7 @@ impl Node {
     }
 
     /// A single-key mapping (`- transferToAcd: {...}`): its key node and value.
-    pub fn single(&self) -> Option<(&Node, &str, &Node)> {
+    pub(crate) fn single(&self) -> Option<(&Node, &str, &Node)> {
         match self.entries() {
             [(k, v)] => k.as_str().map(|name| (k, name, v)),
             _ => None,
@@ -128,7 +128,7 @@ impl MarkedEventReceiver for Builder {
 }
 
 /// The first document of `text` with positions, or the parser's message and position.
-pub fn parse(text: &str) -> Result<Option<Node>, (String, usize, usize)> {
+pub(crate) fn parse(text: &str) -> Result<Option<Node>, (String, usize, usize)> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     match parser.load(&mut builder, false) {

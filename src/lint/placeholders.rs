@@ -9,7 +9,7 @@
 /// quoted scalar on that line. (A `#` inside a multi-line quoted scalar or a block scalar
 /// (`|`) is taken as a comment too: at worst a placeholder there goes unreported, never a
 /// false alarm.)
-pub fn without_comment_placeholders(text: &str) -> String {
+pub(crate) fn without_comment_placeholders(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         match comment_start(line) {
@@ -59,7 +59,7 @@ fn comment_start(line: &str) -> Option<usize> {
 }
 
 /// The 1-based column of the first `{{ key }}` on 1-based `line` of `text` (1 if none).
-pub fn column(text: &str, line: usize, key: &str) -> usize {
+pub(crate) fn column(text: &str, line: usize, key: &str) -> usize {
     let Some(l) = text.lines().nth(line.saturating_sub(1)) else {
         return 1;
     };

@@ -7,11 +7,11 @@ use crate::models::FlowType;
 use serde::Serialize;
 use std::io::Write;
 
-pub mod verify;
+pub(crate) mod verify;
 
 /// `--output`: text for people, JSON for scripts, JUnit XML for `verify`, Markdown for `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     #[default]
     Text,
     Json,
@@ -23,18 +23,18 @@ pub enum OutputFormat {
 
 /// Where a command writes. Cheap to copy.
 #[derive(Debug, Clone, Copy)]
-pub struct Printer {
-    pub format: OutputFormat,
-    pub quiet: bool,
+pub(crate) struct Printer {
+    pub(crate) format: OutputFormat,
+    pub(crate) quiet: bool,
 }
 
 impl Printer {
-    pub fn new(format: OutputFormat, quiet: bool) -> Printer {
+    pub(crate) fn new(format: OutputFormat, quiet: bool) -> Printer {
         Printer { format, quiet }
     }
 
     /// A progress line on stderr, for people only (silent with `--quiet` and for JSON/JUnit).
-    pub fn progress(&self, line: impl AsRef<str>) {
+    pub(crate) fn progress(&self, line: impl AsRef<str>) {
         if !self.quiet && self.format == OutputFormat::Text {
             crate::progress::eprintln(&one_line_each(line.as_ref()));
         }
@@ -42,7 +42,7 @@ impl Printer {
 
     /// A result line on stdout in text mode (on stderr in Markdown mode, where stdout holds
     /// only the Markdown).
-    pub fn line(&self, line: impl AsRef<str>) {
+    pub(crate) fn line(&self, line: impl AsRef<str>) {
         let line = one_line_each(line.as_ref());
         if self.format == OutputFormat::Markdown {
             if !self.quiet {
@@ -55,7 +55,7 @@ impl Printer {
 
     /// A result line whose first word flowctl styles itself (a coloured PASS/FAIL tag from
     /// [`status_tag`]): only `rest`, which quotes names, is sanitized.
-    pub fn tagged_line(&self, tag: &str, rest: impl AsRef<str>) {
+    pub(crate) fn tagged_line(&self, tag: &str, rest: impl AsRef<str>) {
         let rest = sanitize(rest.as_ref(), MAX_LINE);
         if self.format == OutputFormat::Markdown {
             if !self.quiet {
@@ -67,7 +67,7 @@ impl Printer {
     }
 
     /// The JSON document on stdout in JSON mode.
-    pub fn json<T: Serialize>(&self, value: &T) {
+    pub(crate) fn json<T: Serialize>(&self, value: &T) {
         if self.format == OutputFormat::Json {
             match serde_json::to_string_pretty(value) {
                 Ok(s) => {
@@ -81,13 +81,13 @@ impl Printer {
 
     /// One of several errors of a run that goes on (each failed parent flow), on stderr as
     /// the final error is shown: a name in it cannot start a line of its own.
-    pub fn error(&self, err: &impl std::fmt::Display) {
+    pub(crate) fn error(&self, err: &impl std::fmt::Display) {
         crate::progress::eprintln(&error_line(&err.to_string()));
     }
 
     /// Raw text on stdout (JUnit XML, YAML, Markdown, a graph). Its lines are kept, but
     /// control characters from the names in it are escaped like every other output.
-    pub fn raw(&self, text: &str) {
+    pub(crate) fn raw(&self, text: &str) {
         println_or_ignore(&sanitize_lines(text, usize::MAX));
     }
 }
@@ -102,12 +102,12 @@ fn error_line(message: &str) -> String {
 static JSON_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// For a command that prints its JSON document itself: the error, if any, stays on stderr.
-pub fn mark_json_printed() {
+pub(crate) fn mark_json_printed() {
     JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Whether this process already printed a JSON document on stdout.
-pub fn json_printed() -> bool {
+pub(crate) fn json_printed() -> bool {
     JSON_PRINTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
@@ -119,7 +119,7 @@ fn println_or_ignore(s: &str) {
 
 /// The words text output uses for a flow type, everywhere ("common module", "inbound call
 /// flow"); JSON carries the wire type (`COMMONMODULE`) instead.
-pub fn type_name(flow_type: FlowType) -> &'static str {
+pub(crate) fn type_name(flow_type: FlowType) -> &'static str {
     match flow_type {
         FlowType::Bot => "bot flow",
         FlowType::BusinessProcess => "business process flow",
@@ -146,7 +146,7 @@ pub fn type_name(flow_type: FlowType) -> &'static str {
 }
 
 /// "a common module" / "an inbound call flow".
-pub fn a_type_name(flow_type: FlowType) -> String {
+pub(crate) fn a_type_name(flow_type: FlowType) -> String {
     let name = type_name(flow_type);
     let article = match name.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
@@ -157,13 +157,13 @@ pub fn a_type_name(flow_type: FlowType) -> String {
 
 /// Whether text on stdout may be coloured: a terminal, and no `NO_COLOR`
 /// (<https://no-color.org>).
-pub fn colour_stdout() -> bool {
+pub(crate) fn colour_stdout() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// A verify status word, padded to 7 columns; green, red or yellow when `colour`.
-pub fn status_tag(status: &str, colour: bool) -> String {
+pub(crate) fn status_tag(status: &str, colour: bool) -> String {
     let padded = format!("{status:<7}");
     if !colour {
         return padded;
@@ -178,7 +178,7 @@ pub fn status_tag(status: &str, colour: bool) -> String {
 
 /// An error as `--output json` prints it on stdout, for scripts:
 /// `{"error": {"message", "hint", "exitCode"}}`.
-pub fn error_json(message: &str, hint: Option<&str>, exit_code: u8) -> serde_json::Value {
+pub(crate) fn error_json(message: &str, hint: Option<&str>, exit_code: u8) -> serde_json::Value {
     serde_json::json!({
         "error": {
             "message": message,
@@ -189,9 +189,9 @@ pub fn error_json(message: &str, hint: Option<&str>, exit_code: u8) -> serde_jso
 }
 
 /// The longest text line printed from a result (names, messages): far above any real one.
-pub const MAX_LINE: usize = 20_000;
+pub(crate) const MAX_LINE: usize = 20_000;
 /// The longest message quoted from a server (an error's `message`).
-pub const MAX_MESSAGE: usize = 2_000;
+pub(crate) const MAX_MESSAGE: usize = 2_000;
 
 /// Text from a server or a file, made safe to print on one line of a terminal: every
 /// control character (escape sequences, carriage returns, newlines, NUL, C1) and every
@@ -207,7 +207,7 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
 /// name can never start a line of its own. A quote opens a name where a word cannot
 /// continue (after a space, `(`, `:` or at the start), and closes where a word ends; an
 /// apostrophe inside a word (`don't`) is neither.
-pub fn one_line_each(text: &str) -> String {
+pub(crate) fn one_line_each(text: &str) -> String {
     if !text.contains('\n') {
         return sanitize_lines(text, MAX_LINE);
     }
@@ -234,7 +234,7 @@ pub fn one_line_each(text: &str) -> String {
 
 /// [`sanitize`] that keeps newlines and tabs, for multi-line messages flowctl composes
 /// itself (the error chain, a report). Everything else is escaped the same way.
-pub fn sanitize_lines(text: &str, max_chars: usize) -> String {
+pub(crate) fn sanitize_lines(text: &str, max_chars: usize) -> String {
     clean(text, max_chars, true)
 }
 
@@ -270,7 +270,7 @@ fn clean(text: &str, max_chars: usize, keep_lines: bool) -> String {
 }
 
 /// Escapes text for XML attribute values and element content.
-pub fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -289,7 +289,7 @@ pub fn xml_escape(s: &str) -> String {
 
 /// A URL as it may be printed: no user info, no query, no fragment, control characters
 /// escaped. Unparseable text is cut before any `@`, `?` or `#`.
-pub fn shown_url(text: &str) -> String {
+pub(crate) fn shown_url(text: &str) -> String {
     match url::Url::parse(text.trim()) {
         Ok(mut u) => {
             let _ = u.set_username("");

@@ -15,23 +15,23 @@ pub(crate) enum CheckStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Check {
     /// What is checked: `shared flow 'X'`, `parent 'Y'`, `queue 'Z'`.
-    pub subject: String,
+    pub(crate) subject: String,
     /// The property: `exists`, `published`, `calls the shared flow`, ...
-    pub check: String,
-    pub status: CheckStatus,
-    pub detail: String,
+    pub(crate) check: String,
+    pub(crate) status: CheckStatus,
+    pub(crate) detail: String,
     /// The command or step that fixes a failure.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    pub(crate) fix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct Report {
-    pub ok: bool,
-    pub passed: usize,
-    pub failed: usize,
-    pub unknown: usize,
-    pub checks: Vec<Check>,
+    pub(crate) ok: bool,
+    pub(crate) passed: usize,
+    pub(crate) failed: usize,
+    pub(crate) unknown: usize,
+    pub(crate) checks: Vec<Check>,
 }
 
 impl Report {
@@ -52,7 +52,7 @@ impl Report {
     }
 }
 
-pub(crate) fn check(
+pub fn check(
     subject: &str,
     name: &str,
     status: CheckStatus,

@@ -26,31 +26,29 @@ const MAX_DEPTH: usize = 32;
 #[derive(Debug)]
 pub struct LoadedFlow {
     pub name: String,
-    pub flow_type: FlowType,
-    /// Where it came from (a file, a manifest entry), for messages.
-    pub source: String,
+    pub(crate) flow_type: FlowType,
     body: Box<Value>,
 }
 
 /// What an action is, for reports (unreachable actions, traces).
 #[derive(Debug, Clone)]
-pub struct ActionInfo {
-    pub flow: usize,
-    pub kind: String,
-    pub name: String,
+pub(crate) struct ActionInfo {
+    pub(crate) flow: usize,
+    pub(crate) kind: String,
+    pub(crate) name: String,
     /// `task 'Startup'`, `menu 'Main Menu'`, `startUpTaskActions`.
-    pub place: String,
+    pub(crate) place: String,
     /// A hang-up or end right after a transfer: it runs only when the transfer fails and
     /// its failure actions do not end the call. Flows keep one there because a task must
     /// end in an action that ends it, so it is not reported as unreachable.
-    pub after_transfer: bool,
+    pub(crate) after_transfer: bool,
 }
 
 /// The flows of a manifest or of the files given, with every action indexed.
 #[derive(Debug, Default)]
 pub struct Library {
     pub flows: Vec<LoadedFlow>,
-    pub actions: Vec<ActionInfo>,
+    pub(crate) actions: Vec<ActionInfo>,
     ids: HashMap<usize, usize>,
 }
 
@@ -65,7 +63,6 @@ impl Library {
         let flow = LoadedFlow {
             name: facts.name,
             flow_type: facts.flow_type,
-            source: source.to_string(),
             body: Box::new(Value::Mapping(facts.body)),
         };
         let index = self.flows.len();
@@ -214,10 +211,10 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Step {
     /// Module depth: 0 in the flow walked, 1 inside a module it calls, ...
-    pub depth: usize,
-    pub flow: String,
+    pub(crate) depth: usize,
+    pub(crate) flow: String,
     pub action: String,
-    pub name: String,
+    pub(crate) name: String,
     pub detail: String,
 }
 
@@ -226,17 +223,17 @@ pub struct Step {
 pub struct Walk {
     pub steps: Vec<Step>,
     /// Modules, bot flows and flows called, in order.
-    pub calls: Vec<String>,
+    pub(crate) calls: Vec<String>,
     /// What was played or spoken, in order.
-    pub says: Vec<String>,
+    pub(crate) says: Vec<String>,
     pub outcome: Outcome,
     /// The branch taken at each branch point: `action-id:label`. Two walks with the same
     /// decisions took the same path.
-    pub decisions: Vec<String>,
+    pub(crate) decisions: Vec<String>,
     /// Ids of the actions run.
-    pub visited: HashSet<usize>,
+    pub(crate) visited: HashSet<usize>,
     /// How many loops an enumerating walk ran only once.
-    pub loops_cut: usize,
+    pub(crate) loops_cut: usize,
 }
 
 enum Mode {
@@ -311,7 +308,7 @@ pub(crate) fn walk_scenario(lib: &Library, flow: usize, given: Given) -> Walk {
 
 /// Walks flow `flow` taking, at the n-th branch point, option `script[n]` (0 past the end).
 /// Returns the walk and how many options each branch point had.
-pub fn walk_script(lib: &Library, flow: usize, script: Vec<usize>) -> (Walk, Vec<usize>) {
+pub(crate) fn walk_script(lib: &Library, flow: usize, script: Vec<usize>) -> (Walk, Vec<usize>) {
     let mut engine = Engine::new(
         lib,
         Mode::Enumerate {
@@ -983,40 +980,36 @@ impl<'a> Engine<'a> {
             return unknown_action("callData", name, "it names no data action");
         };
         let full = format!("{category}/{action}");
-        let result = if self.enumerating() {
-            let mut labels = vec!["success"];
-            labels.extend(
-                ["failure", "timeout"]
-                    .iter()
-                    .filter(|l| output_actions(inner, l).is_some()),
-            );
-            match labels[self.scripted(labels.len())] {
-                "failure" => DataResult::Failure,
-                "timeout" => DataResult::Timeout,
-                _ => DataResult::Success(Vec::new()),
-            }
-        } else {
-            let given = self.given().and_then(|g| {
-                g.data_actions
-                    .get(&full.to_lowercase())
-                    .or_else(|| g.data_actions.get(&action.to_lowercase()))
-                    .cloned()
-            });
-            match given {
-                Some(r) => r,
-                None => {
-                    return Ctl::End(Outcome::Unknown(format!(
-                        "data action '{full}' (action '{name}') has no result: add it under `given.dataActions` (`{{outputs: {{...}}}}`, failure or timeout)"
-                    )))
-                }
-            }
+        let given = self.given().and_then(|g| {
+            g.data_actions
+                .get(&full.to_lowercase())
+                .or_else(|| g.data_actions.get(&action.to_lowercase()))
+                .cloned()
+        });
+        let looked = Looked {
+            what: full,
+            body,
+            given,
         };
-        let label = result.label("success");
-        self.decided(item, label);
-        let source = format!("data action '{full}'");
-        self.bind_result(frame, body, &result, "successOutputs", "output", &source);
-        self.step(frame, "callData", name, format!("'{full}': {label}"));
-        self.run_branch(frame, output_actions(inner, label))
+        self.lookup_result(frame, item, inner, name, &DATA_ACTION, looked)
+    }
+
+    /// The outcome path enumeration takes next at a data lookup: its success output
+    /// (`success`) or one of `others` that the action has an output for.
+    fn enumerated(
+        &mut self,
+        inner: &Value,
+        success: &'static str,
+        others: &[&'static str],
+    ) -> DataResult {
+        let mut labels = vec![success];
+        labels.extend(others.iter().filter(|l| output_actions(inner, l).is_some()));
+        match labels[self.scripted(labels.len())] {
+            "failure" => DataResult::Failure,
+            "timeout" => DataResult::Timeout,
+            "notFound" => DataResult::NotFound,
+            _ => DataResult::Success(Vec::new()),
+        }
     }
 
     fn data_table(
@@ -1034,40 +1027,54 @@ impl<'a> Engine<'a> {
             return unknown_action("dataTableLookup", name, "it names no data table");
         };
         let table = table.as_str().unwrap_or_default().to_string();
-        // Output names `found`, `notFound` and `failure`: unverified (no public export with
-        // them was read); a flow that names others goes on after the action.
+        let given = self
+            .given()
+            .and_then(|g| g.data_tables.get(&table.to_lowercase()).cloned());
+        let looked = Looked {
+            what: table,
+            body,
+            given,
+        };
+        self.lookup_result(frame, item, inner, name, &DATA_TABLE, looked)
+    }
+
+    /// A data lookup's result taken (the next one of path enumeration, or the scenario's
+    /// `given`), recorded, its outputs bound, told, and its output's actions run.
+    fn lookup_result(
+        &mut self,
+        frame: &mut Frame<'a>,
+        item: &Value,
+        inner: &'a Value,
+        name: &str,
+        kind: &Lookup,
+        looked: Looked<'_>,
+    ) -> Ctl {
+        let source = format!("{} '{}'", kind.noun, looked.what);
         let result = if self.enumerating() {
-            let mut labels = vec!["found"];
-            labels.extend(
-                ["notFound", "failure"]
-                    .iter()
-                    .filter(|l| output_actions(inner, l).is_some()),
-            );
-            match labels[self.scripted(labels.len())] {
-                "notFound" => DataResult::NotFound,
-                "failure" => DataResult::Failure,
-                _ => DataResult::Success(Vec::new()),
-            }
+            self.enumerated(inner, kind.success, kind.others)
         } else {
-            match self.given().and_then(|g| g.data_tables.get(&table.to_lowercase()).cloned()) {
+            match looked.given {
                 Some(r) => r,
                 None => {
                     return Ctl::End(Outcome::Unknown(format!(
-                        "data table '{table}' (action '{name}') has no result: add it under `given.dataTables` (`{{outputs: {{...}}}}`, notFound or failure)"
+                        "{source} (action '{name}') has no result: add it under `given.{}` (`{{outputs: {{...}}}}`, {})",
+                        kind.given,
+                        kind.others.join(" or ")
                     )))
                 }
             }
         };
-        let label = result.label("found");
+        let label = result.label(kind.success);
         self.decided(item, label);
-        let source = format!("data table '{table}'");
-        self.bind_result(frame, body, &result, "foundOutputs", "column", &source);
-        self.step(
+        self.bind_result(
             frame,
-            "dataTableLookup",
-            name,
-            format!("'{table}': {label}"),
+            looked.body,
+            &result,
+            kind.outputs,
+            kind.field,
+            &source,
         );
+        self.step(frame, kind.key, name, format!("'{}': {label}", looked.what));
         self.run_branch(frame, output_actions(inner, label))
     }
 
@@ -1472,6 +1479,52 @@ fn audio_text(v: &Value) -> Option<String> {
     v.get("lit")
         .and_then(|l| l.get("name").and_then(Value::as_str).or(l.as_str()))
         .map(|p| format!("[{p}]"))
+}
+
+/// An action that looks data up and branches on what came back.
+struct Lookup {
+    /// The action's key.
+    key: &'static str,
+    /// What it looks up, as messages name it.
+    noun: &'static str,
+    /// Where a scenario gives its results (`given.dataActions`).
+    given: &'static str,
+    /// The output taken on success, and the others (in path enumeration's order).
+    success: &'static str,
+    others: &'static [&'static str],
+    /// The key of the success outputs, and what one of them is called.
+    outputs: &'static str,
+    field: &'static str,
+}
+
+const DATA_ACTION: Lookup = Lookup {
+    key: "callData",
+    noun: "data action",
+    given: "dataActions",
+    success: "success",
+    others: &["failure", "timeout"],
+    outputs: "successOutputs",
+    field: "output",
+};
+
+/// Output names `found`, `notFound` and `failure`: unverified (no public export with them
+/// was read); a flow that names others goes on after the action.
+const DATA_TABLE: Lookup = Lookup {
+    key: "dataTableLookup",
+    noun: "data table",
+    given: "dataTables",
+    success: "found",
+    others: &["notFound", "failure"],
+    outputs: "foundOutputs",
+    field: "column",
+};
+
+/// What one data lookup found to look up: its name (`Web/Lookup`, a table's name), its
+/// body (with its outputs), and the scenario's result for it.
+struct Looked<'v> {
+    what: String,
+    body: &'v Value,
+    given: Option<DataResult>,
 }
 
 /// A flow's declared variables at their initial values (`lit:`), `NOT_SET` otherwise.

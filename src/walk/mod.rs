@@ -14,4 +14,4 @@ pub mod engine;
 pub(crate) mod eval;
 pub mod paths;
 pub mod scenario;
-pub mod value;
+pub(crate) mod value;

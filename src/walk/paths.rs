@@ -73,7 +73,7 @@ pub fn coverage(set: &PathSet, walked: &[&Walk]) -> usize {
 }
 
 /// A path in words: each branch taken, then where the call ends.
-pub fn describe(lib: &Library, walk: &Walk) -> String {
+pub(crate) fn describe(lib: &Library, walk: &Walk) -> String {
     let mut parts: Vec<String> = walk
         .decisions
         .iter()
@@ -93,7 +93,7 @@ pub fn describe(lib: &Library, walk: &Walk) -> String {
 
 /// Ids of the actions of flow `flow` that no path runs (a hang-up kept after a transfer
 /// aside: see [`super::engine::ActionInfo::after_transfer`]).
-pub fn unreachable(lib: &Library, flow: usize, sets: &[&PathSet]) -> Vec<usize> {
+pub(crate) fn unreachable(lib: &Library, flow: usize, sets: &[&PathSet]) -> Vec<usize> {
     let seen: HashSet<usize> = sets
         .iter()
         .flat_map(|s| s.paths.iter())
@@ -108,7 +108,7 @@ pub fn unreachable(lib: &Library, flow: usize, sets: &[&PathSet]) -> Vec<usize> 
 }
 
 /// True when a path ends in a transfer or a disconnect (not cut, not unknown).
-pub fn ends_the_call(walk: &Walk) -> bool {
+pub(crate) fn ends_the_call(walk: &Walk) -> bool {
     matches!(
         walk.outcome,
         Outcome::Transfer { .. } | Outcome::Disconnect { .. }

@@ -207,19 +207,19 @@ pub fn json_schema() -> serde_json::Value {
 
 /// What a scenario gives the walk.
 #[derive(Debug, Clone, Default)]
-pub struct Given {
-    pub digits: VecDeque<char>,
+pub(crate) struct Given {
+    pub(crate) digits: VecDeque<char>,
     /// Schedule group (lower case) → `open`, `closed`, `holiday` or `emergency`.
-    pub schedules: HashMap<String, String>,
+    pub(crate) schedules: HashMap<String, String>,
     /// `category/action` or `action` (lower case) → result.
-    pub data_actions: HashMap<String, DataResult>,
-    pub data_tables: HashMap<String, DataResult>,
-    pub variables: Vec<(String, Val)>,
+    pub(crate) data_actions: HashMap<String, DataResult>,
+    pub(crate) data_tables: HashMap<String, DataResult>,
+    pub(crate) variables: Vec<(String, Val)>,
 }
 
 /// A data action's or data table's result.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DataResult {
+pub(crate) enum DataResult {
     Success(Vec<(String, Val)>),
     Failure,
     Timeout,
@@ -256,20 +256,20 @@ pub struct Scenario {
     pub name: String,
     pub flow: String,
     /// The scenario file and the line its entry starts on.
-    pub file: String,
-    pub line: usize,
-    pub given: Given,
-    pub expect: Expect,
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) given: Given,
+    pub(crate) expect: Expect,
 }
 
 /// What a scenario expects.
 #[derive(Debug, Clone, Default)]
-pub struct Expect {
-    pub calls: Option<Vec<String>>,
+pub(crate) struct Expect {
+    pub(crate) calls: Option<Vec<String>>,
     /// (`queue`, `Sales`)
-    pub transfer: Option<(&'static str, String)>,
-    pub disconnect: Option<bool>,
-    pub says: Vec<String>,
+    pub(crate) transfer: Option<(&'static str, String)>,
+    pub(crate) disconnect: Option<bool>,
+    pub(crate) says: Vec<String>,
 }
 
 /// Parses a scenario file; an error is `file:line: message` (exit 2).
@@ -415,7 +415,7 @@ pub enum Status {
 /// One scenario walked and checked.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
-    pub scenario: Scenario,
+    pub(crate) scenario: Scenario,
     pub status: Status,
     /// Why it failed or is unknown, one line each.
     pub problems: Vec<String>,

@@ -5,7 +5,7 @@ use yaml_serde::Value;
 
 /// One variable's value during a walk.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+pub(crate) enum Val {
     /// Architect's `NOT_SET`.
     NotSet,
     Bool(bool),
@@ -19,7 +19,7 @@ pub enum Val {
 
 impl Val {
     /// A YAML scalar as a value: `null` is `NOT_SET`; collections are not values.
-    pub fn from_yaml(v: &Value) -> Option<Val> {
+    pub(crate) fn from_yaml(v: &Value) -> Option<Val> {
         Some(match v {
             Value::Null => Val::NotSet,
             Value::Bool(b) => Val::Bool(*b),
@@ -33,7 +33,7 @@ impl Val {
     }
 
     /// Architect's literal form: `"text"`, `3`, `true`, `NOT_SET`.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             Val::NotSet => "NOT_SET".into(),
             Val::Bool(b) => b.to_string(),
@@ -47,22 +47,22 @@ impl Val {
 
 /// Variables by name. Architect matches variable names regardless of case.
 #[derive(Debug, Clone, Default)]
-pub struct Vars {
+pub(crate) struct Vars {
     values: HashMap<String, (String, Val)>,
 }
 
 impl Vars {
-    pub fn get(&self, name: &str) -> Option<&Val> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Val> {
         self.values.get(&name.to_lowercase()).map(|(_, v)| v)
     }
 
-    pub fn set(&mut self, name: &str, value: Val) {
+    pub(crate) fn set(&mut self, name: &str, value: Val) {
         self.values
             .insert(name.to_lowercase(), (name.to_string(), value));
     }
 
     /// Every variable, with its name as first written.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Val)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Val)> {
         self.values.values().map(|(n, v)| (n.as_str(), v))
     }
 }

@@ -56,8 +56,12 @@ pub(crate) async fn run(args: &VerifyArgs, global: &GlobalArgs, out: Printer) ->
     let spec = spec.with_org_flags(org_flags(global));
     let result = verify(&session.client, &spec).await;
     session.close().await;
-    let report = result?;
-    print_report(&report, out);
+    report(&result?, out)
+}
+
+/// Prints a verify report, and makes what failed or is unknown the command's error (exit 1).
+pub(crate) fn report(report: &crate::output::verify::Report, out: Printer) -> Result<()> {
+    print_report(report, out);
     if report.ok {
         Ok(())
     } else {

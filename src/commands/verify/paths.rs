@@ -5,9 +5,9 @@
 //! no action is unreachable. With `--scenarios`, it says how many paths the scenarios walk.
 
 use crate::cli::{GlobalArgs, VerifyArgs};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::FlowType;
-use crate::output::verify::{check, print_report, CheckStatus, Report};
+use crate::output::verify::{check, CheckStatus, Report};
 use crate::output::Printer;
 use crate::walk::engine::Outcome;
 use crate::walk::paths::{self, PathSet, MAX_PATHS};
@@ -231,14 +231,5 @@ pub(super) fn run(path: &Path, args: &VerifyArgs, global: &GlobalArgs, out: Prin
             ));
         }
     }
-    let report = Report::from_checks(checks);
-    print_report(&report, out);
-    if report.ok {
-        Ok(())
-    } else {
-        Err(Error::VerificationFailed {
-            failed: report.failed,
-            unknown: report.unknown,
-        })
-    }
+    super::report(&Report::from_checks(checks), out)
 }

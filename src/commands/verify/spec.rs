@@ -11,23 +11,23 @@ use std::time::Duration;
 /// transfer to. `verify --shared --parent` and `verify -f manifest` both become one.
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
-    pub parents: Vec<ParentSpec>,
-    pub wait: Duration,
-    pub fix: FixStyle,
+    pub(crate) parents: Vec<ParentSpec>,
+    pub(crate) wait: Duration,
+    pub(crate) fix: FixStyle,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct ParentSpec {
     /// Name or id, as the user wrote it.
-    pub parent: String,
+    pub(crate) parent: String,
     /// What the parent must be: an inbound call flow for `--parent`, the file's type with
     /// `-f`.
-    pub flow_type: FlowType,
-    pub modules: Vec<String>,
-    pub queues: Vec<String>,
+    pub(crate) flow_type: FlowType,
+    pub(crate) modules: Vec<String>,
+    pub(crate) queues: Vec<String>,
     /// Bot flows, flows transferred to, schedule groups, data tables, data actions and
     /// user prompts the parent's published version must consume.
-    pub others: Vec<Reference>,
+    pub(crate) others: Vec<Reference>,
 }
 
 /// How the report words the command that fixes a failure. Every command is shell-quoted
@@ -53,11 +53,11 @@ pub(crate) enum FixStyle {
 /// published version transfers to and its division.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Known {
-    pub queue: Option<String>,
-    pub division: Option<String>,
+    pub(crate) queue: Option<String>,
+    pub(crate) division: Option<String>,
     /// The flow is not of the shape `create-parent` publishes (it calls other modules too,
     /// or flowctl never published it), so `create-parent` would replace its content.
-    pub own_content: bool,
+    pub(crate) own_content: bool,
 }
 
 /// One shell word, quoted only when it needs to be.
