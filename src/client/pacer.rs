@@ -45,6 +45,9 @@ const NEW_WINDOW_JUMP: Duration = Duration::from_millis(1500);
 const RECHECK: Duration = Duration::from_millis(20);
 /// How often a job waiting to start looks again while other jobs are in flight.
 const JOB_RECHECK: Duration = Duration::from_millis(50);
+/// How often a task waiting for a window's end looks again (answers may have moved the end
+/// earlier since it began to wait).
+const REESTIMATE: Duration = Duration::from_millis(250);
 
 /// The longest a rate-limit window lasts: Genesys counts requests per 60 s
 /// (docs/genesys-api.md#rate-limits-and-retries), so `inin-ratelimit-reset` is at most 60. A longer reset with the
@@ -174,6 +177,8 @@ pub struct Window {
     /// What the jobs in flight were assumed to spend when they started (so that
     /// `assumed_in_flight - unlanded` is what they have been seen to spend).
     assumed_in_flight: u64,
+    /// When the last probe was sent.
+    probe_sent: Option<Instant>,
 }
 
 /// What a request should do now.
@@ -211,6 +216,7 @@ impl Default for Window {
             rounding_known: false,
             registering: 0,
             assumed_in_flight: 0,
+            probe_sent: None,
         }
     }
 }
@@ -331,6 +337,7 @@ impl Window {
             // goes first, alone, and the window opens when its answer shows it did.
             if self.in_flight <= self.stragglers {
                 self.take();
+                self.probe_sent = Some(now);
                 return Ok(Slot::Go);
             }
             return Ok(Slot::AfterAnswer);
@@ -386,13 +393,14 @@ impl Window {
             return Slot::AfterAnswer;
         };
         if let Some(last_end) = self.probing {
-            if self.jobs > 0 {
+            if self.in_flight > self.stragglers || self.registering > 0 {
+                // A probe is out (or a job about to send one): its answer tells.
                 return Slot::AfterAnswer;
             }
-            // No job in flight means no poll will probe: this job's registration does. Its
-            // spend must not land in the old window, so until a probe has shown which way
-            // the server rounds `reset`, it goes only once the window has ended either way
-            // (a second after its stated end).
+            // No probe is out, and the jobs in flight may not poll for a while: this job's
+            // registration probes. Its spend must not land in the old window, so until a
+            // probe has shown which way the server rounds `reset`, it goes only once the
+            // window has ended either way (a second after its stated end).
             let safe = last_end + SURPRISE_GUARD;
             if !self.rounding_known && now < safe {
                 return Slot::At(safe);
@@ -471,9 +479,13 @@ impl Window {
             // window; anything else is the old window still (an answer that was in flight,
             // or a probe sent before the real reset), and the next probe follows shortly.
             if end > last_end + NEW_WINDOW_JUMP || was_absurd {
-                if the_probes {
+                let at_the_stated_end = self
+                    .probe_sent
+                    .is_some_and(|t| t < last_end + SURPRISE_GUARD / 2);
+                if the_probes && at_the_stated_end {
                     // Sent at the stated reset and answered from the new window: the
-                    // stated reset is not early.
+                    // stated reset is not early. (A probe sent a second late tells
+                    // nothing.)
                     self.rounding_known = true;
                 }
                 self.open(end, count);
@@ -679,7 +691,9 @@ impl Pacer {
                     .max(Duration::from_millis(1)),
                 Slot::AfterAnswer => RECHECK,
             };
-            let until = now + wait;
+            // The window's end estimate only moves earlier as answers come in: look again
+            // now and then rather than sleep to an end that has since been corrected.
+            let until = now + wait.min(REESTIMATE);
             self.hold(&mut held, &mut _waiting, false, wait, blocked)
                 .await;
             tokio::time::sleep_until(until).await;
@@ -726,12 +740,7 @@ impl Pacer {
             // With jobs in flight the window's room changes before its end (a registration
             // answered is no longer held twice, a job seen ended frees its poll, a learned
             // spend is smaller): look again soon, so the window's room is not left unused.
-            let until = now
-                + if may_change {
-                    wait.min(JOB_RECHECK)
-                } else {
-                    wait
-                };
+            let until = now + wait.min(if may_change { JOB_RECHECK } else { REESTIMATE });
             self.hold(&mut held, &mut _waiting, true, wait, blocked)
                 .await;
             tokio::time::sleep_until(until).await;
