@@ -110,9 +110,9 @@ async fn reruns_are_bounded_and_each_says_why_on_stderr() {
     assert_eq!(r.code, 4, "{r:?}");
     for n in 1..=3 {
         assert!(
-            r.stderr.contains(&format!(
-                "for common module 'Unlucky Module' was killed by the rate limit"
-            )) && r.stderr.contains(&format!("({n} of 3)")),
+            r.stderr
+                .contains("for common module 'Unlucky Module' was killed by the rate limit")
+                && r.stderr.contains(&format!("({n} of 3)")),
             "rerun {n}: {r:?}"
         );
     }

@@ -392,19 +392,14 @@ impl Window {
             }
             return Slot::AfterAnswer;
         };
-        if let Some(last_end) = self.probing {
+        if self.probing.is_some() {
             if self.in_flight > self.stragglers || self.registering > 0 {
                 // A probe is out (or a job about to send one): its answer tells.
                 return Slot::AfterAnswer;
             }
             // No probe is out, and the jobs in flight may not poll for a while: this job's
-            // registration probes. Its spend must not land in the old window, so until a
-            // probe has shown which way the server rounds `reset`, it goes only once the
-            // window has ended either way (a second after its stated end).
-            let safe = last_end + SURPRISE_GUARD;
-            if !self.rounding_known && now < safe {
-                return Slot::At(safe);
-            }
+            // registration probes. (Its spend must not land in the old window: the job
+            // starts only once that has surely ended, see `start_after`.)
             return Slot::Go;
         }
         // Its spend, its registration and the poll that sees it ended.
@@ -421,6 +416,20 @@ impl Window {
         }
     }
 
+    /// When a job registered at `now` may start, if not at once: while the pacer probes
+    /// (its registration may have been the probe, answered from the old window), only
+    /// once the old window has surely ended, so that its spend lands in the new one. That
+    /// is its stated end with the guard once the rounding is known, else a second after.
+    pub fn start_after(&self, now: Instant) -> Option<Instant> {
+        let last_end = self.probing?;
+        let guard = if self.rounding_known {
+            self.guard
+        } else {
+            SURPRISE_GUARD
+        };
+        Some(last_end + guard).filter(|at| *at > now)
+    }
+
     /// An admitted job's registration was answered (or failed): the count holds it now.
     pub fn job_registered(&mut self) {
         self.registering = self.registering.saturating_sub(1);
@@ -431,9 +440,12 @@ impl Window {
     pub fn job_done(&mut self, ran: bool) {
         // Which job ended cannot be told: it takes its share of what the jobs in flight
         // were assumed to spend and have not been seen to spend.
-        if self.jobs > 0 {
-            self.assumed_in_flight -= self.assumed_in_flight / self.jobs;
-            self.unlanded -= self.unlanded / self.jobs;
+        if let (Some(assumed), Some(unlanded)) = (
+            self.assumed_in_flight.checked_div(self.jobs),
+            self.unlanded.checked_div(self.jobs),
+        ) {
+            self.assumed_in_flight -= assumed;
+            self.unlanded -= unlanded;
         }
         self.jobs = self.jobs.saturating_sub(1);
         if self.jobs == 0 {
@@ -639,8 +651,24 @@ pub struct JobSlot<'a> {
 
 impl JobSlot<'_> {
     /// The job's registration was answered: from now on the window's count holds it, so
-    /// the headroom no longer does.
-    pub fn registered(&mut self) {
+    /// the headroom no longer does. Returns when the job may start (its content be
+    /// uploaded): at once, unless the registration went as the probe at a stated reset
+    /// and the window may not have ended yet, so that the job's spend lands in the new
+    /// window (see [`Window::start_after`]).
+    pub async fn registered(&mut self) {
+        self.mark_registered();
+        let at = self
+            .pacer
+            .window
+            .lock()
+            .ok()
+            .and_then(|w| w.start_after(Instant::now()));
+        if let Some(at) = at {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    fn mark_registered(&mut self) {
         if !self.registered {
             self.registered = true;
             if let Ok(mut w) = self.pacer.window.lock() {
@@ -657,7 +685,7 @@ impl JobSlot<'_> {
 
 impl Drop for JobSlot<'_> {
     fn drop(&mut self) {
-        self.registered();
+        self.mark_registered();
         if let Ok(mut w) = self.pacer.window.lock() {
             w.job_done(self.ran);
         }
@@ -1583,7 +1611,7 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 let mut slot = pacer.admit_job().await;
                 call(&pacer, &server).await;
-                slot.registered();
+                slot.registered().await;
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 server.lock().expect("lock").spend(Instant::now(), k);
                 tokio::time::sleep(Duration::from_millis(50)).await;
