@@ -351,31 +351,31 @@ pub struct JobMessage {
 
 /// `RegisterArchitectExportJob`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ExportJobRequest {
-    pub(crate) flows: Vec<ExportDetails>,
+pub struct ExportJobRequest {
+    pub flows: Vec<ExportDetails>,
 }
 
 /// `ExportDetails`: one flow to export.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ExportDetails {
-    pub(crate) flow: FlowReference,
+pub struct ExportDetails {
+    pub flow: FlowReference,
     /// Letters, digits, `_` and `-` only; Architect appends the extension.
-    pub(crate) file_name: Option<String>,
+    pub file_name: Option<String>,
     /// `Architect` or `Yaml` (the default).
-    pub(crate) export_type: Option<String>,
+    pub export_type: Option<String>,
 }
 
 /// `ArchitectFlowReference`: by id, or by name and type.
 #[skip_serializing_none]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct FlowReference {
-    pub(crate) id: Option<String>,
-    pub(crate) name: Option<String>,
+pub struct FlowReference {
+    pub id: Option<String>,
+    pub name: Option<String>,
     #[serde(rename = "type")]
-    pub(crate) flow_type: Option<FlowType>,
-    pub(crate) version: Option<String>,
+    pub flow_type: Option<FlowType>,
+    pub version: Option<String>,
 }
 
 /// `RegisterArchitectExportJobResponse`.

@@ -332,8 +332,15 @@ async fn listings_page_and_filter_names_as_substrings() {
 
 #[tokio::test]
 async fn past_the_rate_limit_comes_429_with_retry_after_and_the_headers() {
+    for down in [false, true] {
+        past_the_rate_limit(down).await;
+    }
+}
+
+async fn past_the_rate_limit(reset_rounds_down: bool) {
     let api = Api::new(EmulatorConfig {
         rate_limit: 5,
+        reset_rounds_down,
         ..EmulatorConfig::default()
     })
     .await;

@@ -244,7 +244,16 @@ async fn quiet_keeps_waits_silent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_wait_is_announced_on_stderr() {
-    let org = Org::new().await;
+    // As imprecise as the real service may be: jobs spend 5 requests of the window, the
+    // reset is rounded down.
+    let org = Org::with(EmulatorConfig {
+        job_time: Duration::from_millis(20),
+        rate_limit: 100_000,
+        job_requests: 5,
+        reset_rounds_down: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
     org.emulator
         .script_faults(vec![flowctl::emulator::Fault::Status429 { retry_after: 3 }]);
     let r = org

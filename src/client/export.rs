@@ -174,6 +174,7 @@ impl Client {
         // The job runs on this token's window: it starts when the window can carry it.
         let mut slot = self.inner.pacer.admit_job().await;
         let job = self.register_export_job(&request).await?;
+        slot.registered().await;
         let state = self.wait_for_export_job(&job.id, timeout).await?;
         slot.ran();
         drop(slot);

@@ -11,10 +11,19 @@
 //! before their answers come back, and the window cannot be overshot however many tasks
 //! share the client. Answers correct the count upwards (another process on the same token
 //! shows up in `count`) and pin the window's end (the earliest `now + reset` seen in the
-//! window; if the server rounds `reset` down instead of up, the first surprise 429 adds a
-//! second of guard). A window is spent at full speed, then the pacer waits for its reset:
-//! the fastest a fixed window allows. A 429 is a correction: it marks the window spent and
+//! window). A window is spent at full speed, then the pacer waits for its reset: the
+//! fastest a fixed window allows. A 429 is a correction: it marks the window spent and
 //! holds every request for `Retry-After`.
+//!
+//! `reset` is whole seconds, and nothing says which way it is rounded. At a stated reset
+//! one request (the probe) goes alone, and the new window opens only when an answer shows
+//! it did. The first probe also tells the rounding: answered from the old window, the
+//! server rounds down, and from then on every window is taken to end a second after its
+//! stated end. Until that first probe one request of each window is kept spare, so the
+//! probe of a spent window is answered from the old window rather than refused.
+//!
+//! Architect jobs run on the same token and spend its window (see [`Window::admit_job`]):
+//! each job in flight holds what it has not yet been seen to spend, plus its last poll.
 //!
 //! [`Window::reserve`] and [`Window::observe`] are the pure logic, tested with a fixed
 //! clock; [`Pacer`] wraps them in a mutex and sleeps.
@@ -25,12 +34,20 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// A window's end is taken as the earliest `answer time + reset`; if that proves early (a
-/// 429 while the pacer believed there was room), this guard is added from then on.
+/// probe at the stated reset answered from the old window, or a 429 while the pacer
+/// believed there was room), this guard is added from then on. A server that rounds
+/// `reset` down ends every window less than a second after `answer time + reset`, so with
+/// the guard the probe always lands in the new window.
 const SURPRISE_GUARD: Duration = Duration::from_secs(1);
 /// An answer whose window ends this much later than the current one's starts a new window.
 const NEW_WINDOW_JUMP: Duration = Duration::from_millis(1500);
 /// How often a waiting request looks again when only an answer can free a slot.
 const RECHECK: Duration = Duration::from_millis(20);
+/// How often a job waiting to start looks again while other jobs are in flight.
+const JOB_RECHECK: Duration = Duration::from_millis(50);
+/// How often a task waiting for a window's end looks again (answers may have moved the end
+/// earlier since it began to wait).
+const REESTIMATE: Duration = Duration::from_millis(250);
 
 /// The longest a rate-limit window lasts: Genesys counts requests per 60 s
 /// (docs/genesys-api.md#rate-limits-and-retries), so `inin-ratelimit-reset` is at most 60. A longer reset with the
@@ -144,6 +161,24 @@ pub(crate) struct Window {
     /// Requests still in flight from before the probing began (they may be slow; the
     /// probe does not wait for them).
     stragglers: u64,
+    /// What the jobs in flight are taken to spend and have not yet been seen to spend (the
+    /// count's excess has not risen by it yet). Only this is kept free for them: a job
+    /// whose spend already shows in the count (its window counted it) holds nothing more
+    /// than the poll that will see it ended.
+    unlanded: u64,
+    /// A probe has shown whether the stated reset is early: its answer came from the old
+    /// window (the server rounds `reset` down: the guard is set) or from the new one. Until
+    /// then one request of every window is kept spare, so that a probe sent at the stated
+    /// reset of a spent window is answered from the old window instead of refused.
+    rounding_known: bool,
+    /// Jobs admitted whose registration has not been answered yet: it is kept free for
+    /// them (once sent it is also in `used`, for the moment it is in flight).
+    registering: u64,
+    /// What the jobs in flight were assumed to spend when they started (so that
+    /// `assumed_in_flight - unlanded` is what they have been seen to spend).
+    assumed_in_flight: u64,
+    /// When the last probe was sent.
+    probe_sent: Option<Instant>,
 }
 
 /// What a request should do now.
@@ -177,29 +212,66 @@ impl Default for Window {
             past_finished: 0,
             generation: 0,
             stragglers: 0,
+            unlanded: 0,
+            rounding_known: false,
+            registering: 0,
+            assumed_in_flight: 0,
+            probe_sent: None,
         }
     }
 }
 
 impl Window {
     /// What one job is taken to spend: the excess of the run's windows over flowctl's own
-    /// requests, per job seen finished in them; [`ASSUMED_JOB_SPEND`] until a job finished.
+    /// requests, less what jobs still in flight have been seen to spend, per job seen
+    /// finished; [`ASSUMED_JOB_SPEND`] until a job finished. (A job's spend shows in the
+    /// count before its poll sees it ended: counted against the finished jobs alone, the
+    /// spend of many jobs about to end would read as one job's.)
     pub(crate) fn job_spend(&self) -> u64 {
         let finished = self.past_finished.saturating_add(self.finished);
         if finished == 0 {
             return ASSUMED_JOB_SPEND;
         }
+        let landed_in_flight = self.assumed_in_flight.saturating_sub(self.unlanded);
         self.past_excess
             .saturating_add(self.excess)
+            .saturating_sub(landed_in_flight)
             .div_ceil(finished)
     }
 
-    /// Requests kept free in this window for the jobs in flight.
+    /// Requests kept free in this window from flowctl's own: what the jobs in flight have
+    /// not yet been seen to spend (the server counts it, not the pacer), and, until a probe
+    /// has shown which way the server rounds `reset`, one spare for that probe. (The jobs'
+    /// own registrations and polls are requests: kept free here they would hold
+    /// themselves back. A job's admission counts them instead.)
     fn headroom(&self, allowed: u64) -> u64 {
-        // Never all of it: the jobs' own polls must still go.
-        self.jobs
-            .saturating_mul(self.job_spend())
+        let unlanded = self
+            .unlanded
+            .min(self.jobs.saturating_mul(self.job_spend()));
+        let spare = u64::from(!self.rounding_known);
+        // Never all of it: some request must still go (the jobs' polls among them).
+        unlanded
+            .saturating_add(spare)
             .min(allowed.saturating_sub(1))
+    }
+
+    /// What the window already carries when a job asks to start: what is counted, the
+    /// headroom, and the requests the jobs in flight will still make (the registration of
+    /// each just admitted, the poll of each that sees it ended).
+    fn committed(&self, allowed: u64) -> u64 {
+        self.used
+            .saturating_add(self.headroom(allowed))
+            .saturating_add(self.jobs)
+            .saturating_add(self.registering)
+    }
+
+    /// The count's excess over flowctl's own requests rose to `excess` in this window: the
+    /// rise is spend of jobs in flight that has now landed.
+    fn learn_excess(&mut self, excess: u64) {
+        if excess > self.excess {
+            self.unlanded = self.unlanded.saturating_sub(excess - self.excess);
+            self.excess = excess;
+        }
     }
 
     /// The stated end (plus guard) passed: learn from the window that ended, then probe.
@@ -231,7 +303,8 @@ impl Window {
         self.generation += 1;
         self.ends = Some(end);
         self.used = count.saturating_add(self.in_flight);
-        self.excess = count.saturating_sub(self.own);
+        self.excess = 0;
+        self.learn_excess(count.saturating_sub(self.own));
     }
 
     /// Reserves a slot at `now`, or says when to try again; refuses when the window is
@@ -264,6 +337,7 @@ impl Window {
             // goes first, alone, and the window opens when its answer shows it did.
             if self.in_flight <= self.stragglers {
                 self.take();
+                self.probe_sent = Some(now);
                 return Ok(Slot::Go);
             }
             return Ok(Slot::AfterAnswer);
@@ -285,10 +359,24 @@ impl Window {
     }
 
     /// Admits an Architect job at `now` when the window can carry its spend (plus its
-    /// registration) besides the headroom of the jobs already in flight; otherwise says
-    /// when to ask again. One job always goes when none is in flight and the window is
-    /// fresh, so a spend larger than the window still makes progress.
+    /// registration and the poll that sees it end) besides the headroom of the jobs
+    /// already in flight; otherwise says when to ask again. One job always goes when none
+    /// is in flight and the window is fresh, so a spend larger than the window still makes
+    /// progress.
     pub(crate) fn admit_job(&mut self, now: Instant) -> Slot {
+        let slot = self.admission(now);
+        if slot == Slot::Go {
+            let spend = self.job_spend();
+            self.jobs += 1;
+            self.registering += 1;
+            self.unlanded = self.unlanded.saturating_add(spend);
+            self.assumed_in_flight = self.assumed_in_flight.saturating_add(spend);
+        }
+        slot
+    }
+
+    /// Whether a job may start now (see [`Window::admit_job`]).
+    fn admission(&mut self, now: Instant) -> Slot {
         if let Some(b) = self.blocked_until.filter(|b| now < *b) {
             return Slot::At(b);
         }
@@ -300,25 +388,26 @@ impl Window {
         let Some(allowed) = self.allowed else {
             // The window is unknown: one job at a time.
             if self.jobs == 0 {
-                self.jobs += 1;
                 return Slot::Go;
             }
             return Slot::AfterAnswer;
         };
         if self.probing.is_some() {
-            // No job in flight means no poll will probe: this job's registration does.
-            if self.jobs == 0 {
-                self.jobs += 1;
-                return Slot::Go;
+            if self.in_flight > self.stragglers || self.registering > 0 {
+                // A probe is out (or a job about to send one): its answer tells.
+                return Slot::AfterAnswer;
             }
-            return Slot::AfterAnswer;
+            // No probe is out, and the jobs in flight may not poll for a while: this job's
+            // registration probes. (Its spend must not land in the old window: the job
+            // starts only once that has surely ended, see `start_after`.)
+            return Slot::Go;
         }
-        let need = self.job_spend().saturating_add(1);
-        let carried = self.used.saturating_add(self.headroom(allowed));
+        // Its spend, its registration and the poll that sees it ended.
+        let need = self.job_spend().saturating_add(2);
+        let carried = self.committed(allowed);
         let fits = carried.saturating_add(need) <= allowed;
         let alone = self.jobs == 0 && need >= allowed && self.used <= 1;
         if fits || alone {
-            self.jobs += 1;
             return Slot::Go;
         }
         match self.ends {
@@ -327,10 +416,42 @@ impl Window {
         }
     }
 
+    /// When a job registered at `now` may start, if not at once: while the pacer probes
+    /// (its registration may have been the probe, answered from the old window), only
+    /// once the old window has surely ended, so that its spend lands in the new one. That
+    /// is its stated end with the guard once the rounding is known, else a second after.
+    pub(crate) fn start_after(&self, now: Instant) -> Option<Instant> {
+        let last_end = self.probing?;
+        let guard = if self.rounding_known {
+            self.guard
+        } else {
+            SURPRISE_GUARD
+        };
+        Some(last_end + guard).filter(|at| *at > now)
+    }
+
+    /// An admitted job's registration was answered (or failed): the count holds it now.
+    pub(crate) fn job_registered(&mut self) {
+        self.registering = self.registering.saturating_sub(1);
+    }
+
     /// An admitted job ended: `ran` when it ran (it spent its requests), not when it failed
     /// before it started (its registration or upload failed).
     pub(crate) fn job_done(&mut self, ran: bool) {
+        // Which job ended cannot be told: it takes its share of what the jobs in flight
+        // were assumed to spend and have not been seen to spend.
+        if let (Some(assumed), Some(unlanded)) = (
+            self.assumed_in_flight.checked_div(self.jobs),
+            self.unlanded.checked_div(self.jobs),
+        ) {
+            self.assumed_in_flight -= assumed;
+            self.unlanded -= unlanded;
+        }
         self.jobs = self.jobs.saturating_sub(1);
+        if self.jobs == 0 {
+            self.assumed_in_flight = 0;
+            self.unlanded = 0;
+        }
         if ran {
             self.finished += 1;
         }
@@ -362,15 +483,37 @@ impl Window {
         };
         self.allowed = Some(allowed);
         if let Some(last_end) = self.probing {
+            // The probe's own answer for certain: nothing else was in flight.
+            let the_probes = self.stragglers == 0 && self.in_flight == 0;
             // Whose answer this is cannot be told: taken as a straggler's.
             self.stragglers = self.stragglers.min(self.in_flight);
             // Only an answer whose window ends well after the last one shows the new
             // window; anything else is the old window still (an answer that was in flight,
             // or a probe sent before the real reset), and the next probe follows shortly.
             if end > last_end + NEW_WINDOW_JUMP || was_absurd {
+                let at_the_stated_end = self
+                    .probe_sent
+                    .is_some_and(|t| t < last_end + SURPRISE_GUARD / 2);
+                if the_probes && at_the_stated_end {
+                    // Sent at the stated reset and answered from the new window: the
+                    // stated reset is not early. (A probe sent a second late tells
+                    // nothing.)
+                    self.rounding_known = true;
+                }
                 self.open(end, count);
             } else if self.in_flight <= self.stragglers {
-                self.blocked_until = Some(now + PROBE_AGAIN);
+                let mut next = now + PROBE_AGAIN;
+                if the_probes && self.guard.is_zero() {
+                    // Sent at the stated reset and answered from the old window: the server
+                    // rounds `reset` down, so every window really ends up to a second after
+                    // its stated end. The next probe goes a second after this one's.
+                    self.guard = SURPRISE_GUARD;
+                    next = next.max(last_end + SURPRISE_GUARD);
+                }
+                if the_probes {
+                    self.rounding_known = true;
+                }
+                self.blocked_until = Some(next);
             }
             return;
         }
@@ -382,7 +525,7 @@ impl Window {
                 // The same window: its end is the earliest estimate, its use the highest.
                 self.ends = Some(current.min(end));
                 self.used = self.used.max(count);
-                self.excess = self.excess.max(count.saturating_sub(self.own));
+                self.learn_excess(count.saturating_sub(self.own));
             }
             Some(_) => self.open(end, count),
             None => {
@@ -390,7 +533,7 @@ impl Window {
                 self.generation += 1;
                 self.ends = Some(end);
                 self.used = self.used.max(count.saturating_add(self.in_flight));
-                self.excess = count.saturating_sub(self.own);
+                self.learn_excess(count.saturating_sub(self.own));
             }
         }
     }
@@ -403,6 +546,7 @@ impl Window {
         if let Some(allowed) = self.allowed {
             if self.used < allowed || self.ends.is_none() || self.probing.is_some() {
                 self.guard = SURPRISE_GUARD;
+                self.rounding_known = true;
             }
             self.used = allowed;
         }
@@ -496,14 +640,43 @@ impl Drop for HeldGuard<'_> {
     }
 }
 
-/// An admitted Architect job; [`JobSlot::ran`] once the job ran (its spend is then learned
-/// from the window), dropping it frees the job's headroom.
+/// An admitted Architect job; [`JobSlot::registered`] once its registration was answered,
+/// [`JobSlot::ran`] once the job ran (its spend is then learned from the window); dropping
+/// it frees the job's headroom.
 pub(crate) struct JobSlot<'a> {
     pacer: &'a Pacer,
+    registered: bool,
     ran: bool,
 }
 
 impl JobSlot<'_> {
+    /// The job's registration was answered: from now on the window's count holds it, so
+    /// the headroom no longer does. Returns when the job may start (its content be
+    /// uploaded): at once, unless the registration went as the probe at a stated reset
+    /// and the window may not have ended yet, so that the job's spend lands in the new
+    /// window (see [`Window::start_after`]).
+    pub async fn registered(&mut self) {
+        self.mark_registered();
+        let at = self
+            .pacer
+            .window
+            .lock()
+            .ok()
+            .and_then(|w| w.start_after(Instant::now()));
+        if let Some(at) = at {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    fn mark_registered(&mut self) {
+        if !self.registered {
+            self.registered = true;
+            if let Ok(mut w) = self.pacer.window.lock() {
+                w.job_registered();
+            }
+        }
+    }
+
     /// The job ran to its end (success or failure): it spent its requests.
     pub(crate) fn ran(&mut self) {
         self.ran = true;
@@ -512,6 +685,7 @@ impl JobSlot<'_> {
 
 impl Drop for JobSlot<'_> {
     fn drop(&mut self) {
+        self.mark_registered();
         if let Ok(mut w) = self.pacer.window.lock() {
             w.job_done(self.ran);
         }
@@ -545,7 +719,9 @@ impl Pacer {
                     .max(Duration::from_millis(1)),
                 Slot::AfterAnswer => RECHECK,
             };
-            let until = now + wait;
+            // The window's end estimate only moves earlier as answers come in: look again
+            // now and then rather than sleep to an end that has since been corrected.
+            let until = now + wait.min(REESTIMATE);
             self.hold(&mut held, &mut _waiting, false, wait, blocked)
                 .await;
             tokio::time::sleep_until(until).await;
@@ -559,17 +735,28 @@ impl Pacer {
         let mut _waiting = None;
         loop {
             let now = Instant::now();
-            let (slot, blocked) = match self.window.lock() {
+            let (slot, blocked, may_change) = match self.window.lock() {
                 Ok(mut w) => {
                     let blocked = w.blocked_until.is_some_and(|b| b > now);
-                    (w.admit_job(now), blocked)
+                    let slot = w.admit_job(now);
+                    if slot == Slot::Go {
+                        tracing::debug!(
+                            used = w.used,
+                            jobs = w.jobs,
+                            unlanded = w.unlanded,
+                            spend = w.job_spend(),
+                            "Architect job admitted"
+                        );
+                    }
+                    (slot, blocked, w.jobs > 0 && !blocked)
                 }
-                Err(_) => (Slot::Go, false),
+                Err(_) => (Slot::Go, false, false),
             };
             let wait = match slot {
                 Slot::Go => {
                     return JobSlot {
                         pacer: self,
+                        registered: false,
                         ran: false,
                     }
                 }
@@ -578,7 +765,10 @@ impl Pacer {
                     .max(Duration::from_millis(1)),
                 Slot::AfterAnswer => RECHECK,
             };
-            let until = now + wait;
+            // With jobs in flight the window's room changes before its end (a registration
+            // answered is no longer held twice, a job seen ended frees its poll, a learned
+            // spend is smaller): look again soon, so the window's room is not left unused.
+            let until = now + wait.min(if may_change { JOB_RECHECK } else { REESTIMATE });
             self.hold(&mut held, &mut _waiting, true, wait, blocked)
                 .await;
             tokio::time::sleep_until(until).await;
@@ -715,6 +905,15 @@ mod tests {
         w.reserve(now).expect("not refused")
     }
 
+    /// A window whose server a probe showed to state its reset on time (rounded up): no
+    /// request is kept spare for the probe.
+    fn known() -> Window {
+        Window {
+            rounding_known: true,
+            ..Window::default()
+        }
+    }
+
     #[test]
     fn until_the_first_answer_only_one_request_is_in_flight() {
         let now = Instant::now();
@@ -728,7 +927,7 @@ mod tests {
     #[test]
     fn requests_in_flight_are_counted_so_the_window_is_never_overshot() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         assert_eq!(go(&mut w, now), Slot::Go);
         w.observe(now, headers(10, 1, 10));
         // Nine more may go at once, before any answer; the tenth waits for the reset.
@@ -747,7 +946,7 @@ mod tests {
     #[test]
     fn another_process_on_the_token_shows_in_count_and_is_respected() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         assert_eq!(go(&mut w, now), Slot::Go);
         // We sent one; the server counted 8 (someone else sent 7).
         w.observe(now, headers(10, 8, 30));
@@ -790,7 +989,7 @@ mod tests {
     #[test]
     fn answers_out_of_order_never_lower_the_count_inside_a_window() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         assert_eq!(go(&mut w, now), Slot::Go);
         w.observe(now, headers(5, 1, 10));
         for _ in 0..3 {
@@ -969,7 +1168,7 @@ mod tests {
     #[test]
     fn requests_in_flight_at_a_window_rollover_count_against_the_new_window() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         go(&mut w, now);
         w.observe(now, headers(10, 1, 10));
         for _ in 0..9 {
@@ -992,7 +1191,7 @@ mod tests {
     #[test]
     fn an_answer_whose_window_ends_much_later_opens_a_new_window_at_once() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         go(&mut w, now);
         w.observe(now, headers(3, 3, 10));
         assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
@@ -1017,11 +1216,25 @@ mod tests {
     }
 
     #[test]
-    fn at_a_stated_reset_one_probe_goes_and_the_window_opens_only_when_its_answer_shows_it() {
+    fn until_a_probe_shows_the_rounding_one_request_of_each_window_is_kept_spare() {
         let now = Instant::now();
         let mut w = Window::default();
         go(&mut w, now);
-        w.observe(now, headers(5, 5, 10));
+        w.observe(now, headers(10, 1, 10));
+        for _ in 0..8 {
+            assert_eq!(go(&mut w, now), Slot::Go);
+        }
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn at_a_stated_reset_one_probe_goes_and_an_answer_from_the_old_window_means_it_rounds_down() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        // Four of five used: the fifth is the probe's spare.
+        w.observe(now, headers(5, 4, 10));
+        assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
         let end = now + Duration::from_secs(10);
         assert_eq!(go(&mut w, end), Slot::Go, "one probe");
         assert_eq!(
@@ -1029,18 +1242,55 @@ mod tests {
             Slot::AfterAnswer,
             "the rest wait for its answer"
         );
-        // Its answer is still the old window (a server rounding reset down): no burst.
+        // Its answer is still the old window (counted in it, reset 0): the server rounds
+        // reset down, so the window really ends within a second of its stated end. No
+        // burst, and the next probe goes a second after the stated end, not sooner.
         w.observe(end, headers(5, 5, 0));
-        assert_eq!(go(&mut w, end), Slot::At(end + PROBE_AGAIN));
-        let again = end + PROBE_AGAIN;
+        assert_eq!(w.guard, SURPRISE_GUARD);
+        let again = end + SURPRISE_GUARD;
+        assert_eq!(go(&mut w, end + PROBE_AGAIN), Slot::At(again));
         assert_eq!(go(&mut w, again), Slot::Go);
         assert_eq!(go(&mut w, again), Slot::AfterAnswer);
-        // This one shows the new window: count 1, ending 10 s on.
+        // This one shows the new window: count 1, ending 10 s on. No spare any more.
         w.observe(again, headers(5, 1, 10));
         for _ in 0..4 {
             assert_eq!(go(&mut w, again), Slot::Go);
         }
-        assert_eq!(go(&mut w, again), Slot::At(again + Duration::from_secs(10)));
+        // And this window too is taken to end a second after its stated end.
+        assert_eq!(
+            go(&mut w, again),
+            Slot::At(again + Duration::from_secs(10) + SURPRISE_GUARD)
+        );
+    }
+
+    #[test]
+    fn a_probe_answered_from_the_new_window_shows_the_reset_is_not_early_and_frees_the_spare() {
+        let now = Instant::now();
+        let mut w = Window::default();
+        go(&mut w, now);
+        w.observe(now, headers(5, 4, 10));
+        let end = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, end), Slot::Go, "the probe");
+        w.observe(end, headers(5, 1, 10));
+        assert_eq!(w.guard, Duration::ZERO);
+        for _ in 0..4 {
+            assert_eq!(go(&mut w, end), Slot::Go);
+        }
+        assert_eq!(go(&mut w, end), Slot::At(end + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn a_probe_still_answered_from_the_old_window_after_the_guard_is_repeated_shortly() {
+        let now = Instant::now();
+        let mut w = known();
+        w.guard = SURPRISE_GUARD;
+        go(&mut w, now);
+        w.observe(now, headers(5, 4, 10));
+        let end = now + Duration::from_secs(10) + SURPRISE_GUARD;
+        assert_eq!(go(&mut w, end), Slot::Go, "the probe");
+        w.observe(end, headers(5, 5, 0));
+        assert_eq!(go(&mut w, end), Slot::At(end + PROBE_AGAIN));
+        assert_eq!(w.guard, SURPRISE_GUARD, "the guard does not grow");
     }
 
     #[test]
@@ -1063,7 +1313,7 @@ mod tests {
     #[test]
     fn with_the_guard_a_request_between_the_stated_end_and_the_guard_still_waits() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         go(&mut w, now);
         w.observe(now, headers(50, 1, 5));
         go(&mut w, now);
@@ -1100,31 +1350,34 @@ mod tests {
     #[test]
     fn jobs_are_admitted_while_the_window_can_carry_their_assumed_spend() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         go(&mut w, now);
         w.observe(now, headers(60, 1, 10));
-        // 10 assumed per job, plus its registration: 59 left carries five.
-        for _ in 0..5 {
+        // 10 assumed per job, plus its registration and the poll that sees it end: 59 left
+        // carries four.
+        for _ in 0..4 {
             assert_eq!(w.admit_job(now), Slot::Go);
         }
         assert_eq!(w.admit_job(now), Slot::At(now + Duration::from_secs(10)));
-        // Requests keep the jobs' headroom free: 60 - 1 - 50 = 9 go.
+        // Requests keep the jobs' spend free: 60 - 1 - 4 × 10 = 19 go (the jobs' four
+        // registrations and four polls among them).
         let mut went = 0;
         while go(&mut w, now) == Slot::Go {
             went += 1;
         }
-        assert_eq!(went, 9);
+        assert_eq!(went, 19);
     }
 
     #[test]
     fn a_jobs_spend_is_learned_from_the_count_beyond_flowctls_own_requests() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         go(&mut w, now);
         w.observe(now, headers(60, 1, 10));
         assert_eq!(w.admit_job(now), Slot::Go);
         assert_eq!(go(&mut w, now), Slot::Go); // its registration
         w.observe(now, headers(60, 2, 10));
+        w.job_registered();
         assert_eq!(go(&mut w, now), Slot::Go); // the poll that finds it done
                                                // The job spent 5: the server counts 3 of ours and its 5.
         w.observe(now, headers(60, 8, 10));
@@ -1132,40 +1385,90 @@ mod tests {
         assert_eq!(w.job_spend(), 5);
         // A job that never ran (its registration failed) teaches nothing.
         assert_eq!(w.admit_job(now), Slot::Go);
+        w.job_registered();
         w.job_done(false);
         assert_eq!(w.job_spend(), 5);
-        // Now 8 more jobs fit, each with its registration: (60 - 8 - 6) / 6 + 1.
+        // Now 7 more jobs fit, each with its spend, registration and poll: (60 - 8) / 7.
         let mut admitted = 0;
         while w.admit_job(now) == Slot::Go {
             assert_eq!(go(&mut w, now), Slot::Go, "its registration");
+            w.job_registered();
             admitted += 1;
         }
-        assert_eq!(admitted, 8);
+        assert_eq!(admitted, 7);
+    }
+
+    #[test]
+    fn a_job_whose_spend_shows_in_the_count_holds_only_its_poll_even_in_the_next_window() {
+        let now = Instant::now();
+        let mut w = known();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        // One job teaches the spend: 5.
+        assert_eq!(w.admit_job(now), Slot::Go);
+        go(&mut w, now);
+        w.observe(now, headers(60, 2, 10));
+        w.job_registered();
+        go(&mut w, now);
+        w.observe(now, headers(60, 8, 10));
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5);
+        // Four more start; their registrations are answered.
+        for c in 9..13 {
+            assert_eq!(w.admit_job(now), Slot::Go);
+            go(&mut w, now);
+            w.observe(now, headers(60, c, 10));
+            w.job_registered();
+        }
+        assert_eq!(w.unlanded, 20);
+        // Their spend lands: an answer shows the count 20 past flowctl's 13 requests.
+        go(&mut w, now);
+        w.observe(now, headers(60, 33, 10));
+        assert_eq!(w.unlanded, 0, "the count holds it now");
+        // The window ends before their polls; a new one opens.
+        let next = now + Duration::from_secs(10);
+        assert_eq!(go(&mut w, next), Slot::Go, "the probe");
+        w.observe(next, headers(60, 1, 10));
+        // The four hold only their polls here: (60 - 1 - 4) / 7 = 7 jobs start. Held again
+        // for their spend (20), only 5 would.
+        let mut admitted = 0;
+        while w.admit_job(next) == Slot::Go {
+            assert_eq!(go(&mut w, next), Slot::Go, "its registration");
+            w.job_registered();
+            admitted += 1;
+        }
+        assert_eq!(admitted, 7);
     }
 
     #[test]
     fn a_job_spend_of_zero_is_learned_and_leaves_the_window_to_requests() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         go(&mut w, now);
         w.observe(now, headers(60, 1, 10));
         assert_eq!(w.admit_job(now), Slot::Go);
         go(&mut w, now);
         w.observe(now, headers(60, 2, 10));
+        w.job_registered();
         w.job_done(true);
         assert_eq!(w.job_spend(), 0);
         assert_eq!(w.admit_job(now), Slot::Go);
+        go(&mut w, now);
+        w.job_registered();
         let mut went = 0;
         while go(&mut w, now) == Slot::Go {
             went += 1;
         }
-        assert_eq!(went, 58, "no headroom kept for a job that spends nothing");
+        assert_eq!(
+            went, 57,
+            "60 - 3 sent: nothing kept for a job that spends nothing"
+        );
     }
 
     #[test]
     fn a_job_that_spends_in_one_window_and_ends_in_the_next_evens_out() {
         let now = Instant::now();
-        let mut w = Window::default();
+        let mut w = known();
         go(&mut w, now);
         w.observe(now, headers(100, 1, 10));
         w.admit_job(now);
@@ -1189,76 +1492,197 @@ mod tests {
         assert_eq!(w.job_spend(), 5);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn against_a_server_rounding_reset_down_at_most_one_request_is_refused() {
-        use std::sync::Arc;
-        // A fixed window of 10 requests per 10 s that starts at its first request and
-        // states its reset rounded down; 80 tasks, 20 ms per answer.
-        struct Server {
-            start: Option<Instant>,
-            count: u64,
-            sent: Vec<(Instant, bool)>,
+    /// A server with a fixed window that starts at its first request (as the emulator's),
+    /// stating `reset` rounded down or up, whose Architect jobs spend `k` of the window when
+    /// they end and fail when it has fewer left. For the paced runs below.
+    struct Server {
+        allowed: u64,
+        window: Duration,
+        down: bool,
+        start: Option<Instant>,
+        count: u64,
+        /// Every request: when it arrived and whether it was let through.
+        sent: Vec<(Instant, bool)>,
+        /// Jobs that found the window spent.
+        killed: usize,
+    }
+
+    type Shared = std::sync::Arc<Mutex<Server>>;
+
+    impl Server {
+        fn new(allowed: u64, window_s: u64, down: bool) -> Shared {
+            std::sync::Arc::new(Mutex::new(Server {
+                allowed,
+                window: Duration::from_secs(window_s),
+                down,
+                start: None,
+                count: 0,
+                sent: Vec::new(),
+                killed: 0,
+            }))
         }
-        let server = Arc::new(Mutex::new(Server {
-            start: None,
-            count: 0,
-            sent: Vec::new(),
-        }));
-        let pacer = Arc::new(Pacer::default());
-        let window = Duration::from_secs(10);
+
+        fn roll(&mut self, now: Instant) -> Instant {
+            let start = match self.start {
+                Some(st) if now.duration_since(st) < self.window => st,
+                _ => {
+                    self.count = 0;
+                    now
+                }
+            };
+            self.start = Some(start);
+            start
+        }
+
+        /// One request arriving now: let through or not, the count, the stated reset.
+        fn request(&mut self, now: Instant) -> (bool, u64, u64) {
+            let start = self.roll(now);
+            let ok = self.count < self.allowed;
+            if ok {
+                self.count += 1;
+            }
+            self.sent.push((now, ok));
+            let left = self.window.saturating_sub(now.duration_since(start));
+            let reset = if self.down {
+                left.as_secs()
+            } else {
+                left.as_secs_f64().ceil() as u64
+            };
+            (ok, self.count, reset)
+        }
+
+        /// A job ending now spends `k`, or is killed when fewer are left.
+        fn spend(&mut self, now: Instant, k: u64) {
+            self.roll(now);
+            if self.allowed - self.count < k {
+                self.count = self.allowed;
+                self.killed += 1;
+            } else {
+                self.count += k;
+            }
+        }
+
+        fn refused(&self) -> usize {
+            self.sent.iter().filter(|(_, ok)| !ok).count()
+        }
+
+        fn span(&self) -> Duration {
+            match (self.sent.first(), self.sent.last()) {
+                (Some(a), Some(b)) => b.0.duration_since(a.0),
+                _ => Duration::ZERO,
+            }
+        }
+    }
+
+    /// One request through `pacer` to `server`, 10 ms each way, sent again after a 429.
+    async fn call(pacer: &Pacer, server: &Shared) {
+        loop {
+            pacer.wait().await.expect("sane");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let (ok, count, reset) = server.lock().expect("lock").request(Instant::now());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let allowed = server.lock().expect("lock").allowed;
+            pacer.observe(headers(allowed, count, reset));
+            if ok {
+                return;
+            }
+            pacer.block(Duration::from_secs(reset.max(1)));
+        }
+    }
+
+    /// `n` tasks sending one request each at once.
+    async fn requests(pacer: &std::sync::Arc<Pacer>, server: &Shared, n: usize) {
         let mut tasks = Vec::new();
-        for _ in 0..80 {
+        for _ in 0..n {
+            let (pacer, server) = (pacer.clone(), server.clone());
+            tasks.push(tokio::spawn(async move { call(&pacer, &server).await }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+    }
+
+    /// `n` Architect jobs started at once: admitted, registered, 2 s of running (spending
+    /// `k` at the end), then the poll that sees them ended.
+    async fn jobs(pacer: &std::sync::Arc<Pacer>, server: &Shared, n: usize, k: u64) {
+        let mut tasks = Vec::new();
+        for _ in 0..n {
             let (pacer, server) = (pacer.clone(), server.clone());
             tasks.push(tokio::spawn(async move {
-                loop {
-                    pacer.wait().await.expect("sane");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    let now = Instant::now();
-                    let (ok, count, left) = {
-                        let mut s = server.lock().expect("lock");
-                        let start = match s.start {
-                            Some(st) if now.duration_since(st) < window => st,
-                            _ => {
-                                s.count = 0;
-                                now
-                            }
-                        };
-                        s.start = Some(start);
-                        let ok = s.count < 10;
-                        if ok {
-                            s.count += 1;
-                        }
-                        s.sent.push((now, ok));
-                        (
-                            ok,
-                            s.count,
-                            window.saturating_sub(now.duration_since(start)),
-                        )
-                    };
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    let reset = left.as_secs();
-                    pacer.observe(headers(10, count, reset));
-                    if ok {
-                        return;
-                    }
-                    pacer.block(Duration::from_secs(reset.max(1)));
-                }
+                let mut slot = pacer.admit_job().await;
+                call(&pacer, &server).await;
+                slot.registered().await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                server.lock().expect("lock").spend(Instant::now(), k);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                call(&pacer, &server).await;
+                slot.ran();
             }));
         }
         for t in tasks {
             t.await.expect("task");
         }
-        let sent = server.lock().expect("lock").sent.clone();
-        let refused = sent.iter().filter(|(_, ok)| !ok).count();
-        assert!(refused <= 1, "{refused} of {} refused", sent.len());
-        // And near the floor: 80 requests in 8 windows, plus a second of guard each.
-        let last = sent.last().map(|(t, _)| *t).expect("sent");
-        let first = sent[0].0;
-        assert!(
-            last.duration_since(first) < Duration::from_secs(80),
-            "{:?}",
-            last.duration_since(first)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn against_a_server_rounding_reset_down_no_request_is_refused() {
+        // 10 requests per 10 s, 79 tasks: 9 in the first window (one kept spare for the
+        // probe, which finds the server rounding down), then 10 a window: 8 windows.
+        let server = Server::new(10, 10, true);
+        let pacer = std::sync::Arc::new(Pacer::default());
+        requests(&pacer, &server, 79).await;
+        let s = server.lock().expect("lock");
+        assert_eq!(
+            s.refused(),
+            0,
+            "{} of {} refused",
+            s.refused(),
+            s.sent.len()
         );
+        assert_eq!(
+            s.sent.len(),
+            79,
+            "each once: the probe that found the old window was answered from it"
+        );
+        // Near the floor: 7 resets, each found up to a second late.
+        assert!(s.span() < Duration::from_secs(78), "{:?}", s.span());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn against_a_server_rounding_reset_up_no_request_is_refused_and_no_time_is_lost() {
+        let server = Server::new(10, 10, false);
+        let pacer = std::sync::Arc::new(Pacer::default());
+        requests(&pacer, &server, 79).await;
+        let s = server.lock().expect("lock");
+        assert_eq!(
+            s.refused(),
+            0,
+            "{} of {} refused",
+            s.refused(),
+            s.sent.len()
+        );
+        assert_eq!(s.sent.len(), 79);
+        // 7 resets, each met on time (the answers' latency aside).
+        assert!(s.span() < Duration::from_secs(71), "{:?}", s.span());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jobs_spending_the_window_are_never_killed_and_run_near_the_floor() {
+        for down in [true, false] {
+            // 40 jobs of 7 requests each (registration, 5 spent, poll) at 60 per 10 s:
+            // 280 requests, a floor of 4 resets (40 s).
+            let server = Server::new(60, 10, down);
+            let pacer = std::sync::Arc::new(Pacer::default());
+            jobs(&pacer, &server, 40, 5).await;
+            let s = server.lock().expect("lock");
+            assert_eq!(s.killed, 0, "rounded down: {down}");
+            assert_eq!(s.refused(), 0, "rounded down: {down}");
+            assert!(
+                s.span() < Duration::from_secs(52),
+                "rounded down: {down}: {:?}",
+                s.span()
+            );
+        }
     }
 
     #[test]

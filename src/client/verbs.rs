@@ -324,6 +324,7 @@ impl Client {
     pub async fn run_job(&self, yaml: &str, timeout: Duration) -> ClientResult<ArchitectJob> {
         let mut slot = self.inner.pacer.admit_job().await;
         let job = self.register_job().await?;
+        slot.registered().await;
         if let Some(j) = self.journal() {
             j.record(&job.id);
         }

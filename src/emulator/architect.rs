@@ -126,12 +126,19 @@ pub(crate) fn run(org: &mut Org, yaml: &str, index_lag: Duration, client_id: &st
 pub(super) fn complete_job(s: &mut State, id: &str, yaml: &str, client_id: &str) -> bool {
     let lag = s.index_lag;
     let rate_limited = s.jobs.get(id).is_some_and(|j| j.fail_as_rate_limit);
+    let after_publishing = s.jobs.get(id).is_some_and(|j| j.fail_after_publishing);
     let outcome = if rate_limited {
         Err(Failure::from(rate_limited_messages(
             &uuid::Uuid::new_v4().to_string(),
         )))
     } else {
-        run_guarded(&mut s.org, yaml, lag, client_id)
+        match run_guarded(&mut s.org, yaml, lag, client_id) {
+            Ok(flow) if after_publishing => Err(Failure {
+                messages: rate_limited_messages(flow.id.as_deref().unwrap_or_default()),
+                flow: Some(flow),
+            }),
+            other => other,
+        }
     };
     let changed = outcome.is_ok() || outcome.as_ref().is_err_and(|f| f.flow.is_some());
     if let Ok(flow)
@@ -630,6 +637,7 @@ mod job_tests {
                 flow: None,
                 messages: Vec::new(),
                 fail_as_rate_limit,
+                fail_after_publishing: false,
                 token: None,
             },
         );

@@ -49,7 +49,8 @@ pub(super) async fn api_edge(shared: &Shared, req: Request, next: Next) -> Respo
         // A scripted job fault waits at the front for the next job registration; it does
         // not hold back the other faults.
         match s.scripted.front() {
-            Some(Fault::JobRateLimited) | None => s.random.next(),
+            Some(f) if f.is_job_fault() => s.random.next(),
+            None => s.random.next(),
             Some(_) => s.scripted.pop_front(),
         }
     };
@@ -64,7 +65,7 @@ pub(super) async fn api_edge(shared: &Shared, req: Request, next: Next) -> Respo
         }
         Some(Fault::Drop) => return dropped(),
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
-        Some(Fault::JobRateLimited) | None => {}
+        Some(Fault::JobRateLimited | Fault::JobRateLimitedAfterPublishing) | None => {}
     }
 
     // Bearer auth.

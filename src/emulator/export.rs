@@ -39,11 +39,18 @@ pub(crate) struct ExportJob {
     pub(crate) result: Result<(&'static str, Vec<u8>), Vec<String>>,
 }
 
-/// The export jobs, and a failure scripted by a test for the next one.
+/// The export jobs, and failures scripted by a test.
 #[derive(Debug, Default)]
 pub(crate) struct Exports {
     pub(crate) jobs: HashMap<String, ExportJob>,
     pub(crate) fail_next: Option<String>,
+    /// The next this many export jobs are killed by the rate limit (their Archy session
+    /// ran out), whatever the window holds.
+    pub(crate) kill_next: u32,
+    /// Flows (by id) whose export fails with this message: every job naming one fails.
+    pub(crate) failing: HashMap<String, String>,
+    /// Every registration's request, in order.
+    pub(crate) requests: Vec<ExportJobRequest>,
 }
 
 /// Most flows one export job accepts (unverified for the real API; the emulator's choice).
@@ -105,9 +112,16 @@ pub(super) async fn register(
     // The export's Archy session spends its requests on the caller's token.
     let token = super::edge::bearer(&headers);
     let charged = super::edge::charge_job(&shared.config, &mut s, token.as_deref());
-    let result = match s.exports.fail_next.take() {
+    let killed = s.exports.kill_next > 0;
+    s.exports.kill_next = s.exports.kill_next.saturating_sub(1);
+    let failing = request.flows.iter().find_map(|d| {
+        let id = d.flow.id.as_ref()?;
+        s.exports.failing.get(id).cloned()
+    });
+    s.exports.requests.push(request.clone());
+    let result = match s.exports.fail_next.take().or(failing) {
         Some(message) => Err(vec![message]),
-        None if !charged => {
+        None if !charged || killed => {
             let first = request.flows.first().and_then(|d| d.flow.id.clone());
             Err(super::architect::rate_limited_messages(
                 first.as_deref().unwrap_or_default(),
@@ -576,6 +590,28 @@ impl Emulator {
     /// Export jobs registered so far.
     pub fn export_job_count(&self) -> usize {
         self.with(|s| s.exports.jobs.len())
+    }
+
+    /// The next `n` export jobs are killed by the rate limit, as a real job whose Archy
+    /// session ran out of its token's window ("could not find the flow with id", exit
+    /// code 107).
+    pub fn kill_next_exports(&self, n: u32) {
+        self.with(|s| s.exports.kill_next = n);
+    }
+
+    /// Every export job naming this flow fails with `message`, as Archy fails a flow it
+    /// cannot export.
+    pub fn fail_exports_of(&self, flow_id: &str, message: &str) {
+        self.with(|s| {
+            s.exports
+                .failing
+                .insert(flow_id.to_string(), message.to_string())
+        });
+    }
+
+    /// The body of every export job registration so far, in order.
+    pub fn export_requests(&self) -> Vec<ExportJobRequest> {
+        self.with(|s| s.exports.requests.clone())
     }
 }
 

@@ -21,12 +21,15 @@ pub(super) async fn register_job(AxState(shared): AxState<Shared>, headers: Head
     let id = uuid::Uuid::new_v4().to_string();
     let signature = uuid::Uuid::new_v4().simple().to_string();
     let mut s = lock(&shared);
-    let fail_as_rate_limit = if s.scripted.front() == Some(&Fault::JobRateLimited) {
-        s.scripted.pop_front();
-        true
-    } else {
-        false
+    let front = s.scripted.front().cloned();
+    let (fail_as_rate_limit, fail_after_publishing) = match front {
+        Some(Fault::JobRateLimited) => (true, false),
+        Some(Fault::JobRateLimitedAfterPublishing) => (false, true),
+        _ => (false, false),
     };
+    if fail_as_rate_limit || fail_after_publishing {
+        s.scripted.pop_front();
+    }
     s.jobs.insert(
         id.clone(),
         Job {
@@ -36,6 +39,7 @@ pub(super) async fn register_job(AxState(shared): AxState<Shared>, headers: Head
             flow: None,
             messages: Vec::new(),
             fail_as_rate_limit,
+            fail_after_publishing,
             token,
         },
     );

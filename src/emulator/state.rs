@@ -449,6 +449,20 @@ pub enum Fault {
     /// The next Architect job fails as a rate limit inside Architect does ("could not find
     /// the flow with id").
     JobRateLimited,
+    /// The next Architect job publishes its flow, then fails with the rate limit's messages
+    /// (its session ran out after the publish): the flow has a new version although the
+    /// job says it failed.
+    JobRateLimitedAfterPublishing,
+}
+
+impl Fault {
+    /// A fault that waits at the front of the script for the next job registration.
+    pub fn is_job_fault(&self) -> bool {
+        matches!(
+            self,
+            Fault::JobRateLimited | Fault::JobRateLimitedAfterPublishing
+        )
+    }
 }
 
 /// Random fault rates, each in [0, 1], applied to every API request, and the seed of the
@@ -538,6 +552,9 @@ pub(crate) struct Job {
     pub(crate) flow: Option<EntityRef>,
     pub(crate) messages: Vec<JobMessage>,
     pub(crate) fail_as_rate_limit: bool,
+    /// Publish, then fail with the rate limit's messages (see
+    /// [`Fault::JobRateLimitedAfterPublishing`]).
+    pub(crate) fail_after_publishing: bool,
     /// The bearer token that registered the job: its session runs on it, so the job's own
     /// requests count in that token's rate-limit window (see `EmulatorConfig::job_requests`).
     pub(crate) token: Option<String>,
