@@ -131,12 +131,12 @@ async fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::History(args) => commands::history::run(args, global, out).await,
         Command::Diff(args) => commands::diff::run(args, global, out).await,
         Command::Rollback(args) => commands::rollback::run(args, global, out).await,
-        Command::Lint(args) => commands::lint::run(args, global).await,
+        Command::Lint(args) => commands::lint::run(args, global, out).await,
         Command::Import(crate::cli::ImportCommand::Terraform(args)) => {
             commands::import::run(args, global, out)
         }
         Command::Test(args) => commands::test::run(args, global, out).await,
-        Command::Expr(args) => commands::expr::run(args, global.output),
+        Command::Expr(args) => commands::expr::run(args, out),
         Command::Regions => {
             commands::regions::run(out);
             Ok(())

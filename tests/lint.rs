@@ -1085,3 +1085,23 @@ async fn the_readmes_lint_example_runs_as_written() {
     assert_eq!(r.code, 0, "`{command}` in examples/: {r:?}");
     assert!(!r.stdout.contains("warning"), "{r:?}");
 }
+
+#[tokio::test]
+async fn control_characters_in_a_file_name_or_an_expression_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // What lint prints back (the file's name, a name in it): an escape sequence in it must
+    // not reach the terminal raw, where it could clear the screen or forge a line.
+    let file = "evil\u{1b}[2J\rok: forged.yaml";
+    let text = SMALL.replace("- jumpToMenu:", "- jumpToMenus:");
+    std::fs::write(dir.path().join(file), &text).unwrap_or_else(|e| panic!("{e}"));
+    let r = run_in(dir.path(), &["lint", file], vec![]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.contains("unknown action `jumpToMenus`"), "{r:?}");
+    assert!(!r.stdout.contains('\u{1b}'), "{r:?}");
+    assert!(!r.stdout.contains('\r'), "{r:?}");
+    assert!(r.stdout.contains("evil\\u{1b}[2J"), "{r:?}");
+    let r = run_in(dir.path(), &["expr", "1 + \u{1b}[2J"], vec![]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("unexpected character `\\u{1b}`"), "{r:?}");
+    assert!(!r.stderr.contains('\u{1b}'), "{r:?}");
+}

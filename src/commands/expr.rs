@@ -5,6 +5,7 @@
 use crate::cli::{ExprArgs, OutputFormat};
 use crate::error::{Error, Result};
 use crate::expr::{self, catalogue, Context, Declarations, Outcome, Severity, Type, Value};
+use crate::output::Printer;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -130,7 +131,8 @@ fn inputs(args: &ExprArgs) -> Result<(Declarations, Context)> {
     Ok((decls, cx))
 }
 
-pub(crate) fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
+pub(crate) fn run(args: &ExprArgs, out: Printer) -> Result<()> {
+    let output = out.format;
     let (decls, cx) = inputs(args)?;
     let expect = match &args.expect {
         Some(t) => Some(parse_type(t, "--expect")?),
@@ -186,13 +188,9 @@ pub(crate) fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
     }
     report.problems = problems;
     if output == OutputFormat::Json {
-        crate::output::mark_json_printed();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        out.json(&report);
     } else {
-        print_text(&report);
+        print_text(&report, out);
     }
     if report.ok {
         Ok(())
@@ -209,11 +207,11 @@ pub(crate) fn run(args: &ExprArgs, output: OutputFormat) -> Result<()> {
     }
 }
 
-fn print_text(r: &Report) {
+fn print_text(r: &Report, out: Printer) {
     if let (Some(d), Some(t)) = (&r.display, &r.ty) {
-        println!("{d}  ({t})");
+        out.line(format!("{d}  ({t})"));
     } else if let (true, Some(t)) = (r.ok, &r.ty) {
-        println!("ok: {t}");
+        out.line(format!("ok: {t}"));
     }
     for p in &r.problems {
         let sev = match p.severity {
@@ -231,9 +229,9 @@ fn print_text(r: &Report) {
             .unwrap_or_default();
         let line = format!("{sev}{at}: {}{hint}", p.message);
         if p.severity == Severity::Error {
-            eprintln!("{line}");
+            out.diagnostic(line);
         } else {
-            println!("{line}");
+            out.line(line);
         }
     }
 }

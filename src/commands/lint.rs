@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::flow::read;
 use crate::flow::FlowError;
 use crate::lint::{self, Diagnostic, Linted, References, Severity};
+use crate::output::Printer;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -154,7 +155,7 @@ pub(crate) fn lint_files_with(
         .collect()
 }
 
-pub(crate) async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
+pub(crate) async fn run(args: &LintArgs, global: &GlobalArgs, out: Printer) -> Result<()> {
     let reports = match &args.manifest {
         Some(path) => {
             let manifest = crate::commands::load_manifest(path, &args.vars, global)?;
@@ -174,7 +175,7 @@ pub(crate) async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
             })
         }
     };
-    print(&reports, global.output);
+    print(&reports, out);
     let bad = reports.iter().filter(|r| !r.ok).count();
     if bad > 0 {
         return Err(Error::input(
@@ -188,13 +189,9 @@ pub(crate) async fn run(args: &LintArgs, global: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
-fn print(reports: &[FileReport], output: OutputFormat) {
-    if output == OutputFormat::Json {
-        crate::output::mark_json_printed();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(reports).unwrap_or_default()
-        );
+fn print(reports: &[FileReport], out: Printer) {
+    if out.format == OutputFormat::Json {
+        out.json(&reports);
         return;
     }
     for r in reports {
@@ -208,20 +205,20 @@ fn print(reports: &[FileReport], output: OutputFormat) {
                 1 => " (1 warning)".into(),
                 n => format!(" ({n} warnings)"),
             };
-            println!(
+            out.line(format!(
                 "ok: {shown}: {} '{}'{warned}: {}",
                 r.flow_type.as_deref().unwrap_or("?"),
                 r.name.as_deref().unwrap_or("?"),
                 r.references.summary()
-            );
+            ));
         } else {
-            println!("problems: {shown}");
+            out.line(format!("problems: {shown}"));
             for p in &r.problems {
-                println!("  {}", p.replace('\n', "\n  "));
+                out.raw(&format!("  {}", p.replace('\n', "\n  ")));
             }
         }
         for w in r.warnings.iter().chain(&r.notes) {
-            println!("  {w}");
+            out.line(format!("  {w}"));
         }
     }
 }

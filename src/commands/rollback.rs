@@ -535,7 +535,10 @@ async fn confirm(yes: bool, name: &str) -> Result<()> {
             Some("read the plan above (or run with --dry-run), then run again with --yes".into()),
         ));
     }
-    eprint!("Type the flow's name ({name}) to roll it back: ");
+    eprint!(
+        "Type the flow's name ({}) to roll it back: ",
+        crate::output::sanitize(name, crate::output::MAX_LINE)
+    );
     let line = tokio::task::spawn_blocking(|| {
         let mut s = String::new();
         std::io::stdin().read_line(&mut s).map(|_| s)

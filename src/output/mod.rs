@@ -79,6 +79,12 @@ impl Printer {
         }
     }
 
+    /// A finding about the user's input on stderr, whatever the format (an expression's
+    /// error), escaped like every other line.
+    pub(crate) fn diagnostic(&self, line: impl AsRef<str>) {
+        crate::progress::eprintln(&one_line_each(line.as_ref()));
+    }
+
     /// One of several errors of a run that goes on (each failed parent flow), on stderr as
     /// the final error is shown: a name in it cannot start a line of its own.
     pub(crate) fn error(&self, err: &impl std::fmt::Display) {
@@ -100,11 +106,6 @@ fn error_line(message: &str) -> String {
 /// Set once a JSON document is on stdout: stdout holds one document, so an error after a
 /// report (apply's results, verify's checks) stays on stderr.
 static JSON_PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// For a command that prints its JSON document itself: the error, if any, stays on stderr.
-pub(crate) fn mark_json_printed() {
-    JSON_PRINTED.store(true, std::sync::atomic::Ordering::Relaxed);
-}
 
 /// Whether this process already printed a JSON document on stdout.
 pub(crate) fn json_printed() -> bool {
