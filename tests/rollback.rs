@@ -149,6 +149,29 @@ async fn the_same_rollback_holds_on_a_server_with_the_other_readings() {
     module_and_callers_rolled_back(org).await;
 }
 
+/// An emulator as imprecise as the real service may be: each Architect job spends requests
+/// of the token's small window (and fails with Archy's exit code 107 when it runs out), the
+/// reset header is rounded down, dependency tracking and reads lag a publish.
+async fn imprecise() -> Org {
+    Org::with(flowctl::emulator::EmulatorConfig {
+        job_time: std::time::Duration::from_millis(50),
+        rate_limit: 50,
+        rate_window: std::time::Duration::from_secs(1),
+        job_requests: 4,
+        reset_rounds_down: true,
+        index_lag: std::time::Duration::from_millis(400),
+        read_lag: std::time::Duration::from_millis(150),
+        ..flowctl::emulator::EmulatorConfig::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_rollback_holds_on_a_server_whose_jobs_spend_the_window_and_whose_reads_lag() {
+    let org = published_twice_on(imprecise().await).await;
+    module_and_callers_rolled_back(org).await;
+}
+
 async fn module_and_callers_rolled_back(org: Org) {
     let before = counts(&org);
     let r = org
