@@ -727,6 +727,47 @@ mod tests {
         assert_eq!(P.api_failure(refused, 1, false, false), Verdict::Fail);
     }
 
+    /// The largest wait allowed is waited, not refused (mutation testing found no test at
+    /// the boundaries): a `Retry-After` of exactly `max_retry_after`, and a retry whose wait
+    /// ends exactly at `max_elapsed`.
+    #[test]
+    fn the_longest_allowed_wait_is_waited_at_each_boundary() {
+        let longest = P.max_retry_after;
+        let patient = RetryPolicy {
+            max_elapsed: Duration::from_secs(300),
+            ..P
+        };
+        assert_eq!(
+            patient.decide(1, Some(longest), Duration::ZERO, 1.0),
+            Decision::RetryAfter(longest)
+        );
+        let wait = Duration::from_secs(7);
+        assert_eq!(
+            P.decide(1, Some(wait), P.max_elapsed - wait, 1.0),
+            Decision::RetryAfter(wait)
+        );
+        assert_eq!(
+            P.decide(
+                1,
+                Some(wait),
+                P.max_elapsed - wait + Duration::from_millis(1),
+                1.0
+            ),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            P.api_failure(status(429, Some(180)), 1, true, false),
+            Verdict::Retry {
+                retry_after: Some(longest),
+                hold_all: Some(longest),
+            }
+        );
+        assert_eq!(
+            P.token_failure(status(503, Some(180)), 1, false),
+            again(Some(180))
+        );
+    }
+
     #[test]
     fn the_token_request_retries_rate_limits_and_gateway_errors_only() {
         for code in [429, 502, 503, 504] {
