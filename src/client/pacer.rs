@@ -565,6 +565,19 @@ impl Window {
             .map(|b| b.checked_sub(self.guard).unwrap_or(b));
     }
 
+    /// Whether the window can carry a second poll of every job in flight besides all it
+    /// already carries (see [`Window::committed`]): then polling a job soon after its
+    /// expected end costs nothing that holds anything back. False while the window is
+    /// unknown or a probe looks for the next one.
+    pub(crate) fn room_for_polls(&self) -> bool {
+        match self.allowed {
+            Some(allowed) if self.probing.is_none() => {
+                self.committed(allowed).saturating_add(self.jobs) <= allowed
+            }
+            _ => false,
+        }
+    }
+
     /// When the current window is taken to end (its stated end plus the guard), if known.
     pub(crate) fn next_window_at(&self) -> Option<Instant> {
         self.ends.map(|e| e + self.guard)
@@ -863,6 +876,12 @@ impl Pacer {
         if let Ok(mut w) = self.window.lock() {
             w.throttled(Instant::now(), retry_after);
         }
+    }
+
+    /// Whether the window has room for a second poll of every job in flight (see
+    /// [`Window::room_for_polls`]).
+    pub(crate) fn room_for_polls(&self) -> bool {
+        self.window.lock().is_ok_and(|w| w.room_for_polls())
     }
 
     /// The window's allowance, once an answer said it.
@@ -1366,6 +1385,30 @@ mod tests {
             went += 1;
         }
         assert_eq!(went, 19);
+    }
+
+    #[test]
+    fn a_second_poll_of_each_job_is_allowed_only_while_the_window_carries_them_all() {
+        let now = Instant::now();
+        // An unknown window has no room to spare.
+        assert!(!Window::default().room_for_polls());
+        let mut w = known();
+        go(&mut w, now);
+        w.observe(now, headers(60, 1, 10));
+        assert!(w.room_for_polls());
+        // Four jobs at 10 assumed each, a registration and a poll: 1 + 4 × 12 = 49 carried,
+        // and a second poll of each: 53 of 60.
+        for _ in 0..4 {
+            assert_eq!(w.admit_job(now), Slot::Go);
+        }
+        assert!(w.room_for_polls());
+        // Seven more requests fill it to 60 exactly; the eighth leaves no room.
+        for _ in 0..7 {
+            assert_eq!(go(&mut w, now), Slot::Go);
+        }
+        assert!(w.room_for_polls());
+        assert_eq!(go(&mut w, now), Slot::Go);
+        assert!(!w.room_for_polls());
     }
 
     #[test]

@@ -3,9 +3,16 @@
 //! Jobs usually take seconds, and all jobs of one run take about as long as each other. So
 //! the client remembers how long this run's jobs took (a moving average) and polls first
 //! when a job is likely done: after that long. If it is not done yet, it polls again soon
-//! (a tenth of the estimate, at least 100 ms), then backs off (×1.5, at most 2 s). The
+//! (a twentieth of the estimate, at least 100 ms), then backs off (×1.5, at most 2 s). The
 //! first job of a run, with nothing learned yet, polls from 250 ms. Few polls matter: each
-//! is a request against the rate limit. The clock also notices jobs slowing down (the
+//! is a request against the rate limit.
+//!
+//! A job's time is learned as the moment the poll that saw it finished was sent (the
+//! answer's latency is not the job's), and a job already finished at its first poll may
+//! have ended any time before: it is learned as a step (that twentieth) shorter. So the
+//! estimate moves down while first polls find jobs finished and up when they find them
+//! running, and settles within a step of the real job time: a job is noticed about a
+//! step after it ends, at about one and a half polls per job. The clock also notices jobs slowing down (the
 //! latest took over three times the fastest), which `apply` answers by publishing fewer
 //! flows at once.
 //!
@@ -39,10 +46,15 @@ struct Learned {
 }
 
 impl JobClock {
-    /// The wait before the first poll: the learned job time, or 250 ms.
-    pub(crate) fn first_wait(&self) -> Duration {
+    /// The wait before the first poll: the learned job time, or 250 ms. With `room` (the
+    /// rate-limit window can carry a second poll of every job in flight) at the learned
+    /// time; without, a step later, so that the first poll nearly always finds the job
+    /// finished (and, learned a step shorter, leaves the estimate where it was: a second
+    /// poll, which the window may not have room for, comes only when jobs grow longer).
+    pub(crate) fn first_wait(&self, room: bool) -> Duration {
         match self.learned().estimate {
-            Some(e) => e.max(FIRST),
+            Some(e) if room => e.max(FIRST),
+            Some(e) => e.saturating_add(step(e)).max(FIRST),
             None => UNKNOWN,
         }
     }
@@ -50,14 +62,22 @@ impl JobClock {
     /// The wait after a first poll that found the job still running.
     pub(crate) fn second_wait(&self) -> Duration {
         match self.learned().estimate {
-            Some(e) => (e / 10).clamp(FIRST, CAP),
+            Some(e) => step(e),
             None => UNKNOWN.mul_f64(1.5),
         }
     }
 
-    /// Learns from a finished job (weight 1/4 to the newest).
-    pub(crate) fn record(&self, took: Duration) {
+    /// Learns from a finished job (weight 1/4 to the newest): `took` is from the job's
+    /// start to the sending of the poll that saw it finished; `at_first_poll` when that was
+    /// the job's first poll, so the job may have ended earlier: it is learned a step
+    /// shorter (never below 100 ms).
+    pub(crate) fn record(&self, took: Duration, at_first_poll: bool) {
         if let Ok(mut l) = self.state.lock() {
+            let took = if at_first_poll {
+                took.saturating_sub(step(took)).max(FIRST)
+            } else {
+                took
+            };
             l.estimate = Some(match l.estimate {
                 Some(old) => old.saturating_mul(3).saturating_add(took) / 4,
                 None => took,
@@ -77,6 +97,13 @@ impl JobClock {
     fn learned(&self) -> Learned {
         self.state.lock().map(|l| *l).unwrap_or_default()
     }
+}
+
+/// A twentieth of a job time, between 100 ms and 2 s: how soon a job found running at its
+/// expected end is polled again, and how much shorter a job found finished at once is
+/// learned.
+fn step(job_time: Duration) -> Duration {
+    (job_time / 20).clamp(FIRST, CAP)
 }
 
 /// The wait after a poll that found the job still running.
@@ -146,7 +173,8 @@ impl Client {
     /// rate limit: such a wait says nothing about the job.
     pub(crate) async fn poll_job<T: JobState>(&self, how: JobPoll<'_>) -> ClientResult<T> {
         let start = Instant::now();
-        let mut delay = self.job_clock().first_wait().max(how.min_first);
+        let room = self.inner.pacer.room_for_polls();
+        let mut delay = self.job_clock().first_wait(room).max(how.min_first);
         let mut first = true;
         let mut told_unknown = false;
         loop {
@@ -163,7 +191,7 @@ impl Client {
             }
             if job.status().is_finished() {
                 if how.learn && !self.paced_within(asked.elapsed()) {
-                    self.job_clock().record(start.elapsed());
+                    self.job_clock().record(asked.duration_since(start), first);
                 }
                 return Ok(job);
             }
@@ -196,25 +224,101 @@ mod tests {
     #[test]
     fn the_first_poll_waits_for_as_long_as_earlier_jobs_took() {
         let clock = JobClock::default();
-        assert_eq!(clock.first_wait(), Duration::from_millis(250));
-        clock.record(Duration::from_secs(2));
-        assert_eq!(clock.first_wait(), Duration::from_secs(2));
-        assert_eq!(clock.second_wait(), Duration::from_millis(200));
-        clock.record(Duration::from_secs(6));
-        assert_eq!(clock.first_wait(), Duration::from_secs(3));
-        clock.record(Duration::from_millis(10));
-        assert!(clock.first_wait() >= Duration::from_millis(100));
+        assert_eq!(clock.first_wait(true), Duration::from_millis(250));
+        clock.record(Duration::from_secs(2), false);
+        assert_eq!(clock.first_wait(true), Duration::from_secs(2));
+        assert_eq!(clock.second_wait(), Duration::from_millis(100));
+        clock.record(Duration::from_secs(6), false);
+        assert_eq!(clock.first_wait(true), Duration::from_secs(3));
+        clock.record(Duration::from_millis(10), false);
+        assert!(clock.first_wait(true) >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_job_finished_at_its_first_poll_is_learned_a_step_shorter() {
+        let clock = JobClock::default();
+        clock.record(Duration::from_secs(2), true);
+        assert_eq!(clock.first_wait(true), Duration::from_millis(1900));
+        let clock = JobClock::default();
+        clock.record(Duration::from_secs(2), false);
+        clock.record(Duration::from_secs(2), true);
+        assert_eq!(clock.first_wait(true), Duration::from_millis(1975));
+        // A step never takes a job below the shortest wait.
+        let clock = JobClock::default();
+        clock.record(Duration::from_millis(150), true);
+        assert_eq!(clock.first_wait(true), Duration::from_millis(100));
+    }
+
+    /// Runs `jobs` jobs of `job` each, one after another, polled as `Client::poll_job`
+    /// polls a publish job (times counted from the job's start, the poll's latency left
+    /// out: the clock learns the poll's send time). Returns how late each job was noticed
+    /// and how many polls each took.
+    fn run(clock: &JobClock, job: Duration, jobs: usize, room: bool) -> Vec<(Duration, u32)> {
+        (0..jobs)
+            .map(|_| {
+                let mut delay = clock.first_wait(room);
+                let mut at = delay;
+                let mut polls = 1;
+                let mut first = true;
+                while at < job {
+                    delay = if first {
+                        clock.second_wait()
+                    } else {
+                        next_wait(delay)
+                    };
+                    first = false;
+                    at += delay;
+                    polls += 1;
+                }
+                clock.record(at, polls == 1);
+                (at - job, polls)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn polls_settle_within_a_step_of_the_job_time_at_few_polls_per_job() {
+        let job = Duration::from_secs(2);
+        // Taught too long (a job noticed late) and too short (a fast first job).
+        // With room in the window: about one job in two polled twice, none noticed more
+        // than a step late, from an estimate too long or too short. Without room: one poll
+        // a job once settled, noticed at most a step and a half late, from too short (too
+        // long stays, as it costs no request).
+        for (room, taught, most_polls, most_late) in [
+            (true, Duration::from_millis(2400), 48, 100),
+            (true, Duration::from_millis(800), 48, 100),
+            (false, Duration::from_millis(800), 30, 150),
+        ] {
+            let clock = JobClock::default();
+            clock.record(taught, false);
+            let settled = run(&clock, job, 100, room).split_off(70);
+            let late = settled.iter().map(|(l, _)| *l).max().unwrap_or_default();
+            let polls: u32 = settled.iter().map(|(_, p)| p).sum();
+            assert!(
+                late <= Duration::from_millis(most_late),
+                "room {room}, taught {taught:?}: a job was noticed {late:?} after it ended"
+            );
+            assert!(
+                polls <= most_polls,
+                "room {room}, taught {taught:?}: {polls} polls for 30 jobs"
+            );
+            let e = clock.first_wait(true);
+            assert!(
+                e >= Duration::from_millis(1800) && e <= Duration::from_millis(2100),
+                "room {room}, taught {taught:?}: settled at {e:?}"
+            );
+        }
     }
 
     #[test]
     fn jobs_taking_three_times_the_fastest_are_slowing() {
         let clock = JobClock::default();
-        clock.record(Duration::from_secs(2));
-        clock.record(Duration::from_millis(2100));
+        clock.record(Duration::from_secs(2), false);
+        clock.record(Duration::from_millis(2100), false);
         assert!(!clock.slowing());
-        clock.record(Duration::from_secs(7));
+        clock.record(Duration::from_secs(7), false);
         assert!(clock.slowing());
-        clock.record(Duration::from_secs(2));
+        clock.record(Duration::from_secs(2), false);
         assert!(!clock.slowing());
     }
 
