@@ -924,6 +924,23 @@ mod tests {
         w.reserve(now).expect("not refused")
     }
 
+    /// A request sent at `now` and answered with `seen`.
+    fn answered(w: &mut Window, now: Instant, seen: Option<RateHeaders>) {
+        go(w, now);
+        w.observe(now, seen);
+    }
+
+    /// How many jobs start at `now`, each sending its registration, until the window is full.
+    fn jobs_admitted(w: &mut Window, now: Instant) -> usize {
+        let mut admitted = 0;
+        while w.admit_job(now) == Slot::Go {
+            assert_eq!(go(w, now), Slot::Go, "its registration");
+            w.job_registered();
+            admitted += 1;
+        }
+        admitted
+    }
+
     /// A window whose server a probe showed to state its reset on time (rounded up): no
     /// request is kept spare for the probe.
     fn known() -> Window {
@@ -978,15 +995,13 @@ mod tests {
     fn the_window_end_is_the_earliest_estimate_and_a_new_window_is_recognised() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(100, 1, 10));
+        answered(&mut w, now, headers(100, 1, 10));
         go(&mut w, now);
         w.observe(now + Duration::from_millis(300), headers(100, 2, 10));
         assert_eq!(w.ends, Some(now + Duration::from_secs(10)));
         // After the reset: an answer whose end jumps a whole window ahead starts anew.
         let next = now + Duration::from_secs(11);
-        go(&mut w, next);
-        w.observe(next, headers(100, 1, 60));
+        answered(&mut w, next, headers(100, 1, 60));
         assert_eq!(w.ends, Some(next + Duration::from_secs(60)));
         assert_eq!(w.used, 1);
     }
@@ -995,8 +1010,7 @@ mod tests {
     fn a_429_spends_the_window_holds_everyone_and_adds_a_guard_when_it_surprised() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(50, 1, 5));
+        answered(&mut w, now, headers(50, 1, 5));
         go(&mut w, now);
         w.throttled(now, Duration::from_secs(7));
         assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(7)));
@@ -1027,8 +1041,7 @@ mod tests {
     fn a_429_holds_for_retry_after_exactly_not_for_the_rest_of_the_window() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(300, 1, 50));
+        answered(&mut w, now, headers(300, 1, 50));
         go(&mut w, now);
         w.observe(now, None);
         w.throttled(now, Duration::from_secs(1));
@@ -1040,8 +1053,7 @@ mod tests {
     fn absurd_headers_do_not_panic() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(u64::MAX, u64::MAX, u64::MAX));
+        answered(&mut w, now, headers(u64::MAX, u64::MAX, u64::MAX));
         assert!(
             w.reserve(now).is_err(),
             "a spent window resetting in 584 billion years"
@@ -1146,8 +1158,7 @@ mod tests {
     fn a_spent_window_resetting_in_exactly_60_s_is_waited_not_refused() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(300, 300, 60));
+        answered(&mut w, now, headers(300, 300, 60));
         assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(60)));
     }
 
@@ -1155,12 +1166,10 @@ mod tests {
     fn a_spent_window_resetting_in_61_s_as_a_real_org_said_is_waited_and_63_is_refused() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(180, 180, 61));
+        answered(&mut w, now, headers(180, 180, 61));
         assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(61)));
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(180, 180, 63));
+        answered(&mut w, now, headers(180, 180, 63));
         assert_eq!(w.absurd, Some(Duration::from_secs(63)));
     }
 
@@ -1188,8 +1197,7 @@ mod tests {
     fn requests_in_flight_at_a_window_rollover_count_against_the_new_window() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(10, 1, 10));
+        answered(&mut w, now, headers(10, 1, 10));
         for _ in 0..9 {
             assert_eq!(go(&mut w, now), Slot::Go);
         }
@@ -1211,8 +1219,7 @@ mod tests {
     fn an_answer_whose_window_ends_much_later_opens_a_new_window_at_once() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(3, 3, 10));
+        answered(&mut w, now, headers(3, 3, 10));
         assert_eq!(go(&mut w, now), Slot::At(now + Duration::from_secs(10)));
         // Another process's reset: an answer says a window ending 20 s later, count 1.
         let later = now + Duration::from_secs(2);
@@ -1226,8 +1233,7 @@ mod tests {
     fn after_an_absurd_reset_a_sane_answer_lets_requests_go_at_once() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(300, 300, 100_000));
+        answered(&mut w, now, headers(300, 300, 100_000));
         assert!(w.reserve(now).is_err());
         w.observe(now, headers(300, 1, 30));
         assert_eq!(go(&mut w, now), Slot::Go);
@@ -1238,8 +1244,7 @@ mod tests {
     fn until_a_probe_shows_the_rounding_one_request_of_each_window_is_kept_spare() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(10, 1, 10));
+        answered(&mut w, now, headers(10, 1, 10));
         for _ in 0..8 {
             assert_eq!(go(&mut w, now), Slot::Go);
         }
@@ -1286,8 +1291,7 @@ mod tests {
     fn a_probe_answered_from_the_new_window_shows_the_reset_is_not_early_and_frees_the_spare() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(5, 4, 10));
+        answered(&mut w, now, headers(5, 4, 10));
         let end = now + Duration::from_secs(10);
         assert_eq!(go(&mut w, end), Slot::Go, "the probe");
         w.observe(end, headers(5, 1, 10));
@@ -1303,8 +1307,7 @@ mod tests {
         let now = Instant::now();
         let mut w = known();
         w.guard = SURPRISE_GUARD;
-        go(&mut w, now);
-        w.observe(now, headers(5, 4, 10));
+        answered(&mut w, now, headers(5, 4, 10));
         let end = now + Duration::from_secs(10) + SURPRISE_GUARD;
         assert_eq!(go(&mut w, end), Slot::Go, "the probe");
         w.observe(end, headers(5, 5, 0));
@@ -1316,8 +1319,7 @@ mod tests {
     fn a_probe_refused_with_429_holds_for_retry_after_and_adds_the_guard() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(5, 5, 10));
+        answered(&mut w, now, headers(5, 5, 10));
         let end = now + Duration::from_secs(10);
         assert_eq!(go(&mut w, end), Slot::Go);
         w.observe(end, headers(5, 5, 0));
@@ -1333,8 +1335,7 @@ mod tests {
     fn with_the_guard_a_request_between_the_stated_end_and_the_guard_still_waits() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(50, 1, 5));
+        answered(&mut w, now, headers(50, 1, 5));
         go(&mut w, now);
         // A 429 with room believed left: the ends were early.
         w.observe(now, headers(50, 2, 5));
@@ -1360,8 +1361,7 @@ mod tests {
     fn a_429_on_a_window_already_believed_spent_adds_no_guard() {
         let now = Instant::now();
         let mut w = Window::default();
-        go(&mut w, now);
-        w.observe(now, headers(2, 2, 5));
+        answered(&mut w, now, headers(2, 2, 5));
         w.throttled(now, Duration::from_secs(5));
         assert_eq!(w.guard, Duration::ZERO);
     }
@@ -1370,8 +1370,7 @@ mod tests {
     fn jobs_are_admitted_while_the_window_can_carry_their_assumed_spend() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(60, 1, 10));
+        answered(&mut w, now, headers(60, 1, 10));
         // 10 assumed per job, plus its registration and the poll that sees it end: 59 left
         // carries four.
         for _ in 0..4 {
@@ -1393,8 +1392,7 @@ mod tests {
         // An unknown window has no room to spare.
         assert!(!Window::default().room_for_polls());
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(60, 1, 10));
+        answered(&mut w, now, headers(60, 1, 10));
         assert!(w.room_for_polls());
         // Four jobs at 10 assumed each, a registration and a poll: 1 + 4 × 12 = 49 carried,
         // and a second poll of each: 53 of 60.
@@ -1415,8 +1413,7 @@ mod tests {
     fn a_jobs_spend_is_learned_from_the_count_beyond_flowctls_own_requests() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(60, 1, 10));
+        answered(&mut w, now, headers(60, 1, 10));
         assert_eq!(w.admit_job(now), Slot::Go);
         assert_eq!(go(&mut w, now), Slot::Go); // its registration
         w.observe(now, headers(60, 2, 10));
@@ -1432,41 +1429,30 @@ mod tests {
         w.job_done(false);
         assert_eq!(w.job_spend(), 5);
         // Now 7 more jobs fit, each with its spend, registration and poll: (60 - 8) / 7.
-        let mut admitted = 0;
-        while w.admit_job(now) == Slot::Go {
-            assert_eq!(go(&mut w, now), Slot::Go, "its registration");
-            w.job_registered();
-            admitted += 1;
-        }
-        assert_eq!(admitted, 7);
+        assert_eq!(jobs_admitted(&mut w, now), 7);
     }
 
     #[test]
     fn a_job_whose_spend_shows_in_the_count_holds_only_its_poll_even_in_the_next_window() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(60, 1, 10));
+        answered(&mut w, now, headers(60, 1, 10));
         // One job teaches the spend: 5.
         assert_eq!(w.admit_job(now), Slot::Go);
-        go(&mut w, now);
-        w.observe(now, headers(60, 2, 10));
+        answered(&mut w, now, headers(60, 2, 10));
         w.job_registered();
-        go(&mut w, now);
-        w.observe(now, headers(60, 8, 10));
+        answered(&mut w, now, headers(60, 8, 10));
         w.job_done(true);
         assert_eq!(w.job_spend(), 5);
         // Four more start; their registrations are answered.
         for c in 9..13 {
             assert_eq!(w.admit_job(now), Slot::Go);
-            go(&mut w, now);
-            w.observe(now, headers(60, c, 10));
+            answered(&mut w, now, headers(60, c, 10));
             w.job_registered();
         }
         assert_eq!(w.unlanded, 20);
         // Their spend lands: an answer shows the count 20 past flowctl's 13 requests.
-        go(&mut w, now);
-        w.observe(now, headers(60, 33, 10));
+        answered(&mut w, now, headers(60, 33, 10));
         assert_eq!(w.unlanded, 0, "the count holds it now");
         // The window ends before their polls; a new one opens.
         let next = now + Duration::from_secs(10);
@@ -1474,24 +1460,16 @@ mod tests {
         w.observe(next, headers(60, 1, 10));
         // The four hold only their polls here: (60 - 1 - 4) / 7 = 7 jobs start. Held again
         // for their spend (20), only 5 would.
-        let mut admitted = 0;
-        while w.admit_job(next) == Slot::Go {
-            assert_eq!(go(&mut w, next), Slot::Go, "its registration");
-            w.job_registered();
-            admitted += 1;
-        }
-        assert_eq!(admitted, 7);
+        assert_eq!(jobs_admitted(&mut w, next), 7);
     }
 
     #[test]
     fn a_job_spend_of_zero_is_learned_and_leaves_the_window_to_requests() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(60, 1, 10));
+        answered(&mut w, now, headers(60, 1, 10));
         assert_eq!(w.admit_job(now), Slot::Go);
-        go(&mut w, now);
-        w.observe(now, headers(60, 2, 10));
+        answered(&mut w, now, headers(60, 2, 10));
         w.job_registered();
         w.job_done(true);
         assert_eq!(w.job_spend(), 0);
@@ -1512,8 +1490,7 @@ mod tests {
     fn a_job_that_spends_in_one_window_and_ends_in_the_next_evens_out() {
         let now = Instant::now();
         let mut w = known();
-        go(&mut w, now);
-        w.observe(now, headers(100, 1, 10));
+        answered(&mut w, now, headers(100, 1, 10));
         w.admit_job(now);
         go(&mut w, now);
         // The job spent 5 in this window, and is seen finished only in the next.
@@ -1528,8 +1505,7 @@ mod tests {
         w.admit_job(next);
         w.admit_job(next);
         go(&mut w, next);
-        go(&mut w, next);
-        w.observe(next, headers(100, 13, 10));
+        answered(&mut w, next, headers(100, 13, 10));
         w.job_done(true);
         w.job_done(true);
         assert_eq!(w.job_spend(), 5);
@@ -1667,11 +1643,10 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn against_a_server_rounding_reset_down_no_request_is_refused() {
-        // 10 requests per 10 s, 79 tasks: 9 in the first window (one kept spare for the
-        // probe, which finds the server rounding down), then 10 a window: 8 windows.
-        let server = Server::new(10, 10, true);
+    /// 79 tasks of one request each against 10 requests per 10 s (reset rounded `down` or
+    /// up): none is refused, each is sent once; how long from the first send to the last.
+    async fn seventy_nine_requests_none_refused(down: bool) -> Duration {
+        let server = Server::new(10, 10, down);
         let pacer = std::sync::Arc::new(Pacer::default());
         requests(&pacer, &server, 79).await;
         let s = server.lock().expect("lock");
@@ -1685,28 +1660,25 @@ mod tests {
         assert_eq!(
             s.sent.len(),
             79,
-            "each once: the probe that found the old window was answered from it"
+            "each once: a probe that found the old window was answered from it"
         );
-        // Near the floor: 7 resets, each found up to a second late.
-        assert!(s.span() < Duration::from_secs(78), "{:?}", s.span());
+        s.span()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn against_a_server_rounding_reset_down_no_request_is_refused() {
+        // 9 in the first window (one kept spare for the probe, which finds the server
+        // rounding down), then 10 a window: 8 windows. Near the floor: 7 resets, each
+        // found up to a second late.
+        let span = seventy_nine_requests_none_refused(true).await;
+        assert!(span < Duration::from_secs(78), "{span:?}");
     }
 
     #[tokio::test(start_paused = true)]
     async fn against_a_server_rounding_reset_up_no_request_is_refused_and_no_time_is_lost() {
-        let server = Server::new(10, 10, false);
-        let pacer = std::sync::Arc::new(Pacer::default());
-        requests(&pacer, &server, 79).await;
-        let s = server.lock().expect("lock");
-        assert_eq!(
-            s.refused(),
-            0,
-            "{} of {} refused",
-            s.refused(),
-            s.sent.len()
-        );
-        assert_eq!(s.sent.len(), 79);
         // 7 resets, each met on time (the answers' latency aside).
-        assert!(s.span() < Duration::from_secs(71), "{:?}", s.span());
+        let span = seventy_nine_requests_none_refused(false).await;
+        assert!(span < Duration::from_secs(71), "{span:?}");
     }
 
     #[tokio::test(start_paused = true)]
