@@ -65,10 +65,11 @@ fn label(item: &Canon) -> Option<String> {
     Some(format!("{k} '{name}'"))
 }
 
-/// The body of a one-key mapping (an action under its kind), else the value itself.
+/// The body of a labelled item (an action under its kind: [`label`] gives a label only to a
+/// one-key mapping), else the value itself.
 fn body(v: &Canon) -> &Canon {
     match v {
-        Canon::Map(m) if m.len() == 1 => m.values().next().unwrap_or(v),
+        Canon::Map(m) => m.values().next().unwrap_or(v),
         _ => v,
     }
 }
@@ -251,5 +252,15 @@ mod tests {
         assert_eq!(c.len(), 1, "{c:?}");
         assert_eq!(c[0].old.as_deref(), Some("tts: Hello"));
         assert_eq!(c[0].new, None);
+    }
+
+    #[test]
+    fn a_value_emptied_or_filled_is_a_change_both_ways() {
+        let emptied = OLD.replace("      audio:\n        tts: Hello\n", "      audio: ~\n");
+        for (old, new) in [(OLD, emptied.as_str()), (emptied.as_str(), OLD)] {
+            let c = changes(old, new).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c.len(), 1, "{c:?}");
+            assert!(c[0].place.ends_with("audio"), "{c:?}");
+        }
     }
 }
