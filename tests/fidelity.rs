@@ -208,20 +208,7 @@ async fn a_caller_listed_before_the_bot_flow_it_calls_publishes_after_it() {
         .flowctl(&["--output", "json", "verify", "-f", &path, "--wait", "5"])
         .await;
     assert_eq!(r.code, 0, "{r:?}");
-    let passed: Vec<String> = r.json()["checks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| c["status"] == "pass")
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["subject"].as_str().unwrap_or(""),
-                c["check"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let passed = r.passed_checks();
     for expected in [
         "parent 'Order Line' uses schedule group 'Business Hours'",
         "parent 'Order Line' uses bot flow 'Order Status Bot'",

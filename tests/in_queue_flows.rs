@@ -96,20 +96,7 @@ async fn in_queue_flows_publish_before_what_names_them_and_are_drawn_and_verifie
         .flowctl(&["--output", "json", "verify", "-f", &path, "--wait", "5"])
         .await;
     assert_eq!(r.code, 0, "{r:?}");
-    let passed: Vec<String> = r.json()["checks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| c["status"] == "pass")
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["subject"].as_str().unwrap_or(""),
-                c["check"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let passed = r.passed_checks();
     // What a flow names, and what a module names, both ways.
     for expected in [
         "in-queue flow 'Last Wait' exists",

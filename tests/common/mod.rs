@@ -29,6 +29,19 @@ impl Run {
             .collect()
     }
 
+    /// `verify --output json`'s passed checks, each as "subject check".
+    pub fn passed_checks(&self) -> Vec<String> {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        self.json()["checks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c["status"] == "pass")
+            .map(|c| format!("{} {}", text(&c["subject"]), text(&c["check"])))
+            .collect()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
