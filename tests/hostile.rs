@@ -936,23 +936,26 @@ async fn a_long_retry_after_is_said_on_stderr_then_waited() {
     assert_eq!(server.hits("/api/v2/organizations/me"), 2);
 }
 
-#[tokio::test]
-async fn a_job_that_never_ends_times_out_with_exit_5_naming_the_job() {
-    let server = Hostile::start(|r| {
-        r.target.starts_with("/api/v2/flows/jobs/job-9").then(|| {
-            json(
-                200,
-                &[],
-                serde_json::json!({"id": "job-9", "status": "Started"}),
-            )
-        })
+/// Waits 500 ms for publish job `id`, which the server always says is in `status`: the
+/// error (a timeout) and how many polls the server saw.
+async fn job_stuck_at(id: &'static str, status: &'static str) -> (ClientError, usize) {
+    let server = Hostile::start(move |r| {
+        r.target
+            .starts_with(&format!("/api/v2/flows/jobs/{id}"))
+            .then(|| json(200, &[], serde_json::json!({"id": id, "status": status})))
     })
     .await;
     let client = Client::new(&server.config()).expect("client");
     let err = client
-        .wait_for_job("job-9", Duration::from_millis(500))
+        .wait_for_job(id, Duration::from_millis(500))
         .await
         .expect_err("never ends");
+    (err, server.hits(&format!("/api/v2/flows/jobs/{id}")))
+}
+
+#[tokio::test]
+async fn a_job_that_never_ends_times_out_with_exit_5_naming_the_job() {
+    let (err, _) = job_stuck_at("job-9", "Started").await;
     assert_eq!(exit(&err), ExitStatus::Network);
     assert!(
         err.to_string()
@@ -963,28 +966,15 @@ async fn a_job_that_never_ends_times_out_with_exit_5_naming_the_job() {
 
 #[tokio::test]
 async fn a_job_status_flowctl_does_not_know_is_waited_on_and_named_at_the_timeout() {
-    let server = Hostile::start(|r| {
-        r.target.starts_with("/api/v2/flows/jobs/job-7").then(|| {
-            json(
-                200,
-                &[],
-                serde_json::json!({"id": "job-7", "status": "Queued"}),
-            )
-        })
-    })
-    .await;
-    let client = Client::new(&server.config()).expect("client");
-    let err = client
-        .wait_for_job("job-7", Duration::from_millis(500))
-        .await
-        .expect_err("an unknown status is not finished");
+    // An unknown status is not finished: waited on, polled again.
+    let (err, polls) = job_stuck_at("job-7", "Queued").await;
     assert_eq!(exit(&err), ExitStatus::Network);
     assert!(
         err.to_string()
             .contains("Architect job job-7 (last status 'Queued')"),
         "{err}"
     );
-    assert!(server.hits("/api/v2/flows/jobs/job-7") >= 2);
+    assert!(polls >= 2);
 }
 
 #[tokio::test]
