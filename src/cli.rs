@@ -665,6 +665,10 @@ pub(crate) struct EmulatorServeArgs {
     /// id" and "exit code 107". 0 charges nothing.
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub(crate) job_requests: u32,
+    /// Charge a publish job's requests (--job-requests) when it starts rather than when it
+    /// ends (the real service does not say when its Archy session spends them).
+    #[arg(long)]
+    pub(crate) job_spends_at_start: bool,
     /// Round `inin-ratelimit-reset` down to whole seconds instead of up (the real service
     /// does not say which way it rounds).
     #[arg(long)]

@@ -125,7 +125,7 @@ impl Client {
                             targets.len(),
                             attempt + 1
                         );
-                        self.wait_for_window_reset().await;
+                        self.after_job_killed().await;
                         attempt += 1;
                     }
                     Err(messages) => break messages,

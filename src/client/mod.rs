@@ -438,7 +438,7 @@ impl Client {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     let answer = Answer::read(&headers);
-                    inner.pacer.observe(answer.rate);
+                    inner.pacer.observe(exchange, answer.rate);
                     let limit = if (200..300).contains(&status) {
                         MAX_BODY
                     } else {

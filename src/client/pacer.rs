@@ -24,6 +24,10 @@
 //!
 //! Architect jobs run on the same token and spend its window (see [`Window::admit_job`]):
 //! each job in flight holds what it has not yet been seen to spend, plus its last poll.
+//! When a job run alone has shown how long after its start its spend stays unseen (its
+//! quiet time), a job started within that time of a window's end is carried by the next
+//! window, where it spends, with only its registration in this one (a job the rate limit
+//! kills, or a 429, ends that for the run).
 //!
 //! [`Window::reserve`] and [`Window::observe`] are the pure logic, tested with a fixed
 //! clock; [`Pacer`] wraps them in a mutex and sleeps.
@@ -118,6 +122,12 @@ pub(crate) struct TooLong {
 /// by the rate limit, which are then rerun.
 pub(crate) const ASSUMED_JOB_SPEND: u64 = 10;
 
+/// Of a job's learned quiet time (see [`Window::quiet`]), the part trusted when a job is
+/// started so late in a window that it would spend only in the next: three quarters, so
+/// that a job starting a little sooner after its registration than the one measured still
+/// spends after the window's end.
+const QUIET_TRUSTED: (u32, u32) = (3, 4);
+
 /// How soon a probe is repeated when its answer still shows the old window.
 const PROBE_AGAIN: Duration = Duration::from_millis(100);
 
@@ -179,6 +189,29 @@ pub(crate) struct Window {
     assumed_in_flight: u64,
     /// When the last probe was sent.
     probe_sent: Option<Instant>,
+    /// How long after its registration a job's spend has been seen not to land: the least
+    /// such time of the jobs that ran alone (see [`Lone`]). `None` until one has, and for
+    /// good once a late start proved it wrong (see [`Window::refute_quiet`]).
+    quiet: Option<Duration>,
+    /// A late start was proved wrong: the quiet time is not learned again in this run.
+    quiet_refuted: bool,
+    /// The one job in flight, watched for its quiet time.
+    lone: Option<Lone>,
+    /// Jobs in flight started late in this window (see [`Window::quiet`]), and what they are
+    /// taken to spend: the next window carries those and their polls, not this one.
+    late_jobs: u64,
+    late_spend: u64,
+}
+
+/// The only job in flight, from its registration's answer: until an answer shows the
+/// count's excess risen, every answer sent later shows that the job had not spent yet.
+#[derive(Debug, Clone, Copy)]
+struct Lone {
+    registered: Instant,
+    /// The run's excess when it was registered.
+    excess: u64,
+    /// The latest send, after its registration, of an answer that showed no new excess.
+    quiet: Duration,
 }
 
 /// What a request should do now.
@@ -191,6 +224,16 @@ pub(crate) enum Slot {
     /// Try again when an answer has come back (the window is unknown or spent and its end
     /// is not known yet).
     AfterAnswer,
+}
+
+/// What a job asking to start should do now (see [`Window::admit_job`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    /// Start; `late` when the next window carries its spend and poll.
+    Go {
+        late: bool,
+    },
+    Wait(Slot),
 }
 
 impl Default for Window {
@@ -217,6 +260,11 @@ impl Default for Window {
             registering: 0,
             assumed_in_flight: 0,
             probe_sent: None,
+            quiet: None,
+            quiet_refuted: false,
+            lone: None,
+            late_jobs: 0,
+            late_spend: 0,
         }
     }
 }
@@ -245,9 +293,11 @@ impl Window {
     /// own registrations and polls are requests: kept free here they would hold
     /// themselves back. A job's admission counts them instead.)
     fn headroom(&self, allowed: u64) -> u64 {
+        // Jobs started late hold their spend in the next window, not this one.
         let unlanded = self
             .unlanded
-            .min(self.jobs.saturating_mul(self.job_spend()));
+            .saturating_sub(self.late_spend)
+            .min(self.jobs_here().saturating_mul(self.job_spend()));
         let spare = u64::from(!self.rounding_known);
         // Never all of it: some request must still go (the jobs' polls among them).
         unlanded
@@ -261,8 +311,19 @@ impl Window {
     fn committed(&self, allowed: u64) -> u64 {
         self.used
             .saturating_add(self.headroom(allowed))
-            .saturating_add(self.jobs)
+            .saturating_add(self.jobs_here())
             .saturating_add(self.registering)
+    }
+
+    /// The jobs in flight whose spend and last poll this window carries: all but those
+    /// started late in it.
+    fn jobs_here(&self) -> u64 {
+        self.jobs.saturating_sub(self.late_jobs)
+    }
+
+    /// The run's excess so far: what jobs (or anything else on the token) spent.
+    fn run_excess(&self) -> u64 {
+        self.past_excess.saturating_add(self.excess)
     }
 
     /// The count's excess over flowctl's own requests rose to `excess` in this window: the
@@ -291,6 +352,9 @@ impl Window {
         self.past_finished = self.past_finished.saturating_add(self.finished);
         self.excess = 0;
         self.finished = 0;
+        // The jobs started late in it are this new window's like any other.
+        self.late_jobs = 0;
+        self.late_spend = 0;
     }
 
     /// Opens a new window whose first answer (at `end`, with `count`) came back.
@@ -363,22 +427,71 @@ impl Window {
     /// already in flight; otherwise says when to ask again. One job always goes when none
     /// is in flight and the window is fresh, so a spend larger than the window still makes
     /// progress.
+    ///
+    /// A job that does not fit may still start late in the window, once a job that ran
+    /// alone has shown its quiet time (see [`Window::quiet`]): then the next window carries
+    /// its spend and its poll, and this one only its registration.
     pub(crate) fn admit_job(&mut self, now: Instant) -> Slot {
-        let slot = self.admission(now);
-        if slot == Slot::Go {
-            let spend = self.job_spend();
-            self.jobs += 1;
-            self.registering += 1;
-            self.unlanded = self.unlanded.saturating_add(spend);
-            self.assumed_in_flight = self.assumed_in_flight.saturating_add(spend);
+        let late = match self.admission(now) {
+            Admission::Go { late } => late,
+            Admission::Wait(slot) => return slot,
+        };
+        let spend = self.job_spend();
+        self.jobs += 1;
+        self.registering += 1;
+        self.unlanded = self.unlanded.saturating_add(spend);
+        self.assumed_in_flight = self.assumed_in_flight.saturating_add(spend);
+        if late {
+            self.late_jobs += 1;
+            self.late_spend = self.late_spend.saturating_add(spend);
         }
-        slot
+        // Another job in flight: a rise in the count can no longer be told to be the lone
+        // job's.
+        self.lone = None;
+        Slot::Go
+    }
+
+    /// When a job that does not fit this window may start late in it, carried by the next
+    /// (see [`Window::quiet`]), if it may at all: the window's latest end (its stated end
+    /// with the guard, or with a whole second while the rounding is unknown) less the
+    /// trusted part of the quiet time.
+    fn late_from(&self) -> Option<Instant> {
+        let quiet = self.quiet?;
+        let end = self.ends?;
+        if self.probing.is_some() {
+            return None;
+        }
+        let guard = if self.rounding_known {
+            self.guard
+        } else {
+            SURPRISE_GUARD
+        };
+        let (num, den) = QUIET_TRUSTED;
+        let trusted = quiet * num / den;
+        (end + guard).checked_sub(trusted)
+    }
+
+    /// Whether a job may start at `now` late in the window (see [`Window::late_from`]):
+    /// this window can carry its registration, and the next the spend and polls of all
+    /// the jobs started late, with half of it left for everything else.
+    fn fits_late(&self, now: Instant, allowed: u64, carried: u64) -> bool {
+        let Some(from) = self.late_from() else {
+            return false;
+        };
+        let spend = self.job_spend();
+        let next = self
+            .late_spend
+            .saturating_add(spend)
+            .saturating_add(self.late_jobs)
+            .saturating_add(1);
+        now >= from && carried < allowed && next <= allowed / 2
     }
 
     /// Whether a job may start now (see [`Window::admit_job`]).
-    fn admission(&mut self, now: Instant) -> Slot {
+    fn admission(&mut self, now: Instant) -> Admission {
+        let here = Admission::Go { late: false };
         if let Some(b) = self.blocked_until.filter(|b| now < *b) {
-            return Slot::At(b);
+            return Admission::Wait(Slot::At(b));
         }
         if let Some(end) = self.ends {
             if now >= end + self.guard {
@@ -388,19 +501,19 @@ impl Window {
         let Some(allowed) = self.allowed else {
             // The window is unknown: one job at a time.
             if self.jobs == 0 {
-                return Slot::Go;
+                return here;
             }
-            return Slot::AfterAnswer;
+            return Admission::Wait(Slot::AfterAnswer);
         };
         if self.probing.is_some() {
             if self.in_flight > self.stragglers || self.registering > 0 {
                 // A probe is out (or a job about to send one): its answer tells.
-                return Slot::AfterAnswer;
+                return Admission::Wait(Slot::AfterAnswer);
             }
             // No probe is out, and the jobs in flight may not poll for a while: this job's
             // registration probes. (Its spend must not land in the old window: the job
             // starts only once that has surely ended, see `start_after`.)
-            return Slot::Go;
+            return here;
         }
         // Its spend, its registration and the poll that sees it ended.
         let need = self.job_spend().saturating_add(2);
@@ -408,12 +521,20 @@ impl Window {
         let fits = carried.saturating_add(need) <= allowed;
         let alone = self.jobs == 0 && need >= allowed && self.used <= 1;
         if fits || alone {
-            return Slot::Go;
+            return here;
         }
-        match self.ends {
-            Some(end) => Slot::At(end + self.guard),
-            None => Slot::AfterAnswer,
+        if self.fits_late(now, allowed, carried) {
+            return Admission::Go { late: true };
         }
+        let Some(end) = self.ends else {
+            return Admission::Wait(Slot::AfterAnswer);
+        };
+        // Ask again at the window's end, or when a job may start late in it.
+        let at = match self.late_from() {
+            Some(from) if from > now => from.min(end + self.guard),
+            _ => end + self.guard,
+        };
+        Admission::Wait(Slot::At(at))
     }
 
     /// When a job registered at `now` may start, if not at once: while the pacer probes
@@ -431,34 +552,106 @@ impl Window {
     }
 
     /// An admitted job's registration was answered (or failed): the count holds it now.
-    pub(crate) fn job_registered(&mut self) {
+    pub(crate) fn job_registered(&mut self, now: Instant) {
         self.registering = self.registering.saturating_sub(1);
+        if self.jobs == 1 && self.registering == 0 && !self.quiet_refuted {
+            // The only job in flight: watched for how long its spend stays unseen.
+            self.lone = Some(Lone {
+                registered: now,
+                excess: self.run_excess(),
+                quiet: Duration::ZERO,
+            });
+        }
+    }
+
+    /// Learns from an answer to a request sent at `sent` (after [`Window::observe`] took
+    /// its count) how long the lone job's spend stays unseen: an answer sent after its
+    /// registration that shows no new excess lengthens its quiet time; the first that shows
+    /// one ends it, and the run's quiet time is the least of those seen.
+    fn watch_lone(&mut self, sent: Instant) {
+        let Some(mut lone) = self.lone else {
+            return;
+        };
+        if sent < lone.registered {
+            // Sent before the job was registered: it tells nothing of the job.
+            return;
+        }
+        if self.run_excess() > lone.excess {
+            self.learn_quiet(lone.quiet);
+            self.lone = None;
+        } else {
+            lone.quiet = lone.quiet.max(sent.duration_since(lone.registered));
+            self.lone = Some(lone);
+        }
+    }
+
+    fn learn_quiet(&mut self, quiet: Duration) {
+        if !self.quiet_refuted {
+            self.quiet = Some(self.quiet.map_or(quiet, |q| q.min(quiet)));
+        }
+    }
+
+    /// A job the rate limit killed (or a 429 while jobs started late were in flight): a
+    /// job may have spent sooner than its quiet time, so no job starts late again in
+    /// this run.
+    pub(crate) fn refute_quiet(&mut self) {
+        self.quiet = None;
+        self.quiet_refuted = true;
+        self.lone = None;
     }
 
     /// An admitted job ended: `ran` when it ran (it spent its requests), not when it failed
     /// before it started (its registration or upload failed).
     pub(crate) fn job_done(&mut self, ran: bool) {
         // Which job ended cannot be told: it takes its share of what the jobs in flight
-        // were assumed to spend and have not been seen to spend.
-        if let (Some(assumed), Some(unlanded)) = (
-            self.assumed_in_flight.checked_div(self.jobs),
-            self.unlanded.checked_div(self.jobs),
-        ) {
+        // were assumed to spend.
+        if let Some(assumed) = self.assumed_in_flight.checked_div(self.jobs) {
             self.assumed_in_flight -= assumed;
-            self.unlanded -= unlanded;
+            if !ran {
+                // It never started, so it spent nothing: what it was assumed to spend will
+                // not land.
+                self.unlanded = self.unlanded.saturating_sub(assumed);
+            }
         }
         self.jobs = self.jobs.saturating_sub(1);
+        if ran {
+            self.finished += 1;
+            // It spent all it will spend before it was seen ended. What is still to land is
+            // the other jobs', at most what they are taken to spend. (Its share is not
+            // taken by average: the jobs that end are the ones whose spend has landed, and
+            // the average would take from jobs that have not spent yet.)
+            let spend = self.job_spend();
+            self.unlanded = self.unlanded.min(self.jobs.saturating_mul(spend));
+        }
         if self.jobs == 0 {
             self.assumed_in_flight = 0;
             self.unlanded = 0;
         }
-        if ran {
-            self.finished += 1;
+        // Which job ended cannot be told: the late ones keep no more than is left.
+        self.late_jobs = self.late_jobs.min(self.jobs);
+        self.late_spend = self.late_spend.min(self.unlanded);
+        if let Some(lone) = self.lone.take().filter(|_| ran) {
+            // It ran to its end with no excess seen (it spent nothing): quiet all along.
+            self.learn_quiet(lone.quiet);
         }
     }
 
-    /// An answer came back at `now`, with the rate-limit headers if it had them (a
-    /// dropped connection has none). Frees its in-flight slot and learns the window.
+    /// An answer to a request sent at `sent` came back at `now`, with the rate-limit headers
+    /// if it had them (a dropped connection has none). Frees its in-flight slot, learns the
+    /// window, and watches the lone job (see [`Window::watch_lone`]).
+    pub(crate) fn observe_sent(
+        &mut self,
+        now: Instant,
+        sent: Instant,
+        headers: Option<RateHeaders>,
+    ) {
+        self.observe(now, headers);
+        if headers.is_some() {
+            self.watch_lone(sent);
+        }
+    }
+
+    /// An answer came back at `now` (see [`Window::observe_sent`]).
     pub(crate) fn observe(&mut self, now: Instant, headers: Option<RateHeaders>) {
         self.in_flight = self.in_flight.saturating_sub(1);
         let Some(RateHeaders {
@@ -543,6 +736,10 @@ impl Window {
     /// pacer believed there was room, or that the window had ended, its idea of the
     /// window's end was early: from now on a guard is added to it.
     pub(crate) fn throttled(&mut self, now: Instant, retry_after: Duration) {
+        if self.late_jobs > 0 {
+            // A job started late may have spent in this window after all.
+            self.refute_quiet();
+        }
         if let Some(allowed) = self.allowed {
             if self.used < allowed || self.ends.is_none() || self.probing.is_some() {
                 self.guard = SURPRISE_GUARD;
@@ -685,7 +882,7 @@ impl JobSlot<'_> {
         if !self.registered {
             self.registered = true;
             if let Ok(mut w) = self.pacer.window.lock() {
-                w.job_registered();
+                w.job_registered(Instant::now());
             }
         }
     }
@@ -756,8 +953,10 @@ impl Pacer {
                         tracing::debug!(
                             used = w.used,
                             jobs = w.jobs,
+                            late = w.late_jobs,
                             unlanded = w.unlanded,
                             spend = w.job_spend(),
+                            quiet_ms = w.quiet.map(|q| q.as_millis()),
                             "Architect job admitted"
                         );
                     }
@@ -857,10 +1056,19 @@ impl Pacer {
         }
     }
 
-    /// Learns from an answer's `inin-ratelimit-*` headers and frees its slot.
-    pub(crate) fn observe(&self, headers: Option<RateHeaders>) {
+    /// Learns from the `inin-ratelimit-*` headers of the answer to a request sent at `sent`,
+    /// and frees its slot.
+    pub(crate) fn observe(&self, sent: Instant, headers: Option<RateHeaders>) {
         if let Ok(mut w) = self.window.lock() {
-            w.observe(Instant::now(), headers);
+            w.observe_sent(Instant::now(), sent, headers);
+        }
+    }
+
+    /// A job the rate limit killed: no job starts late again in this run (see
+    /// [`Window::refute_quiet`]).
+    pub(crate) fn job_killed(&self) {
+        if let Ok(mut w) = self.window.lock() {
+            w.refute_quiet();
         }
     }
 
@@ -935,7 +1143,7 @@ mod tests {
         let mut admitted = 0;
         while w.admit_job(now) == Slot::Go {
             assert_eq!(go(w, now), Slot::Go, "its registration");
-            w.job_registered();
+            w.job_registered(now);
             admitted += 1;
         }
         admitted
@@ -1087,7 +1295,7 @@ mod tests {
                     .filter(|t| t.as_millis() / 2000 == window)
                     .count() as u64;
                 let reset = 2 - (at.as_millis() % 2000) as u64 / 1000;
-                pacer.observe(headers(5, count, reset));
+                pacer.observe(Instant::now(), headers(5, count, reset));
             }));
         }
         for t in tasks {
@@ -1122,11 +1330,10 @@ mod tests {
     #[tokio::test]
     async fn a_spent_window_with_an_absurd_reset_is_refused_not_slept() {
         let pacer = Pacer::default();
-        pacer.observe(RateHeaders::parse(
-            Some("300"),
-            Some("300"),
-            Some("18446744073709551615"),
-        ));
+        pacer.observe(
+            Instant::now(),
+            RateHeaders::parse(Some("300"), Some("300"), Some("18446744073709551615")),
+        );
         assert_eq!(
             pacer.wait().await,
             Err(TooLong {
@@ -1134,14 +1341,20 @@ mod tests {
             })
         );
         // Sane headers again (a new window): requests go on.
-        pacer.observe(RateHeaders::parse(Some("300"), Some("1"), Some("30")));
+        pacer.observe(
+            Instant::now(),
+            RateHeaders::parse(Some("300"), Some("1"), Some("30")),
+        );
         assert_eq!(pacer.wait().await, Ok(()));
     }
 
     #[tokio::test]
     async fn an_absurd_reset_with_room_left_changes_nothing() {
         let pacer = Pacer::default();
-        pacer.observe(RateHeaders::parse(Some("300"), Some("3"), Some("3600")));
+        pacer.observe(
+            Instant::now(),
+            RateHeaders::parse(Some("300"), Some("3"), Some("3600")),
+        );
         assert_eq!(pacer.wait().await, Ok(()));
     }
 
@@ -1417,7 +1630,7 @@ mod tests {
         assert_eq!(w.admit_job(now), Slot::Go);
         assert_eq!(go(&mut w, now), Slot::Go); // its registration
         w.observe(now, headers(60, 2, 10));
-        w.job_registered();
+        w.job_registered(now);
         assert_eq!(go(&mut w, now), Slot::Go); // the poll that finds it done
                                                // The job spent 5: the server counts 3 of ours and its 5.
         w.observe(now, headers(60, 8, 10));
@@ -1425,7 +1638,7 @@ mod tests {
         assert_eq!(w.job_spend(), 5);
         // A job that never ran (its registration failed) teaches nothing.
         assert_eq!(w.admit_job(now), Slot::Go);
-        w.job_registered();
+        w.job_registered(now);
         w.job_done(false);
         assert_eq!(w.job_spend(), 5);
         // Now 7 more jobs fit, each with its spend, registration and poll: (60 - 8) / 7.
@@ -1440,7 +1653,7 @@ mod tests {
         // One job teaches the spend: 5.
         assert_eq!(w.admit_job(now), Slot::Go);
         answered(&mut w, now, headers(60, 2, 10));
-        w.job_registered();
+        w.job_registered(now);
         answered(&mut w, now, headers(60, 8, 10));
         w.job_done(true);
         assert_eq!(w.job_spend(), 5);
@@ -1448,7 +1661,7 @@ mod tests {
         for c in 9..13 {
             assert_eq!(w.admit_job(now), Slot::Go);
             answered(&mut w, now, headers(60, c, 10));
-            w.job_registered();
+            w.job_registered(now);
         }
         assert_eq!(w.unlanded, 20);
         // Their spend lands: an answer shows the count 20 past flowctl's 13 requests.
@@ -1470,12 +1683,12 @@ mod tests {
         answered(&mut w, now, headers(60, 1, 10));
         assert_eq!(w.admit_job(now), Slot::Go);
         answered(&mut w, now, headers(60, 2, 10));
-        w.job_registered();
+        w.job_registered(now);
         w.job_done(true);
         assert_eq!(w.job_spend(), 0);
         assert_eq!(w.admit_job(now), Slot::Go);
         go(&mut w, now);
-        w.job_registered();
+        w.job_registered(now);
         let mut went = 0;
         while go(&mut w, now) == Slot::Go {
             went += 1;
@@ -1509,6 +1722,207 @@ mod tests {
         w.job_done(true);
         w.job_done(true);
         assert_eq!(w.job_spend(), 5);
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A request sent at `at` and answered at once, the server counting `count`.
+    fn polled(w: &mut Window, at: Instant, count: u64, reset_s: u64) {
+        assert_eq!(go(w, at), Slot::Go);
+        w.observe_sent(at, at, headers(60, count, reset_s));
+    }
+
+    /// 60 per 10 s, a server stating its reset on time: one job runs alone from `t0`,
+    /// polled at 0.5 s and 1.2 s with no spend in the count, then seen ended at 2 s with
+    /// its spend of 5. Returns the window at 2 s with 10 counted (5 of flowctl's).
+    fn after_a_lone_job_quiet_for(t0: Instant, first_spend_seen_ms: u64) -> Window {
+        let mut w = known();
+        polled(&mut w, t0, 1, 10);
+        assert_eq!(w.admit_job(t0), Slot::Go);
+        polled(&mut w, t0, 2, 10); // its registration
+        w.job_registered(t0);
+        let mut count = 2;
+        // The reset each states, rounded up: the window ends at 10 s.
+        for (at, reset) in [(500, 10), (1200, 9), (2000, 8)] {
+            count += 1;
+            let spent = if at >= first_spend_seen_ms { 5 } else { 0 };
+            polled(&mut w, t0 + ms(at), count + spent, reset);
+        }
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5);
+        w
+    }
+
+    #[test]
+    fn a_lone_jobs_quiet_time_is_the_last_answer_before_its_spend_showed() {
+        let t0 = Instant::now();
+        let w = after_a_lone_job_quiet_for(t0, 2000);
+        assert_eq!(w.quiet, Some(ms(1200)));
+        let w = after_a_lone_job_quiet_for(t0, 1200);
+        assert_eq!(w.quiet, Some(ms(500)));
+        let w = after_a_lone_job_quiet_for(t0, 500);
+        assert_eq!(
+            w.quiet,
+            Some(Duration::ZERO),
+            "its spend showed at the first answer"
+        );
+    }
+
+    #[test]
+    fn a_job_alongside_another_teaches_no_quiet_time() {
+        let t0 = Instant::now();
+        let mut w = known();
+        polled(&mut w, t0, 1, 10);
+        assert_eq!(w.admit_job(t0), Slot::Go);
+        polled(&mut w, t0, 2, 10);
+        w.job_registered(t0);
+        // A second job starts: a rise in the count could be either's.
+        assert_eq!(w.admit_job(t0), Slot::Go);
+        polled(&mut w, t0, 3, 10);
+        w.job_registered(t0);
+        polled(&mut w, t0 + ms(1000), 4, 9);
+        polled(&mut w, t0 + ms(2000), 15, 8);
+        w.job_done(true);
+        w.job_done(true);
+        assert_eq!(w.quiet, None);
+    }
+
+    /// The window of [`after_a_lone_job_quiet_for`] (quiet 1.2 s: 0.9 s trusted, so late
+    /// starts from 9.1 s) with 45 more requests sent: 55 of 60 counted, so no job fits
+    /// (each needs 7).
+    fn nearly_full(t0: Instant, first_spend_seen_ms: u64) -> Window {
+        let mut w = after_a_lone_job_quiet_for(t0, first_spend_seen_ms);
+        for count in 11..=55 {
+            polled(&mut w, t0 + ms(2000), count, 8);
+        }
+        w
+    }
+
+    /// How many jobs start at `at`, each registration answered at once (the count rising
+    /// from `count`), until none may.
+    fn jobs_registered(w: &mut Window, at: Instant, mut count: u64, reset_s: u64) -> usize {
+        let mut admitted = 0;
+        while w.admit_job(at) == Slot::Go {
+            count += 1;
+            polled(w, at, count, reset_s);
+            w.job_registered(at);
+            admitted += 1;
+        }
+        admitted
+    }
+
+    #[test]
+    fn a_job_that_does_not_fit_starts_late_in_the_window_and_spends_in_the_next() {
+        let t0 = Instant::now();
+        let mut w = nearly_full(t0, 2000);
+        let end = t0 + Duration::from_secs(10);
+        assert_eq!(w.admit_job(t0 + ms(2000)), Slot::At(end - ms(900)));
+        assert_eq!(w.admit_job(t0 + ms(9000)), Slot::At(end - ms(900)));
+        // From 9.1 s: each needs only its registration here, and the next window carries
+        // its spend and poll (6), up to half of it: five start, filling this one to 60.
+        let late = t0 + ms(9100);
+        assert_eq!(jobs_registered(&mut w, late, 55, 1), 5);
+        assert_eq!(go(&mut w, late), Slot::At(end), "this window is full");
+        // The next window: the probe, then the five late jobs' 25 and their 5 polls are
+        // held, so (60 - 1 - 30) / 7 = 4 jobs start.
+        assert_eq!(go(&mut w, end), Slot::Go);
+        w.observe_sent(end, end, headers(60, 1, 10));
+        assert_eq!(jobs_admitted(&mut w, end), 4);
+    }
+
+    #[test]
+    fn jobs_started_late_take_at_most_half_of_the_next_window() {
+        let t0 = Instant::now();
+        let mut w = after_a_lone_job_quiet_for(t0, 2000);
+        // 54 counted: no job fits (7), and the six slots left could register six late
+        // ones, but the next window would carry 36 of theirs: five start, and a slot is
+        // left here for anything else.
+        for count in 11..=54 {
+            polled(&mut w, t0 + ms(2000), count, 8);
+        }
+        let late = t0 + ms(9100);
+        assert_eq!(jobs_registered(&mut w, late, 54, 1), 5);
+        assert_eq!(go(&mut w, late), Slot::Go);
+    }
+
+    #[test]
+    fn a_job_whose_spend_shows_at_once_never_starts_late() {
+        let t0 = Instant::now();
+        let mut w = nearly_full(t0, 500);
+        let end = t0 + Duration::from_secs(10);
+        assert_eq!(w.admit_job(t0 + ms(9900)), Slot::At(end));
+    }
+
+    #[test]
+    fn while_the_rounding_is_unknown_a_late_start_allows_for_a_window_a_second_longer() {
+        let t0 = Instant::now();
+        let mut w = nearly_full(t0, 2000);
+        w.rounding_known = false;
+        let end = t0 + Duration::from_secs(10);
+        // Its latest end is 11 s, so late starts would be from 10.1 s: past the stated end,
+        // where the window is probed instead.
+        assert_eq!(w.admit_job(t0 + ms(9900)), Slot::At(end));
+        w.rounding_known = true;
+        w.guard = SURPRISE_GUARD;
+        assert_eq!(w.admit_job(t0 + ms(9900)), Slot::At(end + ms(100)));
+        assert_eq!(w.admit_job(t0 + ms(10_100)), Slot::Go);
+    }
+
+    #[test]
+    fn a_killed_job_ends_late_starts_for_the_run() {
+        let t0 = Instant::now();
+        let mut w = nearly_full(t0, 2000);
+        w.refute_quiet();
+        let end = t0 + Duration::from_secs(10);
+        assert_eq!(w.admit_job(t0 + ms(9500)), Slot::At(end));
+        // A later lone job, quiet again, teaches nothing.
+        let mut w = after_a_lone_job_quiet_for(t0, 2000);
+        w.refute_quiet();
+        assert_eq!(w.admit_job(t0 + ms(2000)), Slot::Go);
+        polled(&mut w, t0 + ms(2000), 11, 8);
+        w.job_registered(t0 + ms(2000));
+        polled(&mut w, t0 + ms(3500), 12, 7);
+        polled(&mut w, t0 + ms(4000), 18, 6);
+        w.job_done(true);
+        assert_eq!(w.quiet, None);
+    }
+
+    #[test]
+    fn a_429_while_jobs_started_late_are_in_flight_ends_late_starts() {
+        let t0 = Instant::now();
+        let mut w = nearly_full(t0, 2000);
+        assert_eq!(jobs_registered(&mut w, t0 + ms(9100), 55, 1), 5);
+        w.throttled(t0 + ms(9500), Duration::from_secs(1));
+        assert_eq!(w.quiet, None);
+        // Without jobs started late, a 429 says nothing of the jobs' timing.
+        let mut w = nearly_full(t0, 2000);
+        w.throttled(t0 + ms(9500), Duration::from_secs(1));
+        assert_eq!(w.quiet, Some(ms(1200)));
+    }
+
+    #[test]
+    fn a_job_seen_ended_takes_none_of_the_spend_still_to_land() {
+        let t0 = Instant::now();
+        let mut w = after_a_lone_job_quiet_for(t0, 2000);
+        let at = t0 + ms(2000);
+        // Two jobs start (their registrations: 12 counted); the first spends its 5, is
+        // seen ended (18 of flowctl's, 23 counted), and 25 more requests go: 48 counted.
+        for count in [11, 12] {
+            assert_eq!(w.admit_job(at), Slot::Go);
+            polled(&mut w, at, count, 8);
+            w.job_registered(at);
+        }
+        polled(&mut w, at, 13 + 5, 8);
+        w.job_done(true);
+        for count in 19..=48 {
+            polled(&mut w, at, count, 8);
+        }
+        // The other job is still to spend 5: 48 counted, 5 held, its poll: 54, and no job
+        // fits (7) before the late starts. Its share taken by average (5 / 2) from what is
+        // still to land, one would have fitted (48 + 3 + 1 + 7 = 59).
+        assert_eq!(w.admit_job(at), Slot::At(t0 + ms(9100)));
     }
 
     /// A server with a fixed window that starts at its first request (as the emulator's),
@@ -1597,11 +2011,12 @@ mod tests {
     async fn call(pacer: &Pacer, server: &Shared) {
         loop {
             pacer.wait().await.expect("sane");
+            let sent = Instant::now();
             tokio::time::sleep(Duration::from_millis(10)).await;
             let (ok, count, reset) = server.lock().expect("lock").request(Instant::now());
             tokio::time::sleep(Duration::from_millis(10)).await;
             let allowed = server.lock().expect("lock").allowed;
-            pacer.observe(headers(allowed, count, reset));
+            pacer.observe(sent, headers(allowed, count, reset));
             if ok {
                 return;
             }
@@ -1621,21 +2036,53 @@ mod tests {
         }
     }
 
-    /// `n` Architect jobs started at once: admitted, registered, 2 s of running (spending
-    /// `k` at the end), then the poll that sees them ended.
-    async fn jobs(pacer: &std::sync::Arc<Pacer>, server: &Shared, n: usize, k: u64) {
+    /// When a job spends its `k` requests: as it starts, or as it ends.
+    #[derive(Clone, Copy, Debug)]
+    enum Spends {
+        AtStart,
+        AtEnd,
+    }
+
+    /// One Architect job: admitted, registered, 2 s of running (spending `k` at its start
+    /// or its end), polled every `poll` meanwhile if given, then the poll that sees it
+    /// ended.
+    async fn job(pacer: &Pacer, server: &Shared, k: u64, spends: Spends, poll: Option<Duration>) {
+        let mut slot = pacer.admit_job().await;
+        call(pacer, server).await;
+        slot.registered().await;
+        let start = Instant::now();
+        if let Spends::AtStart = spends {
+            server.lock().expect("lock").spend(start, k);
+        }
+        let end = start + Duration::from_secs(2);
+        if let Some(every) = poll {
+            while Instant::now() + every < end {
+                tokio::time::sleep(every).await;
+                call(pacer, server).await;
+            }
+        }
+        tokio::time::sleep_until(end).await;
+        if let Spends::AtEnd = spends {
+            server.lock().expect("lock").spend(Instant::now(), k);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        call(pacer, server).await;
+        slot.ran();
+    }
+
+    /// `n` Architect jobs started at once (see [`job`]), polled only once ended.
+    async fn jobs(
+        pacer: &std::sync::Arc<Pacer>,
+        server: &Shared,
+        n: usize,
+        k: u64,
+        spends: Spends,
+    ) {
         let mut tasks = Vec::new();
         for _ in 0..n {
             let (pacer, server) = (pacer.clone(), server.clone());
             tasks.push(tokio::spawn(async move {
-                let mut slot = pacer.admit_job().await;
-                call(&pacer, &server).await;
-                slot.registered().await;
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                server.lock().expect("lock").spend(Instant::now(), k);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                call(&pacer, &server).await;
-                slot.ran();
+                job(&pacer, &server, k, spends, None).await;
             }));
         }
         for t in tasks {
@@ -1688,7 +2135,7 @@ mod tests {
             // 280 requests, a floor of 4 resets (40 s).
             let server = Server::new(60, 10, down);
             let pacer = std::sync::Arc::new(Pacer::default());
-            jobs(&pacer, &server, 40, 5).await;
+            jobs(&pacer, &server, 40, 5, Spends::AtEnd).await;
             let s = server.lock().expect("lock");
             assert_eq!(s.killed, 0, "rounded down: {down}");
             assert_eq!(s.refused(), 0, "rounded down: {down}");
@@ -1698,6 +2145,38 @@ mod tests {
                 s.span()
             );
         }
+    }
+
+    /// One module job, polled every 400 ms (as a first job is, its time unknown), then 40
+    /// callers' jobs at once, each spending 5 at `spends`, against 60 requests per 10 s
+    /// with `reset` rounded down: none is killed, no request refused; how long from the
+    /// first request to the last.
+    async fn module_and_forty_callers(spends: Spends) -> Duration {
+        let server = Server::new(60, 10, true);
+        let pacer = std::sync::Arc::new(Pacer::default());
+        job(&pacer, &server, 5, spends, Some(Duration::from_millis(400))).await;
+        jobs(&pacer, &server, 40, 5, spends).await;
+        let s = server.lock().expect("lock");
+        assert_eq!(s.killed, 0, "{spends:?}");
+        assert_eq!(s.refused(), 0, "{spends:?}");
+        s.span()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jobs_that_spend_as_they_end_start_late_in_a_window_and_the_run_takes_a_window_less() {
+        // 41 jobs of 7 requests and the module's 4 polls: 291 requests, 5 windows at the
+        // least (40 s). Each window's last slots, too few for a whole job (7), register
+        // jobs whose spend and poll land in the next window: five windows, not six.
+        let span = module_and_forty_callers(Spends::AtEnd).await;
+        assert!(span < Duration::from_secs(45), "{span:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jobs_that_spend_as_they_start_never_start_late_and_none_is_killed() {
+        // The module's first poll shows its spend: no job starts late, so none can spend
+        // in a window that had no room for it; whole jobs only, six windows.
+        let span = module_and_forty_callers(Spends::AtStart).await;
+        assert!(span > Duration::from_secs(50), "{span:?}");
     }
 
     #[test]
@@ -1717,7 +2196,7 @@ mod tests {
         let pacer = Pacer::default();
         assert_eq!(pacer.allowed(), None);
         pacer.wait().await.expect("sane");
-        pacer.observe(headers(3, 3, 4));
+        pacer.observe(Instant::now(), headers(3, 3, 4));
         assert_eq!(pacer.allowed(), Some(3));
         assert!(!pacer.throttled_within(Duration::from_secs(60)));
         pacer.wait().await.expect("sane"); // the probe, after 4 s
@@ -1730,7 +2209,7 @@ mod tests {
     async fn waiting_for_the_reset_sleeps_until_the_windows_end() {
         let pacer = Pacer::default();
         pacer.wait().await.expect("sane");
-        pacer.observe(headers(10, 10, 6));
+        pacer.observe(Instant::now(), headers(10, 10, 6));
         let start = Instant::now();
         pacer.wait_for_reset().await;
         assert_eq!(start.elapsed(), Duration::from_secs(6));

@@ -338,9 +338,11 @@ impl Client {
         Ok(done)
     }
 
-    /// Waits until the rate-limit window current now has reset: a job the rate limit
-    /// killed is run again only in a fresh window.
-    pub(crate) async fn wait_for_window_reset(&self) {
+    /// A job the rate limit killed: no job starts late in a window again in this run (its
+    /// spend may come sooner than the pacer learned), and this waits until the window
+    /// current now has reset, so that the job is run again only in a fresh window.
+    pub(crate) async fn after_job_killed(&self) {
+        self.inner.pacer.job_killed();
         self.inner.pacer.wait_for_reset().await;
     }
 

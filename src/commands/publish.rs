@@ -292,7 +292,7 @@ pub(crate) async fn publish_known(
             "the Architect job {} for {what} was killed by the rate limit (jobs run on this token's window); running it again once the window has reset ({reruns} of {MAX_RERUNS})",
             job.id
         );
-        client.wait_for_window_reset().await;
+        client.after_job_killed().await;
         // The killed job may have published after all: never make a second version.
         let now = reread(client, doc, existing.as_ref())
             .await

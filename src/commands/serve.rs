@@ -92,6 +92,7 @@ pub(crate) fn config(args: &EmulatorServeArgs) -> Result<EmulatorConfig> {
         rate_limit: args.rate_limit.max(1),
         rate_window: Duration::from_secs(args.rate_window.max(1)),
         job_requests: args.job_requests,
+        job_spends_at_start: args.job_spends_at_start,
         reset_rounds_down: args.reset_rounds_down,
         index_lag: Duration::from_millis(args.index_lag_ms),
         read_lag: Duration::from_millis(args.read_lag_ms),

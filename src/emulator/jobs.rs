@@ -96,25 +96,36 @@ pub(super) async fn upload(
         }
         job.status = JobStatus::Started;
     }
+    let at_start = shared.config.job_spends_at_start;
+    if at_start {
+        charge(&shared, &id);
+    }
     let job_time = shared.config.job_time;
     let runner = shared.clone();
     tokio::spawn(async move {
         tokio::time::sleep(job_time).await;
+        if !at_start {
+            charge(&runner, &id);
+        }
         let mut s = lock(&runner);
         let client_id = runner.config.client_id.clone();
-        // The job's Archy session spends its requests on the caller's token; with the
-        // window spent it cannot read the flow, and fails as the real service's does.
-        let token = s.jobs.get(&id).and_then(|j| j.token.clone());
-        if !super::edge::charge_job(&runner.config, &mut s, token.as_deref()) {
-            if let Some(job) = s.jobs.get_mut(&id) {
-                job.fail_as_rate_limit = true;
-            }
-        }
         if architect::complete_job(&mut s, &id, &yaml, &client_id) {
             runner.save(&s);
         }
     });
     StatusCode::OK.into_response()
+}
+
+/// The job's Archy session spends its requests on the caller's token; with the window
+/// spent it cannot read the flow, and fails as the real service's does.
+fn charge(shared: &Shared, id: &str) {
+    let mut s = lock(shared);
+    let token = s.jobs.get(id).and_then(|j| j.token.clone());
+    if !super::edge::charge_job(&shared.config, &mut s, token.as_deref()) {
+        if let Some(job) = s.jobs.get_mut(id) {
+            job.fail_as_rate_limit = true;
+        }
+    }
 }
 
 pub(super) async fn get_job(

@@ -83,6 +83,11 @@ pub struct EmulatorConfig {
     /// with the messages of a rate-limited job ("could not find the flow with id",
     /// "setting the Archy exit code to 107"). 0 (the default) charges nothing.
     pub job_requests: u32,
+    /// Charge a publish job's `job_requests` when it starts (its upload) instead of when
+    /// it ends. (unverified) When a real job's Archy session spends them is not published:
+    /// the rate-limited job's message ("could not find the flow with id") suggests early
+    /// in the session, so both are played.
+    pub job_spends_at_start: bool,
     /// `inin-ratelimit-reset` (and a 429's `Retry-After`) rounded down to whole seconds
     /// instead of up: the real service does not say which way it rounds.
     pub reset_rounds_down: bool,
@@ -127,6 +132,7 @@ impl Default for EmulatorConfig {
             rate_limit: 300,
             rate_window: Duration::from_secs(60),
             job_requests: 0,
+            job_spends_at_start: false,
             reset_rounds_down: false,
             index_lag: Duration::ZERO,
             read_lag: Duration::ZERO,
