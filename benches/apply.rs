@@ -20,7 +20,9 @@
 //! The emulator plays the real service's imprecisions, both on by default: each Architect
 //! job spends K requests of its token's window and fails with the rate-limited messages
 //! when the window is spent (`BENCH_K`, a comma list, default `5`; one set of rows per K),
-//! and `inin-ratelimit-reset` is rounded down (`BENCH_ROUND_DOWN=0` rounds it up).
+//! and `inin-ratelimit-reset` is rounded down (`BENCH_ROUND_DOWN=0` rounds it up). A job
+//! spends its K as it ends; `BENCH_JOB_SPENDS=start` (or `end,start` for both sets of
+//! rows) spends it as it starts (when a real job spends is not published).
 //!
 //! Columns: wall time; the floor, max(two job times, ⌊(requests − 1) ÷ allowed⌋ windows) for
 //! the API requests that run made plus K for every job it ran (a fixed window lets its
@@ -78,6 +80,8 @@ struct Imprecision {
     /// Requests each job spends of its token's window.
     k: u32,
     round_down: bool,
+    /// Each job spends its K as it starts (its upload) rather than as it ends.
+    at_start: bool,
 }
 
 fn emulator_config(limit: Limit, imp: Imprecision) -> EmulatorConfig {
@@ -88,6 +92,7 @@ fn emulator_config(limit: Limit, imp: Imprecision) -> EmulatorConfig {
         rate_window: limit.window,
         job_requests: imp.k,
         reset_rounds_down: imp.round_down,
+        job_spends_at_start: imp.at_start,
         ..EmulatorConfig::default()
     }
 }
@@ -227,6 +232,7 @@ async fn one_at_a_time(n: usize, limit: Limit) -> Duration {
     let exact = Imprecision {
         k: 0,
         round_down: false,
+        at_start: false,
     };
     let emulator = Emulator::start(emulator_config(limit, exact))
         .await
@@ -316,10 +322,15 @@ fn row(s: &Scenario, tool: &str, run: &Run, one_at_a_time: Option<Duration>) -> 
         .map(|b| format!("{:.0}x", b.as_secs_f64() / run.wall.as_secs_f64()))
         .unwrap_or_default();
     format!(
-        "| {} | {} | {} | {} | {}{} | {} | {} | {:.2} | {} ({} killed, {:.1}%) | {} flows, {} | {} | {:.2} | {} ({:.2}%) | {:.1} MiB | {} |",
+        "| {} | {} | {}{} | {} | {}{} | {} | {} | {:.2} | {} ({} killed, {:.1}%) | {} flows, {} | {} | {:.2} | {} ({:.2}%) | {:.1} MiB | {} |",
         s.n,
         s.limit.label(),
         s.imp.k,
+        match (s.imp.k, s.imp.at_start) {
+            (0, _) => "",
+            (_, true) => " at start",
+            (_, false) => " at end",
+        },
         if s.imp.round_down { "down" } else { "up" },
         tool,
         outcome,
@@ -368,9 +379,18 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let round_down = std::env::var("BENCH_ROUND_DOWN").map_or(true, |v| v != "0");
+    let spends: Vec<bool> = std::env::var("BENCH_JOB_SPENDS")
+        .unwrap_or_else(|_| "end".into())
+        .split(',')
+        .map(|s| s.trim() == "start")
+        .collect();
     let mut scenarios: Vec<Scenario> = Vec::new();
-    for &k in &ks {
-        let imp = Imprecision { k, round_down };
+    for (&k, &at_start) in ks.iter().flat_map(|k| spends.iter().map(move |a| (k, a))) {
+        let imp = Imprecision {
+            k,
+            round_down,
+            at_start,
+        };
         if small > 0 {
             scenarios.push(Scenario {
                 n: small,

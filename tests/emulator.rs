@@ -73,6 +73,12 @@ impl Api {
 
     /// register → upload → wait; returns the finished job.
     async fn publish(&self, yaml: &str) -> Value {
+        let id = self.start_job(yaml).await;
+        self.wait_job(&id).await
+    }
+
+    /// register → upload: the job runs; returns its id.
+    async fn start_job(&self, yaml: &str) -> String {
         let (_, _, job) = self
             .call(reqwest::Method::POST, "/api/v2/flows/jobs", None)
             .await;
@@ -84,7 +90,11 @@ impl Api {
             put = put.header(k.as_str(), v.as_str().expect("header"));
         }
         assert_eq!(put.send().await.expect("upload").status().as_u16(), 200);
-        let id = job["id"].as_str().expect("id");
+        job["id"].as_str().expect("id").to_string()
+    }
+
+    /// Polls the job until it is Success or Failure.
+    async fn wait_job(&self, id: &str) -> Value {
         for _ in 0..500 {
             let (_, j) = self
                 .get(&format!("/api/v2/flows/jobs/{id}?expand=messages"))
@@ -631,6 +641,48 @@ async fn each_job_spends_its_requests_in_its_tokens_rate_limit_window() {
         api.emu.request_count() + 5,
         "the server's count is the client's requests plus the job's 5"
     );
+}
+
+/// The `inin-ratelimit-count` of an answer.
+fn count_of(h: &reqwest::header::HeaderMap) -> u64 {
+    h["inin-ratelimit-count"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("number")
+}
+
+#[tokio::test]
+async fn a_publish_job_spends_as_it_ends_by_default_and_as_it_starts_on_request() {
+    for at_start in [false, true] {
+        let api = Api::new(EmulatorConfig {
+            job_time: Duration::from_secs(1),
+            job_requests: 5,
+            job_spends_at_start: at_start,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        let id = api.start_job(&module("Greeting")).await;
+        let path = format!("/api/v2/flows/jobs/{id}");
+        let (_, h, job) = api.call(reqwest::Method::GET, &path, None).await;
+        assert_eq!(job["status"], "Started", "still running");
+        let spent = if at_start { 5 } else { 0 };
+        assert_eq!(
+            count_of(&h),
+            api.emu.request_count() + spent,
+            "while it runs, spends at start: {at_start}"
+        );
+        let job = api.wait_job(&id).await;
+        assert_eq!(job["status"], "Success", "{}", messages(&job));
+        let (_, h, _) = api
+            .call(reqwest::Method::GET, "/api/v2/organizations/me", None)
+            .await;
+        assert_eq!(
+            count_of(&h),
+            api.emu.request_count() + 5,
+            "once it ended, spends at start: {at_start}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -99,6 +99,46 @@ async fn apply_against_jobs_that_spend_a_small_window_rounded_down_publishes_onc
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_that_spend_as_they_start_or_as_they_end_are_never_killed_by_a_late_start() {
+    // 1 s jobs, so that the module's polls (from 250 ms) see how long its spend stays
+    // unseen: about 0.6 s as it ends, nothing as it starts. Against the first, callers that
+    // no longer fit a window start in its last half second and spend in the next; against
+    // the second, none does. 30 requests per 3 s, 3 spent per job: a module and twelve
+    // callers need about 70 requests, three windows. Either way no job is killed and no
+    // request refused. (Jobs that spend as they end also spend in a window after its last
+    // answer, unseen: counted as jobs that spent nothing, the spend per job shrank to 0
+    // and three of these jobs were killed.)
+    for at_start in [false, true] {
+        let org = Org::with(EmulatorConfig {
+            job_time: Duration::from_secs(1),
+            job_spends_at_start: at_start,
+            ..imprecise(30, 3)
+        })
+        .await;
+        let mut manifest = modules(&["Budget Module"], "Hello");
+        manifest.push_str("flows:\n");
+        for i in 0..12 {
+            manifest.push_str(&format!(
+                "  - name: Budget Caller {i}\n    modules: [Budget Module]\n    queue: Sales\n"
+            ));
+        }
+        let path = write(&org, "flows.yaml", &manifest);
+        let r = org.flowctl(&["apply", "-f", &path]).await;
+        assert_eq!(r.code, 0, "spends at start: {at_start}: {r:?}");
+        assert_eq!(org.emulator.flows().len(), 13);
+        for f in org.emulator.flows() {
+            assert_eq!(versions(&org, &f.name), 1, "{}", f.name);
+        }
+        assert_eq!(
+            jobs_registered(&org),
+            13,
+            "spends at start: {at_start}: no job was killed: {r:?}"
+        );
+        assert_eq!(refused(&org), 0, "{:?}", org.emulator.requests());
+    }
+}
+
 // Publish jobs killed by the rate limit.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -197,6 +197,13 @@ pub(crate) struct Window {
     quiet_refuted: bool,
     /// The one job in flight, watched for its quiet time.
     lone: Option<Lone>,
+    /// Jobs in flight when a window closed, and in flight still: their spend may have
+    /// landed in it after the last answer from it, unseen (see [`Window::job_done`]).
+    spanned: u64,
+    /// flowctl's own requests and the excess of the window whose stated end passed, while
+    /// probing (its answers still come, see [`Window::learn_old_excess`]).
+    old_own: u64,
+    old_excess: u64,
     /// Jobs in flight started late in this window (see [`Window::quiet`]), and what they are
     /// taken to spend: the next window carries those and their polls, not this one.
     late_jobs: u64,
@@ -265,6 +272,9 @@ impl Default for Window {
             lone: None,
             late_jobs: 0,
             late_spend: 0,
+            old_own: 0,
+            old_excess: 0,
+            spanned: 0,
         }
     }
 }
@@ -335,8 +345,24 @@ impl Window {
         }
     }
 
+    /// An answer from the window whose stated end passed, counting `count`: jobs' spend
+    /// still lands there until it really ends, and joins the run's (lost, the jobs that
+    /// spent it would be seen ended with nothing spent, and the spend per job would shrink
+    /// towards zero).
+    fn learn_old_excess(&mut self, count: u64) {
+        let excess = count.saturating_sub(self.old_own);
+        if excess > self.old_excess {
+            let rise = excess - self.old_excess;
+            self.past_excess = self.past_excess.saturating_add(rise);
+            self.unlanded = self.unlanded.saturating_sub(rise);
+            self.old_excess = excess;
+        }
+    }
+
     /// The stated end (plus guard) passed: learn from the window that ended, then probe.
     fn roll(&mut self, end: Instant) {
+        self.old_own = self.own;
+        self.old_excess = self.excess;
         self.close();
         self.probing = Some(end);
         self.stragglers = self.in_flight;
@@ -355,6 +381,7 @@ impl Window {
         // The jobs started late in it are this new window's like any other.
         self.late_jobs = 0;
         self.late_spend = 0;
+        self.spanned = self.jobs;
     }
 
     /// Opens a new window whose first answer (at `end`, with `count`) came back.
@@ -461,14 +488,9 @@ impl Window {
         if self.probing.is_some() {
             return None;
         }
-        let guard = if self.rounding_known {
-            self.guard
-        } else {
-            SURPRISE_GUARD
-        };
         let (num, den) = QUIET_TRUSTED;
         let trusted = quiet * num / den;
-        (end + guard).checked_sub(trusted)
+        (end + self.surely_ended()).checked_sub(trusted)
     }
 
     /// Whether a job may start at `now` late in the window (see [`Window::late_from`]):
@@ -543,12 +565,17 @@ impl Window {
     /// is its stated end with the guard once the rounding is known, else a second after.
     pub(crate) fn start_after(&self, now: Instant) -> Option<Instant> {
         let last_end = self.probing?;
-        let guard = if self.rounding_known {
+        Some(last_end + self.surely_ended()).filter(|at| *at > now)
+    }
+
+    /// How long after its stated end a window has surely ended: the guard once a probe
+    /// has shown the rounding, else a whole second.
+    fn surely_ended(&self) -> Duration {
+        if self.rounding_known {
             self.guard
         } else {
             SURPRISE_GUARD
-        };
-        Some(last_end + guard).filter(|at| *at > now)
+        }
     }
 
     /// An admitted job's registration was answered (or failed): the count holds it now.
@@ -603,18 +630,28 @@ impl Window {
     /// An admitted job ended: `ran` when it ran (it spent its requests), not when it failed
     /// before it started (its registration or upload failed).
     pub(crate) fn job_done(&mut self, ran: bool) {
+        // Jobs end in about the order they started: if any job in flight was so when a
+        // window closed, this is one of them.
+        let spanned = self.spanned > 0;
+        self.spanned = self.spanned.saturating_sub(1);
+        // Nothing the jobs in flight spent has shown in the count, though jobs spend and
+        // this one was in flight when a window closed: its spend landed there after the
+        // last answer from it, unseen. It teaches nothing of the spend.
+        let seen = self.assumed_in_flight.saturating_sub(self.unlanded);
+        let unseen = ran && spanned && seen == 0 && self.run_excess() > 0;
         // Which job ended cannot be told: it takes its share of what the jobs in flight
         // were assumed to spend.
         if let Some(assumed) = self.assumed_in_flight.checked_div(self.jobs) {
             self.assumed_in_flight -= assumed;
-            if !ran {
-                // It never started, so it spent nothing: what it was assumed to spend will
-                // not land.
+            if !ran || unseen {
+                // It never started, so it spent nothing (or what it spent went unseen):
+                // what it was assumed to spend will not land.
                 self.unlanded = self.unlanded.saturating_sub(assumed);
             }
         }
         self.jobs = self.jobs.saturating_sub(1);
-        if ran {
+        self.spanned = self.spanned.min(self.jobs);
+        if ran && !unseen {
             self.finished += 1;
             // It spent all it will spend before it was seen ended. What is still to land is
             // the other jobs', at most what they are taken to spend. (Its share is not
@@ -630,8 +667,9 @@ impl Window {
         // Which job ended cannot be told: the late ones keep no more than is left.
         self.late_jobs = self.late_jobs.min(self.jobs);
         self.late_spend = self.late_spend.min(self.unlanded);
-        if let Some(lone) = self.lone.take().filter(|_| ran) {
-            // It ran to its end with no excess seen (it spent nothing): quiet all along.
+        if let Some(lone) = self.lone.take().filter(|_| ran && !spanned) {
+            // It ran to its end within one window with no excess seen (it spent nothing):
+            // quiet all along.
             self.learn_quiet(lone.quiet);
         }
     }
@@ -694,7 +732,14 @@ impl Window {
                     self.rounding_known = true;
                 }
                 self.open(end, count);
-            } else if self.in_flight <= self.stragglers {
+                return;
+            }
+            // Still the old window. A probe's answer from it was one of its requests.
+            if the_probes {
+                self.old_own += 1;
+            }
+            self.learn_old_excess(count);
+            if self.in_flight <= self.stragglers {
                 let mut next = now + PROBE_AGAIN;
                 if the_probes && self.guard.is_zero() {
                     // Sent at the stated reset and answered from the old window: the server
@@ -1923,6 +1968,54 @@ mod tests {
         // fits (7) before the late starts. Its share taken by average (5 / 2) from what is
         // still to land, one would have fitted (48 + 3 + 1 + 7 = 59).
         assert_eq!(w.admit_job(at), Slot::At(t0 + ms(9100)));
+    }
+
+    /// [`after_a_lone_job_quiet_for`] (spend 5, 10 counted at 2 s, the window ending at 10 s)
+    /// and two more jobs started at 2 s, their registrations answered (12 counted).
+    fn two_jobs_running(t0: Instant) -> Window {
+        let mut w = after_a_lone_job_quiet_for(t0, 2000);
+        for count in [11, 12] {
+            assert_eq!(w.admit_job(t0 + ms(2000)), Slot::Go);
+            polled(&mut w, t0 + ms(2000), count, 8);
+            w.job_registered(t0 + ms(2000));
+        }
+        w
+    }
+
+    #[test]
+    fn spend_that_landed_unseen_after_a_windows_last_answer_does_not_shrink_the_spend() {
+        let t0 = Instant::now();
+        let mut w = two_jobs_running(t0);
+        let end = t0 + Duration::from_secs(10);
+        // Their spend lands in this window after its last answer: the probe finds the new
+        // window, and their polls see nothing of it.
+        polled(&mut w, end, 1, 10);
+        polled(&mut w, end, 2, 10);
+        w.job_done(true);
+        polled(&mut w, end, 3, 10);
+        w.job_done(true);
+        assert_eq!(w.job_spend(), 5, "not (5 + 0) / 3");
+    }
+
+    #[test]
+    fn while_probing_an_answer_from_the_old_window_shows_the_spend_that_landed_there() {
+        let t0 = Instant::now();
+        let end = t0 + Duration::from_secs(10);
+        let admitted_after = |old_count: Option<u64>| {
+            let mut w = two_jobs_running(t0);
+            if let Some(count) = old_count {
+                // The probe, answered from the old window: 12 + itself + what it shows.
+                polled(&mut w, end, count, 0);
+            }
+            let next = end + Duration::from_secs(1);
+            polled(&mut w, next, 1, 10);
+            jobs_registered(&mut w, next, 1, 10)
+        };
+        // The two jobs' 10 showed in the old window: here they hold only their polls, so
+        // (60 - 1 - 2) / 7 = 8 start. Unseen, they hold their spend too: (60 - 13) / 7.
+        assert_eq!(admitted_after(Some(13 + 10)), 8);
+        assert_eq!(admitted_after(Some(13)), 6);
+        assert_eq!(admitted_after(None), 6);
     }
 
     /// A server with a fixed window that starts at its first request (as the emulator's),
