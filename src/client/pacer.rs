@@ -1893,6 +1893,33 @@ mod tests {
     }
 
     #[test]
+    fn a_job_starts_late_only_while_this_window_can_still_take_its_registration() {
+        let t0 = Instant::now();
+        let mut w = after_a_lone_job_quiet_for(t0, 2000);
+        for count in 11..=58 {
+            polled(&mut w, t0 + ms(2000), count, 8);
+        }
+        // 58 of 60: two registrations fit, and the next window could carry more.
+        assert_eq!(jobs_registered(&mut w, t0 + ms(9100), 58, 1), 2);
+    }
+
+    #[test]
+    fn a_job_asking_to_start_within_a_429s_retry_after_waits_for_it() {
+        let t0 = Instant::now();
+        let mut w = known();
+        polled(&mut w, t0, 60, 2);
+        // At the stated reset the probe is refused: 3 s more.
+        let end = t0 + Duration::from_secs(2);
+        assert_eq!(go(&mut w, end), Slot::Go);
+        w.observe(end, headers(60, 60, 0));
+        w.throttled(end, Duration::from_secs(3));
+        let after = end + Duration::from_secs(3);
+        assert_eq!(w.admit_job(end + ms(1000)), Slot::At(after));
+        // Then its registration is the next probe.
+        assert_eq!(w.admit_job(after), Slot::Go);
+    }
+
+    #[test]
     fn a_job_whose_spend_shows_at_once_never_starts_late() {
         let t0 = Instant::now();
         let mut w = nearly_full(t0, 500);
