@@ -1920,6 +1920,22 @@ mod tests {
     }
 
     #[test]
+    fn at_a_stated_reset_one_job_or_one_request_probes_and_the_rest_wait_for_its_answer() {
+        let t0 = Instant::now();
+        let end = t0 + Duration::from_secs(2);
+        // A job's registration is the probe: a second job waits, as does a request.
+        let mut w = known();
+        polled(&mut w, t0, 60, 2);
+        assert_eq!(w.admit_job(end), Slot::Go);
+        assert_eq!(w.admit_job(end), Slot::AfterAnswer);
+        // A request is the probe: a job waits for its answer.
+        let mut w = known();
+        polled(&mut w, t0, 60, 2);
+        assert_eq!(go(&mut w, end), Slot::Go);
+        assert_eq!(w.admit_job(end), Slot::AfterAnswer);
+    }
+
+    #[test]
     fn a_job_whose_spend_shows_at_once_never_starts_late() {
         let t0 = Instant::now();
         let mut w = nearly_full(t0, 500);
