@@ -1889,6 +1889,9 @@ mod tests {
         }
         let late = t0 + ms(9100);
         assert_eq!(jobs_registered(&mut w, late, 54, 1), 5);
+        // The next job asks again at the window's end (not at the late starts' opening,
+        // which has passed).
+        assert_eq!(w.admit_job(late), Slot::At(t0 + Duration::from_secs(10)));
         assert_eq!(go(&mut w, late), Slot::Go);
     }
 
@@ -1933,6 +1936,25 @@ mod tests {
         polled(&mut w, t0, 60, 2);
         assert_eq!(go(&mut w, end), Slot::Go);
         assert_eq!(w.admit_job(end), Slot::AfterAnswer);
+    }
+
+    #[test]
+    fn a_job_larger_than_the_window_goes_alone_at_a_fresh_window() {
+        let t0 = Instant::now();
+        // 5 per window, and a job is assumed to spend 10 until one has been seen.
+        let mut w = known();
+        answered(&mut w, t0, headers(5, 1, 10));
+        assert_eq!(w.admit_job(t0), Slot::Go, "alone, at a fresh window");
+        assert_eq!(
+            w.admit_job(t0),
+            Slot::At(t0 + Duration::from_secs(10)),
+            "not beside another"
+        );
+        // Two requests into a window: not fresh, so it waits for the next.
+        let mut w = known();
+        answered(&mut w, t0, headers(5, 1, 10));
+        answered(&mut w, t0, headers(5, 2, 10));
+        assert_eq!(w.admit_job(t0), Slot::At(t0 + Duration::from_secs(10)));
     }
 
     #[test]
