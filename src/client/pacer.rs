@@ -599,10 +599,8 @@ impl Window {
         let Some(mut lone) = self.lone else {
             return;
         };
-        if sent < lone.registered {
-            // Sent before the job was registered: it tells nothing of the job.
-            return;
-        }
+        // (An answer sent before its registration shows no quiet time: the duration
+        // saturates at zero.)
         if self.run_excess() > lone.excess {
             self.learn_quiet(lone.quiet);
             self.lone = None;
@@ -1958,6 +1956,19 @@ mod tests {
     }
 
     #[test]
+    fn a_job_that_ran_within_one_window_and_spent_nothing_lowers_the_spend() {
+        let t0 = Instant::now();
+        let mut w = after_a_lone_job_quiet_for(t0, 2000);
+        assert_eq!(w.admit_job(t0 + ms(2000)), Slot::Go);
+        polled(&mut w, t0 + ms(2000), 11, 8);
+        w.job_registered(t0 + ms(2000));
+        polled(&mut w, t0 + ms(4000), 12, 6);
+        w.job_done(true);
+        // Its poll's count, in the window it ran in, holds all it spent: nothing.
+        assert_eq!(w.job_spend(), 3, "(5 + 0) / 2, rounded up");
+    }
+
+    #[test]
     fn a_job_whose_spend_shows_at_once_never_starts_late() {
         let t0 = Instant::now();
         let mut w = nearly_full(t0, 500);
@@ -1977,6 +1988,13 @@ mod tests {
         w.rounding_known = true;
         w.guard = SURPRISE_GUARD;
         assert_eq!(w.admit_job(t0 + ms(9900)), Slot::At(end + ms(100)));
+        // With no late starts, it asks again when the window has surely ended.
+        let mut refuted = w.clone();
+        refuted.refute_quiet();
+        assert_eq!(
+            refuted.admit_job(t0 + ms(9900)),
+            Slot::At(end + SURPRISE_GUARD)
+        );
         assert_eq!(w.admit_job(t0 + ms(10_100)), Slot::Go);
     }
 
