@@ -1968,6 +1968,71 @@ mod tests {
         assert_eq!(w.job_spend(), 3, "(5 + 0) / 2, rounded up");
     }
 
+    /// 60 per 10 s: one job runs alone from `t0`, polled at 0.5 s and 1.2 s with nothing
+    /// spent, its registration answered at `t0`.
+    fn a_lone_job_spending_nothing(t0: Instant) -> Window {
+        let mut w = known();
+        polled(&mut w, t0, 1, 10);
+        assert_eq!(w.admit_job(t0), Slot::Go);
+        polled(&mut w, t0, 2, 10);
+        w.job_registered(t0);
+        polled(&mut w, t0 + ms(500), 3, 10);
+        polled(&mut w, t0 + ms(1200), 4, 9);
+        w
+    }
+
+    #[test]
+    fn a_lone_job_that_spent_nothing_shows_its_quiet_time_only_if_it_ran_within_one_window() {
+        let t0 = Instant::now();
+        let mut w = a_lone_job_spending_nothing(t0);
+        polled(&mut w, t0 + ms(2000), 5, 8);
+        w.job_done(true);
+        assert_eq!(w.quiet, Some(ms(2000)));
+        assert_eq!(w.job_spend(), 0);
+        // Seen ended only in the next window: what it spent may have gone unseen.
+        let mut w = a_lone_job_spending_nothing(t0);
+        let next = t0 + Duration::from_secs(10);
+        polled(&mut w, next, 1, 10);
+        polled(&mut w, next, 2, 10);
+        w.job_done(true);
+        assert_eq!(w.quiet, None);
+        // A job that never ran shows nothing.
+        let mut w = a_lone_job_spending_nothing(t0);
+        w.job_done(false);
+        assert_eq!(w.quiet, None);
+    }
+
+    #[test]
+    fn jobs_that_spend_nothing_teach_it_even_when_seen_ended_in_the_next_window() {
+        let t0 = Instant::now();
+        let mut w = a_lone_job_spending_nothing(t0);
+        let next = t0 + Duration::from_secs(10);
+        polled(&mut w, next, 1, 10);
+        polled(&mut w, next, 2, 10);
+        w.job_done(true);
+        // Nothing was ever spent on this token beyond flowctl's own requests.
+        assert_eq!(w.job_spend(), 0);
+    }
+
+    #[test]
+    fn a_job_whose_spend_went_unseen_holds_nothing_once_ended() {
+        let t0 = Instant::now();
+        let mut w = two_jobs_running(t0);
+        // A third starts.
+        assert_eq!(w.admit_job(t0 + ms(2000)), Slot::Go);
+        polled(&mut w, t0 + ms(2000), 13, 8);
+        w.job_registered(t0 + ms(2000));
+        // Their spend lands unseen at the window's end; the new window opens and the first
+        // is seen ended.
+        let end = t0 + Duration::from_secs(10);
+        polled(&mut w, end, 1, 10);
+        polled(&mut w, end, 2, 10);
+        w.job_done(true);
+        // The other two hold 10 and their polls: (60 - 2 - 10 - 2) / 7 = 6 start. Had the
+        // ended one kept its 5, 5 would.
+        assert_eq!(jobs_registered(&mut w, end, 2, 10), 6);
+    }
+
     #[test]
     fn a_job_whose_spend_shows_at_once_never_starts_late() {
         let t0 = Instant::now();
