@@ -71,32 +71,47 @@ fn versions(org: &Org, name: &str) -> usize {
 
 // The pacer against the imprecise emulator.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_against_jobs_that_spend_a_small_window_rounded_down_publishes_once_without_a_429() {
-    // 30 requests per 3 s; every job spends 3 of them. A module and six callers need about
-    // 45 requests: two windows or more.
-    let org = Org::with(imprecise(30, 3)).await;
+/// Applies a module and `callers` callers of it against `config`, and checks what a user
+/// relies on: exit 0, every flow published with one version, no job killed by the rate
+/// limit (each registered once, none rerun) and no request refused. `what` names the case.
+async fn applies_each_flow_once_without_a_kill_or_a_429(
+    config: EmulatorConfig,
+    callers: usize,
+    what: &str,
+) {
+    let org = Org::with(config).await;
     let mut manifest = modules(&["Budget Module"], "Hello");
     manifest.push_str("flows:\n");
-    for i in 0..6 {
+    for i in 0..callers {
         manifest.push_str(&format!(
             "  - name: Budget Caller {i}\n    modules: [Budget Module]\n    queue: Sales\n"
         ));
     }
     let path = write(&org, "flows.yaml", &manifest);
     let r = org.flowctl(&["apply", "-f", &path]).await;
-    assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(org.emulator.flows().len(), 7);
+    assert_eq!(r.code, 0, "{what}: {r:?}");
+    assert_eq!(org.emulator.flows().len(), callers + 1, "{what}");
     for f in org.emulator.flows() {
-        assert_eq!(versions(&org, &f.name), 1, "{}", f.name);
+        assert_eq!(versions(&org, &f.name), 1, "{what}: {}", f.name);
     }
-    assert_eq!(jobs_registered(&org), 7, "no job was killed: {r:?}");
-    assert_eq!(refused(&org), 0, "{:?}", org.emulator.requests());
+    assert_eq!(
+        jobs_registered(&org),
+        callers + 1,
+        "{what}: no job was killed: {r:?}"
+    );
+    assert_eq!(refused(&org), 0, "{what}: {:?}", org.emulator.requests());
     assert!(
         !r.stderr.contains("killed by the rate limit"),
-        "{}",
+        "{what}: {}",
         r.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_against_jobs_that_spend_a_small_window_rounded_down_publishes_once_without_a_429() {
+    // 30 requests per 3 s; every job spends 3 of them. A module and six callers need about
+    // 45 requests: two windows or more.
+    applies_each_flow_once_without_a_kill_or_a_429(imprecise(30, 3), 6, "20 ms jobs").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,32 +125,13 @@ async fn jobs_that_spend_as_they_start_or_as_they_end_are_never_killed_by_a_late
     // answer, unseen: counted as jobs that spent nothing, the spend per job shrank to 0
     // and three of these jobs were killed.)
     for at_start in [false, true] {
-        let org = Org::with(EmulatorConfig {
+        let config = EmulatorConfig {
             job_time: Duration::from_secs(1),
             job_spends_at_start: at_start,
             ..imprecise(30, 3)
-        })
-        .await;
-        let mut manifest = modules(&["Budget Module"], "Hello");
-        manifest.push_str("flows:\n");
-        for i in 0..12 {
-            manifest.push_str(&format!(
-                "  - name: Budget Caller {i}\n    modules: [Budget Module]\n    queue: Sales\n"
-            ));
-        }
-        let path = write(&org, "flows.yaml", &manifest);
-        let r = org.flowctl(&["apply", "-f", &path]).await;
-        assert_eq!(r.code, 0, "spends at start: {at_start}: {r:?}");
-        assert_eq!(org.emulator.flows().len(), 13);
-        for f in org.emulator.flows() {
-            assert_eq!(versions(&org, &f.name), 1, "{}", f.name);
-        }
-        assert_eq!(
-            jobs_registered(&org),
-            13,
-            "spends at start: {at_start}: no job was killed: {r:?}"
-        );
-        assert_eq!(refused(&org), 0, "{:?}", org.emulator.requests());
+        };
+        let what = format!("1 s jobs spending as they start: {at_start}");
+        applies_each_flow_once_without_a_kill_or_a_429(config, 12, &what).await;
     }
 }
 
